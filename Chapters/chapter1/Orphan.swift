@@ -1,0 +1,21 @@
+import Glibc
+import Multiprocessing
+import Notebook
+
+nonisolated func orphan() throws {
+    // cell: orphan
+    let output = try captureStandardOutput {
+        let parent = getpid()
+        switch try forkProcess() {
+        case .parent(let child):
+            print("parent \(parent): exiting without waiting for child \(child)")
+            Process.exit(0)
+        case .child:
+            _ = waitUntil { getppid() != parent }
+            print("child: my parent \(parent) is gone; adopted by another process? \(getppid() != parent)")
+            Process.exit(0)
+        }
+    }
+    print(output, terminator: "")
+    // end cell
+}

@@ -1,0 +1,16 @@
+import Glibc
+import Multiprocessing
+import Notebook
+
+nonisolated func zombie() throws {
+    // cell: zombie
+    guard case .parent(let child) = try forkProcess() else {
+        Process.exit(0)  // the child ends at once
+    }
+    _ = waitUntil { ProcessInfo(pid: child)?.state == "Z" }
+    print("child \(child) has exited; its state is \(ProcessInfo(pid: child)!.state) (zombie)")
+
+    let status = try waitForProcess(child)  // reaping: the kernel can now forget the child
+    print("after waitForProcess: \(status); still in /proc? \(ProcessInfo(pid: child) != nil)")
+    // end cell
+}

@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The chapters of the book, each an executable target under Chapters/.
+let chapters = (1...3).map { "chapter\($0)" }
+
+let package = Package(
+    name: "MultiprocessingBook",
+    products: [
+        .library(name: "Multiprocessing", targets: ["Multiprocessing"]),
+        .executable(name: "book", targets: ["book"]),
+    ] + chapters.map { .executable(name: $0, targets: [$0]) },
+    targets: [
+        // The few Linux calls and macros that Glibc does not import.
+        .target(name: "CSystemShims"),
+        // The runtime: Python's multiprocessing re-created for Swift on Linux.
+        .target(name: "Multiprocessing", dependencies: ["CSystemShims"]),
+        // The chapter runner: cells, headers, one cell or all, time scale.
+        .target(name: "Notebook", dependencies: ["Multiprocessing"]),
+        // Book parsing, code-region sync, output normalization, check and bless.
+        .target(name: "BookKit", dependencies: ["CSystemShims"]),
+        .executableTarget(name: "book", dependencies: ["BookKit"]),
+        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "CSystemShims"]),
+        // Depends on the chapters so that `swift test` builds their binaries before checking the book.
+        .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
+    ] + chapters.map {
+        .executableTarget(name: $0, dependencies: ["Multiprocessing", "Notebook"], path: "Chapters/\($0)")
+    },
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,47 @@
+// The few Linux calls and macros that Swift's Glibc module does not import.
+// Each wrapper returns what the call returns; errors are left in errno.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <sys/types.h>
+
+// pipe2(fds, O_CLOEXEC): a pipe whose ends close on exec. Returns 0 or -1.
+int mp_pipe_cloexec(int fds[2]);
+
+// Wait-status macros (WIFEXITED & co. are macros, invisible to Swift).
+int mp_wifexited(int status);
+int mp_wexitstatus(int status);
+int mp_wifsignaled(int status);
+int mp_wtermsig(int status);
+
+// pidfd: a file descriptor that refers to one process, immune to pid reuse.
+// Returns -1 with errno ENOSYS on kernels without it (before Linux 5.3).
+int mp_pidfd_open(pid_t pid);
+
+// prctl(PR_SET_PDEATHSIG, sig): deliver `sig` to this process when the
+// thread that forked it ends. Returns 0 or -1.
+int mp_set_parent_death_signal(int sig);
+
+// The number of CPUs this process may run on (sched_getaffinity), or -1.
+int mp_affinity_cpu_count(void);
+
+// The kernel thread id of the calling thread.
+pid_t mp_gettid(void);
+
+// The errno of the calling thread, and a way to set it (errno is a macro).
+int mp_errno(void);
+void mp_set_errno(int value);
+
+// Set a signal to be ignored, or back to its default action (sigaction).
+int mp_signal_ignore(int sig);
+int mp_signal_default(int sig);
+
+// setvbuf(stdout, ...) with _IOFBF, _IOLBF or _IONBF (Swift 6 cannot name stdout).
+// Call it before anything is written to stdout.
+int mp_set_stdout_buffering(int mode);
+
+// Flushes stdout and replaces it with a fresh stream on descriptor 1, whose buffering C chooses
+// at its first write, as at program start (full into a pipe or file, line on a terminal).
+int mp_reopen_stdout(void);
+
+#endif

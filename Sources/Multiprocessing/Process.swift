@@ -1,0 +1,299 @@
+// Process: Python's multiprocessing.Process on fork.
+
+import Glibc
+
+/// A child process that runs a closure (or an overridden `run()`) and ends.
+///
+/// Create it, `start()` it, `join()` it. The child is a `fork` of the caller: it starts with a copy
+/// of everything the parent had, and its changes stay its own. When the target returns the child
+/// exits with status 0; when it throws, the child prints `Process <name>:` and the error on stderr
+/// and exits with status 1. At exit, every process (the main program and every child) terminates
+/// its living daemonic children and then joins all its children.
+///
+/// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
+/// A `Process` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
+/// the process that started it.
+open class Process: @unchecked Sendable {
+    private enum State {
+        case created
+        case starting
+        /// `pidfd` waits for the child without a pid-reuse race; nil where the kernel has none.
+        case running(pid: pid_t, pidfd: Int32?)
+        /// `status` is nil when someone else reaped the child (a stray `waitpid(-1)`).
+        case ended(pid: pid_t, status: ExitStatus?)
+    }
+
+    /// The process's name: `Process-N` by default (`Process-1:2` for a child's second child),
+    /// `MainProcess` for the main program.
+    public let name: String
+    private let target: (() throws -> Void)?
+    private let identity: [Int]
+    /// The pid of the process that created this object: only it may start, join or reap the child.
+    private let ownerPid: pid_t
+    private let mutex = LocalMutex()
+    private var state: State
+    private var isDaemon: Bool
+
+    /// Creates a process that will run `target` (or `run()`, if a subclass overrides it).
+    ///
+    /// - Parameters:
+    ///   - name: the name shown in errors and by `Process.current.name`; default `Process-N`.
+    ///   - daemon: a daemonic child is terminated when its parent exits, and is killed even when the
+    ///     parent is killed. A daemonic process may not start children.
+    ///   - target: the work to do in the child. It runs in another process: what it changes is not
+    ///     seen by the parent.
+    public init(name: String? = nil, daemon: Bool = false, target: (() throws -> Void)? = nil) {
+        let identity = ProcessTable.shared.nextChildIdentity()
+        self.identity = identity
+        self.name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
+        self.isDaemon = daemon
+        self.target = target
+        self.ownerPid = getpid()
+        self.state = .created
+    }
+
+    /// The object that stands for the main program (or for a child made by `forkProcess()`).
+    init(mainProcessWithPid pid: pid_t) {
+        self.identity = []
+        self.name = "MainProcess"
+        self.isDaemon = false
+        self.target = nil
+        self.ownerPid = getppid()
+        self.state = .running(pid: pid, pidfd: nil)
+    }
+
+    deinit {
+        if case .running(_, let pidfd?) = state { Sys.close(pidfd) }
+    }
+
+    /// The work the child does. The default calls the `target` given to `init`; subclasses override
+    /// it. Throwing makes the child print the error and exit with status 1.
+    open func run() throws {
+        try target?()
+    }
+
+    /// Whether the process is daemonic (see `init`). Change it with `setDaemon(_:)` before `start()`.
+    public var daemon: Bool {
+        mutex.withLock { isDaemon }
+    }
+
+    /// Makes the process daemonic or not.
+    /// - Throws: `ProcessError.daemonAfterStart` once the process has been started.
+    public func setDaemon(_ daemon: Bool) throws(ProcessError) {
+        try mutex.withLock { () throws(ProcessError) in
+            guard case .created = state else { throw .daemonAfterStart(name: name) }
+            isDaemon = daemon
+        }
+    }
+
+    /// The child's pid; nil before `start()`.
+    public var pid: pid_t? {
+        mutex.withLock {
+            switch state {
+            case .created, .starting: return nil
+            case .running(let pid, _), .ended(let pid, _): return pid
+            }
+        }
+    }
+
+    /// The child's exit code: nil while it runs (or before start); its exit status once it has
+    /// ended; −N if signal N killed it. Reading it reaps an ended child.
+    public var exitCode: Int32? {
+        _ = isAlive
+        return mutex.withLock {
+            if case .ended(_, let status) = state { return status?.exitCode }
+            return nil
+        }
+    }
+
+    /// True from `start()` until the child ends. Reaps an ended child, so no zombie remains.
+    /// Asked from a process other than the one that started it, it checks that the pid exists.
+    public var isAlive: Bool {
+        mutex.withLock {
+            guard case .running(let pid, _) = state else { return false }
+            if self === ProcessTable.shared.current { return true }
+            guard ownerPid == getpid() else { return Glibc.kill(pid, 0) == 0 }
+            return (try? reapIfEnded()) != true
+        }
+    }
+
+    /// Starts the child: flushes stdio, forks, and runs `run()` in the child.
+    ///
+    /// - Throws: `ProcessError.alreadyStarted` on a second call;
+    ///   `.daemonicProcessCannotStartChildren` inside a daemonic process;
+    ///   `.notOwnedByThisProcess` when the object was created by another process;
+    ///   `.system` when fork fails (EAGAIN: too many processes; ENOMEM).
+    public final func start() throws(ProcessError) {
+        let table = ProcessTable.shared
+        try mutex.withLock { () throws(ProcessError) in
+            guard case .created = state else { throw .alreadyStarted(name: name) }
+            guard ownerPid == getpid() else { throw .notOwnedByThisProcess(name: name, operation: "start") }
+            if table.current.daemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
+            state = .starting
+        }
+        table.prepareToFork(installExitHandler: true)
+        let pid: pid_t
+        do throws(SystemError) {
+            pid = try Sys.fork()
+        } catch {
+            mutex.withLock { state = .created }
+            throw .system(error)
+        }
+        if pid == 0 { runAsChild() }
+        let pidfd = Sys.pidfd(for: pid)
+        mutex.withLock { state = .running(pid: pid, pidfd: pidfd) }
+        table.forked(childPid: pid)
+        table.register(self)
+    }
+
+    /// The child's side of `start()`. Never returns.
+    private func runAsChild() -> Never {
+        let parentPid = getppid()
+        mutex.reinitializeInChild()
+        state = .running(pid: getpid(), pidfd: nil)
+        ProcessTable.shared.becomeChild(current: self, identity: identity)
+        if isDaemon {
+            // Die with the parent even when it is SIGKILLed. The kernel signals when the *thread*
+            // that forked ends, so start daemons from a thread that lives as long as the program.
+            Sys.setParentDeathSignal(SIGKILL)
+            if getppid() != parentPid { Glibc.kill(getpid(), SIGKILL) }  // The parent died before prctl.
+        }
+        Sys.redirectStdinToDevNull()
+        var status: Int32 = 0
+        do {
+            try run()
+        } catch {
+            Sys.flushStdio()  // What the child printed comes before its error, as in a terminal.
+            Sys.writeAll("Process \(name):\n\(error)\n", to: 2)
+            status = 1
+        }
+        Process.exit(status)
+    }
+
+    /// Ends the calling process, like Python's `sys.exit(status)` in a child: runs the exit handling
+    /// (terminates daemonic children, joins all children), flushes stdio, then `_exit(status)`.
+    /// Unlike `exit(3)`, it does not run `atexit` handlers inherited from the parent.
+    public static func exit(_ status: Int32) -> Never {
+        ProcessTable.shared.runExitHandling()
+        Sys.flushStdio()
+        Sys.exitImmediately(status)
+    }
+
+    /// Waits until the child ends, or until `timeout` has passed (nil waits for ever; zero or
+    /// negative checks once). Returns either way: look at `exitCode` or `isAlive` to tell which.
+    /// Signals do not cut the wait short.
+    ///
+    /// - Throws: `ProcessError.notStarted` before `start()`; `.cannotJoinCurrentProcess`;
+    ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
+    public func join(timeout: Duration? = nil) throws(ProcessError) {
+        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
+        var backoff = Duration.microseconds(50)
+        while true {
+            switch try nextWaitStep() {
+            case .ended:
+                return
+            case .waitOn(let waitFd):
+                defer { Sys.close(waitFd) }
+                do throws(SystemError) {
+                    if try !Sys.waitReadable(waitFd, deadline: deadline) { return }
+                } catch {
+                    throw .system(error)
+                }
+            case .pollWithoutPidfd:
+                // No pidfd: poll waitpid with a growing pause, capped so a join still returns promptly.
+                if let deadline, ContinuousClock.now >= deadline { return }
+                var pause = backoff
+                if let deadline { pause = min(pause, ContinuousClock.now.duration(to: deadline)) }
+                Sys.sleep(for: pause)
+                backoff = min(backoff * 2, .milliseconds(10))
+            }
+        }
+    }
+
+    private enum WaitStep {
+        case ended
+        /// A private duplicate of the pidfd: another thread may reap the child and close the original.
+        case waitOn(Int32)
+        case pollWithoutPidfd
+    }
+
+    /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
+    private func nextWaitStep() throws(ProcessError) -> WaitStep {
+        try mutex.withLock { () throws(ProcessError) -> WaitStep in
+            switch state {
+            case .created, .starting:
+                throw .notStarted(name: name, operation: "join")
+            case .ended:
+                return .ended
+            case .running(_, let pidfd):
+                guard ownerPid == getpid() else { throw .notOwnedByThisProcess(name: name, operation: "join") }
+                do throws(SystemError) {
+                    if try reapIfEnded() { return .ended }
+                } catch {
+                    throw .system(error)
+                }
+                if let pidfd, let copy = Sys.duplicate(pidfd) { return .waitOn(copy) }
+                return .pollWithoutPidfd
+            }
+        }
+    }
+
+    /// Sends SIGTERM to the child. A child that has already ended is not an error.
+    /// - Throws: `ProcessError.notStarted` before `start()`.
+    public func terminate() throws(ProcessError) {
+        try send(SIGTERM, operation: "terminate")
+    }
+
+    /// Sends SIGKILL to the child, which cannot catch it. A child that has already ended is not an error.
+    /// - Throws: `ProcessError.notStarted` before `start()`.
+    public func kill() throws(ProcessError) {
+        try send(SIGKILL, operation: "kill")
+    }
+
+    private func send(_ signal: Int32, operation: String) throws(ProcessError) {
+        try mutex.withLock { () throws(ProcessError) in
+            switch state {
+            case .created, .starting:
+                throw .notStarted(name: name, operation: operation)
+            case .ended:
+                return
+            case .running(let pid, _):
+                // Safe from pid reuse: an unreaped child keeps its pid, and reaping takes this lock.
+                do throws(SystemError) { try Sys.signal(pid, signal) } catch { throw .system(error) }
+            }
+        }
+    }
+
+    /// With `mutex` held: reaps the child if it has ended. True once it has.
+    private func reapIfEnded() throws(SystemError) -> Bool {
+        guard case .running(let pid, let pidfd) = state else { return true }
+        let status: ExitStatus?
+        do throws(SystemError) {
+            guard let ended = try Sys.reapIfEnded(pid) else { return false }
+            status = ended
+        } catch where error.errno == ECHILD {
+            status = nil  // Reaped by someone else: it has ended, but its status is lost.
+        }
+        if let pidfd { Sys.close(pidfd) }
+        state = .ended(pid: pid, status: status)
+        ProcessTable.shared.unregister(self)
+        return true
+    }
+
+    /// The `Process` that stands for the calling process: `MainProcess` in the main program, the
+    /// child's own object inside a child.
+    public static var current: Process {
+        ProcessTable.shared.current
+    }
+}
+
+/// The living children of the calling process. Reaps the ones that have ended (no zombies remain).
+public func activeChildren() -> [Process] {
+    ProcessTable.shared.unreapedChildren.filter { $0.isAlive }
+}
+
+/// The number of CPUs this process may run on (its affinity mask), at least 1.
+public func cpuCount() -> Int {
+    Sys.cpuCount()
+}

@@ -1,0 +1,37 @@
+/// A misuse of a `Process`, or a failure to create or wait for one.
+public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// `start()` was called on a process that was already started.
+    case alreadyStarted(name: String)
+    /// `join`, `terminate` or `kill` was called before `start()`.
+    case notStarted(name: String, operation: String)
+    /// `setDaemon(_:)` was called after `start()`.
+    case daemonAfterStart(name: String)
+    /// A daemonic process tried to start a child (its children would be orphaned when it is terminated).
+    case daemonicProcessCannotStartChildren(name: String)
+    /// The operation is only allowed in the process that created (or started) this `Process` object,
+    /// e.g. a child that inherited a copy of its sibling's object tried to join it.
+    case notOwnedByThisProcess(name: String, operation: String)
+    /// A process tried to join itself, which would wait forever.
+    case cannotJoinCurrentProcess
+    /// A system call failed (fork, waitpid, ...).
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .alreadyStarted(let name):
+            return "cannot start \(name): a process can only be started once"
+        case .notStarted(let name, let operation):
+            return "cannot \(operation) \(name): it has not been started"
+        case .daemonAfterStart(let name):
+            return "cannot change daemon of \(name): it has already been started"
+        case .daemonicProcessCannotStartChildren(let name):
+            return "\(name) is daemonic, and daemonic processes are not allowed to have children"
+        case .notOwnedByThisProcess(let name, let operation):
+            return "cannot \(operation) \(name): only the process that started it can"
+        case .cannotJoinCurrentProcess:
+            return "a process cannot join itself"
+        case .system(let error):
+            return error.description
+        }
+    }
+}

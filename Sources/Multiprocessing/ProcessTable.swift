@@ -1,0 +1,96 @@
+// What one process knows about itself and about the children it started.
+// Every forked child gets a fresh table: the parent's children are not its children.
+
+import Glibc
+
+final class ProcessTable: @unchecked Sendable {
+    /// This process's table. Replaced only in a freshly forked child, which has one thread.
+    nonisolated(unsafe) static var shared = ProcessTable(
+        current: Process(mainProcessWithPid: getpid()),
+        identity: [],
+        pidLogPath: Sys.environment("MP_PID_LOG"),
+        ownPidLogged: false)
+
+    /// Set once atexit has our handler. Memory is copied by fork, and so is the atexit list.
+    nonisolated(unsafe) private static var exitHandlerInstalled = false
+
+    private let mutex = LocalMutex()
+    let current: Process
+    /// This process's place in the tree: [] for the main process, [1] for Process-1, [1, 2] for Process-1:2.
+    let identity: [Int]
+    private var lastChildNumber = 0
+    /// Children started by this process and not yet reaped.
+    private var children: [Process] = []
+    private var exitHandlingDone = false
+    /// MP_PID_LOG: where every pid this tree creates is recorded for the book checker.
+    private let pidLogPath: String?
+    private var ownPidLogged: Bool
+
+    private init(current: Process, identity: [Int], pidLogPath: String?, ownPidLogged: Bool) {
+        self.current = current
+        self.identity = identity
+        self.pidLogPath = pidLogPath
+        self.ownPidLogged = ownPidLogged
+    }
+
+    /// The identity for the next child's default name (`Process-1`, `Process-1:2`, ...).
+    func nextChildIdentity() -> [Int] {
+        mutex.withLock {
+            lastChildNumber += 1
+            return identity + [lastChildNumber]
+        }
+    }
+
+    /// Everything a fork needs first: the exit handler installed, our pid logged, stdio flushed.
+    func prepareToFork(installExitHandler: Bool) {
+        if installExitHandler && !Self.exitHandlerInstalled {
+            Self.exitHandlerInstalled = true
+            atexit { ProcessTable.shared.runExitHandling() }
+        }
+        if let pidLogPath, !ownPidLogged {
+            ownPidLogged = true
+            Sys.appendLine(String(getpid()), toFile: pidLogPath)
+        }
+        Sys.flushStdio()
+    }
+
+    /// In the parent, right after fork.
+    func forked(childPid: pid_t) {
+        if let pidLogPath { Sys.appendLine(String(childPid), toFile: pidLogPath) }
+    }
+
+    /// In the child, right after fork: a fresh table, with `current` as this process.
+    func becomeChild(current: Process, identity: [Int]) {
+        ProcessTable.shared = ProcessTable(
+            current: current, identity: identity, pidLogPath: pidLogPath, ownPidLogged: true)
+    }
+
+    func register(_ child: Process) {
+        mutex.withLock { children.append(child) }
+    }
+
+    func unregister(_ child: Process) {
+        mutex.withLock { children.removeAll { $0 === child } }
+    }
+
+    var unreapedChildren: [Process] {
+        mutex.withLock { children }
+    }
+
+    /// At normal exit of any process: terminate living daemonic children, then join every child.
+    /// Runs once; later calls return at once.
+    func runExitHandling() {
+        let alreadyDone = mutex.withLock {
+            defer { exitHandlingDone = true }
+            return exitHandlingDone
+        }
+        if alreadyDone { return }
+        let children = unreapedChildren
+        for child in children where child.daemon && child.isAlive {
+            try? child.terminate()
+        }
+        for child in children {
+            try? child.join()
+        }
+    }
+}

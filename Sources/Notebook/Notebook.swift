@@ -1,0 +1,115 @@
+// The chapter runner: a chapter is an ordered list of cells, each run in a fresh child process.
+
+import Glibc
+import Multiprocessing
+
+/// One runnable step of a chapter: an id to run it by, a title for its header, and its body.
+public struct Cell: Sendable {
+    /// Kebab-case, unique in its chapter: `swift run chapter3 <id>` runs this cell alone.
+    public let id: String
+    public let title: String
+    public let body: @Sendable () throws -> Void
+
+    public init(_ id: String, _ title: String, _ body: @escaping @Sendable () throws -> Void) {
+        self.id = id
+        self.title = title
+        self.body = body
+    }
+}
+
+/// A chapter of the book: its executable runs these cells.
+public struct Chapter: Sendable {
+    /// The executable's name, e.g. `chapter3`.
+    public let name: String
+    public let title: String
+    public let cells: [Cell]
+
+    public init(_ name: String, _ title: String, cells: [Cell]) {
+        self.name = name
+        self.title = title
+        self.cells = cells
+    }
+}
+
+/// Runs a chapter from the command line and exits:
+/// no argument runs every cell in order; `<cell-id>` runs one; `--list` lists them; `--help` helps.
+/// Each cell runs in a fresh child process, so exit-time behaviour is real per cell.
+/// The exit status is 1 when a cell failed, 2 on a usage error.
+public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arguments) -> Never {
+    // Line-buffered even into a pipe, so that output appears in the order processes print it,
+    // in a terminal and in the book's checker alike.
+    Sys.setStandardOutputBuffering(.line)
+    let options = Array(arguments.dropFirst())
+    switch options.first {
+    case "--help", "-h":
+        printUsage(chapter)
+        Process.exit(0)
+    case "--list":
+        let width = chapter.cells.map(\.id.count).max() ?? 0
+        for cell in chapter.cells {
+            print(cell.id + String(repeating: " ", count: width - cell.id.count + 2) + cell.title)
+        }
+        Process.exit(0)
+    case nil:
+        var failures = 0
+        for cell in chapter.cells where !run(cell, of: chapter) { failures += 1 }
+        Process.exit(failures == 0 ? 0 : 1)
+    case let id?:
+        guard options.count == 1, let cell = chapter.cells.first(where: { $0.id == id }) else {
+            writeError("\(chapter.name): no cell named '\(options.joined(separator: " "))'. Cells: "
+                + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
+            Process.exit(2)
+        }
+        Process.exit(run(cell, of: chapter) ? 0 : 1)
+    }
+}
+
+private func printUsage(_ chapter: Chapter) {
+    print("""
+        \(chapter.name): \(chapter.title)
+
+        usage: swift run \(chapter.name)            run every cell, in order
+               swift run \(chapter.name) <cell-id>  run one cell
+               swift run \(chapter.name) --list     list the cells
+
+        Each cell runs in a fresh child process. Set \(TimeScale.variable)=0.1 to make the
+        demo's pauses ten times shorter.
+        """)
+}
+
+/// Runs one cell in a fresh child process and reports whether it succeeded.
+private func run(_ cell: Cell, of chapter: Chapter) -> Bool {
+    if Sys.environment("MP_NOTEBOOK_BARE") != "1" {
+        print("── \(cell.id): \(cell.title) " + String(repeating: "─", count: max(3, 60 - cell.id.count - cell.title.count)))
+    }
+    let pid: pid_t
+    do {
+        switch try forkProcess() {
+        case .child:
+            do {
+                try cell.body()
+            } catch {
+                fflush(nil)
+                writeError("cell \(cell.id) failed: \(error)\n")
+                Process.exit(1)
+            }
+            Process.exit(0)
+        case .parent(let childPid):
+            pid = childPid
+        }
+        let status = try waitForProcess(pid)
+        if status != .exited(0) {
+            writeError("\(chapter.name): cell \(cell.id) \(status)\n")
+            return false
+        }
+        return true
+    } catch {
+        writeError("\(chapter.name): cannot run cell \(cell.id): \(error)\n")
+        return false
+    }
+}
+
+private func writeError(_ text: String) {
+    Sys.flushStdio()
+    Sys.writeAll(text, to: 2)
+}
