@@ -132,6 +132,8 @@ open class Process: @unchecked Sendable {
             state = .starting
         }
         table.prepareToFork(installExitHandler: true)
+        // Read before fork: in the child, getppid() already names the adopter if we die at once.
+        let parentPid = getpid()
         let pid: pid_t
         do throws(SystemError) {
             pid = try Sys.fork()
@@ -139,7 +141,7 @@ open class Process: @unchecked Sendable {
             mutex.withLock { state = .created }
             throw .system(error)
         }
-        if pid == 0 { runAsChild() }
+        if pid == 0 { runAsChild(parentPid: parentPid) }
         let pidfd = Sys.pidfd(for: pid)
         mutex.withLock { state = .running(pid: pid, pidfd: pidfd) }
         table.forked(childPid: pid)
@@ -147,8 +149,7 @@ open class Process: @unchecked Sendable {
     }
 
     /// The child's side of `start()`. Never returns.
-    private func runAsChild() -> Never {
-        let parentPid = getppid()
+    private func runAsChild(parentPid: pid_t) -> Never {
         mutex.reinitializeInChild()
         state = .running(pid: getpid(), pidfd: nil)
         ProcessTable.shared.becomeChild(current: self, identity: identity)

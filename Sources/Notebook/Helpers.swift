@@ -89,6 +89,8 @@ public struct ProcessInfo: Sendable {
     public let state: Character
     public let parentPid: pid_t
     public let processGroup: pid_t
+    /// The command name (the executable's name, at most 15 characters).
+    public let command: String
 
     /// Reads /proc/<pid>/stat; nil once the process is gone (reaped).
     public init?(pid: pid_t) {
@@ -100,18 +102,21 @@ public struct ProcessInfo: Sendable {
         // "pid (command) state ppid pgrp ...": the command may contain spaces, so split after its ')'.
         guard let close = line.lastIndex(of: ")") else { return nil }
         let fields = line[line.index(after: close)...].split(separator: " ")
-        guard fields.count > 3, let state = fields[0].first,
+        guard fields.count > 3, let open = line.firstIndex(of: "("), let state = fields[0].first,
               let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { return nil }
+        self.command = String(line[line.index(after: open)..<close])
         self.pid = pid
         self.state = state
         self.parentPid = parent
         self.processGroup = group
     }
 
-    /// Every process in /proc that is still running (not a zombie) in the caller's process group,
-    /// except the caller and its ancestors: what a program left behind. Waits up to `timeout` for
-    /// processes that are being killed to go, then reports what remains.
+    /// Every process in /proc that is still running (not a zombie), in the caller's process group,
+    /// running the caller's program, other than the caller and its ancestors: what the caller's
+    /// children left behind (other programs of a shell pipeline are not counted). Waits up to
+    /// `timeout` for processes that are being killed to go, then reports what remains.
     public static func leftovers(timeout: Duration = .seconds(5)) -> [ProcessInfo] {
+        let myCommand = ProcessInfo(pid: getpid())?.command
         var ancestors: Set<pid_t> = [getpid()]
         var pid = getppid()
         while pid > 1, let info = ProcessInfo(pid: pid) {
@@ -127,7 +132,8 @@ public struct ProcessInfo: Sendable {
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
                 guard let pid = pid_t(name), !ancestors.contains(pid), let info = ProcessInfo(pid: pid),
-                      info.processGroup == getpgrp(), info.state != "Z" else { continue }
+                      info.processGroup == getpgrp(), info.state != "Z", info.command == myCommand
+                else { continue }
                 found.append(info)
             }
             return found

@@ -1,0 +1,21 @@
+import Multiprocessing
+
+nonisolated func misuse() throws {
+    // cell: misuse
+    func attempt(_ what: String, _ body: () throws -> Void) {
+        do {
+            try body()
+            print("\(what): fine")
+        } catch {
+            print("\(what): \(error)")
+        }
+    }
+    let worker = Process { }
+    attempt("join before start") { try worker.join() }
+    attempt("start") { try worker.start() }
+    attempt("start again") { try worker.start() }
+    attempt("daemon after start") { try worker.setDaemon(true) }
+    attempt("join") { try worker.join() }
+    attempt("terminate after exit") { try worker.terminate() }
+    // end cell
+}

@@ -1,0 +1,34 @@
+import Glibc
+import Multiprocessing
+import Notebook
+
+nonisolated func daemonDies() throws {
+    // cell: daemon
+    let program = Process(name: "program") {
+        let ticker = Process(name: "ticker", daemon: true) {
+            while true { demoSleep(.milliseconds(200)) }
+        }
+        try ticker.start()
+        print("program: \(ticker.name) is running; I end without waiting for it")
+    }  // at exit the program terminates its daemonic children
+    try program.start()
+    try program.join()
+    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessInfo.leftovers().count)")
+    // end cell
+}
+
+nonisolated func daemonKilledParent() throws {
+    // cell: daemon-killed-parent
+    let program = Process(name: "program") {
+        let ticker = Process(name: "ticker", daemon: true) {
+            while true { demoSleep(.milliseconds(200)) }
+        }
+        try ticker.start()
+        print("program: \(ticker.name) is running; now I am killed")
+        kill(getpid(), SIGKILL)  // no exit handling runs: the kernel kills the ticker
+    }
+    try program.start()
+    try program.join()
+    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessInfo.leftovers().count)")
+    // end cell
+}

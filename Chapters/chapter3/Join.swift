@@ -1,0 +1,61 @@
+import Multiprocessing
+import Notebook
+
+nonisolated func joinWaits() throws {
+    // cell: join
+    let worker = Process(name: "worker") {
+        for step in 1...3 {
+            demoSleep(.milliseconds(300))
+            print("worker: step \(step) of 3")
+        }
+    }
+    try worker.start()
+    print("main: waiting for the worker")
+    try worker.join()
+    print("main: joined; the worker is alive? \(worker.isAlive), exit code \(worker.exitCode!)")
+    // end cell
+}
+
+nonisolated func joinTimeout() throws {
+    // cell: join-timeout
+    let mayFinish = try Cue()
+    let worker = Process(name: "worker") { mayFinish.wait() }
+    try worker.start()
+
+    let started = ContinuousClock.now
+    try worker.join(timeout: .milliseconds(500))
+    let waited = ContinuousClock.now - started
+    print("after join(timeout: 0.5 s): alive? \(worker.isAlive), exit code \(String(describing: worker.exitCode))")
+    print("waited at least the timeout? \(waited >= .milliseconds(500))")
+
+    mayFinish.signal()
+    try worker.join()
+    print("after join(): alive? \(worker.isAlive), exit code \(String(describing: worker.exitCode))")
+    // end cell
+}
+
+nonisolated func joinInLoop() throws {
+    // cell: join-in-loop
+    var mostAtOnce = 0
+    for number in 1...3 {
+        let worker = Process(name: "worker \(number)") {
+            print("worker \(number): start")
+            demoSleep(.seconds(1))
+            print("worker \(number): end")
+        }
+        try worker.start()
+        mostAtOnce = max(mostAtOnce, activeChildren().count)
+        try worker.join()  // the mistake: the next worker cannot start until this one ends
+    }
+    print("join inside the loop: at most \(mostAtOnce) worker running at once")
+
+    let everyoneStarted = try Cue()
+    let workers = (1...3).map { number in
+        Process(name: "worker \(number)") { everyoneStarted.wait() }
+    }
+    for worker in workers { try worker.start() }
+    print("start all, then join: \(activeChildren().count) workers running at once")
+    everyoneStarted.signal(times: workers.count)
+    for worker in workers { try worker.join() }
+    // end cell
+}

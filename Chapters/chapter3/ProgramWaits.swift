@@ -1,0 +1,20 @@
+import Multiprocessing
+import Notebook
+
+nonisolated func programWaits() throws {
+    // cell: program-waits
+    let program = Process(name: "program") {
+        let lastLinePrinted = try Cue()
+        let worker = Process(name: "worker") {
+            lastLinePrinted.wait()
+            print("worker: finishing after the program's last line")
+        }
+        try worker.start()
+        print("program: this is my last line")
+        lastLinePrinted.signal()
+    }  // the program ends here, and its exit handling joins the worker
+    try program.start()
+    try program.join()
+    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessInfo.leftovers().count)")
+    // end cell
+}

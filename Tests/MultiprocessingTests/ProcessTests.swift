@@ -1,0 +1,172 @@
+import Glibc
+import XCTest
+@testable import Multiprocessing
+
+final class ProcessTests: XCTestCase {
+    func testExitCodesForReturnThrowExitTerminateAndKill() throws {
+        let returns = Process { }
+        let throwsError = Process { throw TestFailure() }
+        let exits = Process { Process.exit(7) }
+        let terminated = Process { while true { pause() } }
+        let killed = Process { while true { pause() } }
+        let all = [returns, throwsError, exits, terminated, killed]
+        for process in all { try process.start() }
+        try terminated.terminate()
+        try killed.kill()
+        for process in all { try process.join() }
+        XCTAssertEqual(all.map(\.exitCode), [0, 1, 7, -SIGTERM, -SIGKILL])
+        XCTAssertTrue(all.allSatisfy { !$0.isAlive })
+    }
+
+    func testExitCodeIsNilWhileRunningAndBeforeStart() throws {
+        let worker = Process { while true { pause() } }
+        XCTAssertNil(worker.exitCode)
+        XCTAssertNil(worker.pid)
+        try worker.start()
+        XCTAssertNil(worker.exitCode)
+        XCTAssertTrue(worker.isAlive)
+        XCTAssertNotNil(worker.pid)
+        try worker.kill()
+        try worker.join()
+        XCTAssertEqual(worker.exitCode, -SIGKILL)
+    }
+
+    func testJoinWithTimeoutReturnsWhileTheChildRuns() throws {
+        let worker = Process { while true { pause() } }
+        try worker.start()
+        defer { try? worker.kill(); try? worker.join() }
+        let started = ContinuousClock.now
+        try worker.join(timeout: .milliseconds(200))
+        let waited = ContinuousClock.now - started
+        XCTAssertTrue(worker.isAlive)
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(200))
+        XCTAssertLessThan(waited, .milliseconds(200) + .seconds(2), "join(timeout:) overran by \(waited)")
+
+        for timeout in [Duration.zero, .milliseconds(-5)] {
+            let again = ContinuousClock.now
+            try worker.join(timeout: timeout)
+            XCTAssertLessThan(ContinuousClock.now - again, .seconds(1))
+        }
+    }
+
+    func testJoinWithTimeoutReturnsAsSoonAsTheChildEnds() throws {
+        let worker = Process { Sys.sleep(for: .milliseconds(50)) }
+        try worker.start()
+        let started = ContinuousClock.now
+        try worker.join(timeout: .seconds(30))
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
+        XCTAssertEqual(worker.exitCode, 0)
+    }
+
+    func testMisuseThrowsTypedErrors() throws {
+        let worker = Process(name: "w") { }
+        XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "join")) }
+        XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "terminate")) }
+        XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "kill")) }
+        try worker.setDaemon(true)
+        try worker.setDaemon(false)
+        try worker.start()
+        XCTAssertThrowsError(try worker.start()) { XCTAssertEqual($0 as? ProcessError, .alreadyStarted(name: "w")) }
+        XCTAssertThrowsError(try worker.setDaemon(true)) { XCTAssertEqual($0 as? ProcessError, .daemonAfterStart(name: "w")) }
+        try worker.join()
+        XCTAssertNoThrow(try worker.terminate(), "signalling an ended process is not an error")
+        XCTAssertNoThrow(try worker.kill())
+        XCTAssertThrowsError(try Process.current.join()) { XCTAssertEqual($0 as? ProcessError, .cannotJoinCurrentProcess) }
+    }
+
+    func testMisuseInsideAChild() throws {
+        let report = try ReportPipe()
+        let sibling = Process { }
+        try sibling.start()
+        let daemon = Process(daemon: true) {
+            do {
+                try Process { }.start()
+                report.write("started a child\n")
+            } catch {
+                report.write("\(error)\n")
+            }
+            do {
+                try sibling.join()
+                report.write("joined a sibling\n")
+            } catch {
+                report.write("\(error)\n")
+            }
+        }
+        try daemon.start()
+        try daemon.join()
+        try sibling.join()
+        let lines = try report.readAll().split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines, [
+            ProcessError.daemonicProcessCannotStartChildren(name: daemon.name).description,
+            ProcessError.notOwnedByThisProcess(name: sibling.name, operation: "join").description,
+        ])
+    }
+
+    func testNamesAndCurrentProcess() throws {
+        XCTAssertEqual(Process.current.name, "MainProcess")
+        XCTAssertEqual(Process.current.pid, getpid())
+        let report = try ReportPipe()
+        let parent = Process {
+            let me = Process.current
+            report.write("\(me.name) \(me.pid == getpid())\n")
+            let grandchild = Process { report.write("\(Process.current.name)\n") }
+            try grandchild.start()
+            try grandchild.join()
+        }
+        let named = Process(name: "custom") { report.write("\(Process.current.name)\n") }
+        try parent.start()
+        try parent.join()
+        try named.start()
+        try named.join()
+        let lines = try report.readAll().split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines, ["\(parent.name) true", "\(parent.name):1", "custom"])
+        XCTAssertTrue(parent.name.hasPrefix("Process-"))
+    }
+
+    func testSubclassRun() throws {
+        final class Exiter: Process, @unchecked Sendable {
+            let code: Int32
+            init(code: Int32) { self.code = code; super.init() }
+            override func run() throws { Process.exit(code) }
+        }
+        let process = Exiter(code: 42)
+        try process.start()
+        try process.join()
+        XCTAssertEqual(process.exitCode, 42)
+    }
+
+    func testChildStdinIsDevNull() throws {
+        let child = Process {
+            var byte: UInt8 = 0
+            Process.exit(read(0, &byte, 1) == 0 ? 0 : 1)  // end of file at once
+        }
+        try child.start()
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0)
+    }
+
+    func testActiveChildrenAndCpuCount() throws {
+        XCTAssertGreaterThanOrEqual(cpuCount(), 1)
+        let workers = (0..<3).map { _ in Process { while true { pause() } } }
+        for worker in workers { try worker.start() }
+        XCTAssertEqual(Set(activeChildren().map(ObjectIdentifier.init)), Set(workers.map(ObjectIdentifier.init)))
+        for worker in workers { try worker.kill() }
+        XCTAssertTrue(workers.allSatisfy { becomesDead($0.pid!, within: .seconds(10)) })
+        XCTAssertEqual(activeChildren().count, 0)
+        XCTAssertEqual(zombieChildren(), [], "activeChildren() must reap")
+        XCTAssertEqual(workers.map(\.exitCode), [-SIGKILL, -SIGKILL, -SIGKILL])
+    }
+
+    func testForkProcessAndWait() throws {
+        switch try forkProcess() {
+        case .child:
+            Process.exit(Process.current.name == "MainProcess" && Process.current.pid == getpid() ? 5 : 6)
+        case .parent(let pid):
+            XCTAssertEqual(try waitForProcess(pid), .exited(5))
+        }
+        guard case .parent(let pid) = try forkProcess() else { while true { pause() } }
+        kill(pid, SIGTERM)
+        XCTAssertEqual(try waitForProcess(pid), .signaled(SIGTERM))
+        XCTAssertThrowsError(try waitForProcess(pid)) { XCTAssertEqual(($0 as? SystemError)?.errno, ECHILD) }
+    }
+}
