@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,3 +67,9 @@ int mp_reopen_stdout(void) {
     stdout = fresh;  // glibc documents stdout as an ordinary, assignable variable.
     return 0;
 }
+
+int mp_eventfd_cloexec(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+static void do_nothing(int sig) { (void)sig; }
+
+int mp_signal_catch_noop(int sig) { return set_disposition(sig, do_nothing); }

@@ -44,4 +44,12 @@ int mp_set_stdout_buffering(int mode);
 // at its first write, as at program start (full into a pipe or file, line on a terminal).
 int mp_reopen_stdout(void);
 
+// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter descriptor that one thread makes readable
+// to wake others blocked in poll. Returns the descriptor or -1.
+int mp_eventfd_cloexec(void);
+
+// Installs a handler that does nothing for `sig`, without SA_RESTART, so that a blocking call
+// interrupted by it fails with EINTR (tests use it to check that EINTR is handled). Returns 0 or -1.
+int mp_signal_catch_noop(int sig);
+
 #endif
