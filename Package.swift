@@ -20,7 +20,7 @@ let package = Package(
         // Book parsing, code-region sync, output normalization, check and bless.
         .target(name: "BookKit", dependencies: ["CSystemShims"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
-        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "CSystemShims"]),
+        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CSystemShims"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

@@ -264,6 +264,16 @@ package enum Sys {
         return buffer
     }
 
+    /// Reads until end of file: until every process that has the write end has closed it.
+    package static func readToEnd(_ fd: Int32) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try read(fd, upTo: 65536)
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
+    }
+
     /// Makes `fd` also known as `target` (dup2), e.g. to point stdout at a pipe.
     package static func redirect(_ fd: Int32, to target: Int32) throws(SystemError) {
         try retrying("dup2") { dup2(fd, target) }
