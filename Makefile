@@ -1,7 +1,7 @@
 # Shortcuts; the README's two commands (`swift run chapterN`, `swift test`) need nothing else.
 CHAPTER ?= 1
 
-.PHONY: run test book check build
+.PHONY: run test book check build bench
 
 run:
 	swift run chapter$(CHAPTER)
@@ -18,3 +18,8 @@ book: build
 
 check: build
 	swift run book check
+
+# Benchmarks side by side with Python's multiprocessing; not part of the tests. A statically linked
+# Swift stdlib makes fork cheaper (fewer mappings to copy).
+bench:
+	swift run -c release --static-swift-stdlib bench

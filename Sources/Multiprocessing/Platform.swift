@@ -159,6 +159,17 @@ package enum Sys {
     /// Off only in tests, to exercise the path for kernels without pidfds.
     nonisolated(unsafe) package static var pidfdEnabled = true
 
+    /// Blocks until the child has ended, without reaping it (waitid with WNOWAIT), so that the
+    /// reaping can happen under a lock. ECHILD (already reaped) returns at once.
+    static func waitUntilEnded(_ pid: pid_t) throws(SystemError) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            let error = mp_errno()
+            if error == ECHILD { return }
+            if error != EINTR { throw SystemError("waitid", errno: error) }
+        }
+    }
+
     /// A pidfd for a child, or nil where the kernel has none (then callers poll `waitpid`).
     static func pidfd(for pid: pid_t) -> Int32? {
         guard pidfdEnabled else { return nil }
