@@ -70,6 +70,9 @@ int mp_reopen_stdout(void) {
 
 int mp_eventfd_cloexec(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
-static void do_nothing(int sig) { (void)sig; }
+static void ignore_signal_in_handler(int sig) { (void)sig; }
 
-int mp_signal_catch_noop(int sig) { return set_disposition(sig, do_nothing); }
+int mp_signal_catch_and_ignore(int sig) {
+    // No SA_RESTART: blocking calls return EINTR, which is what the runtime must survive.
+    return set_disposition(sig, ignore_signal_in_handler);
+}

@@ -36,6 +36,10 @@ void mp_set_errno(int value);
 int mp_signal_ignore(int sig);
 int mp_signal_default(int sig);
 
+// Installs a handler that does nothing, without SA_RESTART: each delivery interrupts blocking
+// calls with EINTR. For tests that prove waits survive signals.
+int mp_signal_catch_and_ignore(int sig);
+
 // setvbuf(stdout, ...) with _IOFBF, _IOLBF or _IONBF (Swift 6 cannot name stdout).
 // Call it before anything is written to stdout.
 int mp_set_stdout_buffering(int mode);
@@ -47,9 +51,5 @@ int mp_reopen_stdout(void);
 // eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter descriptor that one thread makes readable
 // to wake others blocked in poll. Returns the descriptor or -1.
 int mp_eventfd_cloexec(void);
-
-// Installs a handler that does nothing for `sig`, without SA_RESTART, so that a blocking call
-// interrupted by it fails with EINTR (tests use it to check that EINTR is handled). Returns 0 or -1.
-int mp_signal_catch_noop(int sig);
 
 #endif
