@@ -129,7 +129,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         self.fd = fd
         self.kind = kind
         self.maxMessageSize = maxMessageSize
-        readCapacity = kind == .sendOnly ? 16 : Self.readChunk
+        readCapacity = 16  // grows to `readChunk` on the first receive
         readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readCapacity, alignment: 16)
     }
 
@@ -316,7 +316,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             readEnd = unread
         }
         if readEnd == readCapacity {
-            resizeReadBuffer(to: min(max(needed, Self.readChunk), readCapacity * 2))
+            resizeReadBuffer(to: max(Self.readChunk, min(needed, readCapacity * 2)))
         }
     }
 
