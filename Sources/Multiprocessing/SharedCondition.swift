@@ -79,6 +79,11 @@ package struct SharedCondition: @unchecked Sendable {
         }
     }
 
+    /// How many waiters are registered (including any killed mid-wait). For tests and diagnostics.
+    package var waiterCount: Int {
+        Int(waiters.pointee.load(ordering: .relaxed))
+    }
+
     /// With the lock held: wakes up to `count` waiters. No system call when nobody waits.
     package func notify(_ count: Int = 1) {
         guard count > 0 else { return }

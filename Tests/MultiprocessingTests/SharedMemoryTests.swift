@@ -218,13 +218,19 @@ final class SharedMemoryTests: XCTestCase {
                 report.write("\(name) notified: \(notified)\n")
             }
         }
+        func waitForWaiters(_ count: Int) {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while condition.waiterCount < count && ContinuousClock.now < deadline { Sys.sleep(for: .milliseconds(1)) }
+        }
         let doomed = waiter("doomed")
         try doomed.start()
+        waitForWaiters(1)
         waitUntilSleeping(doomed.pid!)
         try doomed.kill()
         try doomed.join()
         let survivor = waiter("survivor")
         try survivor.start()
+        waitForWaiters(2)  // the dead waiter stays counted; the survivor has registered
         waitUntilSleeping(survivor.pid!)
         let (_, waited) = try timed {
             mutex.withLock { _ in condition.notify(1) }

@@ -40,7 +40,7 @@ func pester(_ pid: pid_t, with signal: Int32, every interval: Duration = .millis
 }
 
 /// Elapsed time of `body` and its result.
-func timed<T>(_ body: () throws -> T) rethrows -> (T, Duration) {
+func timed<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (T, Duration) {
     let start = ContinuousClock.now
     let result = try body()
     return (result, ContinuousClock.now - start)
