@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 @testable import Multiprocessing
 
@@ -18,11 +19,7 @@ extension ReportPipe {
 /// Installs a handler that does nothing for `signal`, without SA_RESTART: a blocking call the signal
 /// interrupts fails with EINTR, which is what the runtime must survive. Use it in a child.
 func catchSignalWithoutRestart(_ signal: Int32) {
-    var action = sigaction()
-    action.__sigaction_handler.sa_handler = { _ in }
-    action.sa_flags = 0
-    sigemptyset(&action.sa_mask)
-    sigaction(signal, &action, nil)
+    _ = mp_signal_catch_and_ignore(signal)
 }
 
 /// Sends `signal` to `pid` every `interval` until `done` returns true (at most `limit`). Returns how many.
