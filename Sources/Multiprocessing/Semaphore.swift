@@ -13,10 +13,11 @@ import Synchronization
 /// system call; a waiter spins briefly, then sleeps on a futex, and `release` makes a wake-up system
 /// call only when someone sleeps. One 4 KiB page.
 public class Semaphore: @unchecked Sendable {
-    /// Looks at the counter this many times, one CPU `pause` apart (about 3 µs in all), before
-    /// sleeping: in a producer–consumer hand-off the other side usually releases meanwhile. (Unlike
-    /// `Lock`, no growing back-off: a hand-off wants the unit at once.)
-    static let spinLimit = 100
+    /// How long a waiter keeps looking at the counter, one CPU `pause` apart, before it sleeps: in a
+    /// producer–consumer hand-off the other side usually releases meanwhile, and a futex sleep and
+    /// wake-up costs tens of µs here. (Unlike `Lock`, no growing back-off: a hand-off wants the unit
+    /// at once.) Measured in time, not in pauses: a `pause` takes 3 to 40 ns depending on the CPU.
+    static let spinBudget = Duration.microseconds(10)
     /// A sleeper re-checks the value this often even without a wake-up, so that a releaser killed
     /// between its increment and its wake-up call cannot leave a waiter asleep for ever.
     static let sleepSlice = Duration.milliseconds(200)
@@ -120,10 +121,13 @@ public class Semaphore: @unchecked Sendable {
     @inline(never)
     private func acquireContended(until deadline: ContinuousClock.Instant?) -> Bool {
         if let deadline, ContinuousClock.now >= deadline { return false }
-        for _ in 0..<Self.spinLimit {
-            Sys.cpuRelax()
-            if counter.pointee.load(ordering: .relaxed) != 0 && takeOne() { return true }
-        }
+        let spinUntil = ContinuousClock.now + Self.spinBudget
+        repeat {
+            for _ in 0..<32 {
+                Sys.cpuRelax()
+                if counter.pointee.load(ordering: .relaxed) != 0 && takeOne() { return true }
+            }
+        } while ContinuousClock.now < spinUntil
         sleepers.pointee.add(1, ordering: .sequentiallyConsistent)
         defer { sleepers.pointee.subtract(1, ordering: .sequentiallyConsistent) }
         while true {
