@@ -124,6 +124,7 @@ public final class Condition: @unchecked Sendable {
     /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
     @discardableResult
     public func wait(for predicate: () -> Bool, timeout: Duration? = nil) throws(SyncError) -> Bool {
+        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: "wait") }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var satisfied = predicate()
         while !satisfied {

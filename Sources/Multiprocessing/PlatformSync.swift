@@ -94,45 +94,34 @@ extension Sys {
     /// Returns nil on timeout. A dead owner's mutex is made consistent and reported.
     /// Signals do not disturb the wait (the deadline is absolute).
     static func lockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, deadline: ContinuousClock.Instant?) throws(SystemError) -> MutexAcquisition? {
-        var error: Int32
-        if let deadline {
-            // ContinuousClock need not be CLOCK_MONOTONIC: carry the remaining time over.
-            let remaining = max(ContinuousClock.now.duration(to: deadline), .zero)
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            var until = now.adding(remaining)
-            error = mp_mutex_lock_until_monotonic(mutex, &until)
-        } else {
-            error = pthread_mutex_lock(mutex)
-        }
-        switch error {
-        case 0:
-            return .acquired
-        case ETIMEDOUT:
-            return nil
-        case EOWNERDEAD:
-            error = pthread_mutex_consistent(mutex)
-            if error != 0 { throw SystemError("pthread_mutex_consistent", errno: error) }
-            return .recoveredFromDeadOwner
-        default:
-            throw SystemError("pthread_mutex_lock", errno: error)
-        }
+        guard let deadline else { return try acquisition(of: mutex, pthread_mutex_lock(mutex), call: "pthread_mutex_lock") }
+        // ContinuousClock need not be CLOCK_MONOTONIC: carry the remaining time over.
+        let remaining = max(ContinuousClock.now.duration(to: deadline), .zero)
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        var until = now.adding(remaining)
+        return try acquisition(of: mutex, mp_mutex_lock_until_monotonic(mutex, &until), call: "pthread_mutex_clocklock")
     }
 
     /// Tries to lock a robust mutex without waiting; nil when another thread holds it.
     static func tryLockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) throws(SystemError) -> MutexAcquisition? {
-        var error = pthread_mutex_trylock(mutex)
-        switch error {
+        try acquisition(of: mutex, pthread_mutex_trylock(mutex), call: "pthread_mutex_trylock")
+    }
+
+    /// What a lock call's result means: acquired, acquired from a dead owner (made consistent here),
+    /// not acquired (nil: timed out or busy), or an error.
+    private static func acquisition(of mutex: UnsafeMutablePointer<pthread_mutex_t>, _ result: Int32, call: String) throws(SystemError) -> MutexAcquisition? {
+        switch result {
         case 0:
             return .acquired
-        case EBUSY:
+        case ETIMEDOUT, EBUSY:
             return nil
         case EOWNERDEAD:
-            error = pthread_mutex_consistent(mutex)
+            let error = pthread_mutex_consistent(mutex)
             if error != 0 { throw SystemError("pthread_mutex_consistent", errno: error) }
             return .recoveredFromDeadOwner
         default:
-            throw SystemError("pthread_mutex_trylock", errno: error)
+            throw SystemError(call, errno: result)
         }
     }
 

@@ -41,6 +41,9 @@ final class ConditionTests: XCTestCase {
             XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: "notify"))
         }
         XCTAssertThrowsError(try condition.notifyAll())
+        XCTAssertThrowsError(try condition.wait(for: { true })) {
+            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: "wait"))
+        }
         XCTAssertEqual(SyncError.conditionLockNotHeld(operation: "wait").description,
                        "cannot wait on a Condition without holding its lock")
         // Held by another process is not held by this one.
