@@ -1,0 +1,817 @@
+// The decoding half of the binary codec. It never trusts the input: before a value is read, its
+// extent is computed from its tag and length prefix and checked against the bytes that are left,
+// so every read is in bounds and no allocation is larger than the input. Containers are views of
+// the input; a keyed container reads fields in order (one key comparison each) and falls back to
+// an index of its keys when a type asks for them in another order.
+
+import Glibc
+
+/// Types the decoder reads without calling their `init(from:)` (see `CodecEncodeDirect`).
+protocol CodecDecodeDirect {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self
+}
+
+final class DecoderCore: Decoder {
+    /// A keyed container being read: its fields' range, the next field in order, and (built on
+    /// the first out-of-order request) the offset of every key's field.
+    struct KeyedFrame {
+        var start: Int
+        var end: Int
+        var cursor: Int
+        var serial: UInt32
+        var index: [String: Int]?
+    }
+
+    private nonisolated(unsafe) static let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    private(set) var base = UnsafeRawPointer(DecoderCore.empty)
+    private(set) var count = 0
+    let maxDepth: Int
+    private(set) var frames: [KeyedFrame] = []
+    private var nextSerial: UInt32 = 1
+    /// Changes at the start and end of every decode, so that a container kept past its decode fails.
+    private(set) var generation: UInt32 = 0
+    var codingPath: [any CodingKey] = []
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// The value `init(from: self)` is reading now: [position, valueEnd).
+    private var position = 0
+    private var valueEnd = 0
+    private var depth = 0
+    private(set) var currentType: Any.Type = Never.self
+    private var rootType: Any.Type = Never.self
+    /// The first error found where the Decoder protocol cannot throw (`allKeys`, `contains`).
+    private var failure: CodecError?
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from input: UnsafeRawBufferPointer) throws(CodecError) -> T {
+        base = input.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(DecoderCore.empty)
+        count = input.count
+        generation &+= 1
+        frames.removeAll(keepingCapacity: true)
+        codingPath.removeAll(keepingCapacity: true)
+        failure = nil
+        depth = 0
+        rootType = T.self
+        currentType = T.self
+        defer {
+            base = UnsafeRawPointer(DecoderCore.empty)
+            count = 0
+            generation &+= 1
+            frames.removeAll(keepingCapacity: true)
+        }
+        let end = try skipValue(at: 0, limit: count, type: T.self, key: nil)
+        if end != count {
+            throw .trailingBytes(type: String(describing: T.self), offset: end, count: count - end)
+        }
+        return try decodeValue(T.self, at: 0, end: end, key: nil)
+    }
+
+    // MARK: Values
+
+    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+        if T.self == String.self {
+            return unsafeBitCast(try readString(at: offset, end: end, key: key), to: T.self)
+        }
+        if let direct = T.self as? any CodecDecodeDirect.Type {
+            func read<D: CodecDecodeDirect>(_: D.Type) throws(CodecError) -> T {
+                unsafeBitCast(try D.decodeDirect(from: self, at: offset, end: end, key: key), to: T.self)
+            }
+            return try read(direct)
+        }
+        return try decodeThroughInit(T.self, at: offset, end: end, key: key)
+    }
+
+    /// Calls `T(from: self)` with [offset, end) as the current value.
+    func decodeThroughInit<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+        if depth >= maxDepth {
+            throw .tooDeep(type: String(describing: T.self), offset: offset, path: pathText(key), limit: maxDepth)
+        }
+        let saved = (position, valueEnd, currentType, frames.count)
+        depth += 1
+        position = offset
+        valueEnd = end
+        currentType = T.self
+        if let key { codingPath.append(key) }
+        defer {
+            if key != nil { codingPath.removeLast() }
+            (position, valueEnd, currentType) = (saved.0, saved.1, saved.2)
+            if frames.count > saved.3 { frames.removeSubrange(saved.3...) }
+            depth -= 1
+        }
+        let value: T
+        do {
+            value = try T(from: self)
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw .rejected(type: String(describing: T.self), offset: offset, path: pathText(nil), reason: reasonText(error))
+        }
+        if let failure { throw failure }
+        return value
+    }
+
+    // MARK: Reading the input
+
+    @inline(__always)
+    func byte(at offset: Int) -> UInt8 {
+        base.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    /// Skips `some` prefixes, which only mark optionals nested in optionals.
+    @inline(__always)
+    func skippingSome(_ offset: Int) -> Int {
+        var offset = offset
+        while byte(at: offset) == Tag.some { offset += 1 }
+        return offset
+    }
+
+    /// Reads an unsigned LEB128 varint in [offset, limit): its value and the offset after it.
+    func readVarint(at offset: Int, limit: Int, type: Any.Type, key: (any CodingKey)?) throws(CodecError) -> (UInt64, Int) {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var offset = offset
+        while true {
+            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(key)) }
+            let byte = byte(at: offset)
+            offset += 1
+            if shift == 63 && byte > 1 {
+                throw .invalidData(type: String(describing: type), offset: offset - 1, path: pathText(key),
+                                   reason: "a varint overflows 64 bits")
+            }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return (value, offset) }
+            shift += 7
+        }
+    }
+
+    /// Where the value at `offset` ends, checked against `limit` without reading the value.
+    /// Every tag, width and length prefix is validated here, before anything is read or allocated.
+    func skipValue(at offset: Int, limit: Int, type: Any.Type, key: (any CodingKey)?) throws(CodecError) -> Int {
+        var offset = offset
+        while true {
+            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(key)) }
+            let tag = byte(at: offset)
+            switch tag {
+            case Tag.null, Tag.false, Tag.true:
+                return offset + 1
+            case Tag.some:
+                offset += 1
+            case Tag.string:
+                let (length, after) = try readVarint(at: offset + 1, limit: limit, type: type, key: key)
+                guard length <= UInt64(limit - after) else {
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                                            length: length, remaining: limit - after)
+                }
+                return after + Int(length)
+            case Tag.packed:
+                guard offset + 2 <= limit else {
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                }
+                guard let width = Tag.numberWidth(byte(at: offset + 1)) else {
+                    throw .invalidData(type: String(describing: type), offset: offset + 1, path: pathText(key),
+                                       reason: "a packed array of unknown element tag 0x" + String(byte(at: offset + 1), radix: 16))
+                }
+                let (elements, after) = try readVarint(at: offset + 2, limit: limit, type: type, key: key)
+                guard elements <= UInt64((limit - after) / width) else {
+                    let (bytes, overflow) = elements.multipliedReportingOverflow(by: UInt64(width))
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                                            length: overflow ? .max : bytes, remaining: limit - after)
+                }
+                return after + Int(elements) * width
+            case Tag.keyed, Tag.unkeyed:
+                guard offset + Tag.containerHeader <= limit else {
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                }
+                let length = base.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)
+                let remaining = limit - offset - Tag.containerHeader
+                guard Int(length) <= remaining else {
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                                            length: UInt64(length), remaining: remaining)
+                }
+                return offset + Tag.containerHeader + Int(length)
+            default:
+                guard let width = Tag.numberWidth(tag) else {
+                    throw .invalidData(type: String(describing: type), offset: offset, path: pathText(key),
+                                       reason: "unknown tag 0x" + String(tag, radix: 16))
+                }
+                guard offset + 1 + width <= limit else {
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                }
+                return offset + 1 + width
+            }
+        }
+    }
+
+    /// The error for a value of the wrong kind at `offset`.
+    func mismatch(_ type: Any.Type, at offset: Int, key: (any CodingKey)?) -> CodecError {
+        var found = Tag.name(byte(at: offset))
+        if byte(at: offset) == Tag.packed { found += " of " + Tag.name(byte(at: offset + 1)) }
+        return .typeMismatch(type: String(describing: type), offset: offset, path: pathText(key), found: found)
+    }
+
+    // The readers below are only called on a value whose extent skipValue has checked.
+
+    @inline(__always)
+    func readScalar<T: CodecScalar>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+        var offset = offset
+        if byte(at: offset) == Tag.some { offset = skippingSome(offset) }
+        guard byte(at: offset) == T.codecTag else { throw mismatch(T.self, at: offset, key: key) }
+        return base.loadUnaligned(fromByteOffset: offset + 1, as: T.self)
+    }
+
+    @inline(__always)
+    func readBool(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Bool {
+        let offset = skippingSome(offset)
+        switch byte(at: offset) {
+        case Tag.true: return true
+        case Tag.false: return false
+        default: throw mismatch(Bool.self, at: offset, key: key)
+        }
+    }
+
+    func readString(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> String {
+        let offset = skippingSome(offset)
+        guard byte(at: offset) == Tag.string else { throw mismatch(String.self, at: offset, key: key) }
+        let (length, start) = try readVarint(at: offset + 1, limit: end, type: String.self, key: key)
+        if length == 0 { return "" }
+        let utf8 = UnsafeBufferPointer(start: base.advanced(by: start).assumingMemoryBound(to: UInt8.self), count: Int(length))
+        guard let string = String(validating: utf8, as: UTF8.self) else {
+            throw .invalidData(type: "String", offset: offset, path: pathText(key), reason: "the bytes are not valid UTF-8")
+        }
+        return string
+    }
+
+    /// A key at `offset` in a keyed container: where its bytes are, and where its value starts.
+    @inline(__always)
+    func readKey(at offset: Int, limit: Int) throws(CodecError) -> (start: Int, count: Int, value: Int) {
+        let (length, start) = try readVarint(at: offset, limit: limit, type: currentType, key: nil)
+        guard length <= UInt64(limit - start) else {
+            throw .lengthOutOfRange(type: String(describing: currentType), offset: offset, path: pathText(nil),
+                                    length: length, remaining: limit - start)
+        }
+        return (start, Int(length), start + Int(length))
+    }
+
+    // MARK: Containers
+
+    func openKeyed(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> (frame: Int, serial: UInt32) {
+        let offset = skippingSome(offset)
+        guard byte(at: offset) == Tag.keyed else { throw mismatch(currentType, at: offset, key: key) }
+        let serial = nextSerial
+        nextSerial &+= 1
+        let start = offset + Tag.containerHeader
+        frames.append(KeyedFrame(start: start, end: end, cursor: start, serial: serial, index: nil))
+        return (frames.count - 1, serial)
+    }
+
+    func openUnkeyed(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> UnkeyedDecoder {
+        let offset = skippingSome(offset)
+        switch byte(at: offset) {
+        case Tag.unkeyed:
+            return UnkeyedDecoder(core: self, start: offset + Tag.containerHeader, end: end, packedTag: 0, packedCount: 0)
+        case Tag.packed:
+            let (elements, start) = try readVarint(at: offset + 2, limit: end, type: currentType, key: key)
+            return UnkeyedDecoder(core: self, start: start, end: end, packedTag: byte(at: offset + 1), packedCount: Int(elements))
+        default:
+            throw mismatch(currentType, at: offset, key: key)
+        }
+    }
+
+    private func staleContainer() -> CodecError {
+        .invalidData(type: String(describing: currentType), offset: position, path: pathText(nil),
+                     reason: "a container was used after the value it belongs to was decoded")
+    }
+
+    /// The field for `key` in keyed frame `frame`: its value's extent, or nil when the key is absent.
+    func field(_ frame: Int, _ serial: UInt32, _ key: some CodingKey) throws(CodecError) -> (value: Int, end: Int)? {
+        guard frame < frames.count, frames[frame].serial == serial else { throw staleContainer() }
+        let limit = frames[frame].end
+        let cursor = frames[frame].cursor
+        if cursor < limit {
+            // The fast path: fields are usually asked for in the order they were written.
+            let (start, length, value) = try readKey(at: cursor, limit: limit)
+            var name = key.stringValue
+            let matches = name.withUTF8 { utf8 in
+                utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, base + start, length) == 0)
+            }
+            if matches { return (value, try skipValue(at: value, limit: limit, type: currentType, key: key)) }
+        }
+        if frames[frame].index == nil { frames[frame].index = try buildIndex(from: frames[frame].start, to: limit) }
+        guard let fieldStart = frames[frame].index![key.stringValue] else { return nil }
+        let (_, _, value) = try readKey(at: fieldStart, limit: limit)
+        return (value, try skipValue(at: value, limit: limit, type: currentType, key: key))
+    }
+
+    /// Marks the field ending at `end` as read: the next in-order request starts after it.
+    @inline(__always)
+    func consume(_ frame: Int, upTo end: Int) {
+        frames[frame].cursor = end
+    }
+
+    private func buildIndex(from start: Int, to limit: Int) throws(CodecError) -> [String: Int] {
+        var index: [String: Int] = [:]
+        var offset = start
+        while offset < limit {
+            let (keyStart, length, value) = try readKey(at: offset, limit: limit)
+            let name = String(decoding: UnsafeRawBufferPointer(start: base + keyStart, count: length), as: UTF8.self)
+            if index[name] == nil { index[name] = offset }
+            offset = try skipValue(at: value, limit: limit, type: currentType, key: nil)
+        }
+        return index
+    }
+
+    func allKeys<Key: CodingKey>(_ frame: Int, _ serial: UInt32, as: Key.Type) -> [Key] {
+        guard frame < frames.count, frames[frame].serial == serial else {
+            recordFailure(staleContainer())
+            return []
+        }
+        var keys: [Key] = []
+        var offset = frames[frame].start
+        let limit = frames[frame].end
+        do throws(CodecError) {
+            while offset < limit {
+                let (keyStart, length, value) = try readKey(at: offset, limit: limit)
+                let bytes = UnsafeBufferPointer(start: (base + keyStart).assumingMemoryBound(to: UInt8.self), count: length)
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    throw CodecError.invalidData(type: String(describing: currentType), offset: keyStart,
+                                                 path: pathText(nil), reason: "a key is not valid UTF-8")
+                }
+                if let key = Key(stringValue: name) { keys.append(key) }
+                offset = try skipValue(at: value, limit: limit, type: currentType, key: nil)
+            }
+        } catch {
+            recordFailure(error)
+        }
+        return keys
+    }
+
+    func recordFailure(_ error: CodecError) {
+        if failure == nil { failure = error }
+    }
+
+    /// How many values an unkeyed container holds (only when a type asks for `count`).
+    func countValues(from start: Int, to end: Int) -> Int? {
+        var offset = start
+        var values = 0
+        while offset < end {
+            guard let next = try? skipValue(at: offset, limit: end, type: currentType, key: nil) else { return nil }
+            offset = next
+            values += 1
+        }
+        return values
+    }
+
+    func superDecoder(at offset: Int, end: Int, key: any CodingKey) -> any Decoder {
+        SuperDecoder(core: self, position: offset, end: end, codingPath: codingPath + [key])
+    }
+
+    // MARK: Decoder
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        try keyedContainer(at: position, end: valueEnd, keyedBy: type)
+    }
+
+    func keyedContainer<Key: CodingKey>(at offset: Int, end: Int, keyedBy type: Key.Type) throws(CodecError) -> KeyedDecodingContainer<Key> {
+        let (frame, serial) = try openKeyed(at: offset, end: end, key: nil)
+        return KeyedDecodingContainer(KeyedDecoder<Key>(core: self, frame: frame, serial: serial))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try openUnkeyed(at: position, end: valueEnd, key: nil)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleValueDecoder(core: self, position: position, end: valueEnd)
+    }
+
+    func pathText(_ key: (any CodingKey)?) -> String {
+        var path = codingPath
+        if let key { path.append(key) }
+        return describePath(root: String(describing: rootType), path)
+    }
+}
+
+/// The decoder a `superDecoder()` call returns: it reads one field's value.
+final class SuperDecoder: Decoder {
+    let core: DecoderCore
+    let position: Int
+    let end: Int
+    let generation: UInt32
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(core: DecoderCore, position: Int, end: Int, codingPath: [any CodingKey]) {
+        self.core = core
+        self.position = position
+        self.end = end
+        self.generation = core.generation
+        self.codingPath = codingPath
+    }
+
+    private func check() throws(CodecError) {
+        guard generation == core.generation else {
+            throw .invalidData(type: "super", offset: position, path: core.pathText(nil),
+                               reason: "a super decoder was used after its decode ended")
+        }
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        try check()
+        return try core.keyedContainer(at: position, end: end, keyedBy: type)
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try check()
+        return try core.openUnkeyed(at: position, end: end, key: nil)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        try check()
+        return SingleValueDecoder(core: core, position: position, end: end)
+    }
+}
+
+struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let core: DecoderCore
+    let frame: Int
+    let serial: UInt32
+
+    var codingPath: [any CodingKey] { core.codingPath }
+
+    var allKeys: [Key] { core.allKeys(frame, serial, as: Key.self) }
+
+    func contains(_ key: Key) -> Bool {
+        do {
+            return try core.field(frame, serial, key) != nil
+        } catch {
+            core.recordFailure(error)
+            return false
+        }
+    }
+
+    @inline(__always)
+    private func required(_ key: Key) throws(CodecError) -> (value: Int, end: Int) {
+        guard let field = try core.field(frame, serial, key) else {
+            let frameStart = core.frames[frame].start
+            throw .keyNotFound(type: String(describing: core.currentType), offset: frameStart,
+                               path: core.pathText(nil), key: key.stringValue)
+        }
+        return field
+    }
+
+    @inline(__always)
+    private func scalar<T: CodecScalar>(_ type: T.Type, _ key: Key) throws(CodecError) -> T {
+        let field = try required(key)
+        let value = try core.readScalar(T.self, at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return value
+    }
+
+    @inline(__always)
+    private func optionalScalar<T: CodecScalar>(_ type: T.Type, _ key: Key) throws(CodecError) -> T? {
+        guard let field = try core.field(frame, serial, key) else { return nil }
+        core.consume(frame, upTo: field.end)
+        if core.byte(at: field.value) == Tag.null { return nil }
+        return try core.readScalar(T.self, at: field.value, end: field.end, key: key)
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        let field = try required(key)
+        guard core.byte(at: field.value) == Tag.null else { return false }
+        core.consume(frame, upTo: field.end)
+        return true
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        let field = try required(key)
+        let value = try core.readBool(at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return value
+    }
+
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        let field = try required(key)
+        let value = try core.readString(at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return value
+    }
+
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try scalar(type, key) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try scalar(type, key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try scalar(type, key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try scalar(type, key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try scalar(type, key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try scalar(type, key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try scalar(type, key) }
+    func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 { try scalar(type, key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try scalar(type, key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try scalar(type, key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try scalar(type, key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try scalar(type, key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try scalar(type, key) }
+    func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try scalar(type, key) }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let field = try required(key)
+        let value = try core.decodeValue(T.self, at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return value
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        guard let field = try core.field(frame, serial, key) else { return nil }
+        core.consume(frame, upTo: field.end)
+        if core.byte(at: field.value) == Tag.null { return nil }
+        return try core.readBool(at: field.value, end: field.end, key: key)
+    }
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard let field = try core.field(frame, serial, key) else { return nil }
+        core.consume(frame, upTo: field.end)
+        if core.byte(at: field.value) == Tag.null { return nil }
+        return try core.readString(at: field.value, end: field.end, key: key)
+    }
+
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: Int128.Type, forKey key: Key) throws -> Int128? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try optionalScalar(type, key) }
+    func decodeIfPresent(_ type: UInt128.Type, forKey key: Key) throws -> UInt128? { try optionalScalar(type, key) }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let field = try core.field(frame, serial, key) else { return nil }
+        let value = try core.decodeValue(T?.self, at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return value
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey> {
+        let field = try required(key)
+        let container = try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        core.consume(frame, upTo: field.end)
+        return container
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        let field = try required(key)
+        let container = try core.openUnkeyed(at: field.value, end: field.end, key: key)
+        core.consume(frame, upTo: field.end)
+        return container
+    }
+
+    func superDecoder() throws -> any Decoder {
+        guard let field = try core.field(frame, serial, CodecKey.super) else {
+            throw CodecError.keyNotFound(type: String(describing: core.currentType),
+                                         offset: core.frames[frame].start, path: core.pathText(nil), key: "super")
+        }
+        core.consume(frame, upTo: field.end)
+        return core.superDecoder(at: field.value, end: field.end, key: CodecKey.super)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        let field = try required(key)
+        core.consume(frame, upTo: field.end)
+        return core.superDecoder(at: field.value, end: field.end, key: key)
+    }
+}
+
+struct UnkeyedDecoder: UnkeyedDecodingContainer {
+    let core: DecoderCore
+    let generation: UInt32
+    let start: Int
+    let end: Int
+    private var cursor: Int
+    private(set) var currentIndex = 0
+    /// For a packed array: its element tag and count; 0 for an ordinary unkeyed container.
+    let packedTag: UInt8
+    let packedCount: Int
+
+    init(core: DecoderCore, start: Int, end: Int, packedTag: UInt8, packedCount: Int) {
+        self.core = core
+        self.generation = core.generation
+        self.start = start
+        self.end = end
+        self.cursor = start
+        self.packedTag = packedTag
+        self.packedCount = packedCount
+    }
+
+    var codingPath: [any CodingKey] { core.codingPath }
+
+    var count: Int? {
+        packedTag != 0 ? packedCount : core.countValues(from: start, to: end)
+    }
+
+    var isAtEnd: Bool { cursor >= end }
+
+    /// The next value's extent; fails at the end, or when the container outlived its decode.
+    private func next() throws(CodecError) -> (value: Int, end: Int) {
+        guard generation == core.generation else {
+            throw .invalidData(type: "unkeyed container", offset: cursor, path: core.pathText(nil),
+                               reason: "a container was used after its decode ended")
+        }
+        guard cursor < end else {
+            throw .typeMismatch(type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
+                                found: "the end of the unkeyed container")
+        }
+        if packedTag != 0 {
+            throw .typeMismatch(type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
+                                found: "a packed array of " + Tag.name(packedTag))
+        }
+        return (cursor, try core.skipValue(at: cursor, limit: end, type: Any.self, key: CodecKey(index: currentIndex)))
+    }
+
+    private mutating func advance(to offset: Int) {
+        cursor = offset
+        currentIndex += 1
+    }
+
+    @inline(__always)
+    private mutating func scalar<T: CodecScalar>(_ type: T.Type) throws(CodecError) -> T {
+        if packedTag != 0, generation == core.generation, cursor < end {
+            // An element of a packed array, read by a type that decodes its elements one by one.
+            guard packedTag == T.codecTag else {
+                throw .typeMismatch(type: String(describing: T.self), offset: cursor,
+                                    path: core.pathText(CodecKey(index: currentIndex)), found: Tag.name(packedTag))
+            }
+            let value = core.base.loadUnaligned(fromByteOffset: cursor, as: T.self)
+            advance(to: cursor + MemoryLayout<T>.size)
+            return value
+        }
+        let field = try next()
+        let value = try core.readScalar(T.self, at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return value
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        if packedTag != 0 { return false }
+        let field = try next()
+        guard core.byte(at: field.value) == Tag.null else { return false }
+        advance(to: field.end)
+        return true
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool {
+        let field = try next()
+        let value = try core.readBool(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return value
+    }
+
+    mutating func decode(_ type: String.Type) throws -> String {
+        let field = try next()
+        let value = try core.readString(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return value
+    }
+
+    mutating func decode(_ type: Double.Type) throws -> Double { try scalar(type) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try scalar(type) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try scalar(type) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try scalar(type) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try scalar(type) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try scalar(type) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try scalar(type) }
+    mutating func decode(_ type: Int128.Type) throws -> Int128 { try scalar(type) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try scalar(type) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try scalar(type) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try scalar(type) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try scalar(type) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try scalar(type) }
+    mutating func decode(_ type: UInt128.Type) throws -> UInt128 { try scalar(type) }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if packedTag != 0, let scalarType = T.self as? any CodecScalar.Type {
+            func read<S: CodecScalar>(_: S.Type) throws(CodecError) -> T { unsafeBitCast(try scalar(S.self), to: T.self) }
+            return try read(scalarType)
+        }
+        let field = try next()
+        let value = try core.decodeValue(T.self, at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return value
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        let field = try next()
+        let container = try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        advance(to: field.end)
+        return container
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let field = try next()
+        let container = try core.openUnkeyed(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return container
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let field = try next()
+        let decoder = core.superDecoder(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        advance(to: field.end)
+        return decoder
+    }
+}
+
+struct SingleValueDecoder: SingleValueDecodingContainer {
+    let core: DecoderCore
+    let position: Int
+    let end: Int
+
+    var codingPath: [any CodingKey] { core.codingPath }
+
+    func decodeNil() -> Bool { core.byte(at: position) == Tag.null }
+    func decode(_ type: Bool.Type) throws -> Bool { try core.readBool(at: position, end: end, key: nil) }
+    func decode(_ type: String.Type) throws -> String { try core.readString(at: position, end: end, key: nil) }
+    func decode(_ type: Double.Type) throws -> Double { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Float.Type) throws -> Float { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int.Type) throws -> Int { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Int128.Type) throws -> Int128 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt.Type) throws -> UInt { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try core.decodeValue(T.self, at: position, end: end, key: nil) }
+}
+
+// MARK: Direct decodings
+
+extension Bool: CodecDecodeDirect {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Bool {
+        try core.readBool(at: offset, end: end, key: key)
+    }
+}
+
+extension CodecScalar {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+        try core.readScalar(Self.self, at: offset, end: end, key: key)
+    }
+}
+
+extension Int8: CodecDecodeDirect {}
+extension Int16: CodecDecodeDirect {}
+extension Int32: CodecDecodeDirect {}
+extension Int64: CodecDecodeDirect {}
+extension Int: CodecDecodeDirect {}
+extension Int128: CodecDecodeDirect {}
+extension UInt8: CodecDecodeDirect {}
+extension UInt16: CodecDecodeDirect {}
+extension UInt32: CodecDecodeDirect {}
+extension UInt64: CodecDecodeDirect {}
+extension UInt: CodecDecodeDirect {}
+extension UInt128: CodecDecodeDirect {}
+extension Float: CodecDecodeDirect {}
+extension Double: CodecDecodeDirect {}
+
+extension Optional: CodecDecodeDirect where Wrapped: Decodable {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+        switch core.byte(at: offset) {
+        case Tag.null:
+            return nil
+        case Tag.some:
+            // The contents of an optional that is itself optional.
+            return .some(try core.decodeValue(Wrapped.self, at: offset + 1, end: end, key: key))
+        default:
+            return .some(try core.decodeValue(Wrapped.self, at: offset, end: end, key: key))
+        }
+    }
+}
+
+extension Array: CodecDecodeDirect where Element: CodecScalar {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+        let offset = core.skippingSome(offset)
+        guard core.byte(at: offset) == Tag.packed else {
+            // An unkeyed container of numbers, written by some other type: read it element by element.
+            return try core.decodeThroughInit(Self.self, at: offset, end: end, key: key)
+        }
+        guard core.byte(at: offset + 1) == Element.codecTag else { throw core.mismatch(Self.self, at: offset, key: key) }
+        let (elements, start) = try core.readVarint(at: offset + 2, limit: end, type: Self.self, key: key)
+        let count = Int(elements)  // skipValue checked count × width against the bytes present
+        return Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 {
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: core.base + start, byteCount: count * MemoryLayout<Element>.stride)
+            }
+            initialized = count
+        }
+    }
+}
