@@ -195,6 +195,9 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// How many times a process found the queue's mutex held by a process that had died.
     package final var recoveredOwnerDeaths: Int { ring.recoveredOwnerDeaths }
 
+    /// The thread id that holds the queue's mutex right now; 0 when it is free.
+    package final var mutexOwner: Int32 { ring.mutexOwner }
+
     /// Registered sleepers on the queue's three conditions (killed sleepers stay counted).
     package final var sleeperCounts: (notEmpty: Int, notFull: Int, allDone: Int) { ring.sleeperCounts }
 }

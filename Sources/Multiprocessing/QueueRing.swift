@@ -102,7 +102,7 @@ final class QueueRing: @unchecked Sendable {
     static let sleepSlice = Duration.milliseconds(100)
     /// A timed or non-blocking operation waits at most this long beyond its deadline for the mutex
     /// itself (held only for copying; longer only if its holder is stopped or starved).
-    static let lockGrace = Duration.milliseconds(100)
+    static let lockGrace = Duration.milliseconds(500)
 
     /// The ring's size in bytes (a power of two).
     let capacity: Int
@@ -112,6 +112,8 @@ final class QueueRing: @unchecked Sendable {
 
     private let memory: SharedMemory
     private let mutex: SharedMutex
+    /// The mutex's futex word: the owner's thread id (robust futex protocol, a kernel ABI), plus flags.
+    private let mutexWord: UnsafeMutablePointer<Atomic<UInt32>>
     private let tail: UnsafeMutablePointer<Atomic<UInt64>>
     private let head: UnsafeMutablePointer<Atomic<UInt64>>
     private let done: UnsafeMutablePointer<Atomic<UInt64>>
@@ -164,6 +166,7 @@ final class QueueRing: @unchecked Sendable {
         } catch {
             throw .system(error)
         }
+        mutexWord = UnsafeMutableRawPointer(memory.pointer(to: mutexField)).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
         tail = memory.pointer(to: tailField)
         head = memory.pointer(to: headField)
         done = memory.pointer(to: doneField)
@@ -248,6 +251,11 @@ final class QueueRing: @unchecked Sendable {
 
     /// How many times a locker took the mutex over from an owner that died holding it.
     var recoveredOwnerDeaths: Int { Int(recoveries.pointee.load(ordering: .relaxed)) }
+
+    /// The thread id holding the queue's mutex now, 0 when free (for fault tests that aim a kill).
+    var mutexOwner: Int32 {
+        Int32(bitPattern: mutexWord.pointee.load(ordering: .relaxed) & 0x3FFF_FFFF)  // FUTEX_TID_MASK
+    }
 
     /// Registered sleepers of (not empty, not full, all done); killed sleepers stay counted.
     var sleeperCounts: (notEmpty: Int, notFull: Int, allDone: Int) {
