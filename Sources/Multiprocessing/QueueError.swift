@@ -8,8 +8,9 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     case empty
     /// `put`, `get`, `taskDone` or `join` through a queue object after this process called `close()` on it.
     case closed
-    /// The encoded item needs more bytes than the queue's ring holds: it could never fit, so `put`
-    /// refuses it at once instead of waiting for ever. Make the queue with a larger `capacity`.
+    /// The item needs more bytes than the queue's ring holds (`byteCount`: its encoding, a 4-byte
+    /// length, and padding to a multiple of 4): it could never fit, so `put` refuses it at once
+    /// instead of waiting for ever. Make the queue with a larger `capacity`.
     case itemTooLarge(byteCount: Int, capacity: Int)
     /// The item could not be encoded; nothing was put.
     case unencodable(CodecError)
@@ -35,8 +36,8 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
         case .closed:
             return "the queue is closed in this process"
         case .itemTooLarge(let byteCount, let capacity):
-            return "an item of \(byteCount) encoded bytes can never fit in this queue's ring of \(capacity) bytes; "
-                + "make the queue with a larger capacity"
+            return "the item needs \(byteCount) bytes in the queue (its encoding and a 4-byte length), more than "
+                + "its ring of \(capacity) bytes: it can never fit; make the queue with a larger capacity"
         case .unencodable(let error):
             return "cannot put the item: \(error)"
         case .undecodable(let error):
