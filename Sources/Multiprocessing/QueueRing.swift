@@ -1,6 +1,6 @@
 // The engine of Queue and JoinableQueue: a ring of length-prefixed encoded items in one anonymous
 // shared mapping, under a robust process-shared mutex, with futex conditions for "not empty",
-// "not full" and "all done".
+// "not full" (an item slot, and room in bytes) and "all done".
 //
 // Why it survives SIGKILL at any instruction: the whole state is three 64-bit words, and every
 // operation changes exactly one of them, with one store, as its last step (its *commit*):
@@ -21,6 +21,12 @@
 // it still holds the mutex; a woken sleeper must lock the mutex to look, so it sees the commit, or
 // the owner's death. A sleeper that is woken and then killed before it looks may swallow a wake-up
 // meant for another: so sleepers sleep in slices of `sleepSlice` and look again.
+//
+// Speed: no system call unless someone sleeps. The mutex is tried with a short spin before the kernel
+// is asked; a consumer that finds the queue empty (or a producer that finds it at maxSize) watches
+// the tail (head) for a moment before it sleeps; every wake-up is skipped when nobody sleeps; and
+// producers short of *bytes* (a consumer far behind) sleep at once and are woken all together when a
+// quarter of the ring is free, so a backlog drains without a wake-up call per item.
 
 import Synchronization
 
@@ -117,15 +123,19 @@ final class QueueRing: @unchecked Sendable {
     private let tail: UnsafeMutablePointer<Atomic<UInt64>>
     private let head: UnsafeMutablePointer<Atomic<UInt64>>
     private let done: UnsafeMutablePointer<Atomic<UInt64>>
-    /// Producers asleep for lack of *bytes* (not of item slots): then a get wakes all producers, since
-    /// the one woken might need more bytes than were freed while a smaller item would fit. Changed
-    /// atomically, so a waiter can leave without the mutex; a waiter killed asleep stays counted, which
-    /// only costs extra wake-ups.
-    private let byteWaiters: UnsafeMutablePointer<Atomic<UInt32>>
+    /// The most bytes a producer asleep on `roomForBytes` needs (under the mutex; cleared when they are
+    /// all woken, and re-raised by those that sleep again).
+    private let bytesNeeded: UnsafeMutablePointer<Atomic<UInt32>>
     /// How many times a locker found the mutex's owner dead (for tests and diagnostics).
     private let recoveries: UnsafeMutablePointer<Atomic<UInt32>>
     private let notEmpty: SharedCondition
+    /// Producers waiting for an item slot (`maxSize`): a get wakes one.
     private let notFull: SharedCondition
+    /// Producers waiting for bytes in the ring (a big backlog, or a big item): a get wakes them all,
+    /// once a quarter of the ring (or what the neediest one needs, if more) is free. Waking them in
+    /// batches lets the consumer drain a backlog without a wake-up call per item; a sleeper also looks
+    /// for itself at the end of each slice.
+    private let roomForBytes: SharedCondition
     private let allDone: SharedCondition
     private let data: UnsafeMutableRawPointer
 
@@ -154,10 +164,11 @@ final class QueueRing: @unchecked Sendable {
         let headField = layout.reserve(Atomic<UInt64>.self)
         let doneField = layout.reserve(Atomic<UInt64>.self)
         layout.startCacheLine()
-        let byteWaitersField = layout.reserve(Atomic<UInt32>.self)
+        let bytesNeededField = layout.reserve(Atomic<UInt32>.self)
         let recoveriesField = layout.reserve(Atomic<UInt32>.self)
         let notEmptyFields = SharedCondition.reserve(in: &layout)
         let notFullFields = SharedCondition.reserve(in: &layout)
+        let roomForBytesFields = SharedCondition.reserve(in: &layout)
         let allDoneFields = SharedCondition.reserve(in: &layout)
         let dataOffset = layout.reserve(bytes: size, alignment: 64)
         do {
@@ -170,13 +181,14 @@ final class QueueRing: @unchecked Sendable {
         tail = memory.pointer(to: tailField)
         head = memory.pointer(to: headField)
         done = memory.pointer(to: doneField)
-        byteWaiters = memory.pointer(to: byteWaitersField)
+        bytesNeeded = memory.pointer(to: bytesNeededField)
         recoveries = memory.pointer(to: recoveriesField)
         for word in [tail, head, done] { word.initialize(to: Atomic(0)) }
-        byteWaiters.initialize(to: Atomic(0))
+        bytesNeeded.initialize(to: Atomic(0))
         recoveries.initialize(to: Atomic(0))
         notEmpty = SharedCondition(initializing: notEmptyFields, in: memory)
         notFull = SharedCondition(initializing: notFullFields, in: memory)
+        roomForBytes = SharedCondition(initializing: roomForBytesFields, in: memory)
         allDone = SharedCondition(initializing: allDoneFields, in: memory)
         data = memory.base + dataOffset
     }
@@ -259,7 +271,7 @@ final class QueueRing: @unchecked Sendable {
 
     /// Registered sleepers of (not empty, not full, all done); killed sleepers stay counted.
     var sleeperCounts: (notEmpty: Int, notFull: Int, allDone: Int) {
-        (notEmpty.waiterCount, notFull.waiterCount, allDone.waiterCount)
+        (notEmpty.waiterCount, notFull.waiterCount + roomForBytes.waiterCount, allDone.waiterCount)
     }
 
     var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
@@ -285,7 +297,8 @@ final class QueueRing: @unchecked Sendable {
     private func lock(until deadline: Deadline) -> Bool {
         var backoff = 1
         for _ in 0..<Self.lockSpins {
-            if let acquisition = tryLock() {
+            // Look before trying: a failed try still takes the cache line from the holder.
+            if mutexWord.pointee.load(ordering: .relaxed) == 0, let acquisition = tryLock() {
                 noteAcquisition(acquisition)
                 return true
             }
@@ -332,6 +345,7 @@ final class QueueRing: @unchecked Sendable {
     private func wakeEveryone() {
         notEmpty.notifyAll()
         notFull.notifyAll()
+        roomForBytes.notifyAll()
         allDone.notifyAll()
     }
 
@@ -346,7 +360,7 @@ final class QueueRing: @unchecked Sendable {
     /// slice. The caller looks at the state again either way. On return `held` says whether the mutex
     /// is held: false only when `deadline` (plus the grace) passed while waiting for the mutex.
     private func wait(on condition: SharedCondition, watching word: UnsafeMutablePointer<Atomic<UInt64>>,
-                      spin: Bool, forBytes: Bool = false, until deadline: Deadline, held: inout Bool) {
+                      spin: Bool, until deadline: Deadline, held: inout Bool) {
         if spin {
             let seen = word.pointee.load(ordering: .relaxed)
             unlock()
@@ -358,13 +372,11 @@ final class QueueRing: @unchecked Sendable {
                 backoff = min(backoff << 1, Self.maxBackoff)
             }
         } else {
-            if forBytes { byteWaiters.pointee.add(1, ordering: .relaxed) }
             let ticket = condition.prepareToWait()
             unlock()
             held = false
             let sliceEnd = Deadline.now.adding(Self.sleepSlice).earlier(deadline)
             _ = condition.sleep(ticket: ticket, until: sliceEnd.instant)
-            if forBytes { byteWaiters.pointee.subtract(1, ordering: .relaxed) }
         }
         held = lock(until: lockDeadline(deadline))
     }
@@ -393,7 +405,15 @@ final class QueueRing: @unchecked Sendable {
             let slotFree = maxItems == 0 || current.count < maxItems
             if slotFree && capacity - current.usedBytes >= size { break }
             if deadline.hasPassed { throw .full }
-            wait(on: notFull, watching: head, spin: waits == 0, forBytes: slotFree, until: deadline, held: &held)
+            if slotFree {
+                // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
+                if UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
+                    bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
+                }
+                wait(on: roomForBytes, watching: head, spin: false, until: deadline, held: &held)
+            } else {
+                wait(on: notFull, watching: head, spin: waits == 0, until: deadline, held: &held)
+            }
             guard held else { throw .full }
             waits += 1
         }
@@ -439,8 +459,13 @@ final class QueueRing: @unchecked Sendable {
             : UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 16)
         copyOut(from: Int(headPosition.bytes) + 4, into: payload.baseAddress!, count: length)
         faultHook?(.getCopied)
-        if notFull.waiterCount > 0 {
-            if byteWaiters.pointee.load(ordering: .relaxed) > 0 { notFull.notifyAll() } else { notFull.notify() }
+        if notFull.waiterCount > 0 { notFull.notify() }
+        if roomForBytes.waiterCount > 0 {
+            let free = capacity - (current.usedBytes - size)
+            if free >= max(Int(bytesNeeded.pointee.load(ordering: .relaxed)), capacity / 4) {
+                bytesNeeded.pointee.store(0, ordering: .relaxed)
+                roomForBytes.notifyAll()
+            }
         }
         let next = Position(items: headPosition.items &+ 1, bytes: headPosition.bytes &+ UInt32(size))
         head.pointee.store(next.word, ordering: .releasing)  // the commit

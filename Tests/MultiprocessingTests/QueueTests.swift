@@ -310,6 +310,25 @@ final class QueueTests: XCTestCase {
         XCTAssertEqual(queue.count, 341)
     }
 
+    /// Producers short of *bytes* are woken in batches (when a quarter of the ring is free), but a
+    /// producer whose item fits is never stranded: it looks again at the end of each sleep slice.
+    func testAProducerShortOfBytesGoesOnWhenItsItemFits() throws {
+        let queue = try Queue<Int>(capacity: 4096)
+        for value in 0..<341 { try queue.put(value) }
+        let producer = Process { try queue.put(341) }
+        try producer.start()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while queue.sleeperCounts.notFull == 0 && ContinuousClock.now < deadline { Sys.sleep(for: .milliseconds(1)) }
+        let (_, waited) = try timed { () throws in
+            XCTAssertEqual(try queue.get(), 0)  // frees 12 bytes: far less than a quarter of the ring
+            try producer.join()
+        }
+        XCTAssertEqual(producer.exitCode, 0)
+        XCTAssertLessThan(waited, .seconds(2))
+        XCTAssertEqual(queue.count, 341)
+        XCTAssertEqual(try (0..<341).map { _ in try queue.get() }, Array(1...341))
+    }
+
     // MARK: Closing
 
     func testCloseStopsThisObjectButNotOtherProcesses() throws {
