@@ -73,9 +73,12 @@ struct Deadline {
     func adding(_ duration: Duration) -> Deadline {
         guard !isNever else { return self }
         let (seconds, attoseconds) = duration.components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (sum, overflow2) = nanoseconds.addingReportingOverflow(scaled &+ attoseconds / 1_000_000_000)
-        if overflow || overflow2 { return seconds < 0 ? Deadline(nanoseconds: .min) : Deadline(nanoseconds: .max - 1) }
+        let (scaled, overflow1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (span, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        let (sum, overflow3) = nanoseconds.addingReportingOverflow(span)
+        if overflow1 || overflow2 || overflow3 {
+            return seconds < 0 ? Deadline(nanoseconds: .min) : Deadline(nanoseconds: .max - 1)  // not `never`, as good
+        }
         return Deadline(nanoseconds: sum)
     }
 

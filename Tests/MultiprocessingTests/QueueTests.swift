@@ -119,6 +119,9 @@ final class QueueTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
         XCTAssertLessThan(waited, .milliseconds(2300))
         XCTAssertThrowsError(try queue.get(timeout: .milliseconds(-5))) { XCTAssertEqual($0 as? QueueError, .empty) }
+        XCTAssertThrowsError(try queue.get(timeout: .seconds(Int64.min))) { XCTAssertEqual($0 as? QueueError, .empty) }
+        try queue.put(1, timeout: .seconds(Int64.max))  // a timeout too large to add to the clock is no limit
+        XCTAssertEqual(try queue.get(timeout: .seconds(Int64.max)), 1)
     }
 
     func testABlockedPutGoesOnWhenAnotherProcessGets() throws {
