@@ -27,8 +27,11 @@ import Synchronization
 ///   with the process). See QueueRing.swift for why.
 ///
 /// Cost: the ring plus a few cache lines, mapped at creation (pages are only used as they are
-/// touched). A put or get is an encode or decode, a lock, a copy and an unlock: no system call unless
-/// someone has to sleep. About 0.3–0.5 µs per small item between two processes on this machine.
+/// touched; no file descriptor). A put or get is an encode or decode, a lock, a copy and an unlock:
+/// no system call unless someone has to sleep. Between a producer and a consumer on two idle cores,
+/// about 5 million small `Int`s a second (0.2 µs each); structs go through the codec and cost more.
+/// When the ring's bytes (not `maxSize`) are what is full, waiting producers are woken together once
+/// a quarter of the ring is free, or at the latest 0.1 s after their item fits.
 public class Queue<Item: Codable>: @unchecked Sendable {
     /// The ring's default size in bytes: 1 MiB.
     public static var defaultCapacity: Int { QueueRing.defaultCapacity }

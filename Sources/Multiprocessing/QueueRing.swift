@@ -280,11 +280,13 @@ final class QueueRing: @unchecked Sendable {
     var isClosed: Bool { closedFlag.load(ordering: .acquiring) }
 
     /// Closes this process's object and wakes its sleepers (sleepers elsewhere look and sleep again).
+    /// Never waits for long: if the mutex cannot be had within the grace (its holder is stopped), it
+    /// wakes them without it, and a sleeper that registers just then notices at the end of its slice.
     func close() {
         closedFlag.store(true, ordering: .releasing)
-        _ = lock(until: .never)
+        let held = lock(until: Deadline.now.adding(Self.lockGrace))
         wakeEveryone()
-        unlock()
+        if held { unlock() }
     }
 
     @inline(__always)
