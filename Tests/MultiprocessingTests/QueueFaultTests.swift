@@ -167,9 +167,9 @@ final class QueueFaultTests: XCTestCase {
     /// Waits (spinning, up to 10 s) until `pid` holds the queue's mutex, then SIGKILLs it: the kill may
     /// still land just after it let go, but often lands inside. A purely random kill mostly finds a
     /// process outside its short critical section.
-    private func killAimedInside<Item>(_ queue: Queue<Item>, _ process: Process) throws {
+    private func killAimedInside<Item>(_ queue: Queue<Item>, _ process: Process, unless giveUp: () -> Bool = { false }) throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while queue.mutexOwner != process.pid! && ContinuousClock.now < deadline { Sys.cpuRelax() }
+        while queue.mutexOwner != process.pid! && !giveUp() && ContinuousClock.now < deadline { Sys.cpuRelax() }
         try process.kill()
     }
 
@@ -259,7 +259,11 @@ final class QueueFaultTests: XCTestCase {
             let killAt = Int.random(in: 0..<items / 4)
             let deadline = ContinuousClock.now + .seconds(20)
             while progress.value < killAt && !queue.isEmpty && ContinuousClock.now < deadline { Sys.cpuRelax() }
-            if iteration % 2 == 0 && !queue.isEmpty { try killAimedInside(queue, victim) } else { try victim.kill() }
+            if iteration % 2 == 0 {
+                try killAimedInside(queue, victim, unless: { queue.isEmpty })  // empty: the victim sleeps
+            } else {
+                try victim.kill()
+            }
             try victim.join()
             try queue.put(-1)  // behind every item: the steady consumer stops after draining them
             try steady.join()
