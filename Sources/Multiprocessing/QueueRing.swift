@@ -393,9 +393,6 @@ final class QueueRing: @unchecked Sendable {
     /// - Throws: `.itemTooLarge` at once when the record can never fit; `.full` when the deadline
     ///   passed; `.closed` when this object is (or becomes) closed.
     func put(payload: UnsafeRawBufferPointer, until deadline: Deadline) throws(QueueError) {
-        guard payload.count <= Self.maximumCapacity else {
-            throw .itemTooLarge(byteCount: payload.count, capacity: capacity)
-        }
         let size = Self.recordSize(payload: payload.count)
         guard size <= capacity else { throw .itemTooLarge(byteCount: size, capacity: capacity) }
         try checkOpen()
