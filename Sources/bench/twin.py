@@ -148,6 +148,40 @@ def semaphore_handoff(count):
     elapsed = time.perf_counter() - start
     assert in_order and producer.exitcode == 0
     return elapsed
+def _produce(q, start, end):
+    for value in range(start, end):
+        q.put(value)
+
+
+def _queue_throughput(producers, count):
+    """The twin of queueThroughput in QueueWorkloads.swift: producers put 0..<count in contiguous runs,
+    the parent gets them all and checks the sum; starting and joining the producers is timed too."""
+    q = ctx.Queue()
+    share = count // producers
+    start = time.perf_counter()
+    children = [
+        ctx.Process(target=_produce, args=(q, i * share, count if i == producers - 1 else (i + 1) * share))
+        for i in range(producers)
+    ]
+    for child in children:
+        child.start()
+    total = 0
+    for _ in range(count):
+        total += q.get()
+    for child in children:
+        child.join()
+    elapsed = time.perf_counter() - start
+    assert all(child.exitcode == 0 for child in children)
+    assert total == count * (count - 1) // 2, total
+    return elapsed
+
+
+def queue_1to1(count):
+    return _queue_throughput(1, count)
+
+
+def queue_4to1(count):
+    return _queue_throughput(4, count)
 
 
 # name -> (function, unit): unit "us"/"ms"/"ns" per operation, or "per_s".
@@ -160,6 +194,8 @@ WORKLOADS = {
     "codec_roundtrip": (codec_roundtrip, "ns"),
     "lock_contended": (lock_contended, "per_s"),
     "semaphore_handoff": (semaphore_handoff, "per_s"),
+    "queue_1to1": (queue_1to1, "per_s"),
+    "queue_4to1": (queue_4to1, "per_s"),
 }
 
 SCALE = {"us": 1e6, "ms": 1e3, "ns": 1e9}
