@@ -124,7 +124,7 @@ def lock_contended(count):
     return elapsed
 
 
-def _produce(buffer, empty, full, count, slots):
+def _semaphore_produce(buffer, empty, full, count, slots):
     for value in range(count):
         empty.acquire()
         buffer[value % slots] = value
@@ -135,7 +135,7 @@ def semaphore_handoff(count):
     slots = 16
     buffer = ctx.Array("q", slots, lock=False)
     empty, full = ctx.Semaphore(slots), ctx.Semaphore(0)
-    producer = ctx.Process(target=_produce, args=(buffer, empty, full, count, slots))
+    producer = ctx.Process(target=_semaphore_produce, args=(buffer, empty, full, count, slots))
     start = time.perf_counter()
     producer.start()
     in_order = True
