@@ -20,7 +20,9 @@ let package = Package(
         // Book parsing, code-region sync, output normalization, check and bless.
         .target(name: "BookKit", dependencies: ["CSystemShims"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
-        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "CSystemShims"]),
+        // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
+        .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
+        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CSystemShims"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

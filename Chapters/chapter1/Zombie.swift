@@ -7,10 +7,10 @@ nonisolated func zombie() throws {
     guard case .parent(let child) = try forkProcess() else {
         Process.exit(0)  // the child ends at once
     }
-    _ = waitUntil { ProcessInfo(pid: child)?.state == "Z" }
-    print("child \(child) has exited; its state is \(ProcessInfo(pid: child)!.state) (zombie)")
+    _ = waitUntil { ProcessSnapshot(pid: child)?.state == "Z" }
+    print("child \(child) has exited; its state is \(ProcessSnapshot(pid: child)!.state) (zombie)")
 
     let status = try waitForProcess(child)  // reaping: the kernel can now forget the child
-    print("after waitForProcess: \(status); still in /proc? \(ProcessInfo(pid: child) != nil)")
+    print("after waitForProcess: \(status); still in /proc? \(ProcessSnapshot(pid: child) != nil)")
     // end cell
 }

@@ -15,6 +15,6 @@ nonisolated func programWaits() throws {
     }  // the program ends here, and its exit handling joins the worker
     try program.start()
     try program.join()
-    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessInfo.leftovers().count)")
+    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }

@@ -66,3 +66,10 @@ int mp_reopen_stdout(void) {
     stdout = fresh;  // glibc documents stdout as an ordinary, assignable variable.
     return 0;
 }
+
+static void ignore_signal_in_handler(int sig) { (void)sig; }
+
+int mp_signal_catch_and_ignore(int sig) {
+    // No SA_RESTART: blocking calls return EINTR, which is what the runtime must survive.
+    return set_disposition(sig, ignore_signal_in_handler);
+}

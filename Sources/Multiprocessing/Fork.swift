@@ -24,7 +24,7 @@ public func forkProcess() throws(SystemError) -> ForkResult {
     table.prepareToFork(installExitHandler: false)
     let pid = try Sys.fork()
     if pid == 0 {
-        table.becomeChild(current: Process(mainProcessWithPid: getpid()), identity: [])
+        table.becomeChild(pid: getpid(), current: nil, identity: [])
         return .child
     }
     table.forked(childPid: pid)

@@ -156,8 +156,23 @@ package enum Sys {
         return ExitStatus(waitStatus: status)
     }
 
+    /// Off only in tests, to exercise the path for kernels without pidfds.
+    nonisolated(unsafe) package static var pidfdEnabled = true
+
+    /// Blocks until the child has ended, without reaping it (waitid with WNOWAIT), so that the
+    /// reaping can happen under a lock. ECHILD (already reaped) returns at once.
+    static func waitUntilEnded(_ pid: pid_t) throws(SystemError) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            let error = mp_errno()
+            if error == ECHILD { return }
+            if error != EINTR { throw SystemError("waitid", errno: error) }
+        }
+    }
+
     /// A pidfd for a child, or nil where the kernel has none (then callers poll `waitpid`).
     static func pidfd(for pid: pid_t) -> Int32? {
+        guard pidfdEnabled else { return nil }
         let fd = mp_pidfd_open(pid)
         return fd >= 0 ? fd : nil
     }
@@ -258,6 +273,16 @@ package enum Sys {
         if got < 0 { throw SystemError("read", errno: mp_errno()) }
         buffer.removeSubrange(got...)
         return buffer
+    }
+
+    /// Reads until end of file: until every process that has the write end has closed it.
+    package static func readToEnd(_ fd: Int32) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try read(fd, upTo: 65536)
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
     }
 
     /// Makes `fd` also known as `target` (dup2), e.g. to point stdout at a pipe.

@@ -17,7 +17,8 @@ open class Process: @unchecked Sendable {
     private enum State {
         case created
         case starting
-        /// `pidfd` waits for the child without a pid-reuse race; nil where the kernel has none.
+        /// `pidfd` lets a timed join wait for the child without a pid-reuse race. Opened at the
+        /// first timed join (the pid stays ours until we reap it); nil until then, or without pidfds.
         case running(pid: pid_t, pidfd: Int32?)
         /// `status` is nil when someone else reaped the child (a stray `waitpid(-1)`).
         case ended(pid: pid_t, status: ExitStatus?)
@@ -48,7 +49,7 @@ open class Process: @unchecked Sendable {
         self.name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
         self.isDaemon = daemon
         self.target = target
-        self.ownerPid = getpid()
+        self.ownerPid = ProcessTable.shared.pid
         self.state = .created
     }
 
@@ -112,7 +113,7 @@ open class Process: @unchecked Sendable {
         mutex.withLock {
             guard case .running(let pid, _) = state else { return false }
             if self === ProcessTable.shared.current { return true }
-            guard ownerPid == getpid() else { return Glibc.kill(pid, 0) == 0 }
+            guard ownerPid == ProcessTable.shared.pid else { return Glibc.kill(pid, 0) == 0 }
             return (try? reapIfEnded()) != true
         }
     }
@@ -127,13 +128,13 @@ open class Process: @unchecked Sendable {
         let table = ProcessTable.shared
         try mutex.withLock { () throws(ProcessError) in
             guard case .created = state else { throw .alreadyStarted(name: name) }
-            guard ownerPid == getpid() else { throw .notOwnedByThisProcess(name: name, operation: "start") }
+            guard ownerPid == table.pid else { throw .notOwnedByThisProcess(name: name, operation: "start") }
             if table.current.daemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
             state = .starting
         }
         table.prepareToFork(installExitHandler: true)
-        // Read before fork: in the child, getppid() already names the adopter if we die at once.
-        let parentPid = getpid()
+        // Known before fork: in the child, getppid() already names the adopter if we die at once.
+        let parentPid = table.pid
         let pid: pid_t
         do throws(SystemError) {
             pid = try Sys.fork()
@@ -142,22 +143,22 @@ open class Process: @unchecked Sendable {
             throw .system(error)
         }
         if pid == 0 { runAsChild(parentPid: parentPid) }
-        let pidfd = Sys.pidfd(for: pid)
-        mutex.withLock { state = .running(pid: pid, pidfd: pidfd) }
+        mutex.withLock { state = .running(pid: pid, pidfd: nil) }
         table.forked(childPid: pid)
         table.register(self)
     }
 
     /// The child's side of `start()`. Never returns.
     private func runAsChild(parentPid: pid_t) -> Never {
+        let pid = getpid()
         mutex.reinitializeInChild()
-        state = .running(pid: getpid(), pidfd: nil)
-        ProcessTable.shared.becomeChild(current: self, identity: identity)
+        state = .running(pid: pid, pidfd: nil)
+        ProcessTable.shared.becomeChild(pid: pid, current: self, identity: identity)
         if isDaemon {
             // Die with the parent even when it is SIGKILLed. The kernel signals when the *thread*
             // that forked ends, so start daemons from a thread that lives as long as the program.
             Sys.setParentDeathSignal(SIGKILL)
-            if getppid() != parentPid { Glibc.kill(getpid(), SIGKILL) }  // The parent died before prctl.
+            if getppid() != parentPid { Glibc.kill(pid, SIGKILL) }  // The parent died before prctl.
         }
         Sys.redirectStdinToDevNull()
         var status: Int32 = 0
@@ -191,9 +192,11 @@ open class Process: @unchecked Sendable {
         if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
         var backoff = Duration.microseconds(50)
         while true {
-            switch try nextWaitStep() {
+            switch try nextWaitStep(timed: deadline != nil) {
             case .ended:
                 return
+            case .waitUntilEnded(let pid):
+                do throws(SystemError) { try Sys.waitUntilEnded(pid) } catch { throw .system(error) }
             case .waitOn(let waitFd):
                 defer { Sys.close(waitFd) }
                 do throws(SystemError) {
@@ -214,25 +217,34 @@ open class Process: @unchecked Sendable {
 
     private enum WaitStep {
         case ended
+        /// Block without a timeout until the child ends, without reaping it (reaping takes the lock).
+        case waitUntilEnded(pid_t)
         /// A private duplicate of the pidfd: another thread may reap the child and close the original.
         case waitOn(Int32)
         case pollWithoutPidfd
     }
 
     /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
-    private func nextWaitStep() throws(ProcessError) -> WaitStep {
+    private func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:
                 throw .notStarted(name: name, operation: "join")
             case .ended:
                 return .ended
-            case .running(_, let pidfd):
-                guard ownerPid == getpid() else { throw .notOwnedByThisProcess(name: name, operation: "join") }
+            case .running(let pid, var pidfd):
+                guard ownerPid == ProcessTable.shared.pid else {
+                    throw .notOwnedByThisProcess(name: name, operation: "join")
+                }
                 do throws(SystemError) {
                     if try reapIfEnded() { return .ended }
                 } catch {
                     throw .system(error)
+                }
+                if !timed { return .waitUntilEnded(pid) }
+                if pidfd == nil {
+                    pidfd = Sys.pidfd(for: pid)
+                    state = .running(pid: pid, pidfd: pidfd)
                 }
                 if let pidfd, let copy = Sys.duplicate(pidfd) { return .waitOn(copy) }
                 return .pollWithoutPidfd

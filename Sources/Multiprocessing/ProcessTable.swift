@@ -6,7 +6,7 @@ import Glibc
 final class ProcessTable: @unchecked Sendable {
     /// This process's table. Replaced only in a freshly forked child, which has one thread.
     nonisolated(unsafe) static var shared = ProcessTable(
-        current: Process(mainProcessWithPid: getpid()),
+        pid: getpid(),
         identity: [],
         pidLogPath: Sys.environment("MP_PID_LOG"),
         ownPidLogged: false)
@@ -15,6 +15,8 @@ final class ProcessTable: @unchecked Sendable {
     nonisolated(unsafe) private static var exitHandlerInstalled = false
 
     private let mutex = LocalMutex()
+    /// This process's pid, read once (glibc no longer caches getpid, and it is asked often).
+    let pid: pid_t
     let current: Process
     /// This process's place in the tree: [] for the main process, [1] for Process-1, [1, 2] for Process-1:2.
     let identity: [Int]
@@ -26,8 +28,9 @@ final class ProcessTable: @unchecked Sendable {
     private let pidLogPath: String?
     private var ownPidLogged: Bool
 
-    private init(current: Process, identity: [Int], pidLogPath: String?, ownPidLogged: Bool) {
-        self.current = current
+    private init(pid: pid_t, identity: [Int], pidLogPath: String?, ownPidLogged: Bool, current: Process? = nil) {
+        self.pid = pid
+        self.current = current ?? Process(mainProcessWithPid: pid)
         self.identity = identity
         self.pidLogPath = pidLogPath
         self.ownPidLogged = ownPidLogged
@@ -49,7 +52,7 @@ final class ProcessTable: @unchecked Sendable {
         }
         if let pidLogPath, !ownPidLogged {
             ownPidLogged = true
-            Sys.appendLine(String(getpid()), toFile: pidLogPath)
+            Sys.appendLine(String(pid), toFile: pidLogPath)
         }
         Sys.flushStdio()
     }
@@ -59,10 +62,11 @@ final class ProcessTable: @unchecked Sendable {
         if let pidLogPath { Sys.appendLine(String(childPid), toFile: pidLogPath) }
     }
 
-    /// In the child, right after fork: a fresh table, with `current` as this process.
-    func becomeChild(current: Process, identity: [Int]) {
+    /// In the child, right after fork: a fresh table, with `current` as this process
+    /// (nil: a fresh `MainProcess`, for `forkProcess()`).
+    func becomeChild(pid: pid_t, current: Process?, identity: [Int]) {
         ProcessTable.shared = ProcessTable(
-            current: current, identity: identity, pidLogPath: pidLogPath, ownPidLogged: true)
+            pid: pid, identity: identity, pidLogPath: pidLogPath, ownPidLogged: true, current: current)
     }
 
     func register(_ child: Process) {

@@ -55,12 +55,7 @@ public func captureStandardOutput(_ body: () throws -> Void) throws -> String {
     case .parent(let pid):
         Sys.close(writeEnd)
         defer { Sys.close(readEnd) }
-        var bytes: [UInt8] = []
-        while true {
-            let chunk = try Sys.read(readEnd, upTo: 4096)
-            if chunk.isEmpty { break }
-            bytes += chunk
-        }
+        let bytes = try Sys.readToEnd(readEnd)
         _ = try waitForProcess(pid)
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -82,8 +77,8 @@ public func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool)
     return true
 }
 
-/// What /proc says about one process.
-public struct ProcessInfo: Sendable {
+/// What /proc says about one process at one moment.
+public struct ProcessSnapshot: Sendable {
     public let pid: pid_t
     /// The kernel's one-letter state: R running, S sleeping, Z zombie, ...
     public let state: Character
@@ -111,32 +106,37 @@ public struct ProcessInfo: Sendable {
         self.processGroup = group
     }
 
+    /// Every process in /proc right now.
+    public static func all() -> [ProcessSnapshot] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var found: [ProcessSnapshot] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let pid = pid_t(name), let snapshot = ProcessSnapshot(pid: pid) { found.append(snapshot) }
+        }
+        return found
+    }
+
     /// Every process in /proc that is still running (not a zombie), in the caller's process group,
     /// running the caller's program, other than the caller and its ancestors: what the caller's
     /// children left behind (other programs of a shell pipeline are not counted). Waits up to
     /// `timeout` for processes that are being killed to go, then reports what remains.
-    public static func leftovers(timeout: Duration = .seconds(5)) -> [ProcessInfo] {
-        let myCommand = ProcessInfo(pid: getpid())?.command
+    public static func leftovers(timeout: Duration = .seconds(5)) -> [ProcessSnapshot] {
+        let myCommand = ProcessSnapshot(pid: getpid())?.command
         var ancestors: Set<pid_t> = [getpid()]
         var pid = getppid()
-        while pid > 1, let info = ProcessInfo(pid: pid) {
+        while pid > 1, let info = ProcessSnapshot(pid: pid) {
             ancestors.insert(pid)
             pid = info.parentPid
         }
-        func scan() -> [ProcessInfo] {
-            guard let directory = opendir("/proc") else { return [] }
-            defer { closedir(directory) }
-            var found: [ProcessInfo] = []
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                guard let pid = pid_t(name), !ancestors.contains(pid), let info = ProcessInfo(pid: pid),
-                      info.processGroup == getpgrp(), info.state != "Z", info.command == myCommand
-                else { continue }
-                found.append(info)
+        func scan() -> [ProcessSnapshot] {
+            all().filter {
+                !ancestors.contains($0.pid) && $0.processGroup == getpgrp() && $0.state != "Z"
+                    && $0.command == myCommand
             }
-            return found
         }
         var remaining = scan()
         _ = waitUntil(timeout: timeout) {

@@ -1,4 +1,5 @@
 import Glibc
+import CSystemShims
 import XCTest
 @testable import Multiprocessing
 
@@ -47,6 +48,55 @@ final class ProcessTests: XCTestCase {
             try worker.join(timeout: timeout)
             XCTAssertLessThan(ContinuousClock.now - again, .seconds(1))
         }
+    }
+
+    func testSignalStormDoesNotCutJoinShort() throws {
+        XCTAssertEqual(mp_signal_catch_and_ignore(SIGUSR1), 0)
+        defer { _ = mp_signal_default(SIGUSR1) }
+        let target = getpid()
+        let blocked = Process { while true { pause() } }
+        let storm = Process {
+            for _ in 0..<2_000 {
+                kill(target, SIGUSR1)
+                Sys.sleep(for: .microseconds(100))
+            }
+        }
+        try blocked.start()
+        try storm.start()
+        let started = ContinuousClock.now
+        try blocked.join(timeout: .milliseconds(300))
+        let waited = ContinuousClock.now - started
+        XCTAssertTrue(blocked.isAlive)
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
+        XCTAssertLessThan(waited, .milliseconds(300) + .seconds(2))
+        try storm.kill()
+        try storm.join()
+        try blocked.kill()
+        try blocked.join()
+        XCTAssertEqual(blocked.exitCode, -SIGKILL)
+    }
+
+    func testJoinWithoutPidfdFallsBackToPollingWaitpid() throws {
+        Sys.pidfdEnabled = false
+        defer { Sys.pidfdEnabled = true }
+        let descriptorsBefore = openDescriptorCount()
+        let blocked = Process { while true { pause() } }
+        try blocked.start()
+        XCTAssertEqual(openDescriptorCount(), descriptorsBefore, "no pidfd was opened")
+        let started = ContinuousClock.now
+        try blocked.join(timeout: .milliseconds(100))
+        let waited = ContinuousClock.now - started
+        XCTAssertTrue(blocked.isAlive)
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(100))
+        XCTAssertLessThan(waited, .milliseconds(100) + .seconds(2))
+        try blocked.kill()
+        try blocked.join()
+        XCTAssertEqual(blocked.exitCode, -SIGKILL)
+
+        let quick = Process { Process.exit(4) }
+        try quick.start()
+        try quick.join()
+        XCTAssertEqual(quick.exitCode, 4)
     }
 
     func testJoinWithTimeoutReturnsAsSoonAsTheChildEnds() throws {

@@ -36,6 +36,10 @@ void mp_set_errno(int value);
 int mp_signal_ignore(int sig);
 int mp_signal_default(int sig);
 
+// Installs a handler that does nothing, without SA_RESTART: each delivery interrupts blocking
+// calls with EINTR. For tests that prove waits survive signals.
+int mp_signal_catch_and_ignore(int sig);
+
 // setvbuf(stdout, ...) with _IOFBF, _IOLBF or _IONBF (Swift 6 cannot name stdout).
 // Call it before anything is written to stdout.
 int mp_set_stdout_buffering(int mode);

@@ -1,0 +1,17 @@
+// Process start and join.
+
+import Multiprocessing
+
+let processWorkloads = [
+    Workload(name: "process_start_join", title: "Process start+join", unit: .microseconds,
+             operations: 300, quickOperations: 5) { count in
+        try seconds {
+            for _ in 0..<count {
+                let process = Process { }
+                try process.start()
+                try process.join()
+                try expect(process.exitCode == 0, "a child exited with \(String(describing: process.exitCode))")
+            }
+        }
+    },
+]

@@ -1,0 +1,2 @@
+/// Every workload, in the order of the table.
+let allWorkloads: [Workload] = processWorkloads
