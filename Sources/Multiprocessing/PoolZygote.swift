@@ -1,0 +1,288 @@
+// The pool's processes: the zygote, which forks every worker, and the worker loop.
+//
+// Why a zygote: a replacement worker must be forked long after the pool started, when the parent
+// has threads (the pool's own I/O thread at least, often Dispatch or Swift concurrency threads).
+// A fork copies only the forking thread; locks held by the others stay locked for ever in the
+// child. The zygote is forked once, at pool creation; it has one thread and runs only plain code,
+// so every worker it forks, initial or replacement, starts from a clean single-threaded copy.
+//
+// Parent death: the zygote and the workers ignore SIGINT (Ctrl-C is the parent's to handle) and
+// die with their parent. The zygote is forked by the pool's I/O thread and asks for SIGKILL when
+// that thread ends (PR_SET_PDEATHSIG fires when the forking *thread* ends, and this one lives as
+// long as the pool); it also treats end of file on its control socket as "parent gone". Workers
+// ask for SIGKILL when the zygote ends, and treat end of file on their socket the same way.
+
+import Glibc
+
+/// What the zygote needs, captured in the parent before the fork.
+struct ZygoteLaunch {
+    let controlFd: Int32
+    let parentPid: pid_t
+    /// The signal mask of the thread that created the pool: the workers get it.
+    let workerMask: sigset_t
+    /// Descriptors of the parent's pools (this one's parent end included) that the zygote must not
+    /// keep open: a copy would hide the end of file their owners wait for.
+    let descriptorsToClose: [Int32]
+    let worker: WorkerLaunch.Template
+}
+
+/// What one worker needs.
+struct WorkerLaunch {
+    /// The worker body, fixed at pool creation: it runs the initializer, then the loop.
+    struct Template: @unchecked Sendable {
+        let body: (WorkerLaunch) -> Never
+        /// One UInt64 per slot in shared memory: which job the slot's worker is running.
+        let progress: UnsafeMutablePointer<UInt64>
+        let maxTasks: Int?
+    }
+
+    let fd: Int32
+    let slot: Int
+    let name: String
+    let progress: UnsafeMutablePointer<UInt64>
+    let maxTasks: Int?
+
+    /// `progress` values: the worker is running its initializer / has not started a job.
+    static let initializing = UInt64.max
+    static let idle: UInt64 = 0
+}
+
+/// The zygote's whole life. Never returns.
+func runZygote(_ launch: ZygoteLaunch) -> Never {
+    let me = getpid()
+    ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: "PoolZygote", pid: me), identity: [])
+    Sys.setParentDeathSignal(SIGKILL)
+    if getppid() != launch.parentPid { Sys.exitImmediately(0) }  // the parent died before prctl
+    Sys.ignoreSignal(SIGINT)
+    Sys.defaultSignal(SIGCHLD)  // a parent that ignores SIGCHLD would leave no status to reap
+    for fd in launch.descriptorsToClose { Sys.close(fd) }
+    Sys.setSignalMask(launch.workerMask)
+    Sys.redirectStdinToDevNull()
+    let control = launch.controlFd
+    guard let childExits = try? Sys.childExitDescriptor() else { Sys.exitImmediately(1) }
+    var live: Set<pid_t> = []
+
+    func killAllAndExit() -> Never {
+        for pid in live { _ = Glibc.kill(pid, SIGKILL) }
+        for pid in live { _ = try? Sys.reap(pid) }
+        Sys.exitImmediately(0)
+    }
+
+    func reply(_ message: ControlMessage, passing descriptor: Int32? = nil) {
+        do {
+            try message.send(on: control, passing: descriptor)
+        } catch {
+            killAllAndExit()  // EPIPE: the parent is gone
+        }
+    }
+
+    func spawn(slot: Int, number: Int) {
+        let ends: (Int32, Int32)
+        do {
+            ends = try Sys.socketPair(.stream)
+        } catch {
+            reply(ControlMessage(.spawnFailed, Int64(slot), Int64(number), Int64(error.errno)))
+            return
+        }
+        let (parentEnd, workerEnd) = ends
+        ProcessTable.shared.prepareToFork(installExitHandler: false)
+        let pid = Glibc.fork()
+        if pid == 0 {
+            Sys.close(control)
+            Sys.close(childExits)
+            Sys.close(parentEnd)
+            Sys.setSignalMask(launch.workerMask)
+            Sys.setParentDeathSignal(SIGKILL)
+            if getppid() != me { Sys.exitImmediately(0) }
+            let template = launch.worker
+            template.body(WorkerLaunch(fd: workerEnd, slot: slot, name: "PoolWorker-\(number)",
+                                       progress: template.progress, maxTasks: template.maxTasks))
+        }
+        let forkError = Sys.errno
+        Sys.close(workerEnd)
+        if pid < 0 {
+            Sys.close(parentEnd)
+            reply(ControlMessage(.spawnFailed, Int64(slot), Int64(number), Int64(forkError)))
+            return
+        }
+        live.insert(pid)
+        ProcessTable.shared.forked(childPid: pid)
+        reply(ControlMessage(.spawned, Int64(slot), Int64(number), Int64(pid)), passing: parentEnd)
+        Sys.close(parentEnd)
+    }
+
+    var buffer = [UInt8](repeating: 0, count: ControlMessage.size)
+    var entries = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: childExits, events: Int16(POLLIN), revents: 0)]
+    while true {
+        entries[0].revents = 0
+        entries[1].revents = 0
+        guard (try? Sys.poll(&entries, deadline: nil)) != nil else { killAllAndExit() }
+        if entries[1].revents != 0 {
+            Sys.drainEvents(childExits)
+            while let (pid, status) = Sys.reapAnyChild() {
+                live.remove(pid)
+                switch status {
+                case .exited(let code): reply(ControlMessage(.died, Int64(pid), 0, Int64(code)))
+                case .signaled(let signal): reply(ControlMessage(.died, Int64(pid), 1, Int64(signal)))
+                }
+            }
+        }
+        if entries[0].revents != 0 {
+            let receipt = buffer.withUnsafeMutableBytes { try? Sys.receivePacket(control, into: $0, wait: false) }
+            switch receipt {
+            case .received(let count, let descriptor)?:
+                if let descriptor { Sys.close(descriptor) }
+                guard count == ControlMessage.size else { continue }
+                let message = buffer.withUnsafeBytes { ControlMessage(bytes: $0) }
+                switch ControlMessage.Kind(rawValue: message.kind) {
+                case .spawn?: spawn(slot: Int(message.a), number: Int(message.b))
+                case .kill?:
+                    let pid = pid_t(truncatingIfNeeded: message.a)
+                    if live.contains(pid) { _ = Glibc.kill(pid, SIGKILL) }
+                case .terminate?, .exit?: killAllAndExit()
+                default: continue
+                }
+            case .wouldBlock?: continue
+            case .endOfFile?, nil: killAllAndExit()  // the parent is gone
+            }
+        }
+    }
+}
+
+extension ExitStatus {
+    /// From the zygote's `died` message: b = 0 exited, 1 signaled; c = the code or signal.
+    init(kind: Int64, value: Int64) {
+        self = kind == 0 ? .exited(Int32(truncatingIfNeeded: value)) : .signaled(Int32(truncatingIfNeeded: value))
+    }
+}
+
+/// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
+/// Runs only plain code on the thread it was forked on. Never returns.
+func runWorker<Input: Codable, Output: Codable>(
+    _ launch: WorkerLaunch,
+    initializer: (() throws -> Void)?,
+    function: (Input) throws -> Output
+) -> Never {
+    let me = getpid()
+    ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: launch.name, pid: me), identity: [])
+    let progress = launch.progress + launch.slot
+    let fd = launch.fd
+    let output = ByteBuffer(capacity: 64 << 10)
+    let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
+    let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+
+    func send() {
+        do {
+            try Sys.sendAll(fd, output.base, count: output.count)
+        } catch {
+            Process.exit(0)  // the parent is gone: nobody wants the result
+        }
+        output.reset(keepingAtMost: 1 << 20)
+    }
+
+    progress.pointee = WorkerLaunch.initializing
+    if let initializer {
+        do {
+            try initializer()
+        } catch {
+            let frame = output.startFrame(.initializerFailed, id: 0)
+            try? encoder.encode(RemoteFailure(error))
+            output.finishFrame(startedAt: frame)
+            send()
+            Process.exit(1)
+        }
+    }
+    progress.pointee = WorkerLaunch.idle
+
+    /// Writes a `failed` frame for the job (the frame started at `frame` is discarded).
+    func fail(_ frame: Int, id: UInt64, _ failure: RemoteFailure) {
+        output.count = frame
+        let restart = output.startFrame(.failed, id: id)
+        try? encoder.encode(failure)
+        output.finishFrame(startedAt: restart)
+    }
+
+    func runTask(id: UInt64, body: UnsafeRawBufferPointer) {
+        let started = Sys.monotonicNanoseconds()
+        let frame = output.startFrame(.result, id: id)
+        do {
+            let input = try decoder.decode(Input.self, from: body)
+            let result = try function(input)
+            do throws(CodecError) {
+                try encoder.encode(result)
+                output.finishFrame(startedAt: frame)
+            } catch {
+                fail(frame, id: id, RemoteFailure(type: "CodecError", description: "cannot encode the result: \(error)"))
+            }
+        } catch {
+            fail(frame, id: id, RemoteFailure(error))
+        }
+        output.setFrameAux(Sys.monotonicNanoseconds() &- started, startedAt: frame)
+    }
+
+    func runChunk(id: UInt64, body: UnsafeRawBufferPointer) {
+        let started = Sys.monotonicNanoseconds()
+        let frame = output.startFrame(.chunkResult, id: id)
+        do {
+            let inputs = try decoder.decode([Input].self, from: body)
+            var outputs: [Output] = []
+            outputs.reserveCapacity(inputs.count)
+            var outcomes: [ItemOutcome<Output>]? = nil
+            for input in inputs {
+                do {
+                    let result = try function(input)
+                    if outcomes == nil { outputs.append(result) } else { outcomes!.append(.success(result)) }
+                } catch {
+                    if outcomes == nil { outcomes = outputs.map { .success($0) } }
+                    outcomes!.append(.failure(RemoteFailure(error)))
+                }
+            }
+            do throws(CodecError) {
+                if let outcomes {
+                    output.count = frame
+                    let restart = output.startFrame(.chunkMixed, id: id)
+                    try encoder.encode(outcomes)
+                    output.finishFrame(startedAt: restart)
+                } else {
+                    try encoder.encode(outputs)
+                    output.finishFrame(startedAt: frame)
+                }
+            } catch {
+                fail(frame, id: id, RemoteFailure(type: "CodecError", description: "cannot encode the results: \(error)"))
+            }
+        } catch {
+            fail(frame, id: id, RemoteFailure(error))
+        }
+        output.setFrameAux(Sys.monotonicNanoseconds() &- started, startedAt: frame)
+    }
+
+    let reader = FrameReader()
+    var done = 0
+    while true {
+        while true {
+            let next: Frame?
+            do { next = try reader.nextFrame() } catch { Process.exit(2) }  // corrupt: the parent sees us die
+            guard let frame = next else { break }
+            switch FrameKind(rawValue: frame.kind) {
+            case .task?:
+                progress.pointee = frame.id
+                runTask(id: frame.id, body: frame.body)
+            case .chunk?:
+                progress.pointee = frame.id
+                runChunk(id: frame.id, body: frame.body)
+            case .stop?:
+                Process.exit(0)
+            default:
+                Process.exit(2)  // a corrupt stream: the parent sees this worker die
+            }
+            // `progress` keeps naming this job until the next starts: dying while sending its result
+            // fails it, rather than running it twice.
+            send()
+            done += 1
+            if let maxTasks = launch.maxTasks, done >= maxTasks { Process.exit(0) }
+        }
+        let more = (try? reader.readBlocking(from: fd)) ?? false
+        if !more { Process.exit(0) }  // end of file: the parent is gone
+    }
+}
