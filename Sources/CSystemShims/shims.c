@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -68,6 +69,8 @@ int mp_reopen_stdout(void) {
     return 0;
 }
 
+int mp_eventfd_cloexec(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
 static void ignore_signal_in_handler(int sig) { (void)sig; }
 
 int mp_signal_catch_and_ignore(int sig) {
@@ -75,8 +78,7 @@ int mp_signal_catch_and_ignore(int sig) {
     return set_disposition(sig, ignore_signal_in_handler);
 }
 
-// ---- Pool: descriptor passing, child-exit descriptor, eventfd ----
-#include <sys/eventfd.h>
+// ---- Pool: descriptor passing, child-exit descriptor ----
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -132,5 +134,3 @@ int mp_child_exit_descriptor(void) {
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
-
-int mp_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

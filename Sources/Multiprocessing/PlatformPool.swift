@@ -114,7 +114,7 @@ extension Sys {
 
     /// poll() over many descriptors until one is ready or the deadline passes (nil: no deadline).
     /// EINTR is retried with the remaining time. Returns the number of ready entries (0: timeout).
-    static func poll(_ entries: inout [pollfd], deadline: ContinuousClock.Instant?) throws(SystemError) -> Int {
+    static func pollAll(_ entries: inout [pollfd], deadline: ContinuousClock.Instant?) throws(SystemError) -> Int {
         while true {
             let result = entries.withUnsafeMutableBufferPointer { buffer in
                 Glibc.poll(buffer.baseAddress, nfds_t(buffer.count), pollTimeout(until: deadline))
@@ -151,18 +151,6 @@ extension Sys {
         let fd = mp_child_exit_descriptor()
         if fd < 0 { throw SystemError("signalfd", errno: errno) }
         return fd
-    }
-
-    /// An eventfd: `signalEvent` makes it readable, `drainEvents` resets it. Non-blocking, close-on-exec.
-    static func eventDescriptor() throws(SystemError) -> Int32 {
-        let fd = mp_eventfd()
-        if fd < 0 { throw SystemError("eventfd", errno: errno) }
-        return fd
-    }
-
-    static func signalEvent(_ fd: Int32) {
-        var one: UInt64 = 1
-        _ = withUnsafeBytes(of: &one) { Glibc.write(fd, $0.baseAddress, 8) }
     }
 
     /// Reads and discards what a non-blocking event descriptor (eventfd or signalfd) holds.

@@ -481,7 +481,7 @@ final class PoolEngine: @unchecked Sendable {
             }
             if mustLoop { continue }
             do throws(SystemError) {
-                _ = try Sys.poll(&entries, deadline: deadline)
+                _ = try Sys.pollAll(&entries, deadline: deadline)
             } catch {
                 breakPool(.system(error))
                 continue

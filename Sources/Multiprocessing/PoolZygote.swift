@@ -117,7 +117,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
     while true {
         entries[0].revents = 0
         entries[1].revents = 0
-        guard (try? Sys.poll(&entries, deadline: nil)) != nil else { killAllAndExit() }
+        guard (try? Sys.pollAll(&entries, deadline: nil)) != nil else { killAllAndExit() }
         if entries[1].revents != 0 {
             Sys.drainEvents(childExits)
             while let (pid, status) = Sys.reapAnyChild() {

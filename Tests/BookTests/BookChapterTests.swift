@@ -23,6 +23,7 @@ final class BookChapterTests: XCTestCase {
     func testChapter1() throws { try checkChapter("chapter1") }
     func testChapter2() throws { try checkChapter("chapter2") }
     func testChapter3() throws { try checkChapter("chapter3") }
+    func testChapter7() throws { try checkChapter("chapter7") }
 
     /// The check must be able to fail: one changed output line and one changed code line in a copy of
     /// the real book each fail, with a readable diff and the bless command.

@@ -48,6 +48,10 @@ int mp_set_stdout_buffering(int mode);
 // at its first write, as at program start (full into a pipe or file, line on a terminal).
 int mp_reopen_stdout(void);
 
+// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter descriptor that one thread makes readable
+// to wake others blocked in poll. Returns the descriptor or -1.
+int mp_eventfd_cloexec(void);
+
 // ---- Pool ----
 // sendmsg with MSG_NOSIGNAL, passing descriptor `fd` (SCM_RIGHTS) along with the bytes unless
 // fd < 0. Returns the bytes sent or -1.
@@ -61,8 +65,5 @@ ssize_t mp_receive_with_descriptor(int sock, void *bytes, size_t count, int *fd,
 // Blocks SIGCHLD in the calling thread and returns a non-blocking, close-on-exec signalfd that
 // becomes readable when a child ends (signalfd is not imported by Glibc). -1 on failure.
 int mp_child_exit_descriptor(void);
-
-// A non-blocking, close-on-exec eventfd (a counter a thread can be woken with), or -1.
-int mp_eventfd(void);
 
 #endif

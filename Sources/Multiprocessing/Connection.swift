@@ -1,0 +1,544 @@
+// Pipe and Connection: Python's multiprocessing.Pipe, typed over a Codable message.
+
+import Glibc
+import Synchronization
+
+/// Makes the two ends of a pipe between processes; `Pipe<Message>.make(...)` is Python's `Pipe()`.
+///
+/// Swift cannot destructure a call to a type's initializer into a tuple, nor explicitly
+/// specialize a generic function, so `Pipe<Message>(duplex:)` cannot return two ends. The nearest
+/// spelling keeps the type and the argument: `let (a, b) = try Pipe<Message>.make(duplex: true)`.
+public enum Pipe<Message: Codable> {
+    /// The default largest message, in bytes of its encoding: 64 MiB.
+    public static var defaultMaxMessageSize: Int { 64 << 20 }
+
+    /// Creates a pipe and returns its two ends.
+    ///
+    /// - `duplex: true` (the default): a Unix socket pair; both ends send and receive.
+    /// - `duplex: false`: a one-way pipe; returns `(receiveEnd, sendEnd)`, in Python's order.
+    ///
+    /// Fork a `Process` after this call and both processes hold both ends: each should close the
+    /// end it does not use, or the reader never sees end of file (see `Connection.recv()`).
+    ///
+    /// - Parameter maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1).
+    ///   A longer frame announced by the other side is an error, never an allocation of its size.
+    /// - Throws: `ConnectionError.invalidArgument` for a bad maximum; `.system` when the descriptors
+    ///   cannot be made (EMFILE: too many open files).
+    /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
+    public static func make(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
+        throws(ConnectionError) -> (Connection<Message>, Connection<Message>) {
+        guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
+            throw .invalidArgument("maxMessageSize must be between 1 and \(UInt32.max), not \(maxMessageSize)")
+        }
+        do throws(SystemError) {
+            if duplex {
+                let (first, second) = try Sys.socketPair()
+                return (Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
+                        Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize))
+            }
+            // A pipe cannot refuse SIGPIPE per call as a socket can: ignore it, so that writing to a
+            // closed reader is an EPIPE error instead of death (Python ignores it at startup, too).
+            Sys.ignoreSIGPIPE()
+            let (readEnd, writeEnd) = try Sys.nonBlockingPipe()
+            return (Connection(fd: readEnd, kind: .receiveOnly, maxMessageSize: maxMessageSize),
+                    Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize))
+        } catch {
+            throw .system(error)
+        }
+    }
+}
+
+/// One end of a `Pipe`: sends and receives whole `Message`s (any Codable type) between processes.
+///
+/// Each message is a frame: a 4-byte little-endian length, then the message in the binary codec
+/// (`sendBytes` sends raw bytes instead). A message is written with one system call. Reading takes
+/// whatever has arrived, up to 64 KiB, in one system call, so a burst of small messages costs one
+/// read, not two per message. The bytes read belong to this process: an end must be read by one
+/// process at a time (two processes reading one end, even under a `Lock` as Python allows, can split
+/// messages between them; use a `Queue` for several consumers). A forked child that inherits an end
+/// also inherits what this process had read but not yet received, so an end can be handed to a child.
+///
+/// Waiting: a receiver whose messages have recently arrived quickly spins for up to 20 µs before it
+/// sleeps, which halves a ping-pong's round trip; one that waits long does not spin.
+///
+/// Thread safety: any thread may call any method. Sends from several threads are serialized, and
+/// so are receives, so frames never interleave within a process. `close()` from one thread wakes
+/// the others that are blocked in `recv`, `send` or `poll` on this end; they throw
+/// `ConnectionError.closed`. The descriptor itself is closed when the last of them has returned,
+/// so its number is never reused under a call in flight. An end that is copied into a child by
+/// `fork` (any `Process.start()`) is fresh in the child: its locks are re-made there, and the
+/// child's `close()` closes only the child's copy.
+///
+/// Every descriptor is close-on-exec. No method dies of SIGPIPE: sending to an end whose every copy
+/// is closed throws `peerClosed`. Signals never lose or duplicate data: EINTR is retried.
+public final class Connection<Message: Codable>: @unchecked Sendable {
+    enum Kind {
+        case duplex, receiveOnly, sendOnly
+    }
+
+    /// True when this end can receive (`recv`, `recvBytes`, `poll`).
+    public var isReadable: Bool { kind != .sendOnly }
+    /// True when this end can send (`send`, `sendBytes`).
+    public var isWritable: Bool { kind != .receiveOnly }
+    /// The largest encoded message this end sends or accepts, in bytes.
+    public let maxMessageSize: Int
+
+    let fd: Int32
+    let kind: Kind
+    /// The fork generation this object was last adopted in (see `ForkGeneration`).
+    private let generation = Atomic<UInt64>(ForkGeneration.current)
+
+    /// Bit 0: closed. Bit 1: the descriptor was released (closed for real). Bits 2…: calls in
+    /// progress. The descriptor is released when it is closed and no call is in progress.
+    private let lifecycle = Atomic<Int>(0)
+    private static var closedBit: Int { 1 }
+    private static var releasedBit: Int { 2 }
+    private static var oneUser: Int { 4 }
+
+    /// Guards `wakeFd`, made on the first wait; `close()` makes it readable to wake every waiter.
+    private let wakeLock = LocalMutex()
+    private var wakeFd: Int32 = -1
+
+    /// Serialize receives and sends, so frames are read and written whole.
+    private let readLock = LocalMutex()
+    private let writeLock = LocalMutex()
+
+    // Guarded by `writeLock`: the encoder and the buffer each frame is built in.
+    private let encoder = EncoderCore(buffer: ByteBuffer(capacity: 4096), maxDepth: BinaryDecoder.defaultMaxDepth)
+
+    // Guarded by `readLock`: the decoder, the bytes read and not yet received ([readStart, readEnd)
+    // of readBuffer), a fatal framing error, and the spin-before-sleep credit.
+    private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+    private var readBuffer: UnsafeMutableRawPointer
+    private var readCapacity: Int
+    private var readStart = 0
+    private var readEnd = 0
+    private var framingError: ConnectionError?
+    private var spinCredit = 1
+    /// `readEnd - readStart`, for `poll` to read without taking `readLock`.
+    private let buffered = Atomic<Int>(0)
+
+    /// The read buffer's usual size; it grows for a larger message and shrinks back after it.
+    private static var readChunk: Int { 64 << 10 }
+    /// Write buffers grown past this for a large message are given back after it.
+    private static var keptBufferSize: Int { 1 << 20 }
+    private static var spinLimit: Duration { .microseconds(20) }
+
+    init(fd: Int32, kind: Kind, maxMessageSize: Int) {
+        _ = ForkGeneration.installed
+        self.fd = fd
+        self.kind = kind
+        self.maxMessageSize = maxMessageSize
+        readCapacity = kind == .sendOnly ? 16 : Self.readChunk
+        readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readCapacity, alignment: 16)
+    }
+
+    deinit {
+        if lifecycle.load(ordering: .relaxed) & Self.releasedBit == 0 {
+            Sys.close(fd)
+            if wakeFd >= 0 { Sys.close(wakeFd) }
+        }
+        readBuffer.deallocate()
+    }
+
+    // MARK: Sending
+
+    /// Sends one message. Blocks while the pipe is full (the reader is slow), never longer.
+    ///
+    /// - Throws: `ConnectionError.wrongDirection` on a receive-only end; `.closed` after `close()`;
+    ///   `.unencodable` when the message cannot be encoded (nothing is sent); `.messageTooLarge`
+    ///   over `maxMessageSize` (nothing is sent); `.peerClosed` when every copy of the other end is
+    ///   closed; `.system` for other failures.
+    /// - Cost: encoding into a reused buffer, then one write system call for a message that fits
+    ///   the pipe (more for one larger than the pipe's buffer, as the reader drains it).
+    public func send(_ message: Message) throws(ConnectionError) {
+        try enter(sending: true)
+        defer { leave() }
+        try writeLock.withLock { () throws(ConnectionError) in
+            try checkOpen()
+            let buffer = encoder.buffer
+            defer { if buffer.capacity > Self.keptBufferSize { buffer.reset(keepingAtMost: Self.keptBufferSize) } }
+            buffer.count = 0
+            buffer.append(raw: UInt32(0))  // the frame's length, filled in below
+            do throws(CodecError) {
+                try encoder.encode(message)
+            } catch {
+                throw .unencodable(error)
+            }
+            let length = buffer.count - 4
+            guard length <= maxMessageSize else { throw .messageTooLarge(size: length, maximum: maxMessageSize) }
+            buffer.store(UInt32(length), at: 0)
+            try writeFrame(header: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count), payload: nil)
+        }
+    }
+
+    /// Sends raw bytes as one message, without the codec (Python's `send_bytes`). An empty array is
+    /// a message too. The other end reads it with `recvBytes()`.
+    ///
+    /// - Throws: as `send(_:)`.
+    /// - Cost: one gathering write of the length and the bytes; no copy.
+    public func sendBytes(_ bytes: [UInt8]) throws(ConnectionError) {
+        try enter(sending: true)
+        defer { leave() }
+        guard bytes.count <= maxMessageSize else { throw .messageTooLarge(size: bytes.count, maximum: maxMessageSize) }
+        try writeLock.withLock { () throws(ConnectionError) in
+            try checkOpen()
+            var header = UInt32(bytes.count).littleEndian
+            let result = withUnsafeBytes(of: &header) { header in
+                bytes.withUnsafeBytes { payload in
+                    Result { () throws(ConnectionError) in try writeFrame(header: header, payload: payload) }
+                }
+            }
+            try result.get()
+        }
+    }
+
+    /// Writes a whole frame, `header` then `payload`, waiting while the pipe is full.
+    private func writeFrame(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer?) throws(ConnectionError) {
+        let total = header.count + (payload?.count ?? 0)
+        var written = 0
+        var parts = (iovec(), iovec())
+        while written < total {
+            let transfer = try withUnsafeMutableBytes(of: &parts) { (raw) throws(ConnectionError) -> Sys.Transfer in
+                let vector = raw.bindMemory(to: iovec.self)
+                var count = 0
+                if written < header.count {
+                    vector[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + written),
+                                      iov_len: header.count - written)
+                    count = 1
+                }
+                if let payload, payload.count > 0 {
+                    let skip = max(0, written - header.count)
+                    vector[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + skip),
+                                          iov_len: payload.count - skip)
+                    count += 1
+                }
+                do throws(SystemError) {
+                    return try Sys.writeOnce(fd, UnsafeMutableBufferPointer(rebasing: vector[0..<count]), socket: kind == .duplex)
+                } catch where error.errno == EPIPE || error.errno == ECONNRESET {
+                    throw .peerClosed
+                } catch {
+                    throw .system(error)
+                }
+            }
+            switch transfer {
+            case .bytes(let count): written += count
+            case .wouldBlock: _ = try wait(writable: true, deadline: nil)
+            }
+        }
+    }
+
+    // MARK: Receiving
+
+    /// Receives the next message, blocking until one has arrived whole.
+    ///
+    /// End of file: when every copy of the other end is closed — including copies that forked
+    /// children inherited — and no message is left, `recv()` throws `.endOfFile`. A child that
+    /// keeps an unused copy of the sending end open keeps the reader waiting for ever: close the
+    /// ends you do not use.
+    ///
+    /// - Throws: `ConnectionError.endOfFile`; `.truncated` when the other end closed in the middle of
+    ///   a message; `.undecodable` when the bytes are not a `Message` (the error names the type and
+    ///   the offset; the next message can still be received); `.messageTooLarge` when a frame
+    ///   announces more than `maxMessageSize` (nothing is allocated; the stream is unusable after
+    ///   it); `.wrongDirection` on a send-only end; `.closed` after `close()`, also when another
+    ///   thread closes this end while the call waits; `.system` for other failures.
+    /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
+    ///   message along); a message larger than 64 KiB takes a few more.
+    public func recv() throws(ConnectionError) -> Message {
+        try receiveFrame { (frame) throws(ConnectionError) -> Message in
+            do throws(CodecError) {
+                return try decoder.decode(Message.self, from: frame)
+            } catch {
+                throw .undecodable(error)
+            }
+        }
+    }
+
+    /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
+    /// - Throws: as `recv()`, except `.undecodable`.
+    public func recvBytes() throws(ConnectionError) -> [UInt8] {
+        try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+    }
+
+    private func receiveFrame<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T) throws(ConnectionError) -> T {
+        try enter(sending: false)
+        defer { leave() }
+        return try readLock.withLock { () throws(ConnectionError) -> T in
+            try checkOpen()
+            if let framingError { throw framingError }
+            while true {
+                let available = readEnd - readStart
+                var needed = 4
+                if available >= 4 {
+                    let length = Int(UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
+                    guard length <= maxMessageSize else {
+                        // The rest of the stream cannot be trusted: this and every later receive fail.
+                        framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
+                        throw .messageTooLarge(size: length, maximum: maxMessageSize)
+                    }
+                    needed = 4 + length
+                    if available >= needed {
+                        let frame = UnsafeRawBufferPointer(start: readBuffer + readStart + 4, count: length)
+                        readStart += needed
+                        defer { frameConsumed() }
+                        return try body(frame)
+                    }
+                }
+                makeRoom(for: needed)
+                if try fill() == 0 {
+                    if available == 0 { throw .endOfFile }
+                    throw .truncated(expected: needed, received: available)
+                }
+            }
+        }
+    }
+
+    /// After a frame was handed out: resets an empty buffer, and gives back a grown one.
+    private func frameConsumed() {
+        if readStart == readEnd {
+            readStart = 0
+            readEnd = 0
+            if readCapacity > Self.readChunk { resizeReadBuffer(to: Self.readChunk) }
+        }
+        buffered.store(readEnd - readStart, ordering: .relaxed)
+    }
+
+    /// Makes space after `readEnd` for more of a frame of `needed` bytes starting at `readStart`:
+    /// moves the unread bytes to the front, and grows the buffer with the bytes that actually
+    /// arrive (at most doubling), never to what a header merely claims.
+    private func makeRoom(for needed: Int) {
+        if readStart > 0 && (readStart + needed > readCapacity || readEnd == readCapacity) {
+            let unread = readEnd - readStart
+            if unread > 0 { readBuffer.copyMemory(from: readBuffer + readStart, byteCount: unread) }
+            readStart = 0
+            readEnd = unread
+        }
+        if readEnd == readCapacity {
+            resizeReadBuffer(to: min(max(needed, Self.readChunk), readCapacity * 2))
+        }
+    }
+
+    private func resizeReadBuffer(to capacity: Int) {
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        let unread = readEnd - readStart
+        if unread > 0 { fresh.copyMemory(from: readBuffer + readStart, byteCount: unread) }
+        readBuffer.deallocate()
+        readBuffer = fresh
+        readCapacity = capacity
+        readStart = 0
+        readEnd = unread
+    }
+
+    /// Reads what has arrived into the free part of the buffer, waiting for something to arrive:
+    /// spinning for a few microseconds first when recent messages came that fast. Returns the
+    /// number of bytes read; 0 at end of file.
+    private func fill() throws(ConnectionError) -> Int {
+        var spinStart: ContinuousClock.Instant?
+        while true {
+            let transfer: Sys.Transfer
+            do throws(SystemError) {
+                transfer = try Sys.readOnce(fd, into: readBuffer + readEnd, count: readCapacity - readEnd)
+            } catch {
+                throw .system(error)
+            }
+            switch transfer {
+            case .bytes(let count):
+                if spinStart != nil { spinCredit = min(spinCredit + 1, 4) }
+                readEnd += count
+                buffered.store(readEnd - readStart, ordering: .relaxed)
+                return count
+            case .wouldBlock:
+                if spinCredit > 0 {
+                    let now = ContinuousClock.now
+                    if spinStart == nil { spinStart = now }
+                    if now - spinStart! < Self.spinLimit { continue }
+                }
+                let sleptAt = ContinuousClock.now
+                _ = try wait(writable: false, deadline: nil)
+                // A wait about as short as a spin earns spinning; a long one costs it.
+                let waited = ContinuousClock.now - (spinStart ?? sleptAt)
+                spinCredit = waited < Self.spinLimit * 2 ? min(spinCredit + 1, 4) : max(spinCredit - 1, 0)
+                spinStart = nil
+            }
+        }
+    }
+
+    /// Whether a message (or end of file) is ready to be received, waiting up to `timeout` for one:
+    /// zero or negative checks once, nil waits without limit. Python's `poll()`, whose default is
+    /// also not to wait. It never consumes anything: true means a message has started to arrive
+    /// (or end of file), so `recv()` will not wait for another sender, only, at most, for the rest
+    /// of a large message being written.
+    ///
+    /// - Throws: `ConnectionError.wrongDirection` on a send-only end; `.closed` after `close()`, also
+    ///   when another thread closes this end while the call waits; `.system` for other failures.
+    /// - Cost: one `poll` system call, none when bytes are already buffered; EINTR is retried with
+    ///   the time left.
+    public func poll(timeout: Duration? = .zero) throws(ConnectionError) -> Bool {
+        try enter(sending: false)
+        defer { leave() }
+        if buffered.load(ordering: .relaxed) > 0 { return true }
+        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        return try wait(writable: false, deadline: deadline)
+    }
+
+    // MARK: Closing
+
+    /// Closes this end in this process. Closing twice is allowed. Calls that other threads have
+    /// in progress on this end wake up and throw `.closed`; the descriptor is closed once they have
+    /// returned. Copies of this end held by other processes stay open.
+    public func close() {
+        adoptIfForked()
+        let before = lifecycle.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).oldValue
+        if before & Self.closedBit != 0 { return }
+        if before < Self.oneUser {
+            release()
+        } else {
+            // Wake the calls in progress; the last one to leave releases the descriptor.
+            wakeLock.withLock { if wakeFd >= 0 { Sys.signalEvent(wakeFd) } }
+        }
+    }
+
+    /// True once `close()` was called on this end in this process.
+    public var isClosed: Bool {
+        adoptIfForked()
+        return lifecycle.load(ordering: .acquiring) & Self.closedBit != 0
+    }
+
+    // MARK: Bookkeeping
+
+    /// Starts a call: checks direction and state, and counts the call so that `close()` defers
+    /// closing the descriptor until it ends.
+    @inline(__always)
+    private func enter(sending: Bool) throws(ConnectionError) {
+        if sending && kind == .receiveOnly {
+            throw .wrongDirection("cannot send on the receiving end of a one-way pipe")
+        }
+        if !sending && kind == .sendOnly {
+            throw .wrongDirection("cannot receive on the sending end of a one-way pipe")
+        }
+        adoptIfForked()
+        let after = lifecycle.wrappingAdd(Self.oneUser, ordering: .acquiringAndReleasing).newValue
+        if after & Self.closedBit != 0 {
+            leave()
+            throw .closed
+        }
+    }
+
+    @inline(__always)
+    private func leave() {
+        let after = lifecycle.wrappingSubtract(Self.oneUser, ordering: .acquiringAndReleasing).newValue
+        if after == Self.closedBit { release() }
+    }
+
+    /// Closes the descriptor, once: whoever moves the state from "closed, unused" to "released".
+    private func release() {
+        guard lifecycle.compareExchange(expected: Self.closedBit, desired: Self.closedBit | Self.releasedBit,
+                                        ordering: .acquiringAndReleasing).exchanged else { return }
+        Sys.close(fd)
+        wakeLock.withLock {
+            if wakeFd >= 0 { Sys.close(wakeFd) }
+            wakeFd = -1
+        }
+    }
+
+    @inline(__always)
+    private func checkOpen() throws(ConnectionError) {
+        if lifecycle.load(ordering: .acquiring) & Self.closedBit != 0 { throw .closed }
+    }
+
+    /// Waits for the descriptor, or for `close()` from another thread. False on timeout.
+    private func wait(writable: Bool, deadline: ContinuousClock.Instant?) throws(ConnectionError) -> Bool {
+        let wake = try wakeLock.withLock { () throws(ConnectionError) -> Int32 in
+            // Checked under the lock, so a close() that comes after this sees the descriptor.
+            try checkOpen()
+            if wakeFd < 0 {
+                do throws(SystemError) { wakeFd = try Sys.eventDescriptor() } catch { throw .system(error) }
+            }
+            return wakeFd
+        }
+        let readiness: Sys.Readiness
+        do throws(SystemError) {
+            readiness = try Sys.waitForEvent(fd, writable: writable, wake: wake, deadline: deadline)
+        } catch {
+            throw .system(error)
+        }
+        switch readiness {
+        case .ready: return true
+        case .timedOut: return false
+        case .woken: throw .closed
+        }
+    }
+
+    /// In a forked child, on first use: re-make the locks (a parent thread may have held them at
+    /// the fork), forget the parent's calls in progress, and drop the wake descriptor shared with
+    /// the parent (the child makes its own when it first waits). Bytes read but not yet received
+    /// stay: they belong to whichever process receives them.
+    @inline(__always)
+    private func adoptIfForked() {
+        if generation.load(ordering: .acquiring) == ForkGeneration.current { return }
+        ForkGeneration.adoptionLock.withLock {
+            if generation.load(ordering: .relaxed) == ForkGeneration.current { return }
+            wakeLock.reinitializeInChild()
+            readLock.reinitializeInChild()
+            writeLock.reinitializeInChild()
+            if wakeFd >= 0 {
+                Sys.close(wakeFd)
+                wakeFd = -1
+            }
+            let state = lifecycle.load(ordering: .relaxed) & (Self.closedBit | Self.releasedBit)
+            lifecycle.store(state, ordering: .relaxed)
+            // Closed in the parent while a call was in progress there: that call is not in the child.
+            if state == Self.closedBit { release() }
+            generation.store(ForkGeneration.current, ordering: .releasing)
+        }
+    }
+}
+
+/// A misuse of a `Connection`, or a failure to send or receive.
+public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// This end was closed with `close()` (possibly by another thread while the call waited).
+    case closed
+    /// Every copy of the other end is closed and no message is left.
+    case endOfFile
+    /// The other end closed in the middle of a frame: `received` of `expected` bytes arrived.
+    case truncated(expected: Int, received: Int)
+    /// Sending failed because every copy of the other end is closed (EPIPE; no SIGPIPE).
+    case peerClosed
+    /// Sending on the receiving end of a one-way pipe, or receiving on its sending end.
+    case wrongDirection(String)
+    /// A message, or a frame announced by the other end, is larger than `maxMessageSize`.
+    case messageTooLarge(size: Int, maximum: Int)
+    /// The message could not be encoded; nothing was sent.
+    case unencodable(CodecError)
+    /// The bytes received are not a valid encoding of the message type (the error says which type
+    /// failed, where, and why). The connection stays usable.
+    case undecodable(CodecError)
+    /// An argument is out of range.
+    case invalidArgument(String)
+    /// A system call failed.
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .closed:
+            return "the connection is closed"
+        case .endOfFile:
+            return "end of file: every copy of the other end is closed"
+        case .truncated(let expected, let received):
+            return "the other end closed in the middle of a message: \(received) of \(expected) bytes arrived"
+        case .peerClosed:
+            return "cannot send: every copy of the other end is closed"
+        case .wrongDirection(let text):
+            return text
+        case .messageTooLarge(let size, let maximum):
+            return "a message of \(size) bytes exceeds the maximum of \(maximum) bytes"
+        case .unencodable(let error), .undecodable(let error):
+            return error.description
+        case .invalidArgument(let text):
+            return text
+        case .system(let error):
+            return error.description
+        }
+    }
+}

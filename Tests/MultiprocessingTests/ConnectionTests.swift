@@ -1,0 +1,492 @@
+import CSystemShims
+import Glibc
+import Synchronization
+import XCTest
+@testable import Multiprocessing
+
+private struct Note: Codable, Equatable {
+    var sender: String
+    var number: Int
+    var words: [String]
+}
+
+/// A byte pattern that a receiver can check without the original: byte i is (i * 31 + seed) % 251.
+private func pattern(count: Int, seed: Int) -> [UInt8] {
+    let cycle = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ seed) % 251) }  // the period is 251
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(count + 251)
+    while bytes.count < count { bytes.append(contentsOf: cycle) }
+    bytes.removeLast(bytes.count - count)
+    return bytes
+}
+
+/// Writes raw bytes to a descriptor, bypassing the framing (to forge partial or lying frames).
+private func writeRaw(_ bytes: [UInt8], to fd: Int32) {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if written > 0 { offset += written } else if written < 0 && errno != EINTR && errno != EAGAIN { return }
+        }
+    }
+}
+
+private func header(_ length: UInt32) -> [UInt8] {
+    withUnsafeBytes(of: length.littleEndian, Array.init)
+}
+
+/// Expects `body` to throw exactly `expected`.
+private func XCTAssertThrows<T>(_ expected: ConnectionError, _ body: () throws(ConnectionError) -> T,
+                                file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        let value = try body()
+        XCTFail("expected \(expected), got \(value)", file: file, line: line)
+    } catch {
+        XCTAssertEqual(error, expected, file: file, line: line)
+    }
+}
+
+final class ConnectionTests: XCTestCase {
+    func testDuplexCarriesMessagesBothWaysAndKeepsBoundaries() throws {
+        let (a, b) = try Pipe<Note>.make(duplex: true)
+        let notes = (0..<100).map { Note(sender: "a", number: $0, words: Array(repeating: "w", count: $0 % 7)) }
+        for note in notes { try a.send(note) }
+        for note in notes { XCTAssertEqual(try b.recv(), note) }
+        try b.send(Note(sender: "b", number: -1, words: []))
+        XCTAssertEqual(try a.recv(), Note(sender: "b", number: -1, words: []))
+        XCTAssertTrue(a.isReadable && a.isWritable && b.isReadable && b.isWritable)
+    }
+
+    func testEmptyMessagesAreMessages() throws {
+        let (a, b) = try Pipe<[Int]>.make()
+        try a.sendBytes([])
+        try a.send([])
+        try a.sendBytes([1, 2, 3])
+        XCTAssertEqual(try b.recvBytes(), [])
+        XCTAssertEqual(try b.recv(), [])
+        XCTAssertEqual(try b.recvBytes(), [1, 2, 3])
+        XCTAssertFalse(try b.poll())
+    }
+
+    func testOneWayPipeReturnsTheReceivingEndFirstAndRefusesTheWrongDirection() throws {
+        let (reader, writer) = try Pipe<String>.make(duplex: false)
+        XCTAssertTrue(reader.isReadable)
+        XCTAssertFalse(reader.isWritable)
+        XCTAssertTrue(writer.isWritable)
+        XCTAssertFalse(writer.isReadable)
+        try writer.send("one way")
+        XCTAssertEqual(try reader.recv(), "one way")
+        XCTAssertThrows(.wrongDirection("cannot send on the receiving end of a one-way pipe")) { () throws(ConnectionError) in
+            try reader.send("back")
+        }
+        XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
+            try writer.recv()
+        }
+        XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
+            try writer.poll()
+        }
+        XCTAssertThrows(.wrongDirection("cannot send on the receiving end of a one-way pipe")) { () throws(ConnectionError) in
+            try reader.sendBytes([1])
+        }
+    }
+
+    func testUseAfterCloseThrowsAndCloseTwiceIsFine() throws {
+        let (a, b) = try Pipe<Int>.make()
+        a.close()
+        a.close()
+        XCTAssertTrue(a.isClosed)
+        XCTAssertFalse(b.isClosed)
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.send(1) }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.recv() }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.poll() }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.sendBytes([]) }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.recvBytes() }
+    }
+
+    func testEndOfFileOnlyAfterEveryWriterClosedIncludingAnInheritedCopy() throws {
+        for duplex in [false, true] {
+            let (reader, writer) = try Pipe<String>.make(duplex: duplex)
+            let mayFinish = try ReportPipe()
+            // The child inherits a copy of the writing end (and of the reading end, which it closes).
+            let child = Process {
+                reader.close()
+                _ = try Sys.read(mayFinish.readEnd, upTo: 1)
+                try writer.send("last words")
+            }
+            try child.start()
+            writer.close()  // the parent's copy; the child's copy keeps the pipe open
+            XCTAssertFalse(try reader.poll(timeout: .milliseconds(200)), "end of file while the child holds a writer")
+            mayFinish.write("!")
+            XCTAssertEqual(try reader.recv(), "last words")
+            try child.join()
+            XCTAssertEqual(child.exitCode, 0)
+            XCTAssertTrue(try reader.poll(timeout: .seconds(10)), "end of file is ready")
+            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
+            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
+            _ = try mayFinish.readAll()
+            reader.close()
+        }
+    }
+
+    func testForgettingToCloseTheUnusedEndMeansNoEndOfFile() throws {
+        let (reader, writer) = try Pipe<Int>.make(duplex: false)
+        let child = Process {
+            reader.close()
+            for number in 1...3 { try writer.send(number) }
+        }
+        try child.start()
+        // The parent forgets writer.close(): the child has ended, but a writer is still open.
+        try child.join()
+        for number in 1...3 { XCTAssertEqual(try reader.recv(), number) }
+        XCTAssertFalse(try reader.poll(timeout: .milliseconds(100)))
+        writer.close()
+        XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
+    }
+
+    func testPollWithZeroNegativeTimedAndNilTimeouts() throws {
+        let (a, b) = try Pipe<Int>.make()
+        for timeout: Duration in [.zero, .milliseconds(-100), .seconds(-1_000_000)] {
+            let started = ContinuousClock.now
+            XCTAssertFalse(try b.poll(timeout: timeout))
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(1))
+        }
+        XCTAssertFalse(try b.poll(), "the default timeout is zero, as in Python")
+
+        let started = ContinuousClock.now
+        XCTAssertFalse(try b.poll(timeout: .milliseconds(300)))
+        let waited = ContinuousClock.now - started
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
+        XCTAssertLessThan(waited, .milliseconds(300) + .seconds(2))
+
+        // nil waits for as long as it takes: here, for a child to send.
+        let child = Process { try a.send(7) }
+        try child.start()
+        XCTAssertTrue(try b.poll(timeout: nil))
+        XCTAssertTrue(try b.poll(timeout: .zero), "poll consumed nothing")
+        XCTAssertEqual(try b.recv(), 7)
+        try child.join()
+        XCTAssertFalse(try b.poll())
+    }
+
+    func testPollNeverConsumesAPartialMessage() throws {
+        let (reader, writer) = try Pipe<[UInt8]>.make(duplex: false)
+        let message = try BinaryEncoder().encode(pattern(count: 1000, seed: 3))
+        writeRaw(header(UInt32(message.count)) + message[..<500], to: writer.fd)
+        XCTAssertTrue(try reader.poll(), "a message has started to arrive")
+        XCTAssertTrue(try reader.poll(timeout: .milliseconds(10)))
+        writeRaw(Array(message[500...]), to: writer.fd)
+        XCTAssertEqual(try reader.recv(), pattern(count: 1000, seed: 3))
+        XCTAssertFalse(try reader.poll())
+    }
+
+    func testSixteenMebibyteMessagesBothWaysAndBothKinds() throws {
+        let size = 16 << 20
+        for duplex in [true, false] {
+            let (parentEnd, childEnd): (Connection<[UInt8]>, Connection<[UInt8]>)
+            let (back, forth): (Connection<[UInt8]>, Connection<[UInt8]>)
+            if duplex {
+                (parentEnd, childEnd) = try Pipe<[UInt8]>.make(duplex: true)
+                (back, forth) = (parentEnd, childEnd)
+            } else {
+                (childEnd, parentEnd) = try Pipe<[UInt8]>.make(duplex: false)  // parent → child
+                (back, forth) = try Pipe<[UInt8]>.make(duplex: false)           // child → parent
+            }
+            let child = Process {
+                let received = try childEnd.recv()
+                // Echo it back as a typed message, then as raw bytes.
+                try forth.send(received)
+                try forth.sendBytes(pattern(count: size, seed: 9))
+            }
+            try child.start()
+            try parentEnd.send(pattern(count: size, seed: 1))
+            XCTAssertEqual(try back.recv(), pattern(count: size, seed: 1), "duplex \(duplex)")
+            XCTAssertEqual(try back.recvBytes(), pattern(count: size, seed: 9), "duplex \(duplex)")
+            try child.join()
+            XCTAssertEqual(child.exitCode, 0)
+        }
+    }
+
+    func testWritingToAClosedPeerThrowsInsteadOfKillingTheProcess() throws {
+        for duplex in [true, false] {
+            let (reader, writer) = try Pipe<String>.make(duplex: duplex)
+            reader.close()
+            XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.send("anyone?") }
+            XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.sendBytes([1]) }
+            writer.close()
+        }
+    }
+
+    func testAReaderKilledMidMessageMakesTheWriterThrow() throws {
+        for duplex in [true, false] {
+            let (reader, writer) = try Pipe<[UInt8]>.make(duplex: duplex)
+            let child = Process {
+                writer.close()
+                while true { pause() }  // holds the reader, reads nothing
+            }
+            try child.start()
+            reader.close()
+            let sender = Process {
+                // 16 MiB does not fit in the pipe: the send blocks until the reader dies.
+                do throws(ConnectionError) {
+                    try writer.send(pattern(count: 16 << 20, seed: 0))
+                    Process.exit(2)
+                } catch .peerClosed {
+                    Process.exit(0)
+                } catch {
+                    Process.exit(3)
+                }
+            }
+            try sender.start()
+            writer.close()
+            Sys.sleep(for: .milliseconds(50))  // not for ordering: the sender blocks either way
+            try child.kill()
+            try child.join()
+            try sender.join(timeout: .seconds(20))
+            XCTAssertEqual(sender.exitCode, 0, "duplex \(duplex): the sender must throw peerClosed, not die of SIGPIPE")
+            if sender.isAlive { try sender.kill(); try sender.join() }
+        }
+    }
+
+    func testATruncatedFrameIsNotEndOfFile() throws {
+        // The writer dies in the middle of a message: forged by writing part of a frame and closing.
+        let (reader, writer) = try Pipe<[UInt8]>.make(duplex: false)
+        writeRaw(header(100) + [UInt8](repeating: 7, count: 10), to: writer.fd)
+        writer.close()
+        XCTAssertThrows(.truncated(expected: 104, received: 14)) { () throws(ConnectionError) in try reader.recv() }
+
+        let (reader2, writer2) = try Pipe<Int>.make(duplex: true)
+        writeRaw([1, 0], to: writer2.fd)  // half a header
+        writer2.close()
+        XCTAssertThrows(.truncated(expected: 4, received: 2)) { () throws(ConnectionError) in try reader2.recv() }
+    }
+
+    func testAFrameLargerThanTheMaximumIsRefusedWithoutAllocatingIt() throws {
+        let (a, b) = try Pipe<[UInt8]>.make(duplex: true, maxMessageSize: 1024)
+        XCTAssertEqual(a.maxMessageSize, 1024)
+        XCTAssertThrows(.messageTooLarge(size: 2048 + 4, maximum: 1024)) { () throws(ConnectionError) in
+            try a.send([UInt8](repeating: 0, count: 2048))
+        }
+        XCTAssertThrows(.messageTooLarge(size: 2048, maximum: 1024)) { () throws(ConnectionError) in
+            try a.sendBytes([UInt8](repeating: 0, count: 2048))
+        }
+        XCTAssertFalse(try b.poll(), "nothing was sent")
+        // A peer (or garbage) announcing 4 GiB: refused at once, and the stream stays refused.
+        writeRaw(header(.max), to: a.fd)
+        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.recv() }
+        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.recv() }
+        XCTAssertThrows(.invalidArgument("maxMessageSize must be between 1 and 4294967295, not 0")) { () throws(ConnectionError) in
+            try Pipe<Int>.make(maxMessageSize: 0)
+        }
+    }
+
+    func testAnUndecodableMessageSaysWhichTypeAndTheNextOneStillArrives() throws {
+        let (a, b) = try Pipe<Int>.make()
+        try a.sendBytes(BinaryEncoder().encode("not a number"))
+        try a.send(42)
+        XCTAssertThrows(.undecodable(.typeMismatch(type: "Int", offset: 0, path: "Int", found: "String"))) { () throws(ConnectionError) in
+            try b.recv()
+        }
+        XCTAssertEqual(try b.recv(), 42)
+    }
+
+    func testSignalsDuringRecvSendAndPollLoseNothing() throws {
+        XCTAssertEqual(mp_signal_catch_and_ignore(SIGUSR1), 0)
+        defer { _ = mp_signal_default(SIGUSR1) }
+        let storm = SignalStorm(target: pthread_self(), signal: SIGUSR1)
+        storm.start()
+        defer { storm.stop() }
+
+        // Receiving: a child sends small messages in bursts and a large one, while this thread is signalled.
+        let (parentEnd, childEnd) = try Pipe<[UInt8]>.make(duplex: true)
+        let count = 300
+        let child = Process {
+            parentEnd.close()
+            for index in 0..<count {
+                try childEnd.send(pattern(count: index, seed: index))
+                if index % 50 == 0 { Sys.sleep(for: .milliseconds(5)) }  // make the receiver wait
+            }
+            try childEnd.send(pattern(count: 8 << 20, seed: 1))
+            // Then read a large message slowly, so that the parent's send blocks while it is signalled.
+            Sys.sleep(for: .milliseconds(50))
+            let echoed = try childEnd.recv()
+            try childEnd.send([echoed == pattern(count: 8 << 20, seed: 2) ? 1 : 0])
+        }
+        try child.start()
+        for index in 0..<count { XCTAssertEqual(try parentEnd.recv(), pattern(count: index, seed: index)) }
+        XCTAssertEqual(try parentEnd.recv(), pattern(count: 8 << 20, seed: 1))
+        try parentEnd.send(pattern(count: 8 << 20, seed: 2))
+        XCTAssertEqual(try parentEnd.recv(), [1], "the child received the large message intact")
+
+        // Polling keeps its deadline under the storm.
+        let started = ContinuousClock.now
+        XCTAssertFalse(try parentEnd.poll(timeout: .milliseconds(300)))
+        let waited = ContinuousClock.now - started
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
+        XCTAssertLessThan(waited, .milliseconds(300) + .seconds(2))
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0)
+        XCTAssertGreaterThan(storm.stop(), 10, "the storm delivered signals")
+    }
+
+    func testCloseWakesAThreadBlockedInRecvAndReleasesTheDescriptorAfterIt() throws {
+        let before = openDescriptorCount()
+        let (a, b) = try Pipe<Int>.make()
+        let outcome = Mutex<ConnectionError?>(nil)
+        let started = Mutex(false)
+        let thread = TestThread {
+            started.withLock { $0 = true }
+            do throws(ConnectionError) {
+                _ = try b.recv()
+            } catch {
+                outcome.withLock { $0 = error }
+            }
+        }
+        while !started.withLock({ $0 }) { Sys.sleep(for: .milliseconds(1)) }
+        Sys.sleep(for: .milliseconds(50))  // let it reach its wait; if it has not, recv sees the close anyway
+        b.close()
+        thread.join()
+        XCTAssertEqual(outcome.withLock { $0 }, .closed)
+        a.close()
+        XCTAssertEqual(openDescriptorCount(), before)
+    }
+
+    func testThreadsSendingAtOnceNeverInterleaveFrames() throws {
+        let (a, b) = try Pipe<Note>.make()
+        let threads = (0..<4).map { sender in
+            TestThread {
+                for number in 0..<500 {
+                    try? a.send(Note(sender: "t\(sender)", number: number, words: Array(repeating: "x", count: number % 13)))
+                }
+            }
+        }
+        var next = [String: Int]()
+        for _ in 0..<2000 {
+            let note = try b.recv()
+            XCTAssertEqual(note.number, next[note.sender, default: 0], "in order per sender")
+            XCTAssertEqual(note.words.count, note.number % 13)
+            next[note.sender] = note.number + 1
+        }
+        for thread in threads { thread.join() }
+        XCTAssertEqual(next.count, 4)
+    }
+
+    func testPingPongCounterWithAChild() throws {
+        let (mine, theirs) = try Pipe<Int>.make()
+        let child = Process {
+            mine.close()
+            while let value = try? theirs.recv() { try theirs.send(value + 1) }
+        }
+        try child.start()
+        theirs.close()
+        var value = 0
+        for _ in 0..<1000 {
+            try mine.send(value)
+            value = try mine.recv() + 1
+        }
+        XCTAssertEqual(value, 2000)
+        mine.close()
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0)
+    }
+
+    func testEveryDescriptorIsCloseOnExecAndNothingLeaks() throws {
+        let before = openDescriptorCount()
+        for duplex in [true, false] {
+            let (a, b) = try Pipe<Int>.make(duplex: duplex)
+            for end in [a, b] { XCTAssertNotEqual(fcntl(end.fd, F_GETFD) & FD_CLOEXEC, 0) }
+            if duplex {
+                try a.send(1)
+                _ = try b.recv()
+            }
+            _ = try a.poll(timeout: .milliseconds(1))  // makes the wake descriptor too
+        }
+        for _ in 0..<500 {
+            let (a, b) = try Pipe<String>.make(duplex: Bool.random())
+            if Bool.random() { a.close() }
+            _ = b
+        }
+        XCTAssertEqual(openDescriptorCount(), before)
+        XCTAssertEqual(zombieChildren(), [])
+    }
+
+    func testAChildCanUseAnEndWhoseLockAParentThreadHeldAtTheFork() throws {
+        let (reader, writer) = try Pipe<Int>.make(duplex: false)
+        // A parent thread is blocked in recv, holding the receive lock, when the child is forked.
+        let received = Mutex<Int?>(nil)
+        let thread = TestThread { received.withLock { $0 = try? reader.recv() } }
+        Sys.sleep(for: .milliseconds(50))  // not for correctness: the test passes either way
+        let mayReceive = try ReportPipe()
+        let child = Process {
+            _ = try Sys.read(mayReceive.readEnd, upTo: 1)
+            // The child's copy of the lock was locked by a thread it does not have; it must be free.
+            Process.exit(try reader.recv() == 2 ? 0 : 1)
+        }
+        try child.start()
+        try writer.send(1)
+        thread.join()
+        XCTAssertEqual(received.withLock { $0 }, 1)
+        try writer.send(2)
+        mayReceive.write("!")
+        try child.join(timeout: .seconds(20))
+        if child.isAlive { try child.kill() }
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0, "the child deadlocked on an inherited lock, or received the wrong message")
+        _ = try mayReceive.readAll()
+    }
+}
+
+/// Sends a signal to one thread, again and again, until stopped.
+private final class SignalStorm: @unchecked Sendable {
+    private let target: pthread_t
+    private let signal: Int32
+    private let running = Atomic<Bool>(true)
+    private let sent = Atomic<Int>(0)
+    private var thread: TestThread?
+
+    init(target: pthread_t, signal: Int32) {
+        self.target = target
+        self.signal = signal
+    }
+
+    func start() {
+        thread = TestThread { [self] in
+            while running.load(ordering: .relaxed) {
+                pthread_kill(target, signal)
+                sent.wrappingAdd(1, ordering: .relaxed)
+                Sys.sleep(for: .microseconds(100))
+            }
+        }
+    }
+
+    /// Stops the storm; returns how many signals it sent.
+    @discardableResult
+    func stop() -> Int {
+        running.store(false, ordering: .relaxed)
+        thread?.join()
+        thread = nil
+        return sent.load(ordering: .relaxed)
+    }
+}
+
+/// A plain pthread running a closure (tests only; children never use it).
+final class TestThread: @unchecked Sendable {
+    private var handle = pthread_t()
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body))
+        pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
+    }
+
+    func join() {
+        pthread_join(handle, nil)
+    }
+
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+}
