@@ -73,18 +73,6 @@ extension Sys {
         }
     }
 
-    /// Blocking read of at least one byte: the count, or 0 at end of file.
-    static func readBlocking(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Int {
-        while true {
-            let got = Glibc.read(fd, buffer, count)
-            if got >= 0 { return got }
-            let error = errno
-            if error == EINTR { continue }
-            if error == ECONNRESET { return 0 }
-            throw SystemError("read", errno: error)
-        }
-    }
-
     /// Writes what the socket takes now (MSG_DONTWAIT): the count written, possibly 0.
     /// A peer that is gone is `EPIPE`, never a SIGPIPE.
     static func sendAvailable(_ fd: Int32, _ bytes: UnsafeRawPointer, count: Int) throws(SystemError) -> Int {
@@ -95,20 +83,6 @@ extension Sys {
             if error == EINTR { continue }
             if error == EAGAIN || error == EWOULDBLOCK { return 0 }
             throw SystemError("send", errno: error)
-        }
-    }
-
-    /// Writes all bytes to a socket, blocking as needed, retrying short writes and EINTR.
-    static func sendAll(_ fd: Int32, _ bytes: UnsafeRawPointer, count: Int) throws(SystemError) {
-        var offset = 0
-        while offset < count {
-            let sent = send(fd, bytes + offset, count - offset, Int32(MSG_NOSIGNAL))
-            if sent >= 0 {
-                offset += sent
-                continue
-            }
-            let error = errno
-            if error != EINTR { throw SystemError("send", errno: error) }
         }
     }
 

@@ -110,21 +110,39 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// - Throws: `PoolError.invalidChunkSize`, the first input's error (`.taskFailed`, `.workerDied`),
     ///   `.notRunning` after `close()`/`terminate()`, `.unencodableInput`.
     /// - Cost: the inputs are encoded at once on the calling thread; then a few µs per chunk.
+    @inlinable
     public func map<S: Sequence>(_ inputs: S, chunkSize: Int? = nil) throws(PoolError) -> [Output]
     where S.Element == Input {
+        // Inlined so that the inputs become an array in the caller's specialized code: generic code
+        // in this module walks a sequence hundreds of times slower.
+        try map(array: Array(inputs), chunkSize: chunkSize)
+    }
+
+    @usableFromInline
+    func map(array items: [Input], chunkSize: Int?) throws(PoolError) -> [Output] {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: "map") }
-        return try mapAsync(inputs, chunkSize: chunkSize).get()
+        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil).get()
     }
 
     /// `map` without waiting: the outputs, in input order, arrive in the `AsyncResult`.
     /// The callbacks run once, when every chunk is done (see `applyAsync`).
+    @inlinable
     public func mapAsync<S: Sequence>(
         _ inputs: S,
         chunkSize: Int? = nil,
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where S.Element == Input {
-        let items = Array(inputs)
+        try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError)
+    }
+
+    @usableFromInline
+    func mapAsync(
+        array items: [Input],
+        chunkSize: Int?,
+        onSuccess: (@Sendable ([Output]) -> Void)?,
+        onError: (@Sendable (PoolError) -> Void)?
+    ) throws(PoolError) -> AsyncResult<[Output]> {
         let size = chunkSize ?? defaultChunkSize(count: items.count)
         guard size >= 1 else { throw .invalidChunkSize(size) }
         let result = AsyncResult<[Output]>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
@@ -150,12 +168,14 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// - Parameter chunkSize: inputs per message (default 1); larger chunks cost less per input.
     /// - Throws: `PoolError.invalidChunkSize`, `.notRunning`, `.unencodableInput`. A failed input is
     ///   a `.failure` element, not a thrown error.
+    @inlinable
     public func imap<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
         try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: true, operation: "imap")
     }
 
     /// Like `imap`, but each outcome comes back as soon as it is known: in completion order.
+    @inlinable
     public func imapUnordered<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
         try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: false, operation: "imapUnordered")
@@ -219,7 +239,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         return PoolJob(id: id, frame: buffer, sink: sink, index: index, count: count)
     }
 
-    private func submitForResults(_ items: [Input], chunkSize: Int, ordered: Bool, operation: String)
+    @usableFromInline
+    func submitForResults(_ items: [Input], chunkSize: Int, ordered: Bool, operation: String)
         throws(PoolError) -> PoolResults<Output>
     {
         guard chunkSize >= 1 else { throw .invalidChunkSize(chunkSize) }
@@ -334,19 +355,21 @@ extension Pool {
 
     /// `map` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
     /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
+    @inlinable
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
         throws(PoolError) -> [Output] where Input == Arguments<repeat each Argument>
     {
-        try map(inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize)
+        try map(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize)
     }
 
     /// `starmap` without waiting.
+    @inlinable
     public func starmapAsync<each Argument: Codable & Sendable>(
         _ inputs: [(repeat each Argument)],
         chunkSize: Int? = nil,
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where Input == Arguments<repeat each Argument> {
-        try mapAsync(inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess, onError: onError)
+        try mapAsync(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess, onError: onError)
     }
 }

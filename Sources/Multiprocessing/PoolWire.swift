@@ -1,8 +1,9 @@
 // What the pool's processes say to each other.
 //
-// Parent ↔ worker: a stream socket carrying frames. Every frame starts with a 21-byte header:
-//   UInt32 body length | UInt8 kind | UInt64 job id | UInt64 aux
-// then the body, encoded with the binary codec. The parent sends `task` (one input), `chunk` (an
+// Parent ↔ worker: a stream socket carrying `Connection` frames (a UInt32 length, then that many
+// bytes), so that a worker simply uses a `Connection` for its end. Each frame's bytes are
+//   UInt8 kind | UInt64 job id | UInt64 aux | payload (encoded with the binary codec)
+// which makes a 21-byte header with the length. The parent sends `task` (one input), `chunk` (an
 // array of inputs) and `stop`; a worker answers each job with exactly one frame, in the order it
 // received them: `result` (one output), `chunkResult` (an array of outputs), `chunkMixed` (one
 // outcome per input, when some threw) or `failed`; `aux` is how long the job ran, in nanoseconds.
@@ -23,9 +24,12 @@ enum FrameKind: UInt8 {
 }
 
 enum FrameHeader {
+    /// The length prefix and the head (kind, id, aux).
     static let size = 21
-    /// A frame body larger than this is a protocol error (and never allocated).
-    static let maxBody = 1 << 31
+    /// kind, id, aux: what follows the length prefix before the payload.
+    static let headSize = 17
+    /// A frame larger than this is a protocol error (and never allocated): Connection's limit.
+    static let maxLength = Int(UInt32.max)
 }
 
 /// What a worker reports when the work function (or the initializer) throws.
@@ -91,17 +95,18 @@ final class FrameReader {
         if available < FrameHeader.size { return nil }
         let header = storage + start
         let length = Int(header.loadUnaligned(as: UInt32.self))
-        if length > FrameHeader.maxBody { throw ProtocolViolation(description: "a frame of \(length) bytes") }
-        if available < FrameHeader.size + length {
-            reserve(FrameHeader.size + length)
+        if length < FrameHeader.headSize { throw ProtocolViolation(description: "a frame of \(length) bytes") }
+        let total = 4 + length
+        if available < total {
+            reserve(total)
             return nil
         }
         let frame = Frame(
             kind: header.loadUnaligned(fromByteOffset: 4, as: UInt8.self),
             id: header.loadUnaligned(fromByteOffset: 5, as: UInt64.self),
             aux: header.loadUnaligned(fromByteOffset: 13, as: UInt64.self),
-            body: UnsafeRawBufferPointer(start: header + FrameHeader.size, count: length))
-        start += FrameHeader.size + length
+            body: UnsafeRawBufferPointer(start: header + FrameHeader.size, count: total - FrameHeader.size))
+        start += total
         if start == end {
             start = 0
             end = 0
@@ -148,35 +153,28 @@ final class FrameReader {
         end += got
         return .data
     }
-
-    /// Blocking: waits for at least one byte. False at end of file.
-    func readBlocking(from fd: Int32) throws(SystemError) -> Bool {
-        prepareSpace()
-        let got = try Sys.readBlocking(fd, into: storage + end, count: capacity - end)
-        end += got
-        return got > 0
-    }
 }
 
 extension ByteBuffer {
-    /// Appends a frame header whose body length is filled in by `finishFrame(startedAt:)`.
-    /// Returns where the frame starts.
+    /// Appends a frame's length prefix (filled in by `finishFrame(startedAt:)`) and head; the
+    /// payload follows. Returns where the frame starts.
     func startFrame(_ kind: FrameKind, id: UInt64, aux: UInt64 = 0) -> Int {
         let frameStart = count
         reserve(FrameHeader.size)
         append(raw: UInt32(0))
-        append(raw: kind.rawValue)
-        append(raw: id)
-        append(raw: aux)
+        appendHead(kind, id: id, aux: aux)
         return frameStart
     }
 
     func finishFrame(startedAt frameStart: Int) {
-        store(UInt32(truncatingIfNeeded: count - frameStart - FrameHeader.size), at: frameStart)
+        store(UInt32(truncatingIfNeeded: count - frameStart - 4), at: frameStart)
     }
 
-    func setFrameAux(_ aux: UInt64, startedAt frameStart: Int) {
-        (base + frameStart + 13).storeBytes(of: aux, as: UInt64.self)
+    /// The head alone, for a `Connection`, which writes the length prefix itself.
+    func appendHead(_ kind: FrameKind, id: UInt64, aux: UInt64 = 0) {
+        append(raw: kind.rawValue)
+        append(raw: id)
+        append(raw: aux)
     }
 }
 

@@ -158,7 +158,8 @@ extension ExitStatus {
 }
 
 /// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
-/// Runs only plain code on the thread it was forked on. Never returns.
+/// Runs only plain code on the thread it was forked on; its end of the socket is a `Connection`.
+/// Never returns.
 func runWorker<Input: Codable, Output: Codable>(
     _ launch: WorkerLaunch,
     initializer: (() throws -> Void)?,
@@ -167,68 +168,62 @@ func runWorker<Input: Codable, Output: Codable>(
     let me = getpid()
     ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: launch.name, pid: me), identity: [])
     let progress = launch.progress + launch.slot
-    let fd = launch.fd
+    let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: FrameHeader.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
 
+    /// Sends the frame built in `output` (its head and payload).
     func send() {
         do {
-            try Sys.sendAll(fd, output.base, count: output.count)
+            try connection.sendBytes(Array(output.bytes))
         } catch {
             Process.exit(0)  // the parent is gone: nobody wants the result
         }
         output.reset(keepingAtMost: 1 << 20)
     }
 
-    progress.pointee = WorkerLaunch.initializing
+    /// Replaces what `output` holds with a `failed` frame for the job.
+    func fail(id: UInt64, _ failure: RemoteFailure) {
+        output.count = 0
+        output.appendHead(.failed, id: id)
+        try? encoder.encode(failure)
+    }
+
     if let initializer {
+        progress.pointee = WorkerLaunch.initializing
         do {
             try initializer()
         } catch {
-            let frame = output.startFrame(.initializerFailed, id: 0)
+            output.appendHead(.initializerFailed, id: 0)
             try? encoder.encode(RemoteFailure(error))
-            output.finishFrame(startedAt: frame)
             send()
             Process.exit(1)
         }
-    }
-    progress.pointee = WorkerLaunch.idle
-
-    /// Writes a `failed` frame for the job (the frame started at `frame` is discarded).
-    func fail(_ frame: Int, id: UInt64, _ failure: RemoteFailure) {
-        output.count = frame
-        let restart = output.startFrame(.failed, id: id)
-        try? encoder.encode(failure)
-        output.finishFrame(startedAt: restart)
+        progress.pointee = WorkerLaunch.idle
     }
 
-    func runTask(id: UInt64, body: UnsafeRawBufferPointer) {
-        let started = Sys.monotonicNanoseconds()
-        let frame = output.startFrame(.result, id: id)
+    func runTask(id: UInt64, payload: UnsafeRawBufferPointer) {
+        output.appendHead(.result, id: id)
         do {
-            let input = try decoder.decode(Input.self, from: body)
-            let result = try function(input)
+            let result = try function(try decoder.decode(Input.self, from: payload))
             do throws(CodecError) {
                 try encoder.encode(result)
-                output.finishFrame(startedAt: frame)
             } catch {
-                fail(frame, id: id, RemoteFailure(type: "CodecError", description: "cannot encode the result: \(error)"))
+                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the result: \(error)"))
             }
         } catch {
-            fail(frame, id: id, RemoteFailure(error))
+            fail(id: id, RemoteFailure(error))
         }
-        output.setFrameAux(Sys.monotonicNanoseconds() &- started, startedAt: frame)
     }
 
-    func runChunk(id: UInt64, body: UnsafeRawBufferPointer) {
-        let started = Sys.monotonicNanoseconds()
-        let frame = output.startFrame(.chunkResult, id: id)
+    func runChunk(id: UInt64, payload: UnsafeRawBufferPointer) {
+        output.appendHead(.chunkResult, id: id)
         do {
-            let inputs = try decoder.decode([Input].self, from: body)
+            let inputs = try decoder.decode([Input].self, from: payload)
             var outputs: [Output] = []
             outputs.reserveCapacity(inputs.count)
-            var outcomes: [ItemOutcome<Output>]? = nil
+            var outcomes: [ItemOutcome<Output>]? = nil  // only once an input has failed
             for input in inputs {
                 do {
                     let result = try function(input)
@@ -240,49 +235,52 @@ func runWorker<Input: Codable, Output: Codable>(
             }
             do throws(CodecError) {
                 if let outcomes {
-                    output.count = frame
-                    let restart = output.startFrame(.chunkMixed, id: id)
+                    output.count = 0
+                    output.appendHead(.chunkMixed, id: id)
                     try encoder.encode(outcomes)
-                    output.finishFrame(startedAt: restart)
                 } else {
                     try encoder.encode(outputs)
-                    output.finishFrame(startedAt: frame)
                 }
             } catch {
-                fail(frame, id: id, RemoteFailure(type: "CodecError", description: "cannot encode the results: \(error)"))
+                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the results: \(error)"))
             }
         } catch {
-            fail(frame, id: id, RemoteFailure(error))
+            fail(id: id, RemoteFailure(error))
         }
-        output.setFrameAux(Sys.monotonicNanoseconds() &- started, startedAt: frame)
     }
 
-    let reader = FrameReader()
     var done = 0
     while true {
-        while true {
-            let next: Frame?
-            do { next = try reader.nextFrame() } catch { Process.exit(2) }  // corrupt: the parent sees us die
-            guard let frame = next else { break }
-            switch FrameKind(rawValue: frame.kind) {
+        let frame: [UInt8]
+        do {
+            frame = try connection.recvBytes()
+        } catch {
+            Process.exit(0)  // end of file: the parent is gone
+        }
+        guard frame.count >= FrameHeader.headSize else { Process.exit(2) }  // corrupt: the parent sees us die
+        frame.withUnsafeBytes { raw in
+            let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
+            let payload = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.headSize...])
+            let started = Sys.monotonicNanoseconds()
+            switch FrameKind(rawValue: raw[0]) {
             case .task?:
-                progress.pointee = frame.id
-                runTask(id: frame.id, body: frame.body)
+                progress.pointee = id
+                runTask(id: id, payload: payload)
             case .chunk?:
-                progress.pointee = frame.id
-                runChunk(id: frame.id, body: frame.body)
+                progress.pointee = id
+                runChunk(id: id, payload: payload)
             case .stop?:
                 Process.exit(0)
             default:
-                Process.exit(2)  // a corrupt stream: the parent sees this worker die
+                Process.exit(2)
             }
-            // `progress` keeps naming this job until the next starts: dying while sending its result
-            // fails it, rather than running it twice.
-            send()
-            done += 1
-            if let maxTasks = launch.maxTasks, done >= maxTasks { Process.exit(0) }
+            // aux: how long the job ran, for the parent's pacing.
+            (output.base + 9).storeBytes(of: Sys.monotonicNanoseconds() &- started, as: UInt64.self)
         }
-        let more = (try? reader.readBlocking(from: fd)) ?? false
-        if !more { Process.exit(0) }  // end of file: the parent is gone
+        // `progress` keeps naming this job until the next starts: dying while sending its result
+        // fails it, rather than running it twice.
+        send()
+        done += 1
+        if let maxTasks = launch.maxTasks, done >= maxTasks { Process.exit(0) }
     }
 }
