@@ -212,6 +212,11 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         engine.processIDs
     }
 
+    /// How many tasks that a dead worker had received but not started were given to another worker.
+    package var requeuedTaskCount: Int {
+        engine.requeuedCount
+    }
+
     /// Waits until every worker has been forked (or the timeout passes); returns their pids.
     package func waitForWorkers(timeout: Duration = .seconds(10)) -> [pid_t] {
         engine.waitForWorkers(count: processes, timeout: timeout)

@@ -123,6 +123,8 @@ final class WorkerState {
     /// Its socket refused a write (it is ending): nothing more is sent to it.
     var writeFailed = false
     var stopping = false
+    /// Why its stream was abandoned, if it sent something that is not a valid answer.
+    var violation: String?
 
     init(slot: Int, name: String, pid: pid_t, fd: Int32) {
         self.slot = slot
@@ -176,6 +178,8 @@ final class PoolEngine: @unchecked Sendable {
     private var startup: Result<pid_t, SystemError>?
     private var livePids: [Int: pid_t] = [:]
     private var zygote: pid_t = 0
+    /// Jobs a dead worker had not started, sent to another (for tests).
+    private var requeued = 0
 
     // The I/O thread's own.
     private var workers: [WorkerState?]
@@ -348,6 +352,8 @@ final class PoolEngine: @unchecked Sendable {
     var processIDs: (zygote: pid_t, workers: [pid_t]) {
         monitor.withLock { (zygote, livePids.keys.sorted().map { livePids[$0]! }) }
     }
+
+    var requeuedCount: Int { monitor.withLock { requeued } }
 
     /// Waits until `count` workers are up, or the timeout passes; returns their pids.
     func waitForWorkers(count: Int, timeout: Duration) -> [pid_t] {
@@ -544,7 +550,8 @@ final class PoolEngine: @unchecked Sendable {
                 do throws(ProtocolViolation) {
                     try handleFrames(from: worker)
                 } catch {
-                    // Its unanswered jobs fail when its death (which we cause) is reported.
+                    // Its running job fails when its death (which we cause) is reported.
+                    worker.violation = "\(worker.name) sent a corrupt message (\(error)) and was stopped"
                     markEndOfFile(worker)
                     return
                 }
@@ -560,7 +567,7 @@ final class PoolEngine: @unchecked Sendable {
                 continue
             }
             guard let job = worker.inflight.first, job.id == frame.id else {
-                throw ProtocolViolation(description: "\(worker.name) answered job \(frame.id) out of turn")
+                throw ProtocolViolation(description: "an answer to job \(frame.id), which it was not running")
             }
             _ = worker.inflight.popFirst()
             let nanoseconds = Double(frame.aux)
@@ -666,10 +673,12 @@ final class PoolEngine: @unchecked Sendable {
         var unanswered = worker.inflight.removeAll()
         if let running = unanswered.first, running.id == started {
             unanswered.removeFirst()
-            running.sink.fail(running, .workerDied(worker: worker.name, pid: pid, status: status))
+            running.sink.fail(running, worker.violation.map { .broken(reason: $0) }
+                ?? .workerDied(worker: worker.name, pid: pid, status: status))
         }
         let respawn = monitor.withLock { () -> Bool in
             queue.prepend(unanswered)  // never started: they run elsewhere
+            requeued += unanswered.count
             livePids[worker.slot] = nil
             return phase == .running || (phase == .closed && !queue.isEmpty)
         }

@@ -78,8 +78,10 @@ final class FrameReader {
     private var capacity: Int
     private var start = 0
     private var end = 0
+    private var shrinkLater = false
+    private static let keptCapacity = 64 << 10
 
-    init(capacity: Int = 64 << 10) {
+    init(capacity: Int = keptCapacity) {
         self.capacity = capacity
         storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
@@ -110,36 +112,47 @@ final class FrameReader {
         if start == end {
             start = 0
             end = 0
+            shrinkLater = capacity > FrameReader.keptCapacity
         }
         return frame
     }
 
-    /// Makes room for a frame of `total` bytes starting at `start`: compacts, grows if needed.
+    /// Moves an incomplete frame of `total` bytes to the front when it would not fit where it is.
     private func reserve(_ total: Int) {
-        if start > 0 && (capacity - start < total || end == capacity) {
-            (storage).copyMemory(from: storage + start, byteCount: end - start)
-            end -= start
-            start = 0
-        }
-        if capacity < total {
-            var newCapacity = capacity
-            while newCapacity < total { newCapacity *= 2 }
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-            grown.copyMemory(from: storage + start, byteCount: end - start)
-            storage.deallocate()
-            storage = grown
-            end -= start
-            start = 0
-            capacity = newCapacity
+        if start > 0 && capacity - start < total {
+            compact()
         }
     }
 
+    private func compact() {
+        storage.copyMemory(from: storage + start, byteCount: end - start)
+        end -= start
+        start = 0
+    }
+
+    /// Makes room to read into. The buffer grows only when it is full of bytes that actually arrived
+    /// (doubling), never to what a header merely claims: a corrupt length costs no memory.
     private func prepareSpace() {
         if start == end {
             start = 0
             end = 0
+            if shrinkLater {
+                // A large answer made it grow: give the memory back (the frame handed out is done with).
+                shrinkLater = false
+                storage.deallocate()
+                capacity = FrameReader.keptCapacity
+                storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            }
         } else if end == capacity {
-            reserve(capacity)
+            if start > 0 {
+                compact()
+            } else {
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                grown.copyMemory(from: storage, byteCount: end)
+                storage.deallocate()
+                storage = grown
+                capacity *= 2
+            }
         }
     }
 
