@@ -78,6 +78,57 @@ int mp_signal_catch_and_ignore(int sig) {
     return set_disposition(sig, ignore_signal_in_handler);
 }
 
+// ---- Process-shared synchronization ----
+#include <linux/futex.h>
+#include <pthread.h>
+
+int mp_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *relative) {
+    // FUTEX_WAIT's timeout is relative and measured on CLOCK_MONOTONIC.
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT, expected, relative, NULL, 0);
+}
+
+int mp_futex_wake(uint32_t *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int mp_mutex_init_shared_robust(pthread_mutex_t *mutex) {
+    pthread_mutexattr_t attributes;
+    int error = pthread_mutexattr_init(&attributes);
+    if (error != 0) return error;
+    if ((error = pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED)) == 0 &&
+        (error = pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST)) == 0 &&
+        (error = pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK)) == 0) {
+        error = pthread_mutex_init(mutex, &attributes);
+    }
+    pthread_mutexattr_destroy(&attributes);
+    return error;
+}
+
+int mp_mutex_lock_until_monotonic(pthread_mutex_t *mutex, const struct timespec *deadline) {
+    return pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, deadline);
+}
+
+static pid_t cached_pid;
+static __thread pid_t cached_tid;
+
+static void refresh_after_fork(void) {
+    // The child has one thread, the one that forked: its old tid and the parent's pid are stale.
+    cached_pid = getpid();
+    cached_tid = 0;
+}
+
+__attribute__((constructor)) static void install_id_cache(void) {
+    cached_pid = getpid();
+    pthread_atfork(NULL, NULL, refresh_after_fork);
+}
+
+pid_t mp_cached_pid(void) { return cached_pid; }
+
+pid_t mp_cached_tid(void) {
+    if (cached_tid == 0) cached_tid = (pid_t)syscall(SYS_gettid);
+    return cached_tid;
+}
+
 // ---- Pool: descriptor passing, child-exit descriptor ----
 #include <sys/signalfd.h>
 #include <sys/socket.h>

@@ -1,6 +1,8 @@
 // The binary codec: every Codable value to compact bytes and back, without Foundation.
 // The format is described in CodecFormat.swift.
 
+import Synchronization
+
 /// Encodes any `Encodable` value into the compact binary format that `Connection` sends.
 ///
 /// Integers and floats are written in fixed width, strings as UTF-8, arrays of numbers (`[UInt8]`,
@@ -20,7 +22,10 @@ public struct BinaryEncoder: Sendable {
     /// - Throws: `CodecError.unencodable` when the value's `encode(to:)` throws, uses containers out
     ///   of order, nests deeper than `maxDepth`, or a container exceeds 4 GiB.
     public func encode<T: Encodable>(_ value: T) throws(CodecError) -> [UInt8] {
-        let core = EncoderCore(maxDepth: maxDepth)
+        let core = spareEncoder.take() ?? EncoderCore(maxDepth: maxDepth)
+        defer { spareEncoder.give(core) }
+        core.maxDepth = maxDepth
+        core.buffer.reset(keepingAtMost: 64 << 10)
         try core.encode(value)
         return Array(core.buffer.bytes)
     }
@@ -46,16 +51,46 @@ public struct BinaryDecoder: Sendable {
     /// Decodes a whole value of type `T` from `bytes`; every byte must belong to it.
     /// - Throws: `CodecError`, naming what failed and where.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(CodecError) -> T {
-        let core = DecoderCore(maxDepth: maxDepth)
-        let result = bytes.withUnsafeBytes { raw in
-            Result { () throws(CodecError) -> T in try core.decode(T.self, from: raw) }
+        let core = spareDecoder.take() ?? DecoderCore(maxDepth: maxDepth)
+        defer { spareDecoder.give(core) }
+        core.maxDepth = maxDepth
+        do {
+            return try bytes.withUnsafeBytes { raw in try core.decode(T.self, from: raw) }
+        } catch {
+            throw error as! CodecError  // withUnsafeBytes rethrows untyped: only a CodecError can come out
         }
-        return try result.get()
     }
 
     /// Decodes a whole value of type `T` from raw memory, which must stay valid during the call.
     /// - Throws: `CodecError`, naming what failed and where.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws(CodecError) -> T {
-        try DecoderCore(maxDepth: maxDepth).decode(T.self, from: bytes)
+        let core = spareDecoder.take() ?? DecoderCore(maxDepth: maxDepth)
+        defer { spareDecoder.give(core) }
+        core.maxDepth = maxDepth
+        return try core.decode(T.self, from: bytes)
+    }
+}
+
+/// Encoding and decoding reuse a spare core (its buffers and stacks) instead of allocating one per
+/// call: one spare of each kind for the whole process, taken and given back with atomic exchanges,
+/// so it is safe from any thread; a thread that finds none allocates its own.
+private let spareEncoder = Spare<EncoderCore>()
+private let spareDecoder = Spare<DecoderCore>()
+
+final class Spare<Object: AnyObject>: @unchecked Sendable {
+    /// The spare object's address, retained; 0 when there is none.
+    private let slot = Atomic<UInt>(0)
+
+    func take() -> Object? {
+        let raw = slot.exchange(0, ordering: .acquiring)
+        guard let pointer = UnsafeRawPointer(bitPattern: raw) else { return nil }
+        return Unmanaged<Object>.fromOpaque(pointer).takeRetainedValue()
+    }
+
+    func give(_ object: Object) {
+        let raw = UInt(bitPattern: Unmanaged.passRetained(object).toOpaque())
+        if !slot.compareExchange(expected: 0, desired: raw, ordering: .releasing).exchanged {
+            Unmanaged<Object>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).release()
+        }
     }
 }

@@ -24,23 +24,25 @@ final class DecoderCore: Decoder {
 
     private nonisolated(unsafe) static let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
-    private(set) var base = UnsafeRawPointer(DecoderCore.empty)
-    private(set) var count = 0
-    let maxDepth: Int
-    private(set) var frames: [KeyedFrame] = []
-    private var nextSerial: UInt32 = 1
+    @exclusivity(unchecked) private(set) var base = UnsafeRawPointer(DecoderCore.empty)
+    @exclusivity(unchecked) private(set) var count = 0
+    var maxDepth: Int
+    @exclusivity(unchecked) private(set) var frames: [KeyedFrame] = []
+    @exclusivity(unchecked) private var nextSerial: UInt32 = 1
     /// Changes at the start and end of every decode, so that a container kept past its decode fails.
-    private(set) var generation: UInt32 = 0
-    var codingPath: [any CodingKey] = []
+    @exclusivity(unchecked) private(set) var generation: UInt32 = 0
+    @exclusivity(unchecked) var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// The value `init(from: self)` is reading now: [position, valueEnd).
-    private var position = 0
-    private var valueEnd = 0
-    private var depth = 0
-    private(set) var currentType: Any.Type = Never.self
-    private var rootType: Any.Type = Never.self
+    @exclusivity(unchecked) private var position = 0
+    @exclusivity(unchecked) private var valueEnd = 0
+    @exclusivity(unchecked) private var depth = 0
+    @exclusivity(unchecked) private(set) var currentType: Any.Type = Never.self
+    @exclusivity(unchecked) private var rootType: Any.Type = Never.self
     /// The first error found where the Decoder protocol cannot throw (`allKeys`, `contains`).
-    private var failure: CodecError?
+    @exclusivity(unchecked) private var failure: CodecError?
+    /// `failure != nil`, checked on the hot path without copying the optional error.
+    @exclusivity(unchecked) private var failed = false
 
     init(maxDepth: Int) {
         self.maxDepth = maxDepth
@@ -50,9 +52,10 @@ final class DecoderCore: Decoder {
         base = input.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(DecoderCore.empty)
         count = input.count
         generation &+= 1
-        frames.removeAll(keepingCapacity: true)
-        codingPath.removeAll(keepingCapacity: true)
+        while !frames.isEmpty { frames.removeLast() }
+        if !codingPath.isEmpty { codingPath.removeAll(keepingCapacity: true) }
         failure = nil
+        failed = false
         depth = 0
         rootType = T.self
         currentType = T.self
@@ -60,9 +63,9 @@ final class DecoderCore: Decoder {
             base = UnsafeRawPointer(DecoderCore.empty)
             count = 0
             generation &+= 1
-            frames.removeAll(keepingCapacity: true)
+            while !frames.isEmpty { frames.removeLast() }
         }
-        let end = try skipValue(at: 0, limit: count, type: T.self, key: nil)
+        let end = try skipValue(at: 0, limit: count, type: T.self)
         if end != count {
             throw .trailingBytes(type: String(describing: T.self), offset: end, count: count - end)
         }
@@ -73,7 +76,10 @@ final class DecoderCore: Decoder {
 
     func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
         if T.self == String.self {
-            return unsafeBitCast(try readString(at: offset, end: end, key: key), to: T.self)
+            return unsafeBitCast(try keyed(key) { () throws(CodecError) in try readString(at: offset, end: end) }, to: T.self)
+        }
+        if T.self == [UInt8].self {
+            return unsafeBitCast(try keyed(key) { () throws(CodecError) in try readBytes(at: offset, end: end) }, to: T.self)
         }
         if let direct = T.self as? any CodecDecodeDirect.Type {
             func read<D: CodecDecodeDirect>(_: D.Type) throws(CodecError) -> T {
@@ -87,7 +93,7 @@ final class DecoderCore: Decoder {
     /// Calls `T(from: self)` with [offset, end) as the current value.
     func decodeThroughInit<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
         if depth >= maxDepth {
-            throw .tooDeep(type: String(describing: T.self), offset: offset, path: pathText(key), limit: maxDepth)
+            throw .tooDeep(type: String(describing: T.self), offset: offset, path: pathText(nil), limit: maxDepth)
         }
         let saved = (position, valueEnd, currentType, frames.count)
         depth += 1
@@ -98,7 +104,7 @@ final class DecoderCore: Decoder {
         defer {
             if key != nil { codingPath.removeLast() }
             (position, valueEnd, currentType) = (saved.0, saved.1, saved.2)
-            if frames.count > saved.3 { frames.removeSubrange(saved.3...) }
+            while frames.count > saved.3 { frames.removeLast() }
             depth -= 1
         }
         let value: T
@@ -109,7 +115,7 @@ final class DecoderCore: Decoder {
         } catch {
             throw .rejected(type: String(describing: T.self), offset: offset, path: pathText(nil), reason: reasonText(error))
         }
-        if let failure { throw failure }
+        if failed, let failure { throw failure }
         return value
     }
 
@@ -129,16 +135,16 @@ final class DecoderCore: Decoder {
     }
 
     /// Reads an unsigned LEB128 varint in [offset, limit): its value and the offset after it.
-    func readVarint(at offset: Int, limit: Int, type: Any.Type, key: (any CodingKey)?) throws(CodecError) -> (UInt64, Int) {
+    func readVarint(at offset: Int, limit: Int, type: Any.Type) throws(CodecError) -> (UInt64, Int) {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         var offset = offset
         while true {
-            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(key)) }
+            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil)) }
             let byte = byte(at: offset)
             offset += 1
             if shift == 63 && byte > 1 {
-                throw .invalidData(type: String(describing: type), offset: offset - 1, path: pathText(key),
+                throw .invalidData(type: String(describing: type), offset: offset - 1, path: pathText(nil),
                                    reason: "a varint overflows 64 bits")
             }
             value |= UInt64(byte & 0x7F) << shift
@@ -149,10 +155,10 @@ final class DecoderCore: Decoder {
 
     /// Where the value at `offset` ends, checked against `limit` without reading the value.
     /// Every tag, width and length prefix is validated here, before anything is read or allocated.
-    func skipValue(at offset: Int, limit: Int, type: Any.Type, key: (any CodingKey)?) throws(CodecError) -> Int {
+    func skipValue(at offset: Int, limit: Int, type: Any.Type) throws(CodecError) -> Int {
         var offset = offset
         while true {
-            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(key)) }
+            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil)) }
             let tag = byte(at: offset)
             switch tag {
             case Tag.null, Tag.false, Tag.true:
@@ -160,45 +166,45 @@ final class DecoderCore: Decoder {
             case Tag.some:
                 offset += 1
             case Tag.string:
-                let (length, after) = try readVarint(at: offset + 1, limit: limit, type: type, key: key)
+                let (length, after) = try readVarint(at: offset + 1, limit: limit, type: type)
                 guard length <= UInt64(limit - after) else {
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
                                             length: length, remaining: limit - after)
                 }
                 return after + Int(length)
             case Tag.packed:
                 guard offset + 2 <= limit else {
-                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
                 }
                 guard let width = Tag.numberWidth(byte(at: offset + 1)) else {
-                    throw .invalidData(type: String(describing: type), offset: offset + 1, path: pathText(key),
+                    throw .invalidData(type: String(describing: type), offset: offset + 1, path: pathText(nil),
                                        reason: "a packed array of unknown element tag 0x" + String(byte(at: offset + 1), radix: 16))
                 }
-                let (elements, after) = try readVarint(at: offset + 2, limit: limit, type: type, key: key)
+                let (elements, after) = try readVarint(at: offset + 2, limit: limit, type: type)
                 guard elements <= UInt64((limit - after) / width) else {
                     let (bytes, overflow) = elements.multipliedReportingOverflow(by: UInt64(width))
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
                                             length: overflow ? .max : bytes, remaining: limit - after)
                 }
                 return after + Int(elements) * width
             case Tag.keyed, Tag.unkeyed:
                 guard offset + Tag.containerHeader <= limit else {
-                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
                 }
                 let length = base.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)
                 let remaining = limit - offset - Tag.containerHeader
                 guard Int(length) <= remaining else {
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(key),
+                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
                                             length: UInt64(length), remaining: remaining)
                 }
                 return offset + Tag.containerHeader + Int(length)
             default:
                 guard let width = Tag.numberWidth(tag) else {
-                    throw .invalidData(type: String(describing: type), offset: offset, path: pathText(key),
+                    throw .invalidData(type: String(describing: type), offset: offset, path: pathText(nil),
                                        reason: "unknown tag 0x" + String(tag, radix: 16))
                 }
                 guard offset + 1 + width <= limit else {
-                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(key))
+                    throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
                 }
                 return offset + 1 + width
             }
@@ -206,48 +212,77 @@ final class DecoderCore: Decoder {
     }
 
     /// The error for a value of the wrong kind at `offset`.
-    func mismatch(_ type: Any.Type, at offset: Int, key: (any CodingKey)?) -> CodecError {
+    func mismatch(_ type: Any.Type, at offset: Int) -> CodecError {
         var found = Tag.name(byte(at: offset))
         if byte(at: offset) == Tag.packed { found += " of " + Tag.name(byte(at: offset + 1)) }
-        return .typeMismatch(type: String(describing: type), offset: offset, path: pathText(key), found: found)
+        return .typeMismatch(type: String(describing: type), offset: offset, path: pathText(nil), found: found)
     }
 
     // The readers below are only called on a value whose extent skipValue has checked.
 
     @inline(__always)
-    func readScalar<T: CodecScalar>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+    func readScalar<T: CodecScalar>(_ type: T.Type, at offset: Int, end: Int) throws(CodecError) -> T {
         var offset = offset
         if byte(at: offset) == Tag.some { offset = skippingSome(offset) }
-        guard byte(at: offset) == T.codecTag else { throw mismatch(T.self, at: offset, key: key) }
+        guard byte(at: offset) == T.codecTag else { throw mismatch(T.self, at: offset) }
         return base.loadUnaligned(fromByteOffset: offset + 1, as: T.self)
     }
 
     @inline(__always)
-    func readBool(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Bool {
+    func readBool(at offset: Int, end: Int) throws(CodecError) -> Bool {
         let offset = skippingSome(offset)
         switch byte(at: offset) {
         case Tag.true: return true
         case Tag.false: return false
-        default: throw mismatch(Bool.self, at: offset, key: key)
+        default: throw mismatch(Bool.self, at: offset)
         }
     }
 
-    func readString(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> String {
+    func readString(at offset: Int, end: Int) throws(CodecError) -> String {
         let offset = skippingSome(offset)
-        guard byte(at: offset) == Tag.string else { throw mismatch(String.self, at: offset, key: key) }
-        let (length, start) = try readVarint(at: offset + 1, limit: end, type: String.self, key: key)
+        guard byte(at: offset) == Tag.string else { throw mismatch(String.self, at: offset) }
+        let (length, start) = try readVarint(at: offset + 1, limit: end, type: String.self)
         if length == 0 { return "" }
         let utf8 = UnsafeBufferPointer(start: base.advanced(by: start).assumingMemoryBound(to: UInt8.self), count: Int(length))
+        if isASCII(utf8) { return String(decoding: utf8, as: UTF8.self) }  // ASCII is valid UTF-8: skip validation
         guard let string = String(validating: utf8, as: UTF8.self) else {
-            throw .invalidData(type: "String", offset: offset, path: pathText(key), reason: "the bytes are not valid UTF-8")
+            throw .invalidData(type: "String", offset: offset, path: pathText(nil), reason: "the bytes are not valid UTF-8")
         }
         return string
+    }
+
+    /// True when every byte is below 0x80, eight bytes at a time.
+    @inline(__always)
+    private func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        var index = 0
+        var bits: UInt64 = 0
+        while index + 8 <= bytes.count {
+            bits |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < bytes.count {
+            bits |= UInt64(bytes[index])
+            index += 1
+        }
+        return bits & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// `[UInt8]` without generic code: the commonest packed array, read with one copy.
+    func readBytes(at offset: Int, end: Int) throws(CodecError) -> [UInt8] {
+        let offset = skippingSome(offset)
+        guard byte(at: offset) == Tag.packed, byte(at: offset + 1) == Tag.uint8 else {
+            if byte(at: offset) == Tag.unkeyed { return try decodeThroughInit([UInt8].self, at: offset, end: end, key: nil) }
+            throw mismatch([UInt8].self, at: offset)
+        }
+        let (count, start) = try readVarint(at: offset + 2, limit: end, type: [UInt8].self)
+        return [UInt8](UnsafeRawBufferPointer(start: base + start, count: Int(count)))
     }
 
     /// A key at `offset` in a keyed container: where its bytes are, and where its value starts.
     @inline(__always)
     func readKey(at offset: Int, limit: Int) throws(CodecError) -> (start: Int, count: Int, value: Int) {
-        let (length, start) = try readVarint(at: offset, limit: limit, type: currentType, key: nil)
+        let (length, start) = try readVarint(at: offset, limit: limit, type: currentType)
         guard length <= UInt64(limit - start) else {
             throw .lengthOutOfRange(type: String(describing: currentType), offset: offset, path: pathText(nil),
                                     length: length, remaining: limit - start)
@@ -255,11 +290,32 @@ final class DecoderCore: Decoder {
         return (start, Int(length), start + Int(length))
     }
 
+    /// Runs `body`, adding `key` to the path of an error it throws (the helpers it calls take no
+    /// key, so that the hot path passes none around).
+    @inline(__always)
+    func keyed<T>(_ key: some CodingKey, _ body: () throws(CodecError) -> T) throws(CodecError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw error.appending(key)
+        }
+    }
+
+    @inline(__always)
+    func keyed<T>(_ key: (any CodingKey)?, _ body: () throws(CodecError) -> T) throws(CodecError) -> T {
+        do {
+            return try body()
+        } catch {
+            guard let key else { throw error }
+            throw error.appending(key)
+        }
+    }
+
     // MARK: Containers
 
-    func openKeyed(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> (frame: Int, serial: UInt32) {
+    func openKeyed(at offset: Int, end: Int) throws(CodecError) -> (frame: Int, serial: UInt32) {
         let offset = skippingSome(offset)
-        guard byte(at: offset) == Tag.keyed else { throw mismatch(currentType, at: offset, key: key) }
+        guard byte(at: offset) == Tag.keyed else { throw mismatch(currentType, at: offset) }
         let serial = nextSerial
         nextSerial &+= 1
         let start = offset + Tag.containerHeader
@@ -267,16 +323,16 @@ final class DecoderCore: Decoder {
         return (frames.count - 1, serial)
     }
 
-    func openUnkeyed(at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> UnkeyedDecoder {
+    func openUnkeyed(at offset: Int, end: Int) throws(CodecError) -> UnkeyedDecoder {
         let offset = skippingSome(offset)
         switch byte(at: offset) {
         case Tag.unkeyed:
             return UnkeyedDecoder(core: self, start: offset + Tag.containerHeader, end: end, packedTag: 0, packedCount: 0)
         case Tag.packed:
-            let (elements, start) = try readVarint(at: offset + 2, limit: end, type: currentType, key: key)
+            let (elements, start) = try readVarint(at: offset + 2, limit: end, type: currentType)
             return UnkeyedDecoder(core: self, start: start, end: end, packedTag: byte(at: offset + 1), packedCount: Int(elements))
         default:
-            throw mismatch(currentType, at: offset, key: key)
+            throw mismatch(currentType, at: offset)
         }
     }
 
@@ -297,12 +353,12 @@ final class DecoderCore: Decoder {
             let matches = name.withUTF8 { utf8 in
                 utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, base + start, length) == 0)
             }
-            if matches { return (value, try skipValue(at: value, limit: limit, type: currentType, key: key)) }
+            if matches { return (value, try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType) }) }
         }
         if frames[frame].index == nil { frames[frame].index = try buildIndex(from: frames[frame].start, to: limit) }
         guard let fieldStart = frames[frame].index![key.stringValue] else { return nil }
         let (_, _, value) = try readKey(at: fieldStart, limit: limit)
-        return (value, try skipValue(at: value, limit: limit, type: currentType, key: key))
+        return (value, try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType) })
     }
 
     /// Marks the field ending at `end` as read: the next in-order request starts after it.
@@ -318,7 +374,7 @@ final class DecoderCore: Decoder {
             let (keyStart, length, value) = try readKey(at: offset, limit: limit)
             let name = String(decoding: UnsafeRawBufferPointer(start: base + keyStart, count: length), as: UTF8.self)
             if index[name] == nil { index[name] = offset }
-            offset = try skipValue(at: value, limit: limit, type: currentType, key: nil)
+            offset = try skipValue(at: value, limit: limit, type: currentType)
         }
         return index
     }
@@ -340,7 +396,7 @@ final class DecoderCore: Decoder {
                                                  path: pathText(nil), reason: "a key is not valid UTF-8")
                 }
                 if let key = Key(stringValue: name) { keys.append(key) }
-                offset = try skipValue(at: value, limit: limit, type: currentType, key: nil)
+                offset = try skipValue(at: value, limit: limit, type: currentType)
             }
         } catch {
             recordFailure(error)
@@ -350,6 +406,7 @@ final class DecoderCore: Decoder {
 
     func recordFailure(_ error: CodecError) {
         if failure == nil { failure = error }
+        failed = true
     }
 
     /// How many values an unkeyed container holds (only when a type asks for `count`).
@@ -357,7 +414,7 @@ final class DecoderCore: Decoder {
         var offset = start
         var values = 0
         while offset < end {
-            guard let next = try? skipValue(at: offset, limit: end, type: currentType, key: nil) else { return nil }
+            guard let next = try? skipValue(at: offset, limit: end, type: currentType) else { return nil }
             offset = next
             values += 1
         }
@@ -375,12 +432,12 @@ final class DecoderCore: Decoder {
     }
 
     func keyedContainer<Key: CodingKey>(at offset: Int, end: Int, keyedBy type: Key.Type) throws(CodecError) -> KeyedDecodingContainer<Key> {
-        let (frame, serial) = try openKeyed(at: offset, end: end, key: nil)
+        let (frame, serial) = try openKeyed(at: offset, end: end)
         return KeyedDecodingContainer(KeyedDecoder<Key>(core: self, frame: frame, serial: serial))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try openUnkeyed(at: position, end: valueEnd, key: nil)
+        try openUnkeyed(at: position, end: valueEnd)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
@@ -425,7 +482,7 @@ final class SuperDecoder: Decoder {
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         try check()
-        return try core.openUnkeyed(at: position, end: end, key: nil)
+        return try core.openUnkeyed(at: position, end: end)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
@@ -465,7 +522,7 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     @inline(__always)
     private func scalar<T: CodecScalar>(_ type: T.Type, _ key: Key) throws(CodecError) -> T {
         let field = try required(key)
-        let value = try core.readScalar(T.self, at: field.value, end: field.end, key: key)
+        let value = try core.readScalar(T.self, at: field.value, end: field.end)
         core.consume(frame, upTo: field.end)
         return value
     }
@@ -475,7 +532,7 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let field = try core.field(frame, serial, key) else { return nil }
         core.consume(frame, upTo: field.end)
         if core.byte(at: field.value) == Tag.null { return nil }
-        return try core.readScalar(T.self, at: field.value, end: field.end, key: key)
+        return try core.readScalar(T.self, at: field.value, end: field.end)
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -487,14 +544,14 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
         let field = try required(key)
-        let value = try core.readBool(at: field.value, end: field.end, key: key)
+        let value = try core.keyed(key) { () throws(CodecError) in try core.readBool(at: field.value, end: field.end) }
         core.consume(frame, upTo: field.end)
         return value
     }
 
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
         let field = try required(key)
-        let value = try core.readString(at: field.value, end: field.end, key: key)
+        let value = try core.keyed(key) { () throws(CodecError) in try core.readString(at: field.value, end: field.end) }
         core.consume(frame, upTo: field.end)
         return value
     }
@@ -525,14 +582,14 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let field = try core.field(frame, serial, key) else { return nil }
         core.consume(frame, upTo: field.end)
         if core.byte(at: field.value) == Tag.null { return nil }
-        return try core.readBool(at: field.value, end: field.end, key: key)
+        return try core.keyed(key) { () throws(CodecError) in try core.readBool(at: field.value, end: field.end) }
     }
 
     func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
         guard let field = try core.field(frame, serial, key) else { return nil }
         core.consume(frame, upTo: field.end)
         if core.byte(at: field.value) == Tag.null { return nil }
-        return try core.readString(at: field.value, end: field.end, key: key)
+        return try core.keyed(key) { () throws(CodecError) in try core.readString(at: field.value, end: field.end) }
     }
 
     func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try optionalScalar(type, key) }
@@ -560,14 +617,14 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey> {
         let field = try required(key)
-        let container = try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        let container = try core.keyed(key) { () throws(CodecError) in try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self) }
         core.consume(frame, upTo: field.end)
         return container
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let field = try required(key)
-        let container = try core.openUnkeyed(at: field.value, end: field.end, key: key)
+        let container = try core.keyed(key) { () throws(CodecError) in try core.openUnkeyed(at: field.value, end: field.end) }
         core.consume(frame, upTo: field.end)
         return container
     }
@@ -631,7 +688,9 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
             throw .typeMismatch(type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
                                 found: "a packed array of " + Tag.name(packedTag))
         }
-        return (cursor, try core.skipValue(at: cursor, limit: end, type: Any.self, key: CodecKey(index: currentIndex)))
+        return (cursor, try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+            try core.skipValue(at: cursor, limit: end, type: Any.self)
+        })
     }
 
     private mutating func advance(to offset: Int) {
@@ -652,7 +711,7 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
             return value
         }
         let field = try next()
-        let value = try core.readScalar(T.self, at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        let value = try core.readScalar(T.self, at: field.value, end: field.end)
         advance(to: field.end)
         return value
     }
@@ -667,14 +726,14 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode(_ type: Bool.Type) throws -> Bool {
         let field = try next()
-        let value = try core.readBool(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.readBool(at: field.value, end: field.end) }
         advance(to: field.end)
         return value
     }
 
     mutating func decode(_ type: String.Type) throws -> String {
         let field = try next()
-        let value = try core.readString(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.readString(at: field.value, end: field.end) }
         advance(to: field.end)
         return value
     }
@@ -707,14 +766,16 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let field = try next()
-        let container = try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        let container = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+            try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        }
         advance(to: field.end)
         return container
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let field = try next()
-        let container = try core.openUnkeyed(at: field.value, end: field.end, key: CodecKey(index: currentIndex))
+        let container = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.openUnkeyed(at: field.value, end: field.end) }
         advance(to: field.end)
         return container
     }
@@ -735,22 +796,22 @@ struct SingleValueDecoder: SingleValueDecodingContainer {
     var codingPath: [any CodingKey] { core.codingPath }
 
     func decodeNil() -> Bool { core.byte(at: position) == Tag.null }
-    func decode(_ type: Bool.Type) throws -> Bool { try core.readBool(at: position, end: end, key: nil) }
-    func decode(_ type: String.Type) throws -> String { try core.readString(at: position, end: end, key: nil) }
-    func decode(_ type: Double.Type) throws -> Double { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Float.Type) throws -> Float { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int.Type) throws -> Int { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: Int128.Type) throws -> Int128 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt.Type) throws -> UInt { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try core.readScalar(type, at: position, end: end, key: nil) }
-    func decode(_ type: UInt128.Type) throws -> UInt128 { try core.readScalar(type, at: position, end: end, key: nil) }
+    func decode(_ type: Bool.Type) throws -> Bool { try core.readBool(at: position, end: end) }
+    func decode(_ type: String.Type) throws -> String { try core.readString(at: position, end: end) }
+    func decode(_ type: Double.Type) throws -> Double { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Float.Type) throws -> Float { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int.Type) throws -> Int { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: Int128.Type) throws -> Int128 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt.Type) throws -> UInt { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try core.readScalar(type, at: position, end: end) }
+    func decode(_ type: UInt128.Type) throws -> UInt128 { try core.readScalar(type, at: position, end: end) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try core.decodeValue(T.self, at: position, end: end, key: nil) }
 }
 
@@ -758,13 +819,13 @@ struct SingleValueDecoder: SingleValueDecodingContainer {
 
 extension Bool: CodecDecodeDirect {
     static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Bool {
-        try core.readBool(at: offset, end: end, key: key)
+        try core.keyed(key) { () throws(CodecError) in try core.readBool(at: offset, end: end) }
     }
 }
 
 extension CodecScalar {
     static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
-        try core.readScalar(Self.self, at: offset, end: end, key: key)
+        try core.keyed(key) { () throws(CodecError) in try core.readScalar(Self.self, at: offset, end: end) }
     }
 }
 
@@ -804,8 +865,8 @@ extension Array: CodecDecodeDirect where Element: CodecScalar {
             // An unkeyed container of numbers, written by some other type: read it element by element.
             return try core.decodeThroughInit(Self.self, at: offset, end: end, key: key)
         }
-        guard core.byte(at: offset + 1) == Element.codecTag else { throw core.mismatch(Self.self, at: offset, key: key) }
-        let (elements, start) = try core.readVarint(at: offset + 2, limit: end, type: Self.self, key: key)
+        guard core.byte(at: offset + 1) == Element.codecTag else { throw key.map(core.mismatch(Self.self, at: offset).appending) ?? core.mismatch(Self.self, at: offset) }
+        let (elements, start) = try core.keyed(key) { () throws(CodecError) in try core.readVarint(at: offset + 2, limit: end, type: Self.self) }
         let count = Int(elements)  // skipValue checked count × width against the bytes present
         return Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 {

@@ -36,18 +36,20 @@ final class EncoderCore: Encoder {
     }
 
     let buffer: ByteBuffer
-    let maxDepth: Int
-    private(set) var frames: [Frame] = []
-    private var nextSerial: UInt32 = 1
-    var codingPath: [any CodingKey] = []
+    var maxDepth: Int
+    @exclusivity(unchecked) private(set) var frames: [Frame] = []
+    @exclusivity(unchecked) private var nextSerial: UInt32 = 1
+    @exclusivity(unchecked) var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// The value `encode(to: self)` is writing now.
-    var slot = ValueSlot(start: 0, frameBase: 0)
-    private var depth = 0
-    private var currentType: Any.Type = Never.self
-    private var rootType: Any.Type = Never.self
+    @exclusivity(unchecked) var slot = ValueSlot(start: 0, frameBase: 0)
+    @exclusivity(unchecked) private var depth = 0
+    @exclusivity(unchecked) private var currentType: Any.Type = Never.self
+    @exclusivity(unchecked) private var rootType: Any.Type = Never.self
     /// The first error found where the Encoder protocol cannot throw (creating containers).
-    private var failure: CodecError?
+    @exclusivity(unchecked) private var failure: CodecError?
+    /// `failure != nil`, checked on the hot path without copying the optional error.
+    @exclusivity(unchecked) private var failed = false
 
     init(buffer: ByteBuffer = ByteBuffer(), maxDepth: Int) {
         self.buffer = buffer
@@ -56,15 +58,16 @@ final class EncoderCore: Encoder {
 
     /// Encodes `value` after whatever the buffer already holds (e.g. a frame header).
     func encode<T: Encodable>(_ value: T) throws(CodecError) {
-        frames.removeAll(keepingCapacity: true)
-        codingPath.removeAll(keepingCapacity: true)
+        while !frames.isEmpty { frames.removeLast() }
+        if !codingPath.isEmpty { codingPath.removeAll(keepingCapacity: true) }
         failure = nil
+        failed = false
         depth = 0
         rootType = T.self
         currentType = T.self
         slot = ValueSlot(start: buffer.count, frameBase: 0)
         try encodeValue(value, key: nil)
-        if let failure { throw failure }
+        if failed, let failure { throw failure }
     }
 
     // MARK: Values
@@ -74,6 +77,10 @@ final class EncoderCore: Encoder {
     func encodeValue<T: Encodable>(_ value: T, key: (any CodingKey)?) throws(CodecError) {
         if T.self == String.self {
             writeString(unsafeBitCast(value, to: String.self))
+            return
+        }
+        if T.self == [UInt8].self {
+            unsafeBitCast(value, to: [UInt8].self).encodeDirect(into: self)
             return
         }
         if let direct = T.self as? any CodecEncodeDirect.Type {
@@ -100,7 +107,7 @@ final class EncoderCore: Encoder {
         } catch {
             throw .unencodable(type: String(describing: T.self), path: pathText(nil), reason: reasonText(error))
         }
-        if let failure { throw failure }
+        if failed, let failure { throw failure }
         try closeFrames(downTo: slot.frameBase)
         if buffer.count == slot.start {
             // The value wrote nothing: record an empty keyed container, as JSON records `{}`.
@@ -174,6 +181,7 @@ final class EncoderCore: Encoder {
         if failure == nil {
             failure = .unencodable(type: String(describing: currentType), path: pathText(nil), reason: reason)
         }
+        failed = true
     }
 
     /// A super encoder's value replaces its placeholder, if nothing was written after it.
@@ -571,7 +579,8 @@ extension Optional: CodecEncodeDirect where Wrapped: Encodable {
 
 extension Array: CodecEncodeDirect where Element: CodecScalar {
     /// Tag, element tag, count, then the elements' memory as is: one copy for `[UInt8]`, `[Double]`, ...
-    func encodeDirect(into core: EncoderCore) throws(CodecError) {
+    @inline(__always)
+    func encodeDirect(into core: EncoderCore) {
         let buffer = core.buffer
         withUnsafeBytes { raw in
             buffer.reserve(12 + raw.count)

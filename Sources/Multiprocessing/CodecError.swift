@@ -75,6 +75,31 @@ public enum CodecError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
+extension CodecError {
+    /// The same error one key deeper: `key` appended to its path.
+    func appending(_ key: any CodingKey) -> CodecError {
+        func deeper(_ path: String) -> String { describePath(root: path, [key]) }
+        switch self {
+        case .truncated(let type, let offset, let path):
+            return .truncated(type: type, offset: offset, path: deeper(path))
+        case .lengthOutOfRange(let type, let offset, let path, let length, let remaining):
+            return .lengthOutOfRange(type: type, offset: offset, path: deeper(path), length: length, remaining: remaining)
+        case .typeMismatch(let type, let offset, let path, let found):
+            return .typeMismatch(type: type, offset: offset, path: deeper(path), found: found)
+        case .invalidData(let type, let offset, let path, let reason):
+            return .invalidData(type: type, offset: offset, path: deeper(path), reason: reason)
+        case .keyNotFound(let type, let offset, let path, let missing):
+            return .keyNotFound(type: type, offset: offset, path: deeper(path), key: missing)
+        case .tooDeep(let type, let offset, let path, let limit):
+            return .tooDeep(type: type, offset: offset, path: deeper(path), limit: limit)
+        case .rejected(let type, let offset, let path, let reason):
+            return .rejected(type: type, offset: offset, path: deeper(path), reason: reason)
+        case .trailingBytes, .unencodable:
+            return self
+        }
+    }
+}
+
 /// The text of an error that a type's own `encode(to:)` or `init(from:)` threw.
 func reasonText(_ error: any Error) -> String {
     func context(_ context: DecodingError.Context) -> String { context.debugDescription }

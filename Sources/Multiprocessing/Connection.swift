@@ -97,7 +97,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Guards `wakeFd`, made on the first wait; `close()` makes it readable to wake every waiter.
     private let wakeLock = LocalMutex()
-    private var wakeFd: Int32 = -1
+    @exclusivity(unchecked) private var wakeFd: Int32 = -1
 
     /// Serialize receives and sends, so frames are read and written whole.
     private let readLock = LocalMutex()
@@ -109,12 +109,12 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     // Guarded by `readLock`: the decoder, the bytes read and not yet received ([readStart, readEnd)
     // of readBuffer), a fatal framing error, and the spin-before-sleep credit.
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-    private var readBuffer: UnsafeMutableRawPointer
-    private var readCapacity: Int
-    private var readStart = 0
-    private var readEnd = 0
-    private var framingError: ConnectionError?
-    private var spinCredit = 1
+    @exclusivity(unchecked) private var readBuffer: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var readCapacity: Int
+    @exclusivity(unchecked) private var readStart = 0
+    @exclusivity(unchecked) private var readEnd = 0
+    @exclusivity(unchecked) private var framingError: ConnectionError?
+    @exclusivity(unchecked) private var spinCredit = 1
     /// `readEnd - readStart`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
@@ -129,7 +129,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         self.fd = fd
         self.kind = kind
         self.maxMessageSize = maxMessageSize
-        readCapacity = kind == .sendOnly ? 16 : Self.readChunk
+        readCapacity = 16  // grows to `readChunk` on the first receive
         readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readCapacity, alignment: 16)
     }
 
@@ -184,12 +184,13 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try writeLock.withLock { () throws(ConnectionError) in
             try checkOpen()
             var header = UInt32(bytes.count).littleEndian
-            let result = withUnsafeBytes(of: &header) { header in
-                bytes.withUnsafeBytes { payload in
-                    Result { () throws(ConnectionError) in try writeFrame(header: header, payload: payload) }
+            do {
+                try withUnsafeBytes(of: &header) { header in
+                    try bytes.withUnsafeBytes { payload in try writeFrame(header: header, payload: payload) }
                 }
+            } catch {
+                throw error as! ConnectionError  // withUnsafeBytes rethrows untyped: only ours can come out
             }
-            try result.get()
         }
     }
 
@@ -315,7 +316,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             readEnd = unread
         }
         if readEnd == readCapacity {
-            resizeReadBuffer(to: min(max(needed, Self.readChunk), readCapacity * 2))
+            resizeReadBuffer(to: max(Self.readChunk, min(needed, readCapacity * 2)))
         }
     }
 

@@ -167,28 +167,6 @@ extension Sys {
     static func defaultSignal(_ signal: Int32) {
         _ = mp_signal_default(signal)
     }
-
-    /// Memory shared with every process forked after this call (MAP_SHARED | MAP_ANONYMOUS), zeroed.
-    static func mapShared(byteCount: Int) throws(SystemError) -> UnsafeMutableRawPointer {
-        guard let memory = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-              memory != MAP_FAILED else {
-            throw SystemError("mmap", errno: errno)
-        }
-        return memory
-    }
-
-    static func unmap(_ memory: UnsafeMutableRawPointer, byteCount: Int) {
-        munmap(memory, byteCount)
-    }
-
-    /// Nanoseconds on the monotonic clock, for measuring short intervals.
-    static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
-    }
-
-    static var threadID: pid_t { mp_gettid() }
 }
 
 /// A plain POSIX thread: the runtime's own machinery never uses Dispatch or Swift concurrency.

@@ -261,7 +261,7 @@ func runWorker<Input: Codable, Output: Codable>(
         frame.withUnsafeBytes { raw in
             let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
             let payload = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.headSize...])
-            let started = Sys.monotonicNanoseconds()
+            let started = Sys.monotonicNanoseconds
             switch FrameKind(rawValue: raw[0]) {
             case .task?:
                 progress.pointee = id
@@ -275,7 +275,7 @@ func runWorker<Input: Codable, Output: Codable>(
                 Process.exit(2)
             }
             // aux: how long the job ran, for the parent's pacing.
-            (output.base + 9).storeBytes(of: Sys.monotonicNanoseconds() &- started, as: UInt64.self)
+            (output.base + 9).storeBytes(of: UInt64(clamping: Sys.monotonicNanoseconds &- started), as: UInt64.self)
         }
         // `progress` keeps naming this job until the next starts: dying while sending its result
         // fails it, rather than running it twice.

@@ -409,6 +409,22 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(zombieChildren(), [])
     }
 
+    func testAnEndHandedToAChildKeepsTheMessagesAlreadyReadButNotReceived() throws {
+        let (reader, writer) = try Pipe<Int>.make(duplex: false)
+        for number in 1...3 { try writer.send(number) }
+        // One read brings all three into this process; only the first is received here.
+        XCTAssertEqual(try reader.recv(), 1)
+        let child = Process {
+            writer.close()
+            let rest = [try reader.recv(), try reader.recv()]
+            Process.exit(rest == [2, 3] ? 0 : 1)
+        }
+        try child.start()
+        reader.close()  // handed over: the child's copy carries on
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0, "the child lost or reordered the messages it inherited")
+    }
+
     func testAChildCanUseAnEndWhoseLockAParentThreadHeldAtTheFork() throws {
         let (reader, writer) = try Pipe<Int>.make(duplex: false)
         // A parent thread is blocked in recv, holding the receive lock, when the child is forked.

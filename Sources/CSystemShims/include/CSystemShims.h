@@ -3,7 +3,10 @@
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
 
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 // pipe2(fds, O_CLOEXEC): a pipe whose ends close on exec. Returns 0 or -1.
 int mp_pipe_cloexec(int fds[2]);
@@ -47,6 +50,36 @@ int mp_set_stdout_buffering(int mode);
 // Flushes stdout and replaces it with a fresh stream on descriptor 1, whose buffering C chooses
 // at its first write, as at program start (full into a pipe or file, line on a terminal).
 int mp_reopen_stdout(void);
+
+// ---- Process-shared synchronization (PlatformSync.swift) ----
+
+// futex(FUTEX_WAIT) on a word that other processes share (not FUTEX_PRIVATE_FLAG): sleeps while
+// *word == expected, for at most `relative` on CLOCK_MONOTONIC (NULL: no limit). Returns 0 when
+// woken (possibly spuriously), or -1 with errno EAGAIN (the word differed), ETIMEDOUT or EINTR.
+int mp_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *relative);
+
+// futex(FUTEX_WAKE): wakes up to `count` waiters of *word in any process. Returns how many or -1.
+int mp_futex_wake(uint32_t *word, int count);
+
+// Initializes a process-shared, robust, error-checking mutex (in shared memory).
+// Returns 0 or an error number.
+int mp_mutex_init_shared_robust(pthread_mutex_t *mutex);
+
+// pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, deadline): needs _GNU_SOURCE. `deadline` is an
+// absolute CLOCK_MONOTONIC time. Returns 0, EOWNERDEAD, ETIMEDOUT, ENOTRECOVERABLE, EDEADLK, ...
+int mp_mutex_lock_until_monotonic(pthread_mutex_t *mutex, const struct timespec *deadline);
+
+// The calling process's pid and the calling thread's kernel thread id, cached so that the fast
+// path of a lock makes no system call; a pthread_atfork handler refreshes them in a forked child.
+pid_t mp_cached_pid(void);
+pid_t mp_cached_tid(void);
+
+// A spin-wait hint to the CPU (x86 `pause`): lets a sibling hyperthread run, saves power.
+static inline void mp_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 // eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): a counter descriptor that one thread makes readable
 // to wake others blocked in poll. Returns the descriptor or -1.

@@ -1,0 +1,67 @@
+import Multiprocessing
+import Notebook
+
+nonisolated func lostUpdate() throws {
+    // cell: lost-update
+    let counter = try SharedValue(0, lock: false)
+    let aHasRead = try Event()
+    let bHasWritten = try Event()
+    let a = Process(name: "A") {
+        let seen = counter.value
+        print("A: read \(seen)")
+        aHasRead.set()
+        bHasWritten.wait()  // forces the unlucky moment: B runs between A's read and A's write
+        counter.value = seen + 1
+        print("A: wrote \(seen + 1)")
+    }
+    let b = Process(name: "B") {
+        aHasRead.wait()
+        let seen = counter.value
+        print("B: read \(seen)")
+        counter.value = seen + 1
+        print("B: wrote \(seen + 1)")
+        bHasWritten.set()
+    }
+    for process in [a, b] { try process.start() }
+    for process in [a, b] { try process.join() }
+    print("two increments, and the counter is \(counter.value)")
+    // end cell
+}
+
+nonisolated func lockedCounter() throws {
+    // cell: counter
+    let lock = try Lock()
+    let counter = try SharedValue(0, lock: false)
+    let workers = (1...4).map { _ in
+        Process {
+            for _ in 0..<25_000 {
+                lock.acquire()
+                counter.value += 1  // read, add one, write back: nobody else runs this meanwhile
+                try lock.release()
+            }
+        }
+    }
+    for worker in workers { try worker.start() }
+    for worker in workers { try worker.join() }
+    print("4 processes × 25000 increments: counter = \(counter.value), exact: \(counter.value == 100_000)")
+    // end cell
+}
+
+nonisolated func withLockDemo() throws {
+    // cell: with-lock
+    let lock = try Lock()
+    let counter = try SharedValue(0, lock: false)
+    let tally = try SharedValue(0)  // has a lock of its own
+    let workers = (1...4).map { _ in
+        Process {
+            for _ in 0..<25_000 {
+                lock.withLock { counter.value += 1 }
+                try tally.withLock { $0 += 1 }  // the value's own lock, held for one update
+            }
+        }
+    }
+    for worker in workers { try worker.start() }
+    for worker in workers { try worker.join() }
+    print("lock.withLock: \(counter.value), tally.withLock: \(tally.value)")
+    // end cell
+}

@@ -1,0 +1,91 @@
+import Glibc
+import Multiprocessing
+import Notebook
+
+nonisolated func ownerDemo() throws {
+    // cell: owner
+    let lock = try Lock()
+    let rlock = try RLock()
+    lock.acquire()
+    rlock.acquire()
+    let other = Process(name: "other") {
+        do {
+            try lock.release()
+            print("other: released the main process's Lock")
+            try rlock.release()
+            print("other: released the main process's RLock")
+        } catch {
+            print("other: \(error)")
+        }
+    }
+    try other.start()
+    try other.join()
+    print("main: Lock still locked? \(lock.isLocked); RLock still mine? \(rlock.isOwnedByCurrentThread)")
+    try rlock.release()
+    // end cell
+}
+
+nonisolated func rlockDemo() throws {
+    // cell: rlock
+    let lock = try RLock()
+    func addOne() {
+        lock.withLock { print("  addOne: holding it \(lock.recursionDepth) deep") }
+    }
+    lock.withLock {
+        print("addTwo: holding it \(lock.recursionDepth) deep")
+        addOne()  // takes the same lock again: fine for its owner
+        addOne()
+    }
+    print("after: held \(lock.recursionDepth) deep")
+
+    let plain = try Lock()
+    plain.acquire()
+    print("a plain Lock, acquired again: \(plain.acquire(timeout: .milliseconds(200))) (it would wait for ever)")
+    // end cell
+}
+
+nonisolated func misuse() throws {
+    // cell: misuse
+    func attempt(_ what: String, _ body: () throws -> Void) {
+        do {
+            try body()
+            print("\(what): fine")
+        } catch {
+            print("\(what): \(error)")
+        }
+    }
+    let lock = try Lock()
+    attempt("release an unlocked Lock") { try lock.release() }
+    let rlock = try RLock()
+    rlock.acquire()
+    attempt("release the RLock") { try rlock.release() }
+    attempt("release it once more") { try rlock.release() }
+    // end cell
+}
+
+nonisolated func killedHolder() throws {
+    // cell: killed-holder
+    let lock = try Lock()
+    let holding = try Event()
+    let holder = Process(name: "holder") {
+        lock.acquire()
+        print("holder (pid \(getpid())): I have the lock, and I keep it")
+        holding.set()
+        while true { pause() }
+    }
+    try holder.start()
+    holding.wait()
+    let waiter = Process(name: "waiter") {
+        lock.acquire()  // blocks: the holder never releases
+        print("waiter: got the lock, \(lock.recovery.map { "\($0)" } ?? "normally")")
+        try lock.release()
+    }
+    try waiter.start()
+    demoSleep(.milliseconds(500))  // pacing only: let the reader see the waiter wait
+    print("main: killing the holder with SIGKILL")
+    try holder.kill()
+    try waiter.join()
+    try holder.join()
+    print("holder exit code \(holder.exitCode!), waiter exit code \(waiter.exitCode!)")
+    // end cell
+}

@@ -1,0 +1,69 @@
+import Multiprocessing
+import Notebook
+
+/// Prints `text` one word at a time: each word is its own write to standard output, and the writer
+/// pauses between words, as a slow writer would. Another process can write between two words.
+nonisolated func sayWordByWord(_ text: String, pause: Duration = .milliseconds(10)) {
+    let words = text.split(separator: " ", omittingEmptySubsequences: false)
+    for (index, word) in words.enumerated() {
+        print(index == 0 ? word : " " + word, terminator: "")
+        flushStandardOutput()
+        demoSleep(pause)
+    }
+}
+
+nonisolated func garbled() throws {
+    // cell: garbled
+    let firstIsHalfWay = try Event()
+    let secondIsDone = try Event()
+    let first = Process(name: "first") {
+        sayWordByWord("first: the quick brown")
+        firstIsHalfWay.set()
+        secondIsDone.wait()  // forces the unlucky moment: the other writes now
+        sayWordByWord(" fox jumps\n")
+    }
+    let second = Process(name: "second") {
+        firstIsHalfWay.wait()
+        sayWordByWord("second: hello world\n")
+        secondIsDone.set()
+    }
+    for writer in [first, second] { try writer.start() }
+    for writer in [first, second] { try writer.join() }
+    // end cell
+}
+
+nonisolated func clean() throws {
+    // cell: clean
+    let lock = try Lock()
+    let firstIsHalfWay = try Event()
+    let first = Process(name: "first") {
+        lock.withLock {
+            sayWordByWord("first: the quick brown")
+            firstIsHalfWay.set()
+            demoSleep(.milliseconds(300))  // the other writer is ready, but must wait
+            sayWordByWord(" fox jumps\n")
+        }
+    }
+    let second = Process(name: "second") {
+        firstIsHalfWay.wait()
+        lock.withLock { sayWordByWord("second: hello world\n") }
+    }
+    for writer in [first, second] { try writer.start() }
+    for writer in [first, second] { try writer.join() }
+    // end cell
+}
+
+nonisolated func manyWriters() throws {
+    // cell: many-writers
+    let lock = try Lock()
+    let writers = (1...3).map { number in
+        Process(name: "writer \(number)") {
+            for line in 1...3 {
+                lock.withLock { sayWordByWord("writer \(number): line \(line), written word by word\n") }
+            }
+        }
+    }
+    for writer in writers { try writer.start() }
+    for writer in writers { try writer.join() }
+    // end cell
+}

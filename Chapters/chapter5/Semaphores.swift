@@ -1,0 +1,92 @@
+import Multiprocessing
+import Notebook
+
+nonisolated func limit() throws {
+    // cell: limit
+    let slots = try Semaphore(value: 2)
+    let inside = try SharedArray<Int>(count: 2)  // [inside now, most inside at once]
+    let twoInside = try Event()  // so that the demo shows the limit even on a busy machine
+    let workers = (1...5).map { number in
+        Process(name: "worker \(number)") {
+            try slots.withAcquired {
+                let now = try inside.withLock { counts in
+                    counts[0] += 1
+                    counts[1] = max(counts[1], counts[0])
+                    return counts[0]
+                }
+                print("worker \(number): in")
+                if now == 2 { twoInside.set() }
+                twoInside.wait()
+                demoSleep(.milliseconds(300))
+                print("worker \(number): out")
+                try inside.withLock { $0[0] -= 1 }
+            }
+        }
+    }
+    for worker in workers { try worker.start() }
+    for worker in workers { try worker.join() }
+    print("most workers inside at once: \(inside[1])")
+    // end cell
+}
+
+nonisolated func boundedBuffer() throws {
+    // cell: bounded-buffer
+    let size = 3, items = 8
+    let buffer = try SharedArray<Int>(count: size, lock: false)
+    let empty = try Semaphore(value: size)  // free places in the buffer
+    let full = try Semaphore(value: 0)  // items in the buffer
+    let lock = try Lock()  // guards the buffer and its two positions
+    let positions = try SharedArray<Int>(count: 2, lock: false)  // [next to write, next to read]
+
+    let producer = Process(name: "producer") {
+        for item in 1...items {
+            empty.acquire()  // waits while the buffer is full
+            lock.withLock {
+                buffer[positions[0] % size] = item
+                positions[0] += 1
+            }
+            print("producer: put \(item)")
+            try full.release()
+        }
+    }
+    let consumer = Process(name: "consumer") {
+        var received: [Int] = []
+        for _ in 1...items {
+            full.acquire()  // waits while the buffer is empty
+            let item = lock.withLock {
+                defer { positions[1] += 1 }
+                return buffer[positions[1] % size]
+            }
+            received.append(item)
+            print("consumer: got \(item)")
+            try empty.release()
+            demoSleep(.milliseconds(100))  // a slow consumer: the producer waits for room
+        }
+        print("summary: consumed \(received.count), in order: \(received == Array(1...items))")
+    }
+    try producer.start()
+    try consumer.start()
+    try producer.join()
+    try consumer.join()
+    print("summary: produced \(items), buffer empty at the end: \(full.value == 0 && empty.value == size)")
+    // end cell
+}
+
+nonisolated func boundedSemaphore() throws {
+    // cell: bounded-semaphore
+    let plain = try Semaphore(value: 1)
+    plain.acquire()
+    try plain.release()
+    try plain.release()  // one too many: nobody notices
+    print("Semaphore(value: 1) after acquire, release, release: value \(plain.value)")
+
+    let bounded = try BoundedSemaphore(value: 1)
+    bounded.acquire()
+    try bounded.release()
+    do {
+        try bounded.release()
+    } catch {
+        print("BoundedSemaphore(value: 1), the same: \(error)")
+    }
+    // end cell
+}
