@@ -217,6 +217,11 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         engine.requeuedCount
     }
 
+    /// How many unstarted tasks were taken back from a busy worker for an idle one.
+    package var stolenTaskCount: Int {
+        engine.stolenCount
+    }
+
     /// Waits until every worker has been forked (or the timeout passes); returns their pids.
     package func waitForWorkers(timeout: Duration = .seconds(10)) -> [pid_t] {
         engine.waitForWorkers(count: processes, timeout: timeout)

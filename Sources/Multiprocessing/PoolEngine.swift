@@ -8,10 +8,14 @@
 // thread suffices where CPython needs a task handler and a result handler: the classic deadlock
 // needs a sender that blocks.) The callers' threads only encode inputs and queue jobs.
 //
-// Faults: a worker writes the id of the job it starts into a shared-memory slot before running it.
-// When a worker dies, its unanswered jobs are split by that slot: the one it was running fails
-// with `workerDied` (naming the exit status or signal the zygote reported); the ones it never
-// started go back to the front of the queue. A replacement is forked, and nothing waits for ever.
+// Pacing: a worker may be sent a few jobs ahead (as many as fit in about 150 µs of its measured job
+// time), so tiny jobs do not wait for a round trip; a worker with nothing to do takes unstarted jobs
+// back from a busy one (see `PoolSlots`), so a long job never holds up the jobs queued behind it.
+//
+// Faults: a worker claims each job in shared memory before running it. When a worker dies, its
+// unanswered jobs are split by their claims: the one it was running fails with `workerDied`
+// (naming the exit status or signal the zygote reported); the ones it never started go back to the
+// front of the queue. A replacement is forked, and nothing waits for ever.
 
 import Glibc
 import Synchronization
@@ -26,7 +30,8 @@ protocol PoolJobSink: AnyObject {
 
 /// One unit of work: one input (`task`) or a chunk of inputs (`chunk`), encoded as its frame.
 final class PoolJob: @unchecked Sendable {
-    let id: UInt64
+    /// Unique in the pool; a job taken back from a worker gets a new one before it is sent again.
+    private(set) var id: UInt64
     let frame: ByteBuffer
     let sink: any PoolJobSink
     /// The position of its first input in the caller's inputs, and how many inputs it carries.
@@ -40,6 +45,23 @@ final class PoolJob: @unchecked Sendable {
         self.index = index
         self.count = count
     }
+
+    /// Writes a new id into the job and its frame (I/O thread).
+    func renumber(_ newID: UInt64) {
+        id = newID
+        (frame.base + 5).storeBytes(of: newID, as: UInt64.self)
+    }
+
+    /// Writes the claim word's position into the frame's aux field, before it is sent (I/O thread).
+    func setClaimPosition(_ position: Int) {
+        (frame.base + 13).storeBytes(of: UInt64(position), as: UInt64.self)
+    }
+}
+
+/// A job sent to a worker and not yet answered, with its claim word.
+struct InFlight {
+    let job: PoolJob
+    let position: Int
 }
 
 /// The pool-internal descriptors of this process, so that a new zygote closes the other pools'
@@ -62,26 +84,31 @@ enum PoolDescriptors {
     }
 }
 
-/// A FIFO with cheap removal at the front and (rare) insertion at the front.
-struct JobQueue {
-    private var storage: [PoolJob] = []
+/// A FIFO with cheap removal at either end and (rare) insertion at the front.
+struct Deque<Element> {
+    private var storage: [Element] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
-    var first: PoolJob? { isEmpty ? nil : storage[head] }
+    var first: Element? { isEmpty ? nil : storage[head] }
+    var last: Element? { isEmpty ? nil : storage.last }
 
-    mutating func append(_ job: PoolJob) {
-        storage.append(job)
+    mutating func append(_ element: Element) {
+        storage.append(element)
     }
 
-    mutating func append(contentsOf jobs: [PoolJob]) {
-        storage.append(contentsOf: jobs)
+    mutating func append(contentsOf elements: [Element]) {
+        storage.append(contentsOf: elements)
     }
 
-    mutating func popFirst() -> PoolJob? {
+    mutating func popLast() -> Element? {
+        isEmpty ? nil : storage.removeLast()
+    }
+
+    mutating func popFirst() -> Element? {
         guard !isEmpty else { return nil }
-        let job = storage[head]
+        let element = storage[head]
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
@@ -90,14 +117,14 @@ struct JobQueue {
             storage.removeFirst(head)
             head = 0
         }
-        return job
+        return element
     }
 
-    mutating func prepend(_ jobs: [PoolJob]) {
-        storage.replaceSubrange(head..<head, with: jobs)
+    mutating func prepend(_ elements: [Element]) {
+        storage.replaceSubrange(head..<head, with: elements)
     }
 
-    mutating func removeAll() -> [PoolJob] {
+    mutating func removeAll() -> [Element] {
         let all = Array(storage[head...])
         storage.removeAll()
         head = 0
@@ -111,8 +138,10 @@ final class WorkerState {
     let name: String
     let pid: pid_t
     let fd: Int32
-    /// Jobs sent and not yet answered, in the order sent (= the order answered).
-    var inflight = JobQueue()
+    /// Jobs sent and not yet answered (nor taken back), in the order sent (= the order answered).
+    var inflight = Deque<InFlight>()
+    /// Claim words not in use by `inflight`: bit i set when position i is free.
+    var freePositions = UInt64.max
     /// Jobs sent over its life (for maxTasksPerChild).
     var sent = 0
     let reader = FrameReader()
@@ -159,8 +188,8 @@ final class PoolEngine: @unchecked Sendable {
     /// Only this process may use the pool: a forked child has a copy of the object, not the pool.
     let ownerPid: pid_t
     private let template: WorkerLaunch.Template
-    private let progress: UnsafeMutablePointer<UInt64>
-    private let progressBytes: Int
+    private let shared: SharedMemory
+    private let slots: PoolSlots
     private let controlFd: Int32
     private let zygoteEnd: Int32
     private let wakeFd: Int32
@@ -171,7 +200,7 @@ final class PoolEngine: @unchecked Sendable {
     // Shared with the callers' threads, under `monitor`.
     private let monitor = LocalMonitor()
     private var phase = Phase.running
-    private var queue = JobQueue()
+    private var queue = Deque<PoolJob>()
     /// The I/O thread is (about to be) asleep in poll and should be woken for new work.
     private var wakeOnSubmit = false
     private var finished = false
@@ -180,6 +209,8 @@ final class PoolEngine: @unchecked Sendable {
     private var zygote: pid_t = 0
     /// Jobs a dead worker had not started, sent to another (for tests).
     private var requeued = 0
+    /// Jobs taken back from a busy worker for an idle one (for tests).
+    private var stolen = 0
 
     // The I/O thread's own.
     private var workers: [WorkerState?]
@@ -204,13 +235,14 @@ final class PoolEngine: @unchecked Sendable {
         spawning = Array(repeating: false, count: processes)
         retryAt = Array(repeating: nil, count: processes)
         workerMask = Sys.signalMask()
-        progressBytes = max(processes * 8, 8)
         do throws(SystemError) {
-            progress = try Sys.mapShared(byteCount: progressBytes).bindMemory(to: UInt64.self, capacity: processes)
+            shared = try SharedMemory(byteCount: PoolSlots.byteCount(processes: processes))
         } catch {
             throw .system(error)
         }
-        template = WorkerLaunch.Template(body: body, progress: progress, maxTasks: maxTasksPerChild)
+        slots = PoolSlots(words: shared.base.bindMemory(to: Atomic<UInt64>.self,
+                                                        capacity: processes * PoolSlots.wordsPerSlot))
+        template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
         var opened: [Int32] = []
         do throws(SystemError) {
             let (parentEnd, childEnd) = try PoolDescriptors.lock.withLock { () throws(SystemError) in
@@ -230,13 +262,8 @@ final class PoolEngine: @unchecked Sendable {
             wakeFd = wake
         } catch {
             for fd in opened { PoolDescriptors.close(fd) }
-            Sys.unmap(progress, byteCount: progressBytes)
             throw .system(error)
         }
-    }
-
-    deinit {
-        Sys.unmap(progress, byteCount: progressBytes)
     }
 
     /// Starts the I/O thread, which forks the zygote and asks it for the workers. Returns once the
@@ -354,6 +381,7 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     var requeuedCount: Int { monitor.withLock { requeued } }
+    var stolenCount: Int { monitor.withLock { stolen } }
 
     /// Waits until `count` workers are up, or the timeout passes; returns their pids.
     func waitForWorkers(count: Int, timeout: Duration) -> [pid_t] {
@@ -406,7 +434,9 @@ final class PoolEngine: @unchecked Sendable {
         return true
     }
 
-    /// With `monitor` held: gives queued jobs to the least loaded workers with spare capacity.
+    /// With `monitor` held: gives queued jobs to the least loaded workers with spare capacity; once
+    /// the queue is empty, a worker with nothing to do takes back the last unstarted job of the
+    /// busiest one.
     private func assignJobs() {
         let depth = depthLimit
         while let job = queue.first {
@@ -416,10 +446,35 @@ final class PoolEngine: @unchecked Sendable {
             }
             guard let worker = best else { return }
             _ = queue.popFirst()
-            worker.inflight.append(job)
-            worker.output.append(job.frame.bytes)
-            worker.sent += 1
+            send(job, to: worker)
         }
+        for case let idle? in workers where idle.inflight.isEmpty && canTake(idle, depth: depth) {
+            var victim: WorkerState?
+            for case let busy? in workers where busy.inflight.count >= 2 {
+                if victim == nil || busy.inflight.count > victim!.inflight.count { victim = busy }
+            }
+            guard let victim, let last = victim.inflight.last else { return }
+            // Fails when the worker has just started it: then it is no longer queued there.
+            guard slots.claim(victim.slot, last.position).pointee.compareExchange(
+                expected: last.job.id, desired: PoolSlots.stolen, ordering: .acquiringAndReleasing).exchanged else { continue }
+            _ = victim.inflight.popLast()
+            victim.freePositions |= 1 << UInt64(last.position)
+            victim.sent -= 1
+            stolen += 1
+            last.job.renumber(makeJobID())  // the victim still reads the old frame, and skips it
+            send(last.job, to: idle)
+        }
+    }
+
+    /// Hands a job to a worker: its claim word, then its frame into the worker's output.
+    private func send(_ job: PoolJob, to worker: WorkerState) {
+        let position = worker.freePositions.trailingZeroBitCount
+        worker.freePositions &= ~(1 << UInt64(position))
+        slots.claim(worker.slot, position).pointee.store(job.id, ordering: .releasing)
+        job.setClaimPosition(position)
+        worker.inflight.append(InFlight(job: job, position: position))
+        worker.output.append(job.frame.bytes)
+        worker.sent += 1
     }
 
     /// With `monitor` held: whether some worker could take a job now.
@@ -566,10 +621,12 @@ final class PoolEngine: @unchecked Sendable {
                 breakPool(.initializerFailed(worker: worker.name, description: description))
                 continue
             }
-            guard let job = worker.inflight.first, job.id == frame.id else {
+            guard let head = worker.inflight.first, head.job.id == frame.id else {
                 throw ProtocolViolation(description: "an answer to job \(frame.id), which it was not running")
             }
             _ = worker.inflight.popFirst()
+            worker.freePositions |= 1 << UInt64(head.position)
+            let job = head.job
             let nanoseconds = Double(frame.aux)
             jobNanoseconds = jobNanoseconds.map { $0 + (nanoseconds - $0) / 8 } ?? nanoseconds
             job.sink.finish(job, answer: frame, worker: worker.name, decoder: decoder)
@@ -666,15 +723,17 @@ final class PoolEngine: @unchecked Sendable {
         guard let worker = workers.first(where: { $0?.pid == pid }) ?? nil else { return }
         // Everything it wrote before it died is in the socket: take it first.
         receive(from: worker)
-        let started = progress[worker.slot]
-        if started == WorkerLaunch.initializing {
+        if slots.status(worker.slot).pointee.load(ordering: .acquiring) == PoolSlots.initializing {
             breakPool(.initializerFailed(worker: worker.name, description: "the worker \(status) while running it"))
         }
-        var unanswered = worker.inflight.removeAll()
-        if let running = unanswered.first, running.id == started {
-            unanswered.removeFirst()
-            running.sink.fail(running, worker.violation.map { .broken(reason: $0) }
-                ?? .workerDied(worker: worker.name, pid: pid, status: status))
+        var unanswered: [PoolJob] = []
+        for entry in worker.inflight.removeAll() {
+            if slots.claim(worker.slot, entry.position).pointee.load(ordering: .acquiring) == PoolSlots.claimed {
+                entry.job.sink.fail(entry.job, worker.violation.map { .broken(reason: $0) }
+                    ?? .workerDied(worker: worker.name, pid: pid, status: status))
+            } else {
+                unanswered.append(entry.job)
+            }
         }
         let respawn = monitor.withLock { () -> Bool in
             queue.prepend(unanswered)  // never started: they run elsewhere
@@ -704,7 +763,7 @@ final class PoolEngine: @unchecked Sendable {
             try? ControlMessage(.terminate).send(on: controlFd)
             let queued = monitor.withLock { queue.removeAll() }
             for case let worker? in workers {
-                for job in worker.inflight.removeAll() { job.sink.fail(job, error) }
+                for entry in worker.inflight.removeAll() { entry.job.sink.fail(entry.job, error) }
             }
             for job in queued { job.sink.fail(job, error) }
         } else {

@@ -13,6 +13,7 @@
 // ask for SIGKILL when the zygote ends, and treat end of file on their socket the same way.
 
 import Glibc
+import Synchronization
 
 /// What the zygote needs, captured in the parent before the fork.
 struct ZygoteLaunch {
@@ -31,20 +32,49 @@ struct WorkerLaunch {
     /// The worker body, fixed at pool creation: it runs the initializer, then the loop.
     struct Template: @unchecked Sendable {
         let body: (WorkerLaunch) -> Never
-        /// One UInt64 per slot in shared memory: which job the slot's worker is running.
-        let progress: UnsafeMutablePointer<UInt64>
+        let slots: PoolSlots
         let maxTasks: Int?
     }
 
     let fd: Int32
     let slot: Int
     let name: String
-    let progress: UnsafeMutablePointer<UInt64>
+    let slots: PoolSlots
     let maxTasks: Int?
+}
 
-    /// `progress` values: the worker is running its initializer / has not started a job.
-    static let initializing = UInt64.max
-    static let idle: UInt64 = 0
+/// The pool's shared memory, made before the zygote is forked: for each worker slot, a status word
+/// and 64 claim words.
+///
+/// Claims make prefetching safe. The parent may send a worker a few jobs ahead, each with a claim
+/// word holding its id. Before it runs a job the worker swaps the id for `claimed`; if the swap
+/// fails, the parent took the job back (`stolen`) to give it to an idle worker, and the worker skips
+/// it. So a job runs at most once, an idle worker never waits while another holds unstarted work,
+/// and when a worker dies the parent knows exactly which of its jobs had started.
+struct PoolSlots: @unchecked Sendable {
+    static let claimsPerSlot = 64
+    /// 1 status word + 64 claims, padded to whole cache lines.
+    static let wordsPerSlot = 72
+    /// A claim word: the worker has started the job.
+    static let claimed = UInt64.max
+    /// A claim word: the parent took the job back.
+    static let stolen = UInt64.max - 1
+    /// The status word while the worker runs the initializer.
+    static let initializing: UInt64 = 1
+
+    let words: UnsafeMutablePointer<Atomic<UInt64>>
+
+    static func byteCount(processes: Int) -> Int {
+        processes * wordsPerSlot * MemoryLayout<Atomic<UInt64>>.stride
+    }
+
+    func status(_ slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        words + slot * Self.wordsPerSlot
+    }
+
+    func claim(_ slot: Int, _ position: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        words + slot * Self.wordsPerSlot + 8 + position
+    }
 }
 
 /// The zygote's whole life. Never returns.
@@ -96,7 +126,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             if getppid() != me { Sys.exitImmediately(0) }
             let template = launch.worker
             template.body(WorkerLaunch(fd: workerEnd, slot: slot, name: "PoolWorker-\(number)",
-                                       progress: template.progress, maxTasks: template.maxTasks))
+                                       slots: template.slots, maxTasks: template.maxTasks))
         }
         let forkError = Sys.errno
         Sys.close(workerEnd)
@@ -167,7 +197,7 @@ func runWorker<Input: Codable, Output: Codable>(
 ) -> Never {
     let me = getpid()
     ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: launch.name, pid: me), identity: [])
-    let progress = launch.progress + launch.slot
+    let slots = launch.slots
     let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: FrameHeader.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
@@ -191,7 +221,7 @@ func runWorker<Input: Codable, Output: Codable>(
     }
 
     if let initializer {
-        progress.pointee = WorkerLaunch.initializing
+        slots.status(launch.slot).pointee.store(PoolSlots.initializing, ordering: .releasing)
         do {
             try initializer()
         } catch {
@@ -200,7 +230,7 @@ func runWorker<Input: Codable, Output: Codable>(
             send()
             Process.exit(1)
         }
-        progress.pointee = WorkerLaunch.idle
+        slots.status(launch.slot).pointee.store(0, ordering: .releasing)
     }
 
     func runTask(id: UInt64, payload: UnsafeRawBufferPointer) {
@@ -258,27 +288,25 @@ func runWorker<Input: Codable, Output: Codable>(
             Process.exit(0)  // end of file: the parent is gone
         }
         guard frame.count >= FrameHeader.headSize else { Process.exit(2) }  // corrupt: the parent sees us die
-        frame.withUnsafeBytes { raw in
+        let ran = frame.withUnsafeBytes { raw -> Bool in
+            let kind = FrameKind(rawValue: raw[0])
+            if kind == .stop { Process.exit(0) }
+            guard kind == .task || kind == .chunk else { Process.exit(2) }
             let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
+            // aux: the job's claim word. Claim it, unless the parent took it back.
+            let position = Int(raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self) % UInt64(PoolSlots.claimsPerSlot))
+            guard slots.claim(launch.slot, position).pointee.compareExchange(
+                expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing).exchanged else { return false }
             let payload = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.headSize...])
             let started = Sys.monotonicNanoseconds
-            switch FrameKind(rawValue: raw[0]) {
-            case .task?:
-                progress.pointee = id
-                runTask(id: id, payload: payload)
-            case .chunk?:
-                progress.pointee = id
-                runChunk(id: id, payload: payload)
-            case .stop?:
-                Process.exit(0)
-            default:
-                Process.exit(2)
-            }
-            // aux: how long the job ran, for the parent's pacing.
+            if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
+            // aux of the answer: how long the job ran, for the parent's pacing.
             (output.base + 9).storeBytes(of: UInt64(clamping: Sys.monotonicNanoseconds &- started), as: UInt64.self)
+            return true
         }
-        // `progress` keeps naming this job until the next starts: dying while sending its result
-        // fails it, rather than running it twice.
+        guard ran else { continue }
+        // The claim stays `claimed` until the parent has the answer: dying while sending it fails
+        // the job, rather than running it twice.
         send()
         done += 1
         if let maxTasks = launch.maxTasks, done >= maxTasks { Process.exit(0) }

@@ -250,6 +250,31 @@ final class PoolTests: XCTestCase {
         try pool.join()
     }
 
+    func testNoTaskWaitsBehindALongOneWhileAWorkerIsIdle() throws {
+        let gate = try Cue()
+        let pool = try Pool(processes: 2) { (x: Int) -> Int in
+            if x < 0 { gate.wait() }
+            return x
+        }
+        var round = 0
+        while round < 5 || (pool.stolenTaskCount == 0 && round < 30) {
+            round += 1
+            // Tiny tasks make the pool send each worker several tasks ahead.
+            XCTAssertEqual(try pool.map(0..<500, chunkSize: 1).count, 500)
+            let long = try pool.applyAsync(-round)
+            let short = try pool.imapUnordered(0..<40)
+            // Every short task completes while the long one holds its worker: the ones that were sent
+            // to that worker ahead of time are taken back by the idle one.
+            XCTAssertEqual(try short.map { try $0.get() }.sorted(), Array(0..<40))
+            XCTAssertFalse(long.isReady)
+            gate.signal()
+            XCTAssertEqual(try long.get(timeout: .seconds(10)), -round)
+        }
+        XCTAssertGreaterThan(pool.stolenTaskCount, 0, "short tasks sent ahead to the long one's worker were taken back")
+        pool.close()
+        try pool.join()
+    }
+
     func testCloseJoinTerminateOrder() throws {
         let pool = try Pool(processes: 2) { (x: Int) -> Int in x }
         XCTAssertThrowsError(try pool.join()) { XCTAssertEqual($0 as? PoolError, .joinWhileRunning) }
