@@ -78,7 +78,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// - Cost: one round trip to a worker: about 20–50 µs when a worker is idle.
     public func apply(_ input: Input) throws(PoolError) -> Output {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: "apply") }
-        return try applyAsync(input).get()
+        return try submit(input, onSuccess: nil, onError: nil, operation: "apply").get()
     }
 
     /// Queues `input` for the workers and returns at once with its `AsyncResult`.
@@ -94,8 +94,17 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onSuccess: (@Sendable (Output) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<Output> {
+        try submit(input, onSuccess: onSuccess, onError: onError, operation: "applyAsync")
+    }
+
+    private func submit(
+        _ input: Input,
+        onSuccess: (@Sendable (Output) -> Void)?,
+        onError: (@Sendable (PoolError) -> Void)?,
+        operation: String
+    ) throws(PoolError) -> AsyncResult<Output> {
         let result = AsyncResult<Output>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
-        try engine.submit([try makeJob(.task, input, sink: result, index: 0, count: 1)], operation: "applyAsync")
+        try engine.submit([try makeJob(.task, input, sink: result, index: 0, count: 1)], operation: operation)
         return result
     }
 
@@ -115,13 +124,13 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     where S.Element == Input {
         // Inlined so that the inputs become an array in the caller's specialized code: generic code
         // in this module walks a sequence hundreds of times slower.
-        try map(array: Array(inputs), chunkSize: chunkSize)
+        try map(array: Array(inputs), chunkSize: chunkSize, operation: "map")
     }
 
     @usableFromInline
-    func map(array items: [Input], chunkSize: Int?) throws(PoolError) -> [Output] {
-        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: "map") }
-        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil).get()
+    func map(array items: [Input], chunkSize: Int?, operation: String) throws(PoolError) -> [Output] {
+        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
+        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
     }
 
     /// `map` without waiting: the outputs, in input order, arrive in the `AsyncResult`.
@@ -133,7 +142,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where S.Element == Input {
-        try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError)
+        try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError,
+                     operation: "mapAsync")
     }
 
     @usableFromInline
@@ -141,13 +151,14 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         array items: [Input],
         chunkSize: Int?,
         onSuccess: (@Sendable ([Output]) -> Void)?,
-        onError: (@Sendable (PoolError) -> Void)?
+        onError: (@Sendable (PoolError) -> Void)?,
+        operation: String
     ) throws(PoolError) -> AsyncResult<[Output]> {
         let size = chunkSize ?? defaultChunkSize(count: items.count)
         guard size >= 1 else { throw .invalidChunkSize(size) }
         let result = AsyncResult<[Output]>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
         if items.isEmpty {
-            try engine.checkRunning(operation: "map")
+            try engine.checkRunning(operation: operation)
             result.resolve(.success([]))
             return result
         }
@@ -158,7 +169,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
             let end = min(start + size, items.count)
             jobs.append(try makeJob(.chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start))
         }
-        try engine.submit(jobs, operation: "map")
+        try engine.submit(jobs, operation: operation)
         return result
     }
 
@@ -369,7 +380,7 @@ extension Pool {
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
         throws(PoolError) -> [Output] where Input == Arguments<repeat each Argument>
     {
-        try map(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize)
+        try map(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, operation: "starmap")
     }
 
     /// `starmap` without waiting.
@@ -380,6 +391,7 @@ extension Pool {
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where Input == Arguments<repeat each Argument> {
-        try mapAsync(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess, onError: onError)
+        try mapAsync(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
+                     onError: onError, operation: "starmapAsync")
     }
 }

@@ -282,7 +282,7 @@ final class PoolTests: XCTestCase {
         let queued = try (0..<100).map { try pool.applyAsync($0) }
         pool.close()
         pool.close()  // again: nothing happens
-        XCTAssertThrowsError(try pool.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "applyAsync", state: "closed")) }
+        XCTAssertThrowsError(try pool.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "apply", state: "closed")) }
         XCTAssertThrowsError(try pool.applyAsync(1)) { XCTAssertEqual("\($0)", "cannot applyAsync: the pool is closed") }
         XCTAssertThrowsError(try pool.imap([1])) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "imap", state: "closed")) }
         try pool.join()
@@ -293,7 +293,7 @@ final class PoolTests: XCTestCase {
 
         let other = try Pool(processes: 1) { (x: Int) -> Int in x }
         other.terminate()
-        XCTAssertThrowsError(try other.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "applyAsync", state: "terminated")) }
+        XCTAssertThrowsError(try other.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "apply", state: "terminated")) }
         try other.join()
     }
 
@@ -404,7 +404,7 @@ final class PoolTests: XCTestCase {
         }
         try child.start()
         try child.join()
-        XCTAssertEqual(try report.readAll(), "cannot applyAsync: the pool belongs to the process that created it")
+        XCTAssertEqual(try report.readAll(), "cannot apply: the pool belongs to the process that created it")
         XCTAssertEqual(try pool.apply(5), 5, "the parent's pool is untouched")
         pool.close()
         try pool.join()
