@@ -12,9 +12,12 @@
 public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     private let monitor = LocalMonitor()
     private var outcome: Result<Value, PoolError>?
-    private var waiters: [UInt64: CheckedContinuation<Result<Value, PoolError>, Never>] = [:]
+    /// Awaiting tasks (`value`), by token; resumed without a value, they read `outcome`.
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var cancelledWaiters: Set<UInt64> = []
     private var nextWaiter: UInt64 = 0
+    /// Threads blocked in `get` or `wait`: only then does `resolve` broadcast.
+    private var blockedThreads = 0
     private let onSuccess: (@Sendable (Value) -> Void)?
     private let onError: (@Sendable (PoolError) -> Void)?
     /// The pool's I/O thread, where waiting would deadlock.
@@ -26,21 +29,26 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
         self.onError = onError
     }
 
-    /// Runs the callback, then makes the outcome visible and wakes every waiter. Once.
+    /// Runs the callback, then makes the outcome visible and wakes every waiter. Once; only the
+    /// pool's thread resolves (or the caller, for an empty map), so there is no race to be first.
     func resolve(_ result: Result<Value, PoolError>) {
-        if monitor.withLock({ outcome != nil }) { return }
         switch result {
         case .success(let value): onSuccess?(value)
         case .failure(let error): onError?(error)
         }
-        let resumed = monitor.withLock {
+        var broadcast = false
+        var resumed: [CheckedContinuation<Void, Never>] = []
+        monitor.withLock {
+            guard outcome == nil else { return }
             outcome = result
-            let all = waiters
-            waiters = [:]
-            return all
+            broadcast = blockedThreads > 0
+            if !waiters.isEmpty {
+                resumed = Array(waiters.values)
+                waiters = [:]
+            }
         }
-        monitor.broadcast()
-        for continuation in resumed.values { continuation.resume(returning: result) }
+        if broadcast { monitor.broadcast() }
+        for continuation in resumed { continuation.resume() }
     }
 
     /// Waits for the result and returns it, or throws the task's error.
@@ -90,25 +98,26 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
                 nextWaiter += 1
                 return nextWaiter
             }
-            let result = await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, PoolError>, Never>) in
-                    let immediate = monitor.withLock { () -> Result<Value, PoolError>? in
-                        if let outcome { return outcome }
-                        if cancelledWaiters.remove(token) != nil { return .failure(.cancelled) }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = monitor.withLock { () -> Bool in
+                        if outcome != nil || cancelledWaiters.contains(token) { return true }
                         waiters[token] = continuation
-                        return nil
+                        return false
                     }
-                    if let immediate { continuation.resume(returning: immediate) }
+                    if now { continuation.resume() }
                 }
             } onCancel: {
-                let continuation = monitor.withLock { () -> CheckedContinuation<Result<Value, PoolError>, Never>? in
-                    if let waiting = waiters.removeValue(forKey: token) { return waiting }
-                    if outcome == nil { cancelledWaiters.insert(token) }
-                    return nil
+                let continuation = monitor.withLock { () -> CheckedContinuation<Void, Never>? in
+                    cancelledWaiters.insert(token)
+                    return waiters.removeValue(forKey: token)
                 }
-                continuation?.resume(returning: .failure(.cancelled))
+                continuation?.resume()
             }
-            return try result.get()
+            return try monitor.withLock { () -> Result<Value, PoolError> in
+                cancelledWaiters.remove(token)
+                return outcome ?? .failure(.cancelled)
+            }.get()
         }
     }
 
@@ -116,9 +125,12 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     private func waitForOutcome(timeout: Duration?, operation: String) throws(PoolError) -> Result<Value, PoolError>? {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
         return try monitor.withLock { () throws(PoolError) -> Result<Value, PoolError>? in
+            if let outcome { return outcome }
+            if ioThread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
+            blockedThreads += 1
+            defer { blockedThreads -= 1 }
             while true {
                 if let outcome { return outcome }
-                if ioThread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
                 if !monitor.wait(until: deadline) { return outcome }
             }
         }

@@ -239,12 +239,24 @@ final class PlainThread: @unchecked Sendable {
 }
 
 /// A mutex and a condition variable that waits on the monotonic clock, private to one process.
+/// One allocation holds both (a pool makes one per result).
 final class LocalMonitor: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let memory: UnsafeMutableRawPointer
+    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { memory.assumingMemoryBound(to: pthread_mutex_t.self) }
+    private var condition: UnsafeMutablePointer<pthread_cond_t> {
+        (memory + Self.conditionOffset).assumingMemoryBound(to: pthread_cond_t.self)
+    }
+    private static let conditionOffset =
+        (MemoryLayout<pthread_mutex_t>.size + MemoryLayout<pthread_cond_t>.alignment - 1)
+        / MemoryLayout<pthread_cond_t>.alignment * MemoryLayout<pthread_cond_t>.alignment
 
     init() {
+        memory = UnsafeMutableRawPointer.allocate(
+            byteCount: Self.conditionOffset + MemoryLayout<pthread_cond_t>.size,
+            alignment: max(MemoryLayout<pthread_mutex_t>.alignment, MemoryLayout<pthread_cond_t>.alignment))
+        memory.bindMemory(to: pthread_mutex_t.self, capacity: 1)
         pthread_mutex_init(mutex, nil)
+        (memory + Self.conditionOffset).bindMemory(to: pthread_cond_t.self, capacity: 1)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
@@ -255,8 +267,7 @@ final class LocalMonitor: @unchecked Sendable {
     deinit {
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
+        memory.deallocate()
     }
 
     func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {

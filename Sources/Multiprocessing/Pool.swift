@@ -104,7 +104,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         operation: String
     ) throws(PoolError) -> AsyncResult<Output> {
         let result = AsyncResult<Output>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
-        try engine.submit([try makeJob(.task, input, sink: result, index: 0, count: 1)], operation: operation)
+        try engine.submit(try makeJob(.task, input, sink: result, index: 0, count: 1), operation: operation)
         return result
     }
 

@@ -221,11 +221,12 @@ final class PoolEngine: @unchecked Sendable {
     private var jobNanoseconds: Double?
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
 
-    /// How much work a worker may have queued beyond the job it runs, in nanoseconds: enough to keep
-    /// it busy while the parent reads and refills, little enough that a slow job never holds back
-    /// queued work that an idle worker could take.
-    private static let queuedWorkBudget = 150_000.0
-    private static let maxDepth = 16
+    /// How much work a worker may be sent ahead, in nanoseconds of its measured job time: enough to
+    /// keep it busy while the parent (sharing two cores with it) reads and refills. Jobs sent ahead
+    /// are never stuck behind a slow one: an idle worker takes them back (see `assignJobs`).
+    private static let queuedWorkBudget = 1_000_000.0
+    /// At most this many jobs per worker (fewer than the 64 claim words of a slot).
+    private static let maxDepth = 48
 
     init(processes: Int, maxTasksPerChild: Int?, body: @escaping (WorkerLaunch) -> Never) throws(PoolError) {
         self.processes = processes
@@ -305,6 +306,14 @@ final class PoolEngine: @unchecked Sendable {
 
     /// Queues jobs, or throws why the pool takes no more work.
     func submit(_ jobs: [PoolJob], operation: String) throws(PoolError) {
+        try submit(operation: operation) { queue.append(contentsOf: jobs) }
+    }
+
+    func submit(_ job: PoolJob, operation: String) throws(PoolError) {
+        try submit(operation: operation) { queue.append(job) }
+    }
+
+    private func submit(operation: String, _ enqueue: () -> Void) throws(PoolError) {
         guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: operation) }
         try monitor.withLock { () throws(PoolError) in
             switch phase {
@@ -312,7 +321,7 @@ final class PoolEngine: @unchecked Sendable {
             case .broken(let error): throw error
             default: throw .notRunning(operation: operation, state: phase.name)
             }
-            queue.append(contentsOf: jobs)
+            enqueue()
             if wakeOnSubmit {
                 wakeOnSubmit = false
                 Sys.signalEvent(wakeFd)
@@ -601,7 +610,7 @@ final class PoolEngine: @unchecked Sendable {
             case .endOfFile:
                 markEndOfFile(worker)
                 return
-            case .data:
+            case .data(let filled):
                 do throws(ProtocolViolation) {
                     try handleFrames(from: worker)
                 } catch {
@@ -610,6 +619,9 @@ final class PoolEngine: @unchecked Sendable {
                     markEndOfFile(worker)
                     return
                 }
+                // A read that did not fill the buffer took everything there was: poll says when
+                // there is more (saves a read that would only say EAGAIN).
+                if !filled { return }
             }
         }
     }

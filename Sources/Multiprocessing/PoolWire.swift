@@ -156,15 +156,17 @@ final class FrameReader {
         }
     }
 
-    /// Non-blocking: reads what the socket has. `.data` when bytes arrived.
-    enum ReadResult { case data, wouldBlock, endOfFile }
+    /// Non-blocking: reads what the socket has. `.data(filled:)` when bytes arrived; `filled` when
+    /// they filled all the space offered (there may be more).
+    enum ReadResult { case data(filled: Bool), wouldBlock, endOfFile }
 
     func readAvailable(from fd: Int32) throws(SystemError) -> ReadResult {
         prepareSpace()
-        guard let got = try Sys.readAvailable(fd, into: storage + end, count: capacity - end) else { return .wouldBlock }
+        let space = capacity - end
+        guard let got = try Sys.readAvailable(fd, into: storage + end, count: space) else { return .wouldBlock }
         if got == 0 { return .endOfFile }
         end += got
-        return .data
+        return .data(filled: got == space)
     }
 }
 

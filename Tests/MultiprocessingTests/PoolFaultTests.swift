@@ -13,6 +13,8 @@ final class PoolFaultTests: XCTestCase {
         case hang
         case exit(Int32)
         case signal(Int32)
+        /// A real crash: an index out of range, which traps (and runs the Swift backtracer first).
+        case crash
         /// Writes a well-formed frame that answers a job the worker is not running.
         case corrupt
     }
@@ -43,6 +45,11 @@ final class PoolFaultTests: XCTestCase {
             case .signal(let signal):
                 kill(getpid(), signal)
                 while true { pause() }
+            case .crash:
+                let devNull = open("/dev/null", O_WRONLY)
+                dup2(devNull, 2)  // keep the backtrace out of the test log
+                let empty: [Int] = []
+                return empty[empty.count + 1]
             case .corrupt:
                 var frame: [UInt8] = []
                 withUnsafeBytes(of: UInt32(17)) { frame += $0 }
@@ -104,16 +111,22 @@ final class PoolFaultTests: XCTestCase {
 
     func testExitAndCrashInsideTheWorkFunctionFailOnlyThatTask() throws {
         let pool = try makePool()
-        XCTAssertThrowsError(try pool.apply(.exit(3))) { error in
+        XCTAssertThrowsError(try pool.applyAsync(.exit(3)).get(timeout: .seconds(20))) { error in
             guard case .workerDied(_, _, .exited(3)?)? = error as? PoolError else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".hasSuffix("exited with status 3 while running this task"), "\(error)")
         }
-        XCTAssertThrowsError(try pool.apply(.exit(0))) { error in
+        XCTAssertThrowsError(try pool.applyAsync(.exit(0)).get(timeout: .seconds(20))) { error in
             guard case .workerDied(_, _, .exited(0)?)? = error as? PoolError else { return XCTFail("\(error)") }
         }
         // Not SIGSEGV: the Swift runtime's backtracer would catch it first and print for seconds.
-        XCTAssertThrowsError(try pool.apply(.signal(SIGUSR1))) { error in
+        XCTAssertThrowsError(try pool.applyAsync(.signal(SIGUSR1)).get(timeout: .seconds(20))) { error in
             guard case .workerDied(_, _, .signaled(SIGUSR1)?)? = error as? PoolError else { return XCTFail("\(error)") }
+        }
+        let crash = try pool.applyAsync(.crash)
+        XCTAssertThrowsError(try crash.get(timeout: .seconds(20))) { error in
+            guard case .workerDied(_, _, .signaled(let signal)?)? = error as? PoolError, signal == SIGILL || signal == SIGTRAP else {
+                return XCTFail("\(error)")
+            }
         }
         XCTAssertEqual(try pool.map((0..<50).map { Job.square($0) }), (0..<50).map { $0 * $0 })
         pool.close()
@@ -177,7 +190,7 @@ final class PoolFaultTests: XCTestCase {
 
     func testACorruptStreamFailsItsTaskAndTheWorkerIsReplaced() throws {
         let pool = try makePool(processes: 1)
-        XCTAssertThrowsError(try pool.apply(.corrupt)) { error in
+        XCTAssertThrowsError(try pool.applyAsync(.corrupt).get(timeout: .seconds(20))) { error in
             guard case .broken(let reason)? = error as? PoolError else { return XCTFail("\(error)") }
             XCTAssertEqual(reason, "PoolWorker-1 sent a corrupt message (an answer to job 999999999, which it was not running) and was stopped")
         }
