@@ -290,7 +290,10 @@ final class PoolEngine: @unchecked Sendable {
         }
     }
 
+    /// After a failed start: closes what is left open; the engine counts as finished (so
+    /// `terminate()` from the pool's deinit touches nothing).
     private func closeAll() {
+        monitor.withLock { finished = true }
         for fd in [controlFd, zygoteEnd, wakeFd] where PoolDescriptors.lock.withLock({ PoolDescriptors.open.contains(fd) }) {
             PoolDescriptors.close(fd)
         }
