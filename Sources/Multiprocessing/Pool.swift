@@ -18,8 +18,10 @@ import Glibc
 ///
 /// Processes: at creation the pool forks one single-threaded *zygote*, which forks every worker,
 /// the first ones and every replacement, so that no worker is ever forked from a multi-threaded
-/// program. Workers are named `PoolWorker-1`, `PoolWorker-2`, … (replacements get new numbers).
-/// They ignore Ctrl-C (the program decides) and die with the program, even when it is killed.
+/// program. Workers are named `PoolWorker-1`, `PoolWorker-2`, … (replacements get new numbers;
+/// `Process.current.name` in a worker). Like Python's, they are daemonic: a work function cannot
+/// start a `Process`. They ignore Ctrl-C (the program decides) and die with the program, even when
+/// it is killed.
 ///
 /// Faults are results: a work function that throws fails that input with `PoolError.taskFailed`
 /// (the error's description and the worker's name); a worker that dies mid-task (killed, crashed,

@@ -290,7 +290,10 @@ final class PoolEngine: @unchecked Sendable {
         }
     }
 
+    /// After a failed start: closes what is left open; the engine counts as finished (so
+    /// `terminate()` from the pool's deinit touches nothing).
     private func closeAll() {
+        monitor.withLock { finished = true }
         for fd in [controlFd, zygoteEnd, wakeFd] where PoolDescriptors.lock.withLock({ PoolDescriptors.open.contains(fd) }) {
             PoolDescriptors.close(fd)
         }
@@ -701,10 +704,18 @@ final class PoolEngine: @unchecked Sendable {
         sendToZygote(ControlMessage(.spawn, Int64(slot), Int64(lastWorkerNumber)))
     }
 
+    /// Forks that failed are tried again after a pause, as long as there is work for the worker.
     private func retrySpawns() {
+        guard retryAt.contains(where: { $0 != nil }) else { return }
+        let wanted = monitor.withLock { phase == .running || (phase == .closed && !queue.isEmpty) }
         let now = ContinuousClock.now
         for slot in 0..<processes {
-            if let instant = retryAt[slot], instant <= now { requestSpawn(slot) }
+            guard let instant = retryAt[slot] else { continue }
+            if !wanted {
+                retryAt[slot] = nil
+            } else if instant <= now {
+                requestSpawn(slot)
+            }
         }
     }
 
