@@ -152,7 +152,7 @@ func residentKiB() -> Int {
     while fgets(&buffer, Int32(buffer.count), file) != nil {
         let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if line.hasPrefix("VmRSS:") {
-            return Int(line.dropFirst(6).split(separator: " ").first ?? "") ?? -1
+            return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? -1
         }
     }
     return -1
