@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// The chapters of the book, each an executable target under Chapters/.
-let chapters = ([1, 2, 3, 4, 5, 7]).map { "chapter\($0)" }
+let chapters = [1, 2, 3, 4, 5, 6, 7].map { "chapter\($0)" }
 
 let package = Package(
     name: "MultiprocessingBook",
@@ -23,6 +23,8 @@ let package = Package(
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
         .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CSystemShims"]),
+        // A smoke run of every benchmark at tiny sizes (each checks its own result).
+        .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

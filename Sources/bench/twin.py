@@ -25,9 +25,177 @@ def process_start_join(count):
     return time.perf_counter() - start
 
 
+def _pingpong_child(receive, send, count):
+    for _ in range(count):
+        send.send(receive.recv() + 1)
+
+
+def _pingpong(duplex, count):
+    if duplex:
+        a, b = ctx.Pipe(duplex=True)
+        parent, child_side = (a, a), (b, b)
+    else:
+        to_child_r, to_child_w = ctx.Pipe(duplex=False)
+        to_parent_r, to_parent_w = ctx.Pipe(duplex=False)
+        parent, child_side = (to_parent_r, to_child_w), (to_child_r, to_parent_w)
+    p = ctx.Process(target=_pingpong_child, args=(child_side[0], child_side[1], count))
+    p.start()
+    start = time.perf_counter()
+    for value in range(count):
+        parent[1].send(value)
+        assert parent[0].recv() == value + 1
+    elapsed = time.perf_counter() - start
+    p.join()
+    assert p.exitcode == 0
+    return elapsed
+
+
+def pipe_pingpong_duplex(count):
+    return _pingpong(True, count)
+
+
+def pipe_pingpong_simplex(count):
+    return _pingpong(False, count)
+
+
+def _one_way_child(receiver, count):
+    for _ in range(count):
+        if len(receiver.recv()) != 1024:
+            sys.exit(3)
+
+
+def _one_way(duplex, count):
+    receiver, sender = ctx.Pipe(duplex=duplex)
+    message = bytes([7]) * 1024
+    p = ctx.Process(target=_one_way_child, args=(receiver, count))
+    p.start()
+    start = time.perf_counter()
+    for _ in range(count):
+        sender.send(message)
+    p.join()
+    elapsed = time.perf_counter() - start
+    assert p.exitcode == 0
+    return elapsed
+
+
+def pipe_1k_duplex(count):
+    return _one_way(True, count)
+
+
+def pipe_1k_simplex(count):
+    return _one_way(False, count)
+
+
+class Item:
+    def __init__(self, id, name, score):
+        self.id, self.name, self.score = id, name, score
+
+
+def codec_roundtrip(count):
+    import pickle
+    item = Item(42, "widget", 0.5)
+    start = time.perf_counter()
+    for index in range(count):
+        item.id = index
+        last = pickle.loads(pickle.dumps(item))
+    elapsed = time.perf_counter() - start
+    assert last.id == count - 1 and last.name == "widget"
+    return elapsed
+
+
+def _locked_increments(lock, counter, count):
+    for _ in range(count):
+        lock.acquire()
+        counter.value += 1
+        lock.release()
+
+
+def lock_contended(count):
+    counter = ctx.Value("q", 0, lock=False)
+    lock = ctx.Lock()
+    workers = [ctx.Process(target=_locked_increments, args=(lock, counter, count // 2)) for _ in range(2)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    assert counter.value == count // 2 * 2, counter.value
+    return elapsed
+
+
+def _produce(buffer, empty, full, count, slots):
+    for value in range(count):
+        empty.acquire()
+        buffer[value % slots] = value
+        full.release()
+
+
+def semaphore_handoff(count):
+    slots = 16
+    buffer = ctx.Array("q", slots, lock=False)
+    empty, full = ctx.Semaphore(slots), ctx.Semaphore(0)
+    producer = ctx.Process(target=_produce, args=(buffer, empty, full, count, slots))
+    start = time.perf_counter()
+    producer.start()
+    in_order = True
+    for expected in range(count):
+        full.acquire()
+        if buffer[expected % slots] != expected:
+            in_order = False
+        empty.release()
+    producer.join()
+    elapsed = time.perf_counter() - start
+    assert in_order and producer.exitcode == 0
+    return elapsed
+def _produce(q, start, end):
+    for value in range(start, end):
+        q.put(value)
+
+
+def _queue_throughput(producers, count):
+    """The twin of queueThroughput in QueueWorkloads.swift: producers put 0..<count in contiguous runs,
+    the parent gets them all and checks the sum; starting and joining the producers is timed too."""
+    q = ctx.Queue()
+    share = count // producers
+    start = time.perf_counter()
+    children = [
+        ctx.Process(target=_produce, args=(q, i * share, count if i == producers - 1 else (i + 1) * share))
+        for i in range(producers)
+    ]
+    for child in children:
+        child.start()
+    total = 0
+    for _ in range(count):
+        total += q.get()
+    for child in children:
+        child.join()
+    elapsed = time.perf_counter() - start
+    assert all(child.exitcode == 0 for child in children)
+    assert total == count * (count - 1) // 2, total
+    return elapsed
+
+
+def queue_1to1(count):
+    return _queue_throughput(1, count)
+
+
+def queue_4to1(count):
+    return _queue_throughput(4, count)
+
+
 # name -> (function, unit): unit "us"/"ms"/"ns" per operation, or "per_s".
 WORKLOADS = {
     "process_start_join": (process_start_join, "us"),
+    "pipe_pingpong_duplex": (pipe_pingpong_duplex, "us"),
+    "pipe_pingpong_simplex": (pipe_pingpong_simplex, "us"),
+    "pipe_1k_duplex": (pipe_1k_duplex, "per_s"),
+    "pipe_1k_simplex": (pipe_1k_simplex, "per_s"),
+    "codec_roundtrip": (codec_roundtrip, "ns"),
+    "lock_contended": (lock_contended, "per_s"),
+    "semaphore_handoff": (semaphore_handoff, "per_s"),
+    "queue_1to1": (queue_1to1, "per_s"),
+    "queue_4to1": (queue_4to1, "per_s"),
 }
 
 SCALE = {"us": 1e6, "ms": 1e3, "ns": 1e9}

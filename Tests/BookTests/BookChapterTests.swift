@@ -25,6 +25,7 @@ final class BookChapterTests: XCTestCase {
     func testChapter3() throws { try checkChapter("chapter3") }
     func testChapter4() throws { try checkChapter("chapter4") }
     func testChapter5() throws { try checkChapter("chapter5") }
+    func testChapter6() throws { try checkChapter("chapter6") }
     func testChapter7() throws { try checkChapter("chapter7") }
 
     /// The check must be able to fail: one changed output line and one changed code line in a copy of
