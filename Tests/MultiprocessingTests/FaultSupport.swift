@@ -157,3 +157,11 @@ func residentKiB() -> Int {
     }
     return -1
 }
+
+/// True when this test binary runs under a sanitizer (`make sanitize`): forking a sanitized process
+/// copies gigabytes of shadow mappings, and the allocator's quarantine makes RSS meaningless, so the
+/// soak tests scale their counts down and skip the RSS bound there (and say so).
+let underSanitizer: Bool = {
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil
+        || dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
+}()

@@ -55,6 +55,10 @@ final class FaultTests: XCTestCase {
             let pause = random.microseconds(0...3_000)
             let outcome = bounded(.seconds(20)) { () -> Result<(Int, ConnectionError?), TestFailure> in
                 var expected = 0
+                if killAfter == 0 {
+                    Sys.sleep(for: pause)
+                    try? child.kill()
+                }
                 while true {
                     do throws(ConnectionError) {
                         let frame = try receiver.recv()
@@ -239,6 +243,92 @@ final class FaultTests: XCTestCase {
         }
         print("FAULTS barrier-party: \(killedInside + killedOutside) parties SIGKILLed survived "
               + "(\(killedInside) noticed by the waiters, \(killedOutside) ended by the timeout)")
+        leftovers.assertNothingLeft(random.describe)
+    }
+
+    // MARK: Queue producers and consumers
+
+    /// Producers and consumers share a small bounded queue (both sides block); one producer and one
+    /// consumer are SIGKILLed at random moments. Survivors finish within a bound; no item is taken
+    /// twice; every item whose put returned is taken, except at most the one a killed consumer had
+    /// taken but not yet recorded; at most one item per killed producer arrives without its put
+    /// having been recorded (killed between put and the record).
+    func testQueueProducersAndConsumersKilledAtRandom() throws {
+        var random = FaultRandom(#function)
+        let leftovers = Leftovers()
+        var killedProducers = 0
+        var killedConsumers = 0
+        var inFlightLost = 0
+        for round in 0..<6 {
+            let producers = 3
+            let consumers = 3
+            let perProducer = 3_000
+            let total = producers * perProducer
+            let queue = try Queue<Int>(maxSize: random.int(1...64))
+            let committed = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
+            let taken = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
+            let producing = (0..<producers).map { producer in
+                Process {
+                    for i in 0..<perProducer {
+                        try queue.put(producer * perProducer + i)
+                        committed[producer * perProducer + i] = 1
+                    }
+                }
+            }
+            let consuming = (0..<consumers).map { _ in
+                Process {
+                    while true {
+                        let id = try queue.get(timeout: .seconds(20))
+                        if id < 0 { return }
+                        taken[id] &+= 1
+                    }
+                }
+            }
+            for process in producing + consuming { try process.start() }
+            let producerVictim = producing[random.int(0..<producers)]
+            let consumerVictim = consuming[random.int(0..<consumers)]
+            var victims = [producerVictim, consumerVictim]
+            if random.chance(0.5) { victims.reverse() }
+            for victim in victims {
+                Sys.sleep(for: random.microseconds(0...20_000))
+                try victim.kill()
+            }
+            let context = "round \(round), maxSize \(queue.maxSize): \(random.describe)"
+            let (_, waited) = try timed { () throws in
+                for producer in producing { try producer.join(timeout: .seconds(30)) }
+                for _ in 0..<consumers { try queue.put(-1, timeout: .seconds(10)) }
+                for consumer in consuming { try consumer.join(timeout: .seconds(30)) }
+            }
+            XCTAssertLessThan(waited, .seconds(30), context)
+            for process in producing + consuming {
+                if process === producerVictim || process === consumerVictim {
+                    XCTAssert(process.exitCode == -SIGKILL || process.exitCode == 0, context)
+                } else {
+                    XCTAssertEqual(process.exitCode, 0, "survivor: \(context)")
+                }
+            }
+            let producerKilled = producerVictim.exitCode == -SIGKILL
+            let consumerKilled = consumerVictim.exitCode == -SIGKILL
+            killedProducers += producerKilled ? 1 : 0
+            killedConsumers += consumerKilled ? 1 : 0
+            while let leftover = try? queue.getNowait() {
+                if leftover >= 0 { taken[leftover] &+= 1 }  // not taken by anyone yet: count it now
+            }
+            let committedAll = committed.elements
+            let takenAll = taken.elements
+            var lost = 0
+            var unrecordedPuts = 0
+            for id in 0..<total {
+                XCTAssertLessThanOrEqual(takenAll[id], 1, "item \(id) taken twice: \(context)")
+                if committedAll[id] == 1 && takenAll[id] == 0 { lost += 1 }
+                if committedAll[id] == 0 && takenAll[id] == 1 { unrecordedPuts += 1 }
+            }
+            XCTAssertLessThanOrEqual(lost, consumerKilled ? 1 : 0, "items lost: \(context)")
+            XCTAssertLessThanOrEqual(unrecordedPuts, producerKilled ? 1 : 0, "items from nowhere: \(context)")
+            inFlightLost += lost
+        }
+        print("FAULTS queue: \(killedProducers) producers and \(killedConsumers) consumers SIGKILLed survived; "
+              + "items in flight lost with a killed consumer: \(inFlightLost); none duplicated")
         leftovers.assertNothingLeft(random.describe)
     }
 

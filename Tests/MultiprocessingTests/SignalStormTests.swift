@@ -149,4 +149,41 @@ final class SignalStormTests: XCTestCase {
         try stop(storm)
         XCTAssertEqual([a.exitCode, b.exitCode], [0, 0], "3: a message out of order or corrupt")
     }
+
+    /// A stormed producer and a stormed consumer pass 20,000 items through a queue of 8 (both block
+    /// in put and get without a timeout), in order; JoinableQueue.join in the stormed test process
+    /// returns only when every item is marked done.
+    func testBlockingQueuePutGetAndJoinLoseNothing() throws {
+        let count = 20_000
+        let queue = try Queue<Int>(maxSize: 8)
+        let producer = Process { for i in 0..<count { try queue.put(i) } }
+        let consumer = Process {
+            for i in 0..<count where try queue.get() != i { Process.exit(3) }
+        }
+        try producer.start()
+        try consumer.start()
+        let storm = try startStorm([producer.pid!, consumer.pid!])
+        try producer.join(timeout: .seconds(60))
+        try consumer.join(timeout: .seconds(60))
+        try stop(storm)
+        XCTAssertEqual([producer.exitCode, consumer.exitCode], [0, 0], "3: out of order")
+
+        let tasks = try JoinableQueue<Int>()
+        for i in 0..<200 { try tasks.put(i) }
+        let worker = Process {
+            for _ in 0..<200 {
+                _ = try tasks.get()
+                Sys.sleep(for: .microseconds(500))
+                try tasks.taskDone()
+            }
+        }
+        try worker.start()
+        let storm2 = try startStorm([getpid(), worker.pid!])
+        tasks.join()
+        let unfinished = tasks.unfinishedTasks
+        try stop(storm2)
+        try worker.join(timeout: .seconds(10))
+        XCTAssertEqual(unfinished, 0, "join returned before every task was done")
+        XCTAssertEqual(worker.exitCode, 0)
+    }
 }
