@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 int mp_wifexited(int status) { return WIFEXITED(status); }
@@ -126,4 +127,61 @@ pid_t mp_cached_pid(void) { return cached_pid; }
 pid_t mp_cached_tid(void) {
     if (cached_tid == 0) cached_tid = (pid_t)syscall(SYS_gettid);
     return cached_tid;
+}
+
+// ---- Pool: descriptor passing, child-exit descriptor ----
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+ssize_t mp_send_with_descriptor(int sock, const void *bytes, size_t count, int fd) {
+    struct iovec iov = { .iov_base = (void *)bytes, .iov_len = count };
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    if (fd >= 0) {
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.space;
+        message.msg_controllen = sizeof control.space;
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &message, MSG_NOSIGNAL);
+}
+
+ssize_t mp_receive_with_descriptor(int sock, void *bytes, size_t count, int *fd, int dont_wait) {
+    struct iovec iov = { .iov_base = bytes, .iov_len = count };
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int) * 4)]; } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof control.space;
+    *fd = -1;
+    ssize_t got = recvmsg(sock, &message, MSG_CMSG_CLOEXEC | (dont_wait ? MSG_DONTWAIT : 0));
+    if (got < 0) return got;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int fds[4];
+        size_t n = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        if (n > 4) n = 4;
+        memcpy(fds, CMSG_DATA(header), n * sizeof(int));
+        for (size_t i = 0; i < n; i++) {
+            if (*fd < 0) *fd = fds[i]; else close(fds[i]);  // only one is expected; never leak extras
+        }
+    }
+    return got;
+}
+
+int mp_child_exit_descriptor(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }

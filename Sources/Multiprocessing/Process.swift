@@ -63,6 +63,18 @@ open class Process: @unchecked Sendable {
         self.state = .running(pid: pid, pidfd: nil)
     }
 
+    /// The object that stands for a pool's zygote or worker inside that process (`Process.current`):
+    /// daemonic, like Python's pool workers, so it may not start children. Touches no lock: it is
+    /// made right after a fork from a thread other than the one that may hold the table's lock.
+    init(poolProcessNamed name: String, pid: pid_t) {
+        self.identity = []
+        self.name = name
+        self.isDaemon = true
+        self.target = nil
+        self.ownerPid = getppid()
+        self.state = .running(pid: pid, pidfd: nil)
+    }
+
     deinit {
         if case .running(_, let pidfd?) = state { Sys.close(pidfd) }
     }

@@ -14,7 +14,8 @@ struct PythonTwin {
 
     /// The twin's median figure for the workload, in the same unit as the Swift side.
     func measure(_ workload: String, operations: Int, repetitions: Int) -> Result<Double, BenchmarkFailure> {
-        let command = "python3 '\(script)' \(workload) \(operations) \(repetitions) 2>&1"
+        // A time limit: a Python pool or semaphore whose worker died waits for ever, and so would we.
+        let command = "timeout 600 python3 '\(script)' \(workload) \(operations) \(repetitions) 2>&1"
         guard let pipe = popen(command, "r") else { return .failure(BenchmarkFailure(description: "cannot run python3")) }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -23,6 +24,10 @@ struct PythonTwin {
         }
         let status = pclose(pipe)
         let lastLine = output.split(separator: "\n").last.map(String.init) ?? ""
+        if status != 0, output.contains("Traceback") {
+            let error = output.split(separator: "\n").last { $0.contains("Error") }.map(String.init) ?? lastLine
+            return .failure(BenchmarkFailure(description: "twin failed: \(error)"))
+        }
         guard status == 0, let value = Double(lastLine) else {
             return .failure(BenchmarkFailure(description: "twin failed: \(lastLine)"))
         }

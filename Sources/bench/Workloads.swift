@@ -1,2 +1,2 @@
 /// Every workload, in the order of the table.
-let allWorkloads: [Workload] = processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads
+let allWorkloads: [Workload] = processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + poolWorkloads

@@ -124,7 +124,7 @@ def lock_contended(count):
     return elapsed
 
 
-def _produce(buffer, empty, full, count, slots):
+def _semaphore_produce(buffer, empty, full, count, slots):
     for value in range(count):
         empty.acquire()
         buffer[value % slots] = value
@@ -135,7 +135,7 @@ def semaphore_handoff(count):
     slots = 16
     buffer = ctx.Array("q", slots, lock=False)
     empty, full = ctx.Semaphore(slots), ctx.Semaphore(0)
-    producer = ctx.Process(target=_produce, args=(buffer, empty, full, count, slots))
+    producer = ctx.Process(target=_semaphore_produce, args=(buffer, empty, full, count, slots))
     start = time.perf_counter()
     producer.start()
     in_order = True
@@ -183,6 +183,54 @@ def queue_1to1(count):
 def queue_4to1(count):
     return _queue_throughput(4, count)
 
+def _square(x):
+    return x * x
+
+
+def _warm(pool):
+    pool.map(_square, range(4 * pool._processes))
+
+
+def pool_map(count):
+    with ctx.Pool() as pool:
+        _warm(pool)
+        start = time.perf_counter()
+        result = pool.map(_square, range(count))
+        elapsed = time.perf_counter() - start
+    assert len(result) == count and result[-1] == (count - 1) ** 2
+    return elapsed
+
+
+def pool_map_chunk1(count):
+    with ctx.Pool() as pool:
+        _warm(pool)
+        start = time.perf_counter()
+        result = pool.map(_square, range(count), chunksize=1)
+        elapsed = time.perf_counter() - start
+    assert len(result) == count and result[-1] == (count - 1) ** 2
+    return elapsed
+
+
+def pool_apply_async(count):
+    with ctx.Pool() as pool:
+        _warm(pool)
+        start = time.perf_counter()
+        results = [pool.apply_async(_square, (i,)) for i in range(count)]
+        total = sum(r.get() for r in results)
+        elapsed = time.perf_counter() - start
+    assert total == sum(i * i for i in range(count))
+    return elapsed
+
+
+def pool_startup(count):
+    start = time.perf_counter()
+    for _ in range(count):
+        pool = ctx.Pool()
+        assert pool.apply(_square, (3,)) == 9
+        pool.close()
+        pool.join()
+    return time.perf_counter() - start
+
 
 # name -> (function, unit): unit "us"/"ms"/"ns" per operation, or "per_s".
 WORKLOADS = {
@@ -196,6 +244,10 @@ WORKLOADS = {
     "semaphore_handoff": (semaphore_handoff, "per_s"),
     "queue_1to1": (queue_1to1, "per_s"),
     "queue_4to1": (queue_4to1, "per_s"),
+    "pool_map": (pool_map, "per_s"),
+    "pool_map_chunk1": (pool_map_chunk1, "per_s"),
+    "pool_apply_async": (pool_apply_async, "per_s"),
+    "pool_startup": (pool_startup, "ms"),
 }
 
 SCALE = {"us": 1e6, "ms": 1e3, "ns": 1e9}

@@ -85,4 +85,18 @@ static inline void mp_cpu_relax(void) {
 // to wake others blocked in poll. Returns the descriptor or -1.
 int mp_eventfd_cloexec(void);
 
+// ---- Pool ----
+// sendmsg with MSG_NOSIGNAL, passing descriptor `fd` (SCM_RIGHTS) along with the bytes unless
+// fd < 0. Returns the bytes sent or -1.
+ssize_t mp_send_with_descriptor(int sock, const void *bytes, size_t count, int fd);
+
+// recvmsg with MSG_CMSG_CLOEXEC (and MSG_DONTWAIT if dont_wait): a descriptor passed with the
+// message lands in *fd (close-on-exec), else *fd = -1. Returns the bytes received, 0 at end of
+// file, or -1.
+ssize_t mp_receive_with_descriptor(int sock, void *bytes, size_t count, int *fd, int dont_wait);
+
+// Blocks SIGCHLD in the calling thread and returns a non-blocking, close-on-exec signalfd that
+// becomes readable when a child ends (signalfd is not imported by Glibc). -1 on failure.
+int mp_child_exit_descriptor(void);
+
 #endif

@@ -1,0 +1,171 @@
+// AsyncResult: the future a pool hands back for work it runs in the background.
+
+/// The result of `Pool.applyAsync` or `Pool.mapAsync`, available once a worker has answered.
+///
+/// Wait for it with `get(timeout:)` (the value, or the task's error) or `wait(timeout:)` (just
+/// readiness); poll it with `isReady`; in async code, `try await result.value`. The success or
+/// error callback given to `applyAsync` runs before the result becomes ready, on the pool's own
+/// thread: keep callbacks short, and never wait for the pool inside one.
+///
+/// Thread-safe: any thread of the creating process may wait on it, any number of times.
+/// Cost: one object with a mutex and a condition variable; waiting costs nothing while it waits.
+public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
+    private let monitor = LocalMonitor()
+    private var outcome: Result<Value, PoolError>?
+    /// Awaiting tasks (`value`), by token; resumed without a value, they read `outcome`.
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var cancelledWaiters: Set<UInt64> = []
+    private var nextWaiter: UInt64 = 0
+    /// Threads blocked in `get` or `wait`: only then does `resolve` broadcast.
+    private var blockedThreads = 0
+    private let onSuccess: (@Sendable (Value) -> Void)?
+    private let onError: (@Sendable (PoolError) -> Void)?
+    /// The pool's I/O thread, where waiting would deadlock.
+    private let ioThread: PlainThread?
+
+    init(ioThread: PlainThread?, onSuccess: (@Sendable (Value) -> Void)?, onError: (@Sendable (PoolError) -> Void)?) {
+        self.ioThread = ioThread
+        self.onSuccess = onSuccess
+        self.onError = onError
+    }
+
+    /// Runs the callback, then makes the outcome visible and wakes every waiter. Once; only the
+    /// pool's thread resolves (or the caller, for an empty map), so there is no race to be first.
+    func resolve(_ result: Result<Value, PoolError>) {
+        switch result {
+        case .success(let value): onSuccess?(value)
+        case .failure(let error): onError?(error)
+        }
+        var broadcast = false
+        var resumed: [CheckedContinuation<Void, Never>] = []
+        monitor.withLock {
+            guard outcome == nil else { return }
+            outcome = result
+            broadcast = blockedThreads > 0
+            if !waiters.isEmpty {
+                resumed = Array(waiters.values)
+                waiters = [:]
+            }
+        }
+        if broadcast { monitor.broadcast() }
+        for continuation in resumed { continuation.resume() }
+    }
+
+    /// Waits for the result and returns it, or throws the task's error.
+    ///
+    /// - Parameter timeout: nil waits as long as it takes; otherwise throws `PoolError.timeout` after
+    ///   about this long (the task goes on; ask again later). Signals do not cut the wait short.
+    /// - Throws: the task's `PoolError` (`.taskFailed`, `.workerDied`, `.terminated`, …), `.timeout`,
+    ///   or `.blockingCallInCallback` when called from a callback.
+    public func get(timeout: Duration? = nil) throws(PoolError) -> Value {
+        guard let result = try waitForOutcome(timeout: timeout, operation: "get a result") else {
+            throw .timeout(timeout ?? .zero)
+        }
+        return try result.get()
+    }
+
+    /// Waits until the result is ready or the timeout passes; true when it is ready.
+    /// From a callback (where waiting would deadlock) it does not wait.
+    @discardableResult
+    public func wait(timeout: Duration? = nil) -> Bool {
+        ((try? waitForOutcome(timeout: timeout, operation: "wait")) ?? nil) != nil
+    }
+
+    /// Whether the worker has answered (or the task failed for good). Never blocks.
+    public var isReady: Bool {
+        monitor.withLock { outcome != nil }
+    }
+
+    /// Whether the task succeeded.
+    /// - Throws: `PoolError.notReady` before the result is ready.
+    public var isSuccessful: Bool {
+        get throws(PoolError) {
+            switch monitor.withLock({ outcome }) {
+            case nil: throw .notReady
+            case .success?: return true
+            case .failure?: return false
+            }
+        }
+    }
+
+    /// The value, awaited without blocking a thread: `try await result.value`.
+    /// - Throws: the task's `PoolError`; `.cancelled` when the awaiting task is cancelled (the pool's
+    ///   task itself goes on).
+    public var value: Value {
+        get async throws(PoolError) {
+            if let result = monitor.withLock({ outcome }) { return try result.get() }
+            let token = monitor.withLock { () -> UInt64 in
+                nextWaiter += 1
+                return nextWaiter
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = monitor.withLock { () -> Bool in
+                        if outcome != nil || cancelledWaiters.contains(token) { return true }
+                        waiters[token] = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            } onCancel: {
+                let continuation = monitor.withLock { () -> CheckedContinuation<Void, Never>? in
+                    cancelledWaiters.insert(token)
+                    return waiters.removeValue(forKey: token)
+                }
+                continuation?.resume()
+            }
+            return try monitor.withLock { () -> Result<Value, PoolError> in
+                cancelledWaiters.remove(token)
+                return outcome ?? .failure(.cancelled)
+            }.get()
+        }
+    }
+
+    /// The outcome once ready, or nil when the timeout passed first.
+    private func waitForOutcome(timeout: Duration?, operation: String) throws(PoolError) -> Result<Value, PoolError>? {
+        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        return try monitor.withLock { () throws(PoolError) -> Result<Value, PoolError>? in
+            if let outcome { return outcome }
+            if ioThread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
+            blockedThreads += 1
+            defer { blockedThreads -= 1 }
+            while true {
+                if let outcome { return outcome }
+                if !monitor.wait(until: deadline) { return outcome }
+            }
+        }
+    }
+}
+
+/// The outcome of one job, as the I/O thread hands it to whoever waits for it.
+extension AsyncResult: PoolJobSink where Value: Decodable {
+    func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
+        switch FrameKind(rawValue: answer.kind) {
+        case .result?:
+            do throws(CodecError) {
+                resolve(.success(try decoder.decode(Value.self, from: answer.body)))
+            } catch {
+                resolve(.failure(.undecodableResult(error)))
+            }
+        default:
+            resolve(.failure(failure(in: answer, worker: worker, decoder: decoder)))
+        }
+    }
+
+    func fail(_ job: PoolJob, _ error: PoolError) {
+        resolve(.failure(error))
+    }
+}
+
+/// The error a `failed` frame carries (or a protocol error for any other unexpected frame).
+func failure(in answer: Frame, worker: String, decoder: DecoderCore) -> PoolError {
+    guard answer.kind == FrameKind.failed.rawValue else {
+        return .broken(reason: "\(worker) answered with an unexpected frame (kind \(answer.kind))")
+    }
+    do throws(CodecError) {
+        let remote = try decoder.decode(RemoteFailure.self, from: answer.body)
+        return .taskFailed(worker: worker, type: remote.type, description: remote.description)
+    } catch {
+        return .undecodableResult(error)
+    }
+}

@@ -1,0 +1,397 @@
+// Pool: Python's multiprocessing.Pool on fork, with the work function fixed at creation.
+
+import Glibc
+
+/// A fixed set of worker processes that run one work function on many inputs.
+///
+/// ```swift
+/// let pool = try Pool(processes: 3) { (x: Int) -> Int in x * x }
+/// try pool.apply(4)                          // 16, computed in a worker
+/// let squares = try pool.map(1...100)        // in input order
+/// pool.close(); try pool.join()
+/// ```
+///
+/// The work function is fixed when the pool is created, because the workers are forks: they hold a
+/// copy of everything the program had when they were forked, and a closure made later cannot reach
+/// them (Python sends a function's *name* and re-imports it). For several kinds of job, make the
+/// input an enum. Inputs and outputs travel as bytes (the binary codec), so they must be `Codable`.
+///
+/// Processes: at creation the pool forks one single-threaded *zygote*, which forks every worker,
+/// the first ones and every replacement, so that no worker is ever forked from a multi-threaded
+/// program. Workers are named `PoolWorker-1`, `PoolWorker-2`, … (replacements get new numbers).
+/// They ignore Ctrl-C (the program decides) and die with the program, even when it is killed.
+///
+/// Faults are results: a work function that throws fails that input with `PoolError.taskFailed`
+/// (the error's description and the worker's name); a worker that dies mid-task (killed, crashed,
+/// `exit`) fails the task it was running with `.workerDied` (naming the signal or exit status), is
+/// replaced, and every other task still completes. Nothing waits for ever.
+///
+/// Use the pool from the process that created it, from any thread. Callbacks run on the pool's own
+/// thread. End it with `close()` then `join()`, or `terminate()`; a pool released while running is
+/// terminated. Cost: creation forks the zygote (a few hundred µs) and the zygote forks the workers
+/// in the background; a task costs a few µs of overhead in the parent.
+public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: @unchecked Sendable {
+    /// The number of worker processes.
+    public let processes: Int
+    /// After this many tasks a worker exits and is replaced (nil: never).
+    public let maxTasksPerChild: Int?
+    private let engine: PoolEngine
+
+    /// Creates the pool: forks the zygote, which forks `processes` workers in the background.
+    ///
+    /// - Parameters:
+    ///   - processes: the number of workers; nil means `cpuCount()`.
+    ///   - maxTasksPerChild: replace each worker after this many tasks (a map chunk counts as one);
+    ///     nil keeps workers for the pool's life. Useful against leaks in the work function.
+    ///   - initializer: runs once in every worker (replacements too) before its first task. If it
+    ///     throws or crashes, the pool cannot work: every task fails with `.initializerFailed`.
+    ///   - function: the work, run in the workers. It must not use Dispatch or Swift concurrency
+    ///     (a forked child cannot); plain code and pthreads are fine.
+    /// - Throws: `PoolError.invalidProcessCount`, `.invalidMaxTasksPerChild`, or `.system` when the
+    ///   zygote, its socket or the pool's thread cannot be created.
+    public init(
+        processes: Int? = nil,
+        maxTasksPerChild: Int? = nil,
+        initializer: (@Sendable () throws -> Void)? = nil,
+        _ function: @escaping @Sendable (Input) throws -> Output
+    ) throws(PoolError) {
+        let count = processes ?? cpuCount()
+        guard count >= 1 else { throw .invalidProcessCount(count) }
+        if let maxTasksPerChild, maxTasksPerChild < 1 { throw .invalidMaxTasksPerChild(maxTasksPerChild) }
+        self.processes = count
+        self.maxTasksPerChild = maxTasksPerChild
+        engine = try PoolEngine(processes: count, maxTasksPerChild: maxTasksPerChild) { launch in
+            runWorker(launch, initializer: initializer, function: function)
+        }
+        try engine.start()
+    }
+
+    deinit {
+        engine.terminate()
+    }
+
+    // MARK: One input
+
+    /// Runs the work function on `input` in a worker and waits for its result.
+    /// - Throws: `PoolError.taskFailed` when the work function throws, `.workerDied` when the worker
+    ///   died running it, `.notRunning` after `close()`/`terminate()`, `.unencodableInput`, …
+    /// - Cost: one round trip to a worker: about 20–50 µs when a worker is idle.
+    public func apply(_ input: Input) throws(PoolError) -> Output {
+        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: "apply") }
+        return try submit(input, onSuccess: nil, onError: nil, operation: "apply").get()
+    }
+
+    /// Queues `input` for the workers and returns at once with its `AsyncResult`.
+    ///
+    /// - Parameters:
+    ///   - onSuccess: runs with the output before the result becomes ready, on the pool's thread.
+    ///   - onError: runs with the error before the result becomes ready, on the pool's thread.
+    /// - Throws: `PoolError.notRunning` after `close()`/`terminate()`; `.unencodableInput` (nothing
+    ///   is queued then).
+    /// - Cost: encoding the input and queueing it: a few µs; the work runs in the background.
+    public func applyAsync(
+        _ input: Input,
+        onSuccess: (@Sendable (Output) -> Void)? = nil,
+        onError: (@Sendable (PoolError) -> Void)? = nil
+    ) throws(PoolError) -> AsyncResult<Output> {
+        try submit(input, onSuccess: onSuccess, onError: onError, operation: "applyAsync")
+    }
+
+    private func submit(
+        _ input: Input,
+        onSuccess: (@Sendable (Output) -> Void)?,
+        onError: (@Sendable (PoolError) -> Void)?,
+        operation: String
+    ) throws(PoolError) -> AsyncResult<Output> {
+        let result = AsyncResult<Output>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
+        try engine.submit(try makeJob(.task, input, sink: result, index: 0, count: 1), operation: operation)
+        return result
+    }
+
+    // MARK: Many inputs
+
+    /// Runs the work function on every input and returns the outputs in input order.
+    ///
+    /// Inputs travel in chunks of `chunkSize` (one message each way per chunk); the default,
+    /// ⌈count / (4 × processes)⌉, keeps every worker busy with little overhead. Not fail-fast: it
+    /// waits for every chunk, then throws the error of the first input (in input order) that failed.
+    /// An empty input returns `[]`.
+    /// - Throws: `PoolError.invalidChunkSize`, the first input's error (`.taskFailed`, `.workerDied`),
+    ///   `.notRunning` after `close()`/`terminate()`, `.unencodableInput`.
+    /// - Cost: the inputs are encoded at once on the calling thread; then a few µs per chunk.
+    @inlinable
+    public func map<S: Sequence>(_ inputs: S, chunkSize: Int? = nil) throws(PoolError) -> [Output]
+    where S.Element == Input {
+        // Inlined so that the inputs become an array in the caller's specialized code: generic code
+        // in this module walks a sequence hundreds of times slower.
+        try map(array: Array(inputs), chunkSize: chunkSize, operation: "map")
+    }
+
+    @usableFromInline
+    func map(array items: [Input], chunkSize: Int?, operation: String) throws(PoolError) -> [Output] {
+        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
+        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
+    }
+
+    /// `map` without waiting: the outputs, in input order, arrive in the `AsyncResult`.
+    /// The callbacks run once, when every chunk is done (see `applyAsync`).
+    @inlinable
+    public func mapAsync<S: Sequence>(
+        _ inputs: S,
+        chunkSize: Int? = nil,
+        onSuccess: (@Sendable ([Output]) -> Void)? = nil,
+        onError: (@Sendable (PoolError) -> Void)? = nil
+    ) throws(PoolError) -> AsyncResult<[Output]> where S.Element == Input {
+        try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError,
+                     operation: "mapAsync")
+    }
+
+    @usableFromInline
+    func mapAsync(
+        array items: [Input],
+        chunkSize: Int?,
+        onSuccess: (@Sendable ([Output]) -> Void)?,
+        onError: (@Sendable (PoolError) -> Void)?,
+        operation: String
+    ) throws(PoolError) -> AsyncResult<[Output]> {
+        let size = chunkSize ?? defaultChunkSize(count: items.count)
+        guard size >= 1 else { throw .invalidChunkSize(size) }
+        let result = AsyncResult<[Output]>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
+        if items.isEmpty {
+            try engine.checkRunning(operation: operation)
+            result.resolve(.success([]))
+            return result
+        }
+        let collector = MapCollector<Output>(count: items.count, chunkSize: size, result: result)
+        var jobs: [PoolJob] = []
+        jobs.reserveCapacity((items.count + size - 1) / size)
+        for start in stride(from: 0, to: items.count, by: size) {
+            let end = min(start + size, items.count)
+            jobs.append(try makeJob(.chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start))
+        }
+        try engine.submit(jobs, operation: operation)
+        return result
+    }
+
+    /// Runs the work function on every input; the outcomes come back in input order, each as soon
+    /// as it (and every one before it) is known. Iterate the results while the work goes on.
+    ///
+    /// - Parameter chunkSize: inputs per message (default 1); larger chunks cost less per input.
+    /// - Throws: `PoolError.invalidChunkSize`, `.notRunning`, `.unencodableInput`. A failed input is
+    ///   a `.failure` element, not a thrown error.
+    @inlinable
+    public func imap<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
+    where S.Element == Input {
+        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: true, operation: "imap")
+    }
+
+    /// Like `imap`, but each outcome comes back as soon as it is known: in completion order.
+    @inlinable
+    public func imapUnordered<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
+    where S.Element == Input {
+        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: false, operation: "imapUnordered")
+    }
+
+    // MARK: Ending
+
+    /// Stops new work: later calls that queue work throw `.notRunning`. Queued and running tasks
+    /// finish; then the workers exit. Call `join()` to wait for that. Never blocks.
+    public func close() {
+        engine.close()
+    }
+
+    /// Waits until every worker (and the zygote) has exited and been reaped: after `close()`, when
+    /// the queued work is done; after `terminate()`, at once.
+    /// - Throws: `PoolError.joinWhileRunning` before `close()` or `terminate()`;
+    ///   `.blockingCallInCallback` from a callback; `.notOwnedByThisProcess` from a forked child.
+    public func join() throws(PoolError) {
+        try engine.join()
+    }
+
+    /// Stops the pool now: SIGKILLs the workers, fails every queued and running task with
+    /// `PoolError.terminated` (running their error callbacks), and returns when every process of the
+    /// pool has been reaped. Calling it again, or after `join()`, does nothing.
+    /// - Cost: milliseconds, however much work was queued.
+    public func terminate() {
+        engine.terminate()
+    }
+
+    // MARK: For tests and demos
+
+    /// The zygote's pid and the living workers' pids (by slot), right now.
+    package var processIDs: (zygote: pid_t, workers: [pid_t]) {
+        engine.processIDs
+    }
+
+    /// How many tasks that a dead worker had received but not started were given to another worker.
+    package var requeuedTaskCount: Int {
+        engine.requeuedCount
+    }
+
+    /// How many unstarted tasks were taken back from a busy worker for an idle one.
+    package var stolenTaskCount: Int {
+        engine.stolenCount
+    }
+
+    /// Waits until every worker has been forked (or the timeout passes); returns their pids.
+    package func waitForWorkers(timeout: Duration = .seconds(10)) -> [pid_t] {
+        engine.waitForWorkers(count: processes, timeout: timeout)
+    }
+
+    // MARK: Internals
+
+    private func defaultChunkSize(count: Int) -> Int {
+        let perRound = 4 * processes
+        return max(1, (count + perRound - 1) / perRound)
+    }
+
+    private func makeJob<T: Encodable>(_ kind: FrameKind, _ value: T, sink: any PoolJobSink, index: Int, count: Int)
+        throws(PoolError) -> PoolJob
+    {
+        let id = engine.makeJobID()
+        let buffer = ByteBuffer(capacity: FrameHeader.size + 32 + count * MemoryLayout<Input>.stride)
+        let start = buffer.startFrame(kind, id: id)
+        do throws(CodecError) {
+            try EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth).encode(value)
+        } catch {
+            throw .unencodableInput(error)
+        }
+        buffer.finishFrame(startedAt: start)
+        return PoolJob(id: id, frame: buffer, sink: sink, index: index, count: count)
+    }
+
+    @usableFromInline
+    func submitForResults(_ items: [Input], chunkSize: Int, ordered: Bool, operation: String)
+        throws(PoolError) -> PoolResults<Output>
+    {
+        guard chunkSize >= 1 else { throw .invalidChunkSize(chunkSize) }
+        let results = PoolResults<Output>(count: items.count, ordered: ordered, ioThread: engine.thread)
+        if items.isEmpty {
+            try engine.checkRunning(operation: operation)
+            return results
+        }
+        var jobs: [PoolJob] = []
+        jobs.reserveCapacity((items.count + chunkSize - 1) / chunkSize)
+        for start in stride(from: 0, to: items.count, by: chunkSize) {
+            let end = min(start + chunkSize, items.count)
+            jobs.append(chunkSize == 1
+                ? try makeJob(.task, items[start], sink: results, index: start, count: 1)
+                : try makeJob(.chunk, Array(items[start..<end]), sink: results, index: start, count: end - start))
+        }
+        try engine.submit(jobs, operation: operation)
+        return results
+    }
+}
+
+/// Collects a map's chunks; resolves its `AsyncResult` once every chunk is done. I/O thread only.
+final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
+    private let result: AsyncResult<[Output]>
+    private let count: Int
+    private let chunkSize: Int
+    private var chunks: [[Output]?]
+    private var remaining: Int
+    /// The failure of the first input, in input order.
+    private var firstError: (index: Int, error: PoolError)?
+
+    init(count: Int, chunkSize: Int, result: AsyncResult<[Output]>) {
+        self.count = count
+        self.chunkSize = chunkSize
+        self.result = result
+        remaining = (count + chunkSize - 1) / chunkSize
+        chunks = Array(repeating: nil, count: remaining)
+    }
+
+    func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
+        if answer.kind == FrameKind.chunkResult.rawValue,
+           let values = try? decoder.decode([Output].self, from: answer.body), values.count == job.count {
+            chunks[job.index / chunkSize] = values
+        } else {
+            let outcomes = outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self)
+            if let offset = outcomes.firstIndex(where: { if case .failure = $0 { true } else { false } }),
+               case .failure(let error) = outcomes[offset] {
+                record(error, at: job.index + offset)
+            }
+        }
+        chunkDone()
+    }
+
+    func fail(_ job: PoolJob, _ error: PoolError) {
+        record(error, at: job.index)
+        chunkDone()
+    }
+
+    private func record(_ error: PoolError, at index: Int) {
+        if firstError == nil || index < firstError!.index { firstError = (index, error) }
+    }
+
+    private func chunkDone() {
+        remaining -= 1
+        guard remaining == 0 else { return }
+        if let firstError {
+            result.resolve(.failure(firstError.error))
+            return
+        }
+        var all: [Output] = []
+        all.reserveCapacity(count)
+        for chunk in chunks { all.append(contentsOf: chunk!) }
+        chunks = []
+        result.resolve(.success(all))
+    }
+}
+
+/// The arguments of a work function that takes several: `Pool { (a: Int, b: String) in … }`
+/// makes a pool whose input is `Arguments<Int, String>`, fed by `starmap([(1, "x"), …])`.
+public struct Arguments<each Value: Codable & Sendable>: Codable, Sendable {
+    public var values: (repeat each Value)
+
+    public init(_ values: repeat each Value) {
+        self.values = (repeat each values)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        for value in repeat each values { try container.encode(value) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        func next<T: Decodable>(_ type: T.Type) throws -> T { try container.decode(T.self) }
+        values = (repeat try next((each Value).self))
+    }
+}
+
+extension Pool {
+    /// A pool whose work function takes several arguments (Python's `starmap` style); feed it with
+    /// `starmap`, or `applyAsync(Arguments(a, b))`. See the main initializer for the parameters.
+    public convenience init<each Argument: Codable & Sendable>(
+        processes: Int? = nil,
+        maxTasksPerChild: Int? = nil,
+        initializer: (@Sendable () throws -> Void)? = nil,
+        _ function: @escaping @Sendable (repeat each Argument) throws -> Output
+    ) throws(PoolError) where Input == Arguments<repeat each Argument> {
+        try self.init(processes: processes, maxTasksPerChild: maxTasksPerChild, initializer: initializer) {
+            (arguments: Arguments<repeat each Argument>) in try function(repeat each arguments.values)
+        }
+    }
+
+    /// `map` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
+    /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
+    @inlinable
+    public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
+        throws(PoolError) -> [Output] where Input == Arguments<repeat each Argument>
+    {
+        try map(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, operation: "starmap")
+    }
+
+    /// `starmap` without waiting.
+    @inlinable
+    public func starmapAsync<each Argument: Codable & Sendable>(
+        _ inputs: [(repeat each Argument)],
+        chunkSize: Int? = nil,
+        onSuccess: (@Sendable ([Output]) -> Void)? = nil,
+        onError: (@Sendable (PoolError) -> Void)? = nil
+    ) throws(PoolError) -> AsyncResult<[Output]> where Input == Arguments<repeat each Argument> {
+        try mapAsync(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
+                     onError: onError, operation: "starmapAsync")
+    }
+}

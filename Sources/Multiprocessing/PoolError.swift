@@ -1,0 +1,91 @@
+/// Why a pool call failed, or why a task did not produce its result.
+public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// `processes` was less than 1.
+    case invalidProcessCount(Int)
+    /// `maxTasksPerChild` was less than 1.
+    case invalidMaxTasksPerChild(Int)
+    /// A chunk size was less than 1.
+    case invalidChunkSize(Int)
+    /// The work function threw in a worker: the error's type and description, and the worker's name.
+    case taskFailed(worker: String, type: String, description: String)
+    /// The worker running the task ended before it answered (killed by a signal, crashed, or called
+    /// `exit`). `status` is nil when its status could not be learnt (its zygote was gone).
+    case workerDied(worker: String, pid: Int32, status: ExitStatus?)
+    /// The initializer threw or crashed in a worker. The pool cannot work without it, so every
+    /// pending and later task fails with this error; `terminate()` or `close()` the pool.
+    case initializerFailed(worker: String, description: String)
+    /// `terminate()` stopped the pool before the task finished.
+    case terminated
+    /// `get(timeout:)` waited this long and the result was not ready. The task goes on.
+    case timeout(Duration)
+    /// `isSuccessful` was asked before the result was ready.
+    case notReady
+    /// The pool takes no more work: it was closed or terminated.
+    case notRunning(operation: String, state: String)
+    /// `join()` before `close()` or `terminate()`: it would wait for ever.
+    case joinWhileRunning
+    /// The pool object was inherited by a forked child; only the process that created it can use it.
+    case notOwnedByThisProcess(operation: String)
+    /// A blocking call from a success or error callback, which runs on the pool's own thread:
+    /// waiting there for the pool would wait for ever.
+    case blockingCallInCallback(operation: String)
+    /// An input could not be encoded (nothing was sent).
+    case unencodableInput(CodecError)
+    /// A worker's answer could not be decoded into the output type.
+    case undecodableResult(CodecError)
+    /// The pool's own machinery failed (its zygote died, or a worker sent a corrupt frame).
+    case broken(reason: String)
+    /// The waiting task was cancelled (`await result.value`); the pool task itself goes on.
+    case cancelled
+    /// A system call failed: creating the pool's processes, sockets or thread.
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .invalidProcessCount(let count):
+            return "a pool needs at least 1 process, not \(count)"
+        case .invalidMaxTasksPerChild(let count):
+            return "maxTasksPerChild must be at least 1, not \(count)"
+        case .invalidChunkSize(let size):
+            return "the chunk size must be at least 1, not \(size)"
+        case .taskFailed(let worker, let type, let description):
+            return description.hasPrefix(type)
+                ? "\(worker): the work function threw \(description)"
+                : "\(worker): the work function threw \(type): \(description)"
+        case .workerDied(let worker, let pid, let status):
+            let how: String
+            switch status {
+            case .exited(let code)?: how = "exited with status \(code)"
+            case .signaled(let signal)?: how = "was killed by signal \(signal) (\(signalName(signal)))"
+            case nil: how = "died"
+            }
+            return "\(worker) (pid \(pid)) \(how) while running this task"
+        case .initializerFailed(let worker, let description):
+            return "the pool's initializer failed in \(worker): \(description)"
+        case .terminated:
+            return "the pool was terminated before this task finished"
+        case .timeout(let duration):
+            return "the result was not ready within \(duration)"
+        case .notReady:
+            return "the result is not ready yet"
+        case .notRunning(let operation, let state):
+            return "cannot \(operation): the pool is \(state)"
+        case .joinWhileRunning:
+            return "cannot join a running pool: call close() or terminate() first"
+        case .notOwnedByThisProcess(let operation):
+            return "cannot \(operation): the pool belongs to the process that created it"
+        case .blockingCallInCallback(let operation):
+            return "cannot \(operation) in a result callback: callbacks run on the pool's own thread"
+        case .unencodableInput(let error):
+            return "cannot send the input: \(error)"
+        case .undecodableResult(let error):
+            return "cannot decode the result: \(error)"
+        case .broken(let reason):
+            return "the pool is broken: \(reason)"
+        case .cancelled:
+            return "the wait was cancelled"
+        case .system(let error):
+            return error.description
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// PoolResults: what imap and imapUnordered hand back, one outcome per input.
+
+/// The outcomes of `Pool.imap` (in input order) or `Pool.imapUnordered` (in completion order),
+/// one per input, each delivered as soon as it is known.
+///
+/// Iterate it with `for outcome in results { let value = try outcome.get() }`: each element is a
+/// `Result`, so one failed input does not hide the others. In async code, iterate `values`:
+/// `for try await value in results.values { … }`, which stops at the first failure.
+///
+/// Single pass: iterating consumes the outcomes (a second loop continues where the first stopped).
+/// Thread-safe. Cost: the outcomes are kept until consumed; the inputs were all sent at once.
+public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable {
+    public typealias Element = Result<Output, PoolError>
+
+    private let monitor = LocalMonitor()
+    private let ordered: Bool
+    /// How many outcomes there will be in all.
+    public let count: Int
+    /// Ordered: outcome i at slot i. Unordered: outcomes in arrival order.
+    private var slots: [Element?]
+    private var arrived = 0
+    private var consumed = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let ioThread: PlainThread?
+
+    init(count: Int, ordered: Bool, ioThread: PlainThread?) {
+        self.count = count
+        self.ordered = ordered
+        self.ioThread = ioThread
+        slots = Array(repeating: nil, count: count)
+    }
+
+    /// Delivers outcomes for the inputs from `index` on (the I/O thread).
+    func deliver(_ outcomes: [Element], from index: Int) {
+        let resumed = monitor.withLock { () -> [CheckedContinuation<Void, Never>] in
+            for (offset, outcome) in outcomes.enumerated() {
+                slots[ordered ? index + offset : arrived + offset] = outcome
+            }
+            arrived += outcomes.count
+            defer { waiters = [] }
+            return waiters
+        }
+        monitor.broadcast()
+        for continuation in resumed { continuation.resume() }
+    }
+
+    /// The next outcome, waiting as long as it takes; nil after the last.
+    /// From a callback (where waiting would deadlock) it returns `.blockingCallInCallback`.
+    public func next() -> Element? {
+        monitor.withLock { () -> Element? in
+            while true {
+                if consumed == count { return nil }
+                if let outcome = takeReady() { return outcome }
+                if ioThread?.isCurrent == true {
+                    consumed += 1
+                    return .failure(.blockingCallInCallback(operation: "iterate results"))
+                }
+                _ = monitor.wait(until: nil)
+            }
+        }
+    }
+
+    /// With the lock held: the next outcome if it has arrived.
+    private func takeReady() -> Element? {
+        guard consumed < count, let outcome = slots[consumed] else { return nil }
+        slots[consumed] = nil
+        consumed += 1
+        return outcome
+    }
+
+    /// The next outcome without blocking a thread; nil after the last.
+    func nextAsync() async -> Element? {
+        while true {
+            if let done = monitor.withLock({ () -> Element?? in
+                if consumed == count { return .some(nil) }
+                return takeReady().map { .some($0) }
+            }) {
+                return done
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = monitor.withLock { () -> Bool in
+                    if consumed == count || slots[consumed] != nil { return true }
+                    waiters.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let results: PoolResults
+        public mutating func next() -> Element? { results.next() }
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(results: self)
+    }
+
+    /// The values as an async sequence that throws the first failure: `for try await v in r.values`.
+    public var values: Values {
+        Values(results: self)
+    }
+
+    /// The values of a `PoolResults`, awaited; iteration throws the first failed input's error.
+    public struct Values: AsyncSequence, Sendable {
+        public typealias Element = Output
+        public typealias Failure = PoolError
+        let results: PoolResults
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let results: PoolResults
+
+            public mutating func next() async throws(PoolError) -> Output? {
+                guard let outcome = await results.nextAsync() else { return nil }
+                return try outcome.get()
+            }
+
+            public mutating func next(isolation actor: isolated (any Actor)?) async throws(PoolError) -> Output? {
+                guard let outcome = await results.nextAsync() else { return nil }
+                return try outcome.get()
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(results: results)
+        }
+    }
+}
+
+extension PoolResults: PoolJobSink where Output: Decodable {
+    func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
+        deliver(outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self), from: job.index)
+    }
+
+    func fail(_ job: PoolJob, _ error: PoolError) {
+        deliver(Array(repeating: .failure(error), count: job.count), from: job.index)
+    }
+}
+
+/// One outcome per input of `job`, from the worker's answer.
+func outcomes<Output: Decodable>(of job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore,
+                                 as type: Output.Type) -> [Result<Output, PoolError>] {
+    let mismatch = PoolError.broken(reason: "\(worker) answered a chunk of \(job.count) with a different count")
+    switch FrameKind(rawValue: answer.kind) {
+    case .result?:
+        do throws(CodecError) {
+            return [.success(try decoder.decode(Output.self, from: answer.body))]
+        } catch {
+            return [.failure(.undecodableResult(error))]
+        }
+    case .chunkResult?:
+        do throws(CodecError) {
+            let values = try decoder.decode([Output].self, from: answer.body)
+            guard values.count == job.count else { return Array(repeating: .failure(mismatch), count: job.count) }
+            return values.map { .success($0) }
+        } catch {
+            return Array(repeating: .failure(.undecodableResult(error)), count: job.count)
+        }
+    case .chunkMixed?:
+        do throws(CodecError) {
+            let items = try decoder.decode([ItemOutcome<Output>].self, from: answer.body)
+            guard items.count == job.count else { return Array(repeating: .failure(mismatch), count: job.count) }
+            return items.map { item in
+                switch item {
+                case .success(let value): return .success(value)
+                case .failure(let remote):
+                    return .failure(.taskFailed(worker: worker, type: remote.type, description: remote.description))
+                }
+            }
+        } catch {
+            return Array(repeating: .failure(.undecodableResult(error)), count: job.count)
+        }
+    default:
+        return Array(repeating: .failure(failure(in: answer, worker: worker, decoder: decoder)), count: job.count)
+    }
+}
