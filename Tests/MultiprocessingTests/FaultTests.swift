@@ -332,6 +332,67 @@ final class FaultTests: XCTestCase {
         leftovers.assertNothingLeft(random.describe)
     }
 
+    // MARK: Pool tasks
+
+    /// Pool workers are SIGKILLed at random moments while tasks stream through (applyAsync and map):
+    /// every task either returns its right result or fails with `workerDied` within a bound (none is
+    /// lost, none hangs, none gives a wrong result); the pool replaces its workers and keeps working;
+    /// after close and join no worker, zygote or descriptor is left.
+    func testPoolWorkersKilledAtRandomDuringTasks() throws {
+        var random = FaultRandom(#function)
+        let leftovers = Leftovers()
+        var killed = 0
+        var failedTasks = 0
+        var succeeded = 0
+        for round in 0..<3 {
+            let context = "round \(round): \(random.describe)"
+            let pool = try Pool<Int, Int>(processes: 3) { x in
+                for _ in 0..<(x % 7) * 2_000 { mp_cpu_relax() }
+                return x * x
+            }
+            _ = pool.waitForWorkers()
+            let count = 600
+            let results = try (0..<count).map { try pool.applyAsync($0) }
+            for _ in 0..<3 {
+                Sys.sleep(for: random.microseconds(0...10_000))
+                let workers = pool.processIDs.workers
+                if let victim = workers.randomElement(using: &random), kill(victim, SIGKILL) == 0 { killed += 1 }
+            }
+            let (_, waited) = timed {
+                for (input, result) in results.enumerated() {
+                    do throws(PoolError) {
+                        let value = try result.get(timeout: .seconds(20))
+                        XCTAssertEqual(value, input * input, context)
+                        succeeded += 1
+                    } catch {
+                        if case .workerDied = error { failedTasks += 1 } else { XCTFail("\(error): \(context)") }
+                    }
+                }
+            }
+            XCTAssertLessThan(waited, .seconds(20), context)
+            // map over the same storm of kills: it either returns every result in order or throws.
+            let chunk = random.int(1...50)
+            let killer = TestThread {
+                Sys.sleep(for: .milliseconds(2))
+                if let victim = pool.processIDs.workers.first { kill(victim, SIGKILL) }
+            }
+            do throws(PoolError) {
+                let mapped = try pool.map(Array(0..<2_000), chunkSize: chunk)
+                XCTAssertEqual(mapped, (0..<2_000).map { $0 * $0 }, context)
+            } catch {
+                if case .workerDied = error { failedTasks += 1 } else { XCTFail("map: \(error): \(context)") }
+            }
+            killer.join()
+            killed += 1
+            XCTAssertEqual(try pool.map(Array(0..<100)), (0..<100).map { $0 * $0 }, "after the kills: \(context)")
+            pool.close()
+            try pool.join()
+        }
+        print("FAULTS pool: \(killed) workers SIGKILLed mid-workload survived; \(failedTasks) tasks failed with "
+              + "workerDied, \(succeeded) returned the right result, none lost")
+        leftovers.assertNothingLeft(random.describe)
+    }
+
     // MARK: Processes
 
     /// Children killed at a random moment of their life, from right after fork to their exit:

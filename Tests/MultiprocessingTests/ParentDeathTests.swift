@@ -10,6 +10,7 @@ final class ParentDeathTests: XCTestCase {
     /// - a non-daemonic worker that serves requests from the program over a pipe and has daemonic
     ///   children of its own (the program's grandchildren): the worker sees end of file when the
     ///   program dies, returns, and its exit handling ends its daemons.
+    /// - a Pool: its zygote and workers have a parent-death signal.
     /// A non-daemonic child that waits for nothing from its parent outlives it, as in Python: that
     /// is the meaning of non-daemonic, so the tree below has none.
     func testNothingSurvivesAKilledMainProcess() throws {
@@ -38,16 +39,21 @@ final class ParentDeathTests: XCTestCase {
                 requests.close()
                 daemons.append(worker)
                 try toWorker.send(1)
+                // A pool: its zygote and workers (grandchildren) must die with the program too.
+                let pool = try Pool<Int, Int>(processes: 2) { x in x }
+                let poolPids = [pool.processIDs.zygote] + pool.waitForWorkers()
+                _ = try pool.applyAsync(1)
+                report.write("pool \(poolPids.map(String.init).joined(separator: " "))\n")
                 report.write("children \(daemons.map { String($0.pid!) }.joined(separator: " "))\n")
                 while true { pause() }
             }
             try program.start()
             var pids: [pid_t] = []
-            for _ in 0..<2 {
+            for _ in 0..<3 {
                 let line = try XCTUnwrap(try report.readLine(), "round \(round)")
                 pids += line.split(separator: " ").dropFirst().compactMap { pid_t($0) }
             }
-            XCTAssertEqual(pids.count, 6)
+            XCTAssertEqual(pids.count, 9, "3 daemons, a worker, 2 grandchildren, a pool's zygote and 2 workers")
             Sys.sleep(for: random.microseconds(0...20_000))
             try program.kill()
             try program.join(timeout: .seconds(5))
@@ -60,7 +66,7 @@ final class ParentDeathTests: XCTestCase {
             Sys.close(report.readEnd)
             Sys.close(report.writeEnd)
         }
-        print("FAULTS parent-death: 3 trees (18 descendants) gone within 2 s of their root's SIGKILL")
+        print("FAULTS parent-death: 3 trees (27 descendants: daemons, a worker, grandchildren, a pool) gone within 2 s of their root's SIGKILL")
         leftovers.assertNothingLeft(random.describe)
     }
 }

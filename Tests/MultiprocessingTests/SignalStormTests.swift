@@ -186,4 +186,25 @@ final class SignalStormTests: XCTestCase {
         XCTAssertEqual(unfinished, 0, "join returned before every task was done")
         XCTAssertEqual(worker.exitCode, 0)
     }
+
+    /// The test process (the pool's owner, with its I/O thread) and the pool's workers are stormed
+    /// while map and AsyncResult.get wait: every result arrives, and a timed get keeps its timeout.
+    func testPoolMapAndGetUnderAStormLoseNothing() throws {
+        let pool = try Pool<Int, Int>(processes: 2) { x in
+            if x < 0 { Sys.sleep(for: .seconds(5)) }
+            return x * x
+        }
+        let storm = try startStorm([getpid(), pool.processIDs.zygote] + pool.waitForWorkers())
+        defer { try? stop(storm) }
+        XCTAssertEqual(try pool.map(Array(0..<5_000), chunkSize: 7), (0..<5_000).map { $0 * $0 })
+        let results = try (0..<500).map { try pool.applyAsync($0) }
+        XCTAssertEqual(try results.map { try $0.get(timeout: .seconds(20)) }, (0..<500).map { $0 * $0 })
+        let slow = try pool.applyAsync(-1)
+        let (outcome, waited) = timed { Result { () throws(PoolError) in try slow.get(timeout: .milliseconds(300)) } }
+        XCTAssertEqual(outcome, .failure(.timeout(.milliseconds(300))))
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
+        XCTAssertLessThan(waited, .milliseconds(2300))
+        pool.terminate()
+        try pool.join()
+    }
 }
