@@ -33,3 +33,22 @@ TSAN_TESTS = ConnectionTests|LifecycleTests|LockTests|FaultTests|SignalStormTest
 sanitize:
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize address --scratch-path .build-asan --filter MultiprocessingTests
 	TSAN_OPTIONS=die_after_fork=0:halt_on_error=1 swift test --sanitize thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
+
+# libFuzzer on the codec decoder and the frame reader (Sources/CodecFuzzer, not a SwiftPM target:
+# built here with the runtime's sources, -sanitize=fuzzer,address). FUZZ_TIME seconds (default 300);
+# new inputs go to .build-fuzz/corpus; the small seed corpus is Sources/CodecFuzzer/corpus.
+FUZZ_TIME ?= 300
+FUZZ_DIR = .build-fuzz
+fuzz:
+	mkdir -p $(FUZZ_DIR)/shims $(FUZZ_DIR)/corpus
+	clang -c -O1 -g -fsanitize=fuzzer-no-link,address Sources/CSystemShims/shims.c \
+		-I Sources/CSystemShims/include -o $(FUZZ_DIR)/shims.o
+	printf 'module CSystemShims {\n  header "%s/Sources/CSystemShims/include/CSystemShims.h"\n  export *\n}\n' \
+		"$(CURDIR)" > $(FUZZ_DIR)/shims/module.modulemap
+	swiftc -swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -module-name CodecFuzzer \
+		-package-name MultiprocessingBook -I $(FUZZ_DIR)/shims \
+		Sources/Multiprocessing/*.swift Sources/CodecFuzzer/main.swift $(FUZZ_DIR)/shims.o \
+		-o $(FUZZ_DIR)/codec-fuzzer
+	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/codec-fuzzer -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+		-malloc_limit_mb=64 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \
+		$(FUZZ_DIR)/corpus Sources/CodecFuzzer/corpus
