@@ -32,7 +32,7 @@ bench:
 TSAN_TESTS = ConnectionTests|LifecycleTests|LockTests|FaultTests|SignalStormTests
 sanitize:
 	ASAN_OPTIONS=detect_leaks=0 swift test --sanitize address --scratch-path .build-asan --filter MultiprocessingTests
-	TSAN_OPTIONS=die_after_fork=0:halt_on_error=1 swift test --sanitize thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
+	TSAN_OPTIONS=die_after_fork=0:halt_on_error=1:handle_sigill=0:handle_abort=0 swift test --sanitize thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 
 # libFuzzer on the codec decoder and the frame reader (Sources/CodecFuzzer, not a SwiftPM target:
 # built here with the runtime's sources, -sanitize=fuzzer,address). FUZZ_TIME seconds (default 300);
