@@ -1,0 +1,121 @@
+import Glibc
+import XCTest
+@testable import Multiprocessing
+
+/// Long runs of ordinary work: descriptors, zombies and resident memory stay flat. Each test prints
+/// its figures (a `SOAK` line) for the reliability note.
+final class SoakTests: XCTestCase {
+    /// Resident memory may grow by this much over a whole soak (allocator arenas settling, XCTest's
+    /// own bookkeeping); a leak of even 100 bytes per cycle would exceed it.
+    private let residentGrowthBound = 8 * 1024  // KiB
+
+    private struct Figures: CustomStringConvertible {
+        var descriptors: Int
+        var zombies: Int
+        var residentKiB: Int
+
+        static func now() -> Figures {
+            Figures(descriptors: openDescriptorCount(), zombies: zombieChildren().count, residentKiB: MultiprocessingTests.residentKiB())
+        }
+
+        var description: String { "fds \(descriptors), zombies \(zombies), RSS \(residentKiB) KiB" }
+    }
+
+    func testTenThousandStartJoinCyclesStayFlat() throws {
+        let leftovers = Leftovers()
+        let cycles = underSanitizer ? 300 : 10_000
+        let start = ContinuousClock.now
+        for _ in 0..<200 { let p = Process { }; try p.start(); try p.join() }  // warm-up: lazy allocations
+        let before = Figures.now()
+        var failures = 0
+        for cycle in 0..<cycles {
+            let process = Process(daemon: cycle % 2 == 0) { }
+            try process.start()
+            try process.join(timeout: cycle % 3 == 0 ? .seconds(10) : nil)  // both join paths
+            if process.exitCode != 0 { failures += 1 }
+        }
+        let after = Figures.now()
+        let elapsed = ContinuousClock.now - start
+        print("SOAK \(cycles) start/join cycles in \(elapsed): before \(before); after \(after)")
+        XCTAssertEqual(failures, 0)
+        XCTAssertEqual(after.descriptors, before.descriptors)
+        XCTAssertEqual(after.zombies, 0)
+        XCTAssertGreaterThan(before.residentKiB, 0)
+        if !underSanitizer { XCTAssertLessThan(after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)") }
+        XCTAssertLessThan(elapsed, .seconds(60))
+        leftovers.assertNothingLeft("after \(cycles) cycles")
+    }
+
+    /// 100,000 messages through one pipe, half each way, every one checked in order.
+    func testHundredThousandPipeMessagesStayFlat() throws {
+        let leftovers = Leftovers()
+        let half = 50_000
+        let start = ContinuousClock.now
+        let before: Figures
+        do {
+            let (parentEnd, childEnd) = try Pipe<FaultFrame>.make(duplex: true)
+            let child = Process {
+                parentEnd.close()
+                for seq in 0..<half {
+                    let frame = try childEnd.recv()
+                    if frame.seq != seq || !frame.isIntact { Process.exit(3) }
+                }
+                for seq in 0..<half { try childEnd.send(FaultFrame(seq: seq, payload: Array(repeating: UInt8(truncatingIfNeeded: seq), count: seq % 64))) }
+            }
+            try child.start()
+            childEnd.close()
+            // Warm-up outside the measurement: the first messages grow the buffers once.
+            for seq in 0..<1_000 { try parentEnd.send(FaultFrame(seq: seq, payload: Array(repeating: UInt8(truncatingIfNeeded: seq), count: seq % 64))) }
+            before = Figures.now()
+            for seq in 1_000..<half { try parentEnd.send(FaultFrame(seq: seq, payload: Array(repeating: UInt8(truncatingIfNeeded: seq), count: seq % 64))) }
+            var received = 0
+            for seq in 0..<half {
+                let frame = try parentEnd.recv()
+                XCTAssertEqual(frame.seq, seq)
+                XCTAssertTrue(frame.isIntact)
+                received += 1
+            }
+            XCTAssertThrowsError(try parentEnd.recv()) { XCTAssertEqual($0 as? ConnectionError, .endOfFile) }
+            try child.join(timeout: .seconds(30))
+            XCTAssertEqual(child.exitCode, 0, "the child checks every message it received (3: out of order or corrupt)")
+            XCTAssertEqual(received, half)
+            parentEnd.close()
+        }
+        let after = Figures.now()
+        let elapsed = ContinuousClock.now - start
+        print("SOAK \(2 * half) pipe messages in \(elapsed): before \(before); after \(after)")
+        XCTAssertLessThanOrEqual(after.descriptors, before.descriptors)
+        XCTAssertEqual(after.zombies, 0)
+        XCTAssertGreaterThan(before.residentKiB, 0)
+        if !underSanitizer { XCTAssertLessThan(after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)") }
+        XCTAssertLessThan(elapsed, .seconds(60))
+        leftovers.assertNothingLeft("after \(2 * half) messages")
+    }
+
+    /// 100,000 items through one bounded queue (both sides block often), every one checked in order.
+    func testHundredThousandQueueMessagesStayFlat() throws {
+        let leftovers = Leftovers()
+        let count = 100_000
+        let start = ContinuousClock.now
+        let queue = try Queue<Int>(maxSize: 256)
+        for i in 0..<200 { try queue.put(i) }  // warm-up outside the measurement (fewer than maxSize)
+        for i in 0..<200 { XCTAssertEqual(try queue.get(), i) }
+        let before = Figures.now()
+        let producer = Process { for i in 0..<count { try queue.put(i) } }
+        try producer.start()
+        var outOfOrder = 0
+        for i in 0..<count where try queue.get(timeout: .seconds(30)) != i { outOfOrder += 1 }
+        try producer.join(timeout: .seconds(30))
+        let after = Figures.now()
+        let elapsed = ContinuousClock.now - start
+        print("SOAK \(count) queue messages in \(elapsed): before \(before); after \(after)")
+        XCTAssertEqual(producer.exitCode, 0)
+        XCTAssertEqual(outOfOrder, 0)
+        XCTAssertTrue(queue.isEmpty)
+        XCTAssertEqual(after.descriptors, before.descriptors)
+        XCTAssertEqual(after.zombies, 0)
+        if !underSanitizer { XCTAssertLessThan(after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)") }
+        XCTAssertLessThan(elapsed, .seconds(60))
+        leftovers.assertNothingLeft("after \(count) queue messages")
+    }
+}
