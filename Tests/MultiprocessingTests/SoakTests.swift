@@ -42,7 +42,9 @@ final class SoakTests: XCTestCase {
         XCTAssertEqual(after.zombies, 0)
         XCTAssertGreaterThan(before.residentKiB, 0)
         if !underSanitizer { XCTAssertLessThan(after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)") }
-        XCTAssertLessThan(elapsed, .seconds(60))
+        // A hang guard, not a speed test: 10,000 forks take 12-20 s on a quiet 2-core VM but took 82 s
+        // once with other test runs on the machine. The flatness checks above are what this proves.
+        XCTAssertLessThan(elapsed, .seconds(300))
         leftovers.assertNothingLeft("after \(cycles) cycles")
     }
 
