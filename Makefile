@@ -22,7 +22,8 @@ check: build
 # Benchmarks side by side with Python's multiprocessing; not part of the tests. A statically linked
 # Swift stdlib makes fork cheaper (fewer mappings to copy).
 bench:
-	swift run -c release --static-swift-stdlib bench
+	swift build -c release --static-swift-stdlib --product bench
+	.build/release/bench
 
 # The runtime tests under AddressSanitizer, then the thread-using parts under ThreadSanitizer.
 # LeakSanitizer is off: at exit it reports XCTest's own test-case and closure objects (about 8.5 KB,
