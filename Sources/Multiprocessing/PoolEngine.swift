@@ -16,6 +16,12 @@
 // unanswered jobs are split by their claims: the one it was running fails with `workerDied`
 // (naming the exit status or signal the zygote reported); the ones it never started go back to the
 // front of the queue. A replacement is forked, and nothing waits for ever.
+//
+// A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
+// socket ended, within `zygoteAnswerTimeout`) is killed and replaced: its workers die with it (their
+// parent-death signal), their jobs are settled as above, and a new zygote forks new workers. It is
+// forked from a process with threads, so it could in principle inherit a lock some other thread
+// held at that instant; this turns that rare hang into a short pause.
 
 import Glibc
 import Synchronization
@@ -151,6 +157,10 @@ final class WorkerState {
     var endOfFile = false
     /// Its socket refused a write (it is ending): nothing more is sent to it.
     var writeFailed = false
+    /// When its socket ended: from then on the zygote owes us its death report.
+    var endedAt: ContinuousClock.Instant?
+    /// Until it has reported (in shared memory) that it started: when it was forked.
+    var startingSince: ContinuousClock.Instant?
     var stopping = false
     /// Why its stream was abandoned, if it sent something that is not a valid answer.
     var violation: String?
@@ -190,8 +200,9 @@ final class PoolEngine: @unchecked Sendable {
     private let template: WorkerLaunch.Template
     private let shared: SharedMemory
     private let slots: PoolSlots
-    private let controlFd: Int32
-    private let zygoteEnd: Int32
+    /// The parent's and the zygote's ends of the control socket (new ones when the zygote is replaced).
+    private var controlFd: Int32
+    private var zygoteEnd: Int32
     private let wakeFd: Int32
     private let workerMask: sigset_t
     private(set) var thread: PlainThread?
@@ -215,7 +226,13 @@ final class PoolEngine: @unchecked Sendable {
     // The I/O thread's own.
     private var workers: [WorkerState?]
     private var spawning: [Bool]
+    /// When each outstanding spawn request was sent: the zygote owes an answer.
+    private var spawnAskedAt: [ContinuousClock.Instant?]
     private var retryAt: [ContinuousClock.Instant?]
+    /// Zygotes replaced since a zygote last answered a spawn request.
+    private var zygoteReplacements = 0
+    /// Workers in a row that never finished starting (killed after `zygoteAnswerTimeout`).
+    private var stuckStarts = 0
     private var lastWorkerNumber = 0
     /// Moving average of how long a job runs in a worker, in nanoseconds.
     private var jobNanoseconds: Double?
@@ -227,6 +244,12 @@ final class PoolEngine: @unchecked Sendable {
     private static let queuedWorkBudget = 1_000_000.0
     /// At most this many jobs per worker (fewer than the 64 claim words of a slot).
     private static let maxDepth = 48
+    /// How long the zygote may take to answer a spawn request or report a worker's death, and a new
+    /// worker to start, before they are presumed stuck (a fork takes well under a millisecond;
+    /// tests shorten it). Two workers in a row stuck at start-up get their zygote replaced.
+    nonisolated(unsafe) package static var zygoteAnswerTimeout = Duration.seconds(10)
+    /// Replacements in a row without a working zygote before the pool gives up as broken.
+    private static let maxZygoteReplacements = 3
 
     init(processes: Int, maxTasksPerChild: Int?, body: @escaping (WorkerLaunch) -> Never) throws(PoolError) {
         self.processes = processes
@@ -234,6 +257,7 @@ final class PoolEngine: @unchecked Sendable {
         ownerPid = ProcessTable.shared.pid
         workers = Array(repeating: nil, count: processes)
         spawning = Array(repeating: false, count: processes)
+        spawnAskedAt = Array(repeating: nil, count: processes)
         retryAt = Array(repeating: nil, count: processes)
         workerMask = Sys.signalMask()
         do throws(SystemError) {
@@ -246,12 +270,7 @@ final class PoolEngine: @unchecked Sendable {
         template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
         var opened: [Int32] = []
         do throws(SystemError) {
-            let (parentEnd, childEnd) = try PoolDescriptors.lock.withLock { () throws(SystemError) in
-                let pair = try Sys.socketPair(.packets)
-                PoolDescriptors.open.insert(pair.0)
-                PoolDescriptors.open.insert(pair.1)
-                return pair
-            }
+            let (parentEnd, childEnd) = try Self.makeControlSocket()
             opened = [parentEnd, childEnd]
             let wake = try PoolDescriptors.lock.withLock { () throws(SystemError) in
                 let fd = try Sys.eventDescriptor()
@@ -264,6 +283,16 @@ final class PoolEngine: @unchecked Sendable {
         } catch {
             for fd in opened { PoolDescriptors.close(fd) }
             throw .system(error)
+        }
+    }
+
+    /// A socket pair for the parent and a zygote, registered as the pool's.
+    private static func makeControlSocket() throws(SystemError) -> (parentEnd: Int32, zygoteEnd: Int32) {
+        try PoolDescriptors.lock.withLock { () throws(SystemError) in
+            let pair = try Sys.socketPair(.packets)
+            PoolDescriptors.open.insert(pair.0)
+            PoolDescriptors.open.insert(pair.1)
+            return pair
         }
     }
 
@@ -407,8 +436,21 @@ final class PoolEngine: @unchecked Sendable {
     // MARK: The I/O thread
 
     private func ioThreadMain() {
+        let result = Result { () throws(SystemError) in try forkZygote() }
+        monitor.withLock {
+            startup = result
+            if case .failure = result { finished = true }
+        }
+        monitor.broadcast()
+        guard case .success = result else { return }
+        for slot in 0..<processes { requestSpawn(slot) }
+        run()
+    }
+
+    /// Forks a zygote on the control socket's zygote end (I/O thread), which is then closed here.
+    private func forkZygote() throws(SystemError) -> pid_t {
         let parentPid = ProcessTable.shared.pid
-        let pid: pid_t = PoolDescriptors.lock.withLock {
+        let (pid, forkError): (pid_t, Int32) = PoolDescriptors.lock.withLock {
             let toClose = Array(PoolDescriptors.open.subtracting([zygoteEnd]))
             ProcessTable.shared.prepareToFork(installExitHandler: false)
             let pid = Glibc.fork()
@@ -416,23 +458,13 @@ final class PoolEngine: @unchecked Sendable {
                 runZygote(ZygoteLaunch(controlFd: zygoteEnd, parentPid: parentPid, workerMask: workerMask,
                                        descriptorsToClose: toClose, worker: template))
             }
-            return pid
+            return (pid, Sys.errno)
         }
-        if pid < 0 {
-            let error = SystemError("fork", errno: Sys.errno)
-            monitor.withLock { startup = .failure(error); finished = true }
-            monitor.broadcast()
-            return
-        }
-        ProcessTable.shared.forked(childPid: pid)
         PoolDescriptors.close(zygoteEnd)
-        monitor.withLock {
-            zygote = pid
-            startup = .success(pid)
-        }
-        monitor.broadcast()
-        for slot in 0..<processes { requestSpawn(slot) }
-        run()
+        if pid < 0 { throw SystemError("fork", errno: forkError) }
+        ProcessTable.shared.forked(childPid: pid)
+        monitor.withLock { zygote = pid }
+        return pid
     }
 
     private var depthLimit: Int {
@@ -545,6 +577,10 @@ final class PoolEngine: @unchecked Sendable {
             }
             var deadline: ContinuousClock.Instant?
             for case let instant? in retryAt { deadline = min(deadline ?? instant, instant) }
+            if let owed = zygoteOwesAnswerSince() {
+                let instant = owed + Self.zygoteAnswerTimeout
+                deadline = min(deadline ?? instant, instant)
+            }
             let mustLoop = monitor.withLock { () -> Bool in
                 if phase != current { return true }
                 let spare = hasSpareCapacity()
@@ -569,6 +605,82 @@ final class PoolEngine: @unchecked Sendable {
             }
             if entries[1].revents != 0 { handleControlMessages() }
             retrySpawns()
+            checkStartingWorkers()
+            if let owed = zygoteOwesAnswerSince(), ContinuousClock.now - owed >= Self.zygoteAnswerTimeout {
+                replaceZygote()
+            }
+        }
+    }
+
+    /// Since when the zygote has owed the oldest answer it has not given yet, if any.
+    private func zygoteOwesAnswerSince() -> ContinuousClock.Instant? {
+        var oldest: ContinuousClock.Instant?
+        for case let instant? in spawnAskedAt { oldest = min(oldest ?? instant, instant) }
+        for case let worker? in workers {
+            if let instant = worker.endedAt { oldest = min(oldest ?? instant, instant) }
+            if let instant = worker.startingSince { oldest = min(oldest ?? instant, instant) }
+        }
+        return oldest
+    }
+
+    /// Workers that reported they started stop being watched; a worker that has not after the
+    /// timeout is killed (its jobs had not started: they go to the others). The second in a row
+    /// means the zygote's copy of the program is stuck (a lock inherited held): it is replaced.
+    private func checkStartingWorkers() {
+        let now = ContinuousClock.now
+        for case let worker? in workers {
+            guard let since = worker.startingSince else { continue }
+            let status = slots.status(worker.slot).pointee.load(ordering: .acquiring)
+            if status == PoolSlots.started(worker.pid) || status == PoolSlots.initializing {
+                worker.startingSince = nil
+                stuckStarts = 0
+            } else if now - since >= Self.zygoteAnswerTimeout {
+                worker.startingSince = nil
+                stuckStarts += 1
+                markEndOfFile(worker)  // kills it through the zygote, which reports its death
+            }
+        }
+        if stuckStarts >= 2 {
+            stuckStarts = 0
+            replaceZygote()
+        }
+    }
+
+    /// The zygote stopped answering: kills it (its workers die with it), settles their jobs, and
+    /// forks a new zygote that forks new workers. After several in a row, the pool is broken.
+    private func replaceZygote() {
+        zygoteReplacements += 1
+        guard zygoteReplacements <= Self.maxZygoteReplacements else {
+            breakPool(.broken(reason: "its zygote process stopped answering (\(Self.maxZygoteReplacements) replaced in a row)"))
+            return
+        }
+        let old = monitor.withLock { () -> pid_t in
+            defer { zygote = 0 }
+            return zygote
+        }
+        if old > 0 {
+            _ = Glibc.kill(old, SIGKILL)
+            _ = try? Sys.reap(old)
+        }
+        // Its workers were sent SIGKILL, their parent-death signal, before it could be reaped: none
+        // of them runs any more, so their claims say exactly which jobs had started.
+        for case let worker? in workers { _ = retire(worker, status: .signaled(SIGKILL), checkInitializer: false) }
+        PoolDescriptors.close(controlFd)
+        for slot in 0..<processes {
+            spawning[slot] = false
+            spawnAskedAt[slot] = nil
+            retryAt[slot] = nil
+        }
+        do throws(SystemError) {
+            (controlFd, zygoteEnd) = try Self.makeControlSocket()
+            _ = try forkZygote()
+        } catch {
+            breakPool(.system(error))
+            return
+        }
+        let wanted = monitor.withLock { phase == .running || (phase == .closed && !queue.isEmpty) }
+        if wanted {
+            for slot in 0..<processes { requestSpawn(slot) }
         }
     }
 
@@ -593,6 +705,7 @@ final class PoolEngine: @unchecked Sendable {
     private func markEndOfFile(_ worker: WorkerState) {
         guard !worker.endOfFile else { return }
         worker.endOfFile = true
+        worker.endedAt = ContinuousClock.now
         // A worker closes its socket only by ending; make sure it does, so its death is reported.
         sendToZygote(ControlMessage(.kill, Int64(worker.pid)))
     }
@@ -674,7 +787,12 @@ final class PoolEngine: @unchecked Sendable {
                 let message = buffer.withUnsafeBytes { ControlMessage(bytes: $0) }
                 switch ControlMessage.Kind(rawValue: message.kind) {
                 case .spawned?:
-                    guard let fd else { continue }
+                    guard let fd else {
+                        // The socket did not arrive (descriptor table full): that worker is no use.
+                        sendToZygote(ControlMessage(.kill, message.c))
+                        spawnFailed(slot: Int(message.a), error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
+                        continue
+                    }
                     workerStarted(slot: Int(message.a), number: Int(message.b), pid: pid_t(message.c), fd: fd)
                 case .spawnFailed?:
                     if let fd { PoolDescriptors.close(fd) }
@@ -690,6 +808,8 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     private func sendToZygote(_ message: ControlMessage) {
+        // None while one is being replaced: the old one is gone, the new one not forked yet.
+        guard monitor.withLock({ zygote }) > 0 else { return }
         do throws(SystemError) {
             try message.send(on: controlFd)
         } catch {
@@ -700,6 +820,7 @@ final class PoolEngine: @unchecked Sendable {
     private func requestSpawn(_ slot: Int) {
         lastWorkerNumber += 1
         spawning[slot] = true
+        spawnAskedAt[slot] = ContinuousClock.now
         retryAt[slot] = nil
         sendToZygote(ControlMessage(.spawn, Int64(slot), Int64(lastWorkerNumber)))
     }
@@ -724,8 +845,12 @@ final class PoolEngine: @unchecked Sendable {
             PoolDescriptors.close(fd)
             return
         }
+        spawnAskedAt[slot] = nil
+        zygoteReplacements = 0
         try? Sys.setNonBlocking(fd)
-        workers[slot] = WorkerState(slot: slot, name: "PoolWorker-\(number)", pid: pid, fd: fd)
+        let worker = WorkerState(slot: slot, name: "PoolWorker-\(number)", pid: pid, fd: fd)
+        worker.startingSince = ContinuousClock.now
+        workers[slot] = worker
         spawning[slot] = false
         monitor.withLock { livePids[slot] = pid }
         monitor.broadcast()
@@ -734,6 +859,7 @@ final class PoolEngine: @unchecked Sendable {
     private func spawnFailed(slot: Int, error: SystemError) {
         guard slot >= 0 && slot < processes else { return }
         spawning[slot] = false
+        spawnAskedAt[slot] = nil
         retryAt[slot] = ContinuousClock.now + .milliseconds(100)
         // With no worker at all, queued work would wait for ever: fail it now.
         if workers.allSatisfy({ $0 == nil }) && !spawning.contains(true) {
@@ -744,16 +870,22 @@ final class PoolEngine: @unchecked Sendable {
 
     private func workerDied(pid: pid_t, status: ExitStatus) {
         guard let worker = workers.first(where: { $0?.pid == pid }) ?? nil else { return }
+        if retire(worker, status: status) { requestSpawn(worker.slot) }
+    }
+
+    /// Settles the jobs of a worker that has died: the one it had started fails, the others go
+    /// back to the queue. Returns whether it should be replaced.
+    private func retire(_ worker: WorkerState, status: ExitStatus, checkInitializer: Bool = true) -> Bool {
         // Everything it wrote before it died is in the socket: take it first.
         receive(from: worker)
-        if slots.status(worker.slot).pointee.load(ordering: .acquiring) == PoolSlots.initializing {
+        if checkInitializer && slots.status(worker.slot).pointee.load(ordering: .acquiring) == PoolSlots.initializing {
             breakPool(.initializerFailed(worker: worker.name, description: "the worker \(status) while running it"))
         }
         var unanswered: [PoolJob] = []
         for entry in worker.inflight.removeAll() {
             if slots.claim(worker.slot, entry.position).pointee.load(ordering: .acquiring) == PoolSlots.claimed {
                 entry.job.sink.fail(entry.job, worker.violation.map { .broken(reason: $0) }
-                    ?? .workerDied(worker: worker.name, pid: pid, status: status))
+                    ?? .workerDied(worker: worker.name, pid: worker.pid, status: status))
             } else {
                 unanswered.append(entry.job)
             }
@@ -766,7 +898,7 @@ final class PoolEngine: @unchecked Sendable {
         }
         PoolDescriptors.close(worker.fd)
         workers[worker.slot] = nil
-        if respawn { requestSpawn(worker.slot) }
+        return respawn
     }
 
     private func breakPool(_ error: PoolError) {
@@ -795,7 +927,7 @@ final class PoolEngine: @unchecked Sendable {
         for case let worker? in workers { PoolDescriptors.close(worker.fd) }
         workers = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
-        if (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
+        if zygotePid > 0 && (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
             _ = Glibc.kill(zygotePid, SIGKILL)
             _ = try? Sys.reap(zygotePid)
         }

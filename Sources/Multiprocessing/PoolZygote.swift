@@ -62,6 +62,16 @@ struct PoolSlots: @unchecked Sendable {
     /// The status word while the worker runs the initializer.
     static let initializing: UInt64 = 1
 
+    /// The status word once the worker with this pid is past its own start-up (the runtime's part,
+    /// before any job): the parent gives a worker that never gets there a bounded time.
+    static func started(_ pid: pid_t) -> UInt64 {
+        UInt64(UInt32(bitPattern: pid)) << 2 | 2
+    }
+
+    /// Run by each worker just before it reports that it started (tests make it hang, to stand for
+    /// a worker stuck at start-up).
+    nonisolated(unsafe) package static var startupHook: (() -> Void)?
+
     let words: UnsafeMutablePointer<Atomic<UInt64>>
 
     static func byteCount(processes: Int) -> Int {
@@ -220,6 +230,8 @@ func runWorker<Input: Codable, Output: Codable>(
         try? encoder.encode(failure)
     }
 
+    PoolSlots.startupHook?()
+    slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
     if let initializer {
         slots.status(launch.slot).pointee.store(PoolSlots.initializing, ordering: .releasing)
         do {
@@ -230,7 +242,7 @@ func runWorker<Input: Codable, Output: Codable>(
             send()
             Process.exit(1)
         }
-        slots.status(launch.slot).pointee.store(0, ordering: .releasing)
+        slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
     }
 
     func runTask(id: UInt64, payload: UnsafeRawBufferPointer) {

@@ -339,13 +339,6 @@ final class FaultTests: XCTestCase {
     /// lost, none hangs, none gives a wrong result); the pool replaces its workers and keeps working;
     /// after close and join no worker, zygote or descriptor is left.
     func testPoolWorkersKilledAtRandomDuringTasks() throws {
-        // Open bug found by this test on a clean clone under load: after random worker kills, some
-        // results never arrived within 20 s (seed 13491615688694514254). Skipped until the Pool is
-        // fixed, so that CI stays green; replay with MP_FAULT_SEED=13491615688694514254 and
-        // MP_RUN_POOL_RANDOM_KILLS=1.
-        guard getenv("MP_RUN_POOL_RANDOM_KILLS") != nil else {
-            throw XCTSkip("known Pool hang under random worker kills; see the comment above")
-        }
         var random = FaultRandom(#function)
         let leftovers = Leftovers()
         var killed = 0

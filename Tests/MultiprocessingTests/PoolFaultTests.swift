@@ -236,6 +236,58 @@ final class PoolFaultTests: XCTestCase {
         try pool.join()
     }
 
+    /// A zygote that stops answering (SIGSTOPped here, so the death of a worker is never reported)
+    /// is killed and replaced after `zygoteAnswerTimeout`: the dead worker's task fails with
+    /// `workerDied`, the zygote's other worker dies with it, and new workers take the next tasks.
+    func testAZygoteThatStopsAnsweringIsReplaced() throws {
+        PoolEngine.zygoteAnswerTimeout = .milliseconds(500)
+        defer { PoolEngine.zygoteAnswerTimeout = .seconds(10) }
+        let leftovers = Leftovers()
+        let pool = try makePool()
+        let workers = pool.waitForWorkers()
+        let stoppedZygote = pool.processIDs.zygote
+        let running = try pool.applyAsync(.hang)
+        let victim = try nextReportedPid()
+        XCTAssertEqual(kill(stoppedZygote, SIGSTOP), 0)
+        XCTAssertEqual(kill(victim, SIGKILL), 0)
+        let (outcome, waited) = timed { Result { () throws(PoolError) in try running.get(timeout: .seconds(10)) } }
+        guard case .failure(.workerDied(_, let pid, .signaled(SIGKILL))) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(pid, victim)
+        XCTAssertLessThan(waited, .seconds(5), "settled once the zygote was presumed stuck")
+        XCTAssertNotEqual(pool.processIDs.zygote, stoppedZygote)
+        XCTAssertNil(processState(stoppedZygote), "the stuck zygote was killed and reaped")
+        for pid in workers { XCTAssertTrue(becomesDead(pid, within: .seconds(2)), "worker \(pid) died with its zygote") }
+        XCTAssertEqual(try pool.map((0..<100).map { Job.square($0) }), (0..<100).map { $0 * $0 })
+        pool.close()
+        try pool.join()
+        leftovers.assertNothingLeft("after a zygote replacement")
+    }
+
+    /// Workers that never finish starting (here: a start-up hook that waits for ever, in the
+    /// zygote's copy of the program only) are killed after `zygoteAnswerTimeout`; two in a row get
+    /// their zygote replaced. The jobs sent to them had not started: they all complete elsewhere.
+    func testWorkersStuckAtStartUpGetTheirZygoteReplaced() throws {
+        PoolEngine.zygoteAnswerTimeout = .milliseconds(500)
+        PoolSlots.startupHook = { while true { pause() } }
+        defer {
+            PoolEngine.zygoteAnswerTimeout = .seconds(10)
+            PoolSlots.startupHook = nil
+        }
+        let leftovers = Leftovers()
+        let pool = try makePool()
+        let poisonedZygote = pool.processIDs.zygote
+        PoolSlots.startupHook = nil  // the zygote has its own copy; a new zygote will not
+        let mapped = try pool.mapAsync((0..<100).map { Job.square($0) })
+        let (squares, waited) = try timed { try mapped.get(timeout: .seconds(20)) }
+        XCTAssertEqual(squares, (0..<100).map { $0 * $0 }, "no job was lost or failed")
+        XCTAssertLessThan(waited, .seconds(10))
+        XCTAssertNotEqual(pool.processIDs.zygote, poisonedZygote)
+        XCTAssertNil(processState(poisonedZygote), "the zygote was killed and reaped")
+        pool.close()
+        try pool.join()
+        leftovers.assertNothingLeft("after workers stuck at start-up")
+    }
+
     func testParentSIGKILLedLeavesNoPoolProcessAlive() throws {
         let pids = try ReportPipe()
         let makePool = self.makePool
