@@ -706,6 +706,7 @@ final class PoolEngine: @unchecked Sendable {
         guard !worker.endOfFile else { return }
         worker.endOfFile = true
         worker.endedAt = ContinuousClock.now
+        worker.startingSince = nil  // its fate is now the zygote's death report
         // A worker closes its socket only by ending; make sure it does, so its death is reported.
         sendToZygote(ControlMessage(.kill, Int64(worker.pid)))
     }
