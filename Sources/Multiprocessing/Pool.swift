@@ -27,8 +27,8 @@ import Glibc
 /// (the error's description and the worker's name); a worker that dies mid-task (killed, crashed,
 /// `exit`) fails the task it was running with `.workerDied` (naming the signal or exit status), is
 /// replaced, and every other task still completes. A zygote that stops answering, or workers that
-/// never finish starting, are killed and replaced after 10 s (three zygotes in a row: the pool is
-/// `.broken`). Nothing waits for ever.
+/// never finish starting, are killed and replaced after 10 s (when three replacements in a row do
+/// not help, the pool is `.broken`). Nothing waits for ever.
 ///
 /// Use the pool from the process that created it, from any thread. Callbacks run on the pool's own
 /// thread. End it with `close()` then `join()`, or `terminate()`; a pool released while running is

@@ -229,7 +229,7 @@ final class PoolEngine: @unchecked Sendable {
     /// When each outstanding spawn request was sent: the zygote owes an answer.
     private var spawnAskedAt: [ContinuousClock.Instant?]
     private var retryAt: [ContinuousClock.Instant?]
-    /// Zygotes replaced since a zygote last answered a spawn request.
+    /// Zygotes replaced since a worker last started.
     private var zygoteReplacements = 0
     /// Workers in a row that never finished starting (killed after `zygoteAnswerTimeout`).
     private var stuckStarts = 0
@@ -634,6 +634,7 @@ final class PoolEngine: @unchecked Sendable {
             if status == PoolSlots.started(worker.pid) || status == PoolSlots.initializing {
                 worker.startingSince = nil
                 stuckStarts = 0
+                zygoteReplacements = 0  // this zygote works
             } else if now - since >= Self.zygoteAnswerTimeout {
                 worker.startingSince = nil
                 stuckStarts += 1
@@ -651,7 +652,8 @@ final class PoolEngine: @unchecked Sendable {
     private func replaceZygote() {
         zygoteReplacements += 1
         guard zygoteReplacements <= Self.maxZygoteReplacements else {
-            breakPool(.broken(reason: "its zygote process stopped answering (\(Self.maxZygoteReplacements) replaced in a row)"))
+            breakPool(.broken(reason: "its zygote process or its new workers kept getting stuck "
+                              + "(\(Self.maxZygoteReplacements) zygotes replaced in a row)"))
             return
         }
         let old = monitor.withLock { () -> pid_t in
@@ -847,7 +849,6 @@ final class PoolEngine: @unchecked Sendable {
             return
         }
         spawnAskedAt[slot] = nil
-        zygoteReplacements = 0
         try? Sys.setNonBlocking(fd)
         let worker = WorkerState(slot: slot, name: "PoolWorker-\(number)", pid: pid, fd: fd)
         worker.startingSince = ContinuousClock.now

@@ -291,6 +291,27 @@ final class PoolFaultTests: XCTestCase {
         leftovers.assertNothingLeft("after workers stuck at start-up")
     }
 
+    /// When the workers of every new zygote get stuck too (the start-up hook stays), the pool tries
+    /// three replacements, then breaks with a typed error instead of trying for ever.
+    func testAPoolWhoseWorkersAlwaysGetStuckBreaksAfterThreeReplacements() throws {
+        PoolEngine.zygoteAnswerTimeout = .milliseconds(300)
+        PoolSlots.startupHook = { while true { pause() } }
+        defer {
+            PoolEngine.zygoteAnswerTimeout = .seconds(10)
+            PoolSlots.startupHook = nil
+        }
+        let leftovers = Leftovers()
+        let pool = try makePool()
+        let mapped = try pool.mapAsync((0..<10).map { Job.square($0) })
+        let (outcome, waited) = timed { Result { () throws(PoolError) in try mapped.get(timeout: .seconds(30)) } }
+        guard case .failure(.broken(let reason)) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(reason.contains("3 zygotes replaced in a row"), reason)
+        XCTAssertLessThan(waited, .seconds(20))
+        XCTAssertThrowsError(try pool.apply(.square(1))) { XCTAssertEqual($0 as? PoolError, .broken(reason: reason)) }
+        try pool.join()
+        leftovers.assertNothingLeft("after a pool broke on stuck workers")
+    }
+
     func testParentSIGKILLedLeavesNoPoolProcessAlive() throws {
         let pids = try ReportPipe()
         let makePool = self.makePool
