@@ -239,12 +239,22 @@ final class PoolFaultTests: XCTestCase {
         try pool.join()
     }
 
+    /// Shortens how long the pool waits for a zygote or a new worker until this test ends; optionally
+    /// makes every worker of the zygotes forked from now on hang at start-up (a stuck worker).
+    private func useZygoteTimeout(_ timeout: Duration, workersHangAtStartUp: Bool = false) {
+        PoolEngine.zygoteAnswerTimeout = timeout
+        if workersHangAtStartUp { PoolSlots.startupHook = { while true { pause() } } }
+        addTeardownBlock {
+            PoolEngine.zygoteAnswerTimeout = .seconds(10)
+            PoolSlots.startupHook = nil
+        }
+    }
+
     /// A zygote that stops answering (SIGSTOPped here, so the death of a worker is never reported)
     /// is killed and replaced after `zygoteAnswerTimeout`: the dead worker's task fails with
     /// `workerDied`, the zygote's other worker dies with it, and new workers take the next tasks.
     func testAZygoteThatStopsAnsweringIsReplaced() throws {
-        PoolEngine.zygoteAnswerTimeout = .seconds(2)
-        defer { PoolEngine.zygoteAnswerTimeout = .seconds(10) }
+        useZygoteTimeout(.seconds(2))
         let leftovers = Leftovers()
         let pool = try makePool()
         let workers = pool.waitForWorkers()
@@ -270,12 +280,7 @@ final class PoolFaultTests: XCTestCase {
     /// zygote's copy of the program only) are killed after `zygoteAnswerTimeout`; two in a row get
     /// their zygote replaced. The jobs sent to them had not started: they all complete elsewhere.
     func testWorkersStuckAtStartUpGetTheirZygoteReplaced() throws {
-        PoolEngine.zygoteAnswerTimeout = .seconds(2)
-        PoolSlots.startupHook = { while true { pause() } }
-        defer {
-            PoolEngine.zygoteAnswerTimeout = .seconds(10)
-            PoolSlots.startupHook = nil
-        }
+        useZygoteTimeout(.seconds(2), workersHangAtStartUp: true)
         let leftovers = Leftovers()
         let pool = try makePool()
         let poisonedZygote = pool.processIDs.zygote
@@ -294,12 +299,7 @@ final class PoolFaultTests: XCTestCase {
     /// When the workers of every new zygote get stuck too (the start-up hook stays), the pool tries
     /// three replacements, then breaks with a typed error instead of trying for ever.
     func testAPoolWhoseWorkersAlwaysGetStuckBreaksAfterThreeReplacements() throws {
-        PoolEngine.zygoteAnswerTimeout = .milliseconds(300)
-        PoolSlots.startupHook = { while true { pause() } }
-        defer {
-            PoolEngine.zygoteAnswerTimeout = .seconds(10)
-            PoolSlots.startupHook = nil
-        }
+        useZygoteTimeout(.milliseconds(300), workersHangAtStartUp: true)
         let leftovers = Leftovers()
         let pool = try makePool()
         let mapped = try pool.mapAsync((0..<10).map { Job.square($0) })
