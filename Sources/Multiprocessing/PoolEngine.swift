@@ -225,8 +225,7 @@ final class PoolEngine: @unchecked Sendable {
 
     // The I/O thread's own.
     private var workers: [WorkerState?]
-    private var spawning: [Bool]
-    /// When each outstanding spawn request was sent: the zygote owes an answer.
+    /// When each slot's outstanding spawn request was sent (nil: none): the zygote owes an answer.
     private var spawnAskedAt: [ContinuousClock.Instant?]
     private var retryAt: [ContinuousClock.Instant?]
     /// Zygotes replaced since a worker last started.
@@ -256,7 +255,6 @@ final class PoolEngine: @unchecked Sendable {
         self.maxTasksPerChild = maxTasksPerChild
         ownerPid = ProcessTable.shared.pid
         workers = Array(repeating: nil, count: processes)
-        spawning = Array(repeating: false, count: processes)
         spawnAskedAt = Array(repeating: nil, count: processes)
         retryAt = Array(repeating: nil, count: processes)
         workerMask = Sys.signalMask()
@@ -557,7 +555,7 @@ final class PoolEngine: @unchecked Sendable {
                         worker.output.finishFrame(startedAt: worker.output.startFrame(.stop, id: 0))
                     }
                 }
-                if !anyWorker && !spawning.contains(true) {
+                if !anyWorker && !isSpawning {
                     shutDown(failingWith: nil)
                     return
                 }
@@ -611,6 +609,9 @@ final class PoolEngine: @unchecked Sendable {
             }
         }
     }
+
+    /// Whether a spawn request waits for the zygote's answer.
+    private var isSpawning: Bool { spawnAskedAt.contains { $0 != nil } }
 
     /// Since when the zygote has owed the oldest answer it has not given yet, if any.
     private func zygoteOwesAnswerSince() -> ContinuousClock.Instant? {
@@ -669,7 +670,6 @@ final class PoolEngine: @unchecked Sendable {
         for case let worker? in workers { _ = retire(worker, status: .signaled(SIGKILL), checkInitializer: false) }
         PoolDescriptors.close(controlFd)
         for slot in 0..<processes {
-            spawning[slot] = false
             spawnAskedAt[slot] = nil
             retryAt[slot] = nil
         }
@@ -822,7 +822,6 @@ final class PoolEngine: @unchecked Sendable {
 
     private func requestSpawn(_ slot: Int) {
         lastWorkerNumber += 1
-        spawning[slot] = true
         spawnAskedAt[slot] = ContinuousClock.now
         retryAt[slot] = nil
         sendToZygote(ControlMessage(.spawn, Int64(slot), Int64(lastWorkerNumber)))
@@ -853,18 +852,16 @@ final class PoolEngine: @unchecked Sendable {
         let worker = WorkerState(slot: slot, name: "PoolWorker-\(number)", pid: pid, fd: fd)
         worker.startingSince = ContinuousClock.now
         workers[slot] = worker
-        spawning[slot] = false
         monitor.withLock { livePids[slot] = pid }
         monitor.broadcast()
     }
 
     private func spawnFailed(slot: Int, error: SystemError) {
         guard slot >= 0 && slot < processes else { return }
-        spawning[slot] = false
         spawnAskedAt[slot] = nil
         retryAt[slot] = ContinuousClock.now + .milliseconds(100)
         // With no worker at all, queued work would wait for ever: fail it now.
-        if workers.allSatisfy({ $0 == nil }) && !spawning.contains(true) {
+        if workers.allSatisfy({ $0 == nil }) && !isSpawning {
             let queued = monitor.withLock { queue.removeAll() }
             for job in queued { job.sink.fail(job, .system(error)) }
         }
