@@ -45,9 +45,9 @@ FUZZ_TIME ?= 300
 FUZZ_DIR = .build-fuzz
 fuzz:
 	mkdir -p $(FUZZ_DIR)/shims $(FUZZ_DIR)/corpus
-	clang -c -O1 -g -fsanitize=fuzzer-no-link,address Sources/CSystemShims/shims.c \
-		-I Sources/CSystemShims/include -o $(FUZZ_DIR)/shims.o
-	printf 'module CSystemShims {\n  header "%s/Sources/CSystemShims/include/CSystemShims.h"\n  export *\n}\n' \
+	clang -c -O1 -g -fsanitize=fuzzer-no-link,address Sources/CMultiprocessingShims/shims.c \
+		-I Sources/CMultiprocessingShims/include -o $(FUZZ_DIR)/shims.o
+	printf 'module CMultiprocessingShims {\n  header "%s/Sources/CMultiprocessingShims/include/CMultiprocessingShims.h"\n  export *\n}\n' \
 		"$(CURDIR)" > $(FUZZ_DIR)/shims/module.modulemap
 	swiftc -swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -module-name CodecFuzzer \
 		-package-name MultiprocessingBook -I $(FUZZ_DIR)/shims \

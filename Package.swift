@@ -12,17 +12,17 @@ let package = Package(
     ] + chapters.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // The few Linux calls and macros that Glibc does not import.
-        .target(name: "CSystemShims"),
+        .target(name: "CMultiprocessingShims"),
         // The runtime: Python's multiprocessing re-created for Swift on Linux.
-        .target(name: "Multiprocessing", dependencies: ["CSystemShims"]),
+        .target(name: "Multiprocessing", dependencies: ["CMultiprocessingShims"]),
         // The chapter runner: cells, headers, one cell or all, time scale.
         .target(name: "Notebook", dependencies: ["Multiprocessing"]),
         // Book parsing, code-region sync, output normalization, check and bless.
-        .target(name: "BookKit", dependencies: ["CSystemShims"]),
+        .target(name: "BookKit", dependencies: ["CMultiprocessingShims"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
-        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CSystemShims"]),
+        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.

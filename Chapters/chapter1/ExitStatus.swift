@@ -7,14 +7,14 @@ nonisolated func exitStatus() throws {
         switch try forkProcess() {
         case .child:
             work()
-            Process.exit(0)
+            exitProcess(0)
         case .parent(let childPid):
             return childPid
         }
     }
 
     let finishes = try startChild { print("child 1: my work is done") }
-    let fails = try startChild { Process.exit(3) }
+    let fails = try startChild { exitProcess(3) }
     let hangs = try startChild { while true { pause() } }  // waits for a signal, for ever
     kill(hangs, SIGKILL)
 

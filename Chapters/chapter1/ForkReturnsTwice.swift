@@ -7,7 +7,7 @@ nonisolated func forkReturnsTwice() throws {
     switch try forkProcess() {
     case .child:
         print("child:  fork returned 0; I am pid \(getpid()), my parent is \(getppid())")
-        Process.exit(0)
+        exitProcess(0)
     case .parent(let childPid):
         _ = try waitForProcess(childPid)  // let the child speak first
         print("parent: fork returned \(childPid); I am still pid \(getpid())")

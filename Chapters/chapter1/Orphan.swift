@@ -9,11 +9,11 @@ nonisolated func orphan() throws {
         switch try forkProcess() {
         case .parent(let child):
             print("parent \(parent): exiting without waiting for child \(child)")
-            Process.exit(0)
+            exitProcess(0)
         case .child:
             _ = waitUntil { getppid() != parent }
             print("child: my parent \(parent) is gone; adopted by another process? \(getppid() != parent)")
-            Process.exit(0)
+            exitProcess(0)
         }
     }
     print(output, terminator: "")

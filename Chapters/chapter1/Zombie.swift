@@ -5,7 +5,7 @@ import Notebook
 nonisolated func zombie() throws {
     // cell: zombie
     guard case .parent(let child) = try forkProcess() else {
-        Process.exit(0)  // the child ends at once
+        exitProcess(0)  // the child ends at once
     }
     _ = waitUntil { ProcessSnapshot(pid: child)?.state == "Z" }
     print("child \(child) has exited; its state is \(ProcessSnapshot(pid: child)!.state) (zombie)")

@@ -4,7 +4,7 @@ import Multiprocessing
 nonisolated func activeChildrenDemo() throws {
     // cell: active-children
     let workers = (1...cpuCount()).map { _ in
-        Process { while true { pause() } }  // waits for a signal, for ever
+        ChildProcess { while true { pause() } }  // waits for a signal, for ever
     }
     for worker in workers { try worker.start() }
     print("one worker per CPU: \(activeChildren().count == cpuCount())")

@@ -9,11 +9,11 @@ struct Failure: Error, CustomStringConvertible {
 
 nonisolated func exitCodes() throws {
     // cell: exit-codes
-    let returns = Process { }
-    let throwsAnError = Process { throw Failure(description: "the file is not there") }
-    let exits = Process { Process.exit(3) }
-    let isTerminated = Process { while true { pause() } }
-    let isKilled = Process { while true { pause() } }
+    let returns = ChildProcess { }
+    let throwsAnError = ChildProcess { throw Failure(description: "the file is not there") }
+    let exits = ChildProcess { exitProcess(3) }
+    let isTerminated = ChildProcess { while true { pause() } }
+    let isKilled = ChildProcess { while true { pause() } }
 
     for process in [returns, throwsAnError, exits, isTerminated, isKilled] {
         try process.start()

@@ -3,15 +3,15 @@ import Multiprocessing
 
 nonisolated func names() throws {
     // cell: names
-    print("main: I am \(Process.current.name)")
-    let parent = Process {
-        let me = Process.current
+    print("main: I am \(currentProcess().name)")
+    let parent = ChildProcess {
+        let me = currentProcess()
         print("child: I am \(me.name), pid is mine? \(me.pid == getpid())")
-        let grandchild = Process { print("grandchild: I am \(Process.current.name)") }
+        let grandchild = ChildProcess { print("grandchild: I am \(currentProcess().name)") }
         try grandchild.start()
         try grandchild.join()
     }
-    let named = Process(name: "reporter") { print("named: I am \(Process.current.name)") }
+    let named = ChildProcess(name: "reporter") { print("named: I am \(currentProcess().name)") }
     try parent.start()
     try parent.join()
     try named.start()

@@ -4,7 +4,7 @@ import Notebook
 
 nonisolated func sleeper() throws {
     // cell: sleeper
-    let sleeper = Process(name: "sleeper") {
+    let sleeper = ChildProcess(name: "sleeper") {
         print("sleeper: pid \(getpid()), parent pid \(getppid())")
         print("sleeper: sleeping for 2 seconds")
         demoSleep(.seconds(2))

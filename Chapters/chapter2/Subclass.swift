@@ -2,7 +2,7 @@ import Multiprocessing
 import Notebook
 
 // cell: counter-class
-final class Counter: Process, @unchecked Sendable {
+final class Counter: ChildProcess, @unchecked Sendable {
     let loops: Int
 
     init(loops: Int) {

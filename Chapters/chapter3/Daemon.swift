@@ -4,8 +4,8 @@ import Notebook
 
 nonisolated func daemonDies() throws {
     // cell: daemon
-    let program = Process(name: "program") {
-        let ticker = Process(name: "ticker", daemon: true) {
+    let program = ChildProcess(name: "program") {
+        let ticker = ChildProcess(name: "ticker", daemon: true) {
             while true { demoSleep(.milliseconds(200)) }
         }
         try ticker.start()
@@ -19,8 +19,8 @@ nonisolated func daemonDies() throws {
 
 nonisolated func daemonKilledParent() throws {
     // cell: daemon-killed-parent
-    let program = Process(name: "program") {
-        let ticker = Process(name: "ticker", daemon: true) {
+    let program = ChildProcess(name: "program") {
+        let ticker = ChildProcess(name: "ticker", daemon: true) {
             while true { demoSleep(.milliseconds(200)) }
         }
         try ticker.start()

@@ -3,7 +3,7 @@ import Notebook
 
 nonisolated func joinWaits() throws {
     // cell: join
-    let worker = Process(name: "worker") {
+    let worker = ChildProcess(name: "worker") {
         for step in 1...3 {
             demoSleep(.milliseconds(300))
             print("worker: step \(step) of 3")
@@ -19,7 +19,7 @@ nonisolated func joinWaits() throws {
 nonisolated func joinTimeout() throws {
     // cell: join-timeout
     let mayFinish = try Cue()
-    let worker = Process(name: "worker") { mayFinish.wait() }
+    let worker = ChildProcess(name: "worker") { mayFinish.wait() }
     try worker.start()
 
     let started = ContinuousClock.now
@@ -38,7 +38,7 @@ nonisolated func joinInLoop() throws {
     // cell: join-in-loop
     var mostAtOnce = 0
     for number in 1...3 {
-        let worker = Process(name: "worker \(number)") {
+        let worker = ChildProcess(name: "worker \(number)") {
             print("worker \(number): start")
             demoSleep(.seconds(1))
             print("worker \(number): end")
@@ -51,7 +51,7 @@ nonisolated func joinInLoop() throws {
 
     let everyoneStarted = try Cue()
     let workers = (1...3).map { number in
-        Process(name: "worker \(number)") { everyoneStarted.wait() }
+        ChildProcess(name: "worker \(number)") { everyoneStarted.wait() }
     }
     for worker in workers { try worker.start() }
     print("start all, then join: \(activeChildren().count) workers running at once")

@@ -3,9 +3,9 @@ import Notebook
 
 nonisolated func programWaits() throws {
     // cell: program-waits
-    let program = Process(name: "program") {
+    let program = ChildProcess(name: "program") {
         let lastLinePrinted = try Cue()
-        let worker = Process(name: "worker") {
+        let worker = ChildProcess(name: "worker") {
             lastLinePrinted.wait()
             print("worker: finishing after the program's last line")
         }

@@ -6,7 +6,7 @@ nonisolated func lostUpdate() throws {
     let counter = try SharedValue(0, lock: false)
     let aHasRead = try Event()
     let bHasWritten = try Event()
-    let a = Process(name: "A") {
+    let a = ChildProcess(name: "A") {
         let seen = counter.value
         print("A: read \(seen)")
         aHasRead.set()
@@ -14,7 +14,7 @@ nonisolated func lostUpdate() throws {
         counter.value = seen + 1
         print("A: wrote \(seen + 1)")
     }
-    let b = Process(name: "B") {
+    let b = ChildProcess(name: "B") {
         aHasRead.wait()
         let seen = counter.value
         print("B: read \(seen)")
@@ -33,7 +33,7 @@ nonisolated func lockedCounter() throws {
     let lock = try Lock()
     let counter = try SharedValue(0, lock: false)
     let workers = (1...4).map { _ in
-        Process {
+        ChildProcess {
             for _ in 0..<25_000 {
                 lock.acquire()
                 counter.value += 1  // read, add one, write back: nobody else runs this meanwhile
@@ -53,7 +53,7 @@ nonisolated func withLockDemo() throws {
     let counter = try SharedValue(0, lock: false)
     let tally = try SharedValue(0)  // has a lock of its own
     let workers = (1...4).map { _ in
-        Process {
+        ChildProcess {
             for _ in 0..<25_000 {
                 lock.withLock { counter.value += 1 }
                 try tally.withLock { $0 += 1 }  // the value's own lock, held for one update

@@ -8,7 +8,7 @@ nonisolated func ownerDemo() throws {
     let rlock = try RLock()
     lock.acquire()
     rlock.acquire()
-    let other = Process(name: "other") {
+    let other = ChildProcess(name: "other") {
         do {
             try lock.release()
             print("other: released the main process's Lock")
@@ -67,7 +67,7 @@ nonisolated func killedHolder() throws {
     // cell: killed-holder
     let lock = try Lock()
     let holding = try Event()
-    let holder = Process(name: "holder") {
+    let holder = ChildProcess(name: "holder") {
         lock.acquire()
         print("holder (pid \(getpid())): I have the lock, and I keep it")
         holding.set()
@@ -75,7 +75,7 @@ nonisolated func killedHolder() throws {
     }
     try holder.start()
     holding.wait()
-    let waiter = Process(name: "waiter") {
+    let waiter = ChildProcess(name: "waiter") {
         lock.acquire()  // blocks: the holder never releases
         print("waiter: got the lock, \(lock.recovery.map { "\($0)" } ?? "normally")")
         try lock.release()

@@ -7,7 +7,7 @@ nonisolated func timeoutDemo() throws {
     let gaveUp = try Event()
     lock.acquire()
     print("main: I hold the lock")
-    let other = Process(name: "other") {
+    let other = ChildProcess(name: "other") {
         print("other: tryAcquire() -> \(lock.tryAcquire())")
         let started = ContinuousClock.now
         let acquired = lock.acquire(timeout: .milliseconds(300))

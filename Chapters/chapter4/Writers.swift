@@ -16,13 +16,13 @@ nonisolated func garbled() throws {
     // cell: garbled
     let firstIsHalfWay = try Event()
     let secondIsDone = try Event()
-    let first = Process(name: "first") {
+    let first = ChildProcess(name: "first") {
         sayWordByWord("first: the quick brown")
         firstIsHalfWay.set()
         secondIsDone.wait()  // forces the unlucky moment: the other writes now
         sayWordByWord(" fox jumps\n")
     }
-    let second = Process(name: "second") {
+    let second = ChildProcess(name: "second") {
         firstIsHalfWay.wait()
         sayWordByWord("second: hello world\n")
         secondIsDone.set()
@@ -36,7 +36,7 @@ nonisolated func clean() throws {
     // cell: clean
     let lock = try Lock()
     let firstIsHalfWay = try Event()
-    let first = Process(name: "first") {
+    let first = ChildProcess(name: "first") {
         lock.withLock {
             sayWordByWord("first: the quick brown")
             firstIsHalfWay.set()
@@ -44,7 +44,7 @@ nonisolated func clean() throws {
             sayWordByWord(" fox jumps\n")
         }
     }
-    let second = Process(name: "second") {
+    let second = ChildProcess(name: "second") {
         firstIsHalfWay.wait()
         lock.withLock { sayWordByWord("second: hello world\n") }
     }
@@ -57,7 +57,7 @@ nonisolated func manyWriters() throws {
     // cell: many-writers
     let lock = try Lock()
     let writers = (1...3).map { number in
-        Process(name: "writer \(number)") {
+        ChildProcess(name: "writer \(number)") {
             for line in 1...3 {
                 lock.withLock { sayWordByWord("writer \(number): line \(line), written word by word\n") }
             }

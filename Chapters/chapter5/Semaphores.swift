@@ -3,11 +3,11 @@ import Notebook
 
 nonisolated func limit() throws {
     // cell: limit
-    let slots = try Semaphore(value: 2)
+    let slots = try CountingSemaphore(value: 2)
     let inside = try SharedArray<Int>(count: 2)  // [inside now, most inside at once]
     let twoInside = try Event()  // so that the demo shows the limit even on a busy machine
     let workers = (1...5).map { number in
-        Process(name: "worker \(number)") {
+        ChildProcess(name: "worker \(number)") {
             try slots.withAcquired {
                 let now = try inside.withLock { counts in
                     counts[0] += 1
@@ -33,12 +33,12 @@ nonisolated func boundedBuffer() throws {
     // cell: bounded-buffer
     let size = 3, items = 8
     let buffer = try SharedArray<Int>(count: size, lock: false)
-    let empty = try Semaphore(value: size)  // free places in the buffer
-    let full = try Semaphore(value: 0)  // items in the buffer
+    let empty = try CountingSemaphore(value: size)  // free places in the buffer
+    let full = try CountingSemaphore(value: 0)  // items in the buffer
     let lock = try Lock()  // guards the buffer and its two positions
     let positions = try SharedArray<Int>(count: 2, lock: false)  // [next to write, next to read]
 
-    let producer = Process(name: "producer") {
+    let producer = ChildProcess(name: "producer") {
         for item in 1...items {
             empty.acquire()  // waits while the buffer is full
             lock.withLock {
@@ -49,7 +49,7 @@ nonisolated func boundedBuffer() throws {
             try full.release()
         }
     }
-    let consumer = Process(name: "consumer") {
+    let consumer = ChildProcess(name: "consumer") {
         var received: [Int] = []
         for _ in 1...items {
             full.acquire()  // waits while the buffer is empty
@@ -74,11 +74,11 @@ nonisolated func boundedBuffer() throws {
 
 nonisolated func boundedSemaphore() throws {
     // cell: bounded-semaphore
-    let plain = try Semaphore(value: 1)
+    let plain = try CountingSemaphore(value: 1)
     plain.acquire()
     try plain.release()
     try plain.release()  // one too many: nobody notices
-    print("Semaphore(value: 1) after acquire, release, release: value \(plain.value)")
+    print("CountingSemaphore(value: 1) after acquire, release, release: value \(plain.value)")
 
     let bounded = try BoundedSemaphore(value: 1)
     bounded.acquire()

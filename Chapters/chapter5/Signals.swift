@@ -5,7 +5,7 @@ nonisolated func eventDemo() throws {
     // cell: event
     let go = try Event()
     let waiters = (1...2).map { number in
-        Process(name: "waiter \(number)") {
+        ChildProcess(name: "waiter \(number)") {
             print("waiter \(number): waiting for go")
             let started = go.wait(timeout: .seconds(30))
             print("waiter \(number): go? \(started)")
@@ -25,7 +25,7 @@ nonisolated func conditionDemo() throws {
     // cell: condition
     let condition = try Condition(lock: Lock())
     let orders = try SharedValue(0, lock: false)  // guarded by the condition's lock
-    let kitchen = Process(name: "kitchen") {
+    let kitchen = ChildProcess(name: "kitchen") {
         try condition.withLock { () throws(SyncError) in
             let ready = try condition.wait(for: { orders.value >= 3 }, timeout: .seconds(30))
             print("kitchen: \(orders.value) orders waiting, start cooking? \(ready)")
@@ -51,7 +51,7 @@ nonisolated func barrierDemo() throws {
     let leftEarly = try SharedValue(false)
     let firstPlaces = try SharedValue(0)
     let runners = (1...3).map { number in
-        Process(name: "runner \(number)") {
+        ChildProcess(name: "runner \(number)") {
             for lap in 1...2 {
                 demoSleep(.milliseconds(100 * number))  // each runner has its own speed
                 print("runner \(number): lap \(lap) done")

@@ -4,7 +4,7 @@ import Notebook
 nonisolated func plainArray() throws {
     // cell: plain-array
     var inbox: [String] = []
-    let child = Process(name: "child") {
+    let child = ChildProcess(name: "child") {
         inbox.append("a letter from the child")
         print("child: my inbox has \(inbox.count) item")
     }
@@ -17,7 +17,7 @@ nonisolated func plainArray() throws {
 nonisolated func hello() throws {
     // cell: hello
     let queue = try Queue<String>()
-    let greeter = Process(name: "greeter") {
+    let greeter = ChildProcess(name: "greeter") {
         try queue.put("Hello World")
     }
     try greeter.start()
@@ -29,13 +29,13 @@ nonisolated func hello() throws {
 nonisolated func producerConsumer() throws {
     // cell: producer-consumer
     let queue = try Queue<Int>(maxSize: 3)
-    let producer = Process(name: "producer") {
+    let producer = ChildProcess(name: "producer") {
         for number in 1...5 {
             try queue.put(number * number)
             print("producer: put \(number * number)")
         }
     }
-    let consumer = Process(name: "consumer") {
+    let consumer = ChildProcess(name: "consumer") {
         for _ in 1...5 {
             print("consumer: got \(try queue.get())")
         }
@@ -54,7 +54,7 @@ nonisolated func blocking() throws {
     try queue.put("a")
     try queue.put("b")
     print("main: count \(queue.count), full? \(queue.isFull)")
-    let reader = Process(name: "reader") {
+    let reader = ChildProcess(name: "reader") {
         demoSleep(.seconds(1))
         print("reader: got \(try queue.get())")
     }

@@ -4,7 +4,7 @@ import Notebook
 nonisolated func exitBeforeDrain() throws {
     // cell: exit-before-drain
     let queue = try Queue<[Int]>()
-    let producer = Process(name: "producer") {
+    let producer = ChildProcess(name: "producer") {
         try queue.put(Array(1...50_000))
     }
     try producer.start()

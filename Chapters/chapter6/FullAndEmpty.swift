@@ -24,20 +24,15 @@ nonisolated func nowait() throws {
     // cell: nowait
     let queue = try Queue<String>(maxSize: 2)
     for word in ["one", "two", "three"] {
-        do {
-            try queue.putNowait(word)
-            print("putNowait(\(word)): done, count \(queue.count)")
-        } catch QueueError.full {
-            print("putNowait(\(word)): the queue is full, so \(word) was not put")
+        if try queue.tryPut(word) {
+            print("tryPut(\(word)): done, count \(queue.count)")
+        } else {
+            print("tryPut(\(word)): the queue is full, so \(word) was not put")
         }
     }
-    while true {
-        do {
-            print("getNowait: \(try queue.getNowait())")
-        } catch QueueError.empty {
-            print("getNowait: the queue is empty")
-            break
-        }
+    while let word = try queue.tryGet() {
+        print("tryGet: \(word)")
     }
+    print("tryGet: nil, the queue is empty")
     // end cell
 }

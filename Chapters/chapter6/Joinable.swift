@@ -4,7 +4,7 @@ import Notebook
 nonisolated func joinable() throws {
     // cell: joinable
     let chores = try JoinableQueue<String>()
-    let worker = Process(name: "worker", daemon: true) {
+    let worker = ChildProcess(name: "worker", daemon: true) {
         while true {
             let chore = try chores.get()
             demoSleep(.milliseconds(300))

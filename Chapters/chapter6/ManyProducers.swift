@@ -5,7 +5,7 @@ nonisolated func manyProducers() throws {
     // cell: many-producers
     let queue = try Queue<String>()
     let producers = ["A", "B", "C"].map { name in
-        Process(name: "producer \(name)") {
+        ChildProcess(name: "producer \(name)") {
             for number in 1...3 {
                 try queue.put("\(name)\(number)")
                 demoSleep(.milliseconds(100))
@@ -26,7 +26,7 @@ nonisolated func sentinel() throws {
     let jobs = try Queue<Int?>()  // nil means "no more work"
     let results = try Queue<Int>()
     let workers = (1...2).map { number in
-        Process(name: "worker \(number)") {
+        ChildProcess(name: "worker \(number)") {
             while let job = try jobs.get() {
                 try results.put(job * 10)
             }

@@ -6,7 +6,7 @@ runChapter(Chapter("chapter6", "Queue: passing items between processes", cells: 
     Cell("producer-consumer", "A producer and a consumer", producerConsumer),
     Cell("blocking", "put waits while the queue is full", blocking),
     Cell("timeouts", "Timeouts: the full and empty errors", timeouts),
-    Cell("nowait", "putNowait and getNowait never wait", nowait),
+    Cell("nowait", "tryPut and tryGet never wait", nowait),
     Cell("many-producers", "Several producers, one consumer", manyProducers),
     Cell("sentinel", "Shutting down with a sentinel", sentinel),
     Cell("joinable", "JoinableQueue: taskDone and join", joinable),

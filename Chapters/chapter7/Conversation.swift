@@ -2,10 +2,10 @@ import Multiprocessing
 
 nonisolated func conversation() throws {
     // cell: conversation
-    let (producerEnd, consumerEnd) = try Pipe<String>.make(duplex: true)
-    let consumer = Process(name: "Consumer") {
+    let (producerEnd, consumerEnd) = try Connection<String>.makePipe(duplex: true)
+    let consumer = ChildProcess(name: "Consumer") {
         while true {
-            let word = try consumerEnd.recv()
+            let word = try consumerEnd.receive()
             if word == "STOP" { break }
             print("Consumer: got \(word), answering \(word.uppercased())")
             try consumerEnd.send(word.uppercased())
@@ -14,7 +14,7 @@ nonisolated func conversation() throws {
     try consumer.start()
     for word in ["apple", "banana", "cherry"] {
         try producerEnd.send(word)
-        print("Producer: sent \(word), heard back \(try producerEnd.recv())")
+        print("Producer: sent \(word), heard back \(try producerEnd.receive())")
     }
     try producerEnd.send("STOP")
     try consumer.join()

@@ -3,7 +3,7 @@ import Multiprocessing
 nonisolated func errors() throws {
     // cell: errors
     // Sending to a pipe nobody reads any more: an error, not death by SIGPIPE.
-    let (reader, writer) = try Pipe<String>.make(duplex: false)
+    let (reader, writer) = try Connection<String>.makePipe(duplex: false)
     reader.close()
     do {
         try writer.send("anyone there?")
@@ -12,20 +12,20 @@ nonisolated func errors() throws {
     }
 
     // The bytes that arrive are not the promised type: the error says which type, where and why.
-    let (numbers, sender) = try Pipe<Int>.make()
+    let (numbers, sender) = try Connection<Int>.makePipe()
     try sender.sendBytes(try BinaryEncoder().encode("forty-two"))
     do {
-        _ = try numbers.recv()
+        _ = try numbers.receive()
     } catch {
-        print("recv: \(error)")
+        print("receive: \(error)")
     }
 
     // A closed end stays closed.
     numbers.close()
     do {
-        _ = try numbers.recv()
+        _ = try numbers.receive()
     } catch {
-        print("recv after close: \(error)")
+        print("receive after close: \(error)")
     }
     // end cell
 }

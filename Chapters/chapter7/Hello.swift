@@ -9,20 +9,20 @@ struct Reading: Codable {
 
 nonisolated func hello() throws {
     // cell: hello
-    let (parentEnd, childEnd) = try Pipe<String>.make()
-    let greeter = Process(name: "greeter") {
+    let (parentEnd, childEnd) = try Connection<String>.makePipe()
+    let greeter = ChildProcess(name: "greeter") {
         try childEnd.send("Hello World")
     }
     try greeter.start()
-    print("main received: \(try parentEnd.recv())")
+    print("main received: \(try parentEnd.receive())")
     try greeter.join()
 
-    let (readings, sensorEnd) = try Pipe<Reading>.make()
-    let sensor = Process(name: "sensor") {
+    let (readings, sensorEnd) = try Connection<Reading>.makePipe()
+    let sensor = ChildProcess(name: "sensor") {
         try sensorEnd.send(Reading(sensor: "kitchen", celsius: 21.5, tags: ["morning", "window open"]))
     }
     try sensor.start()
-    let reading = try readings.recv()
+    let reading = try readings.receive()
     print("main received: \(reading.sensor) at \(reading.celsius) °C, tags \(reading.tags)")
     try sensor.join()
     // end cell

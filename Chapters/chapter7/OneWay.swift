@@ -2,15 +2,15 @@ import Multiprocessing
 
 nonisolated func oneWay() throws {
     // cell: one-way
-    let (reader, writer) = try Pipe<Int>.make(duplex: false)  // (receiving end, sending end)
-    let squarer = Process(name: "squarer") {
+    let (reader, writer) = try Connection<Int>.makePipe(duplex: false)  // (receiving end, sending end)
+    let squarer = ChildProcess(name: "squarer") {
         reader.close()  // this process only writes
         for number in 1...5 { try writer.send(number * number) }
     }
     try squarer.start()
     writer.close()  // this process only reads
     var squares: [Int] = []
-    for _ in 1...5 { squares.append(try reader.recv()) }
+    for _ in 1...5 { squares.append(try reader.receive()) }
     print("main received \(squares)")
     do {
         try reader.send(36)

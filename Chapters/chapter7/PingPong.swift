@@ -2,10 +2,10 @@ import Multiprocessing
 
 nonisolated func pingPong() throws {
     // cell: ping-pong
-    let (mine, theirs) = try Pipe<Int>.make()
-    let partner = Process(name: "pong") {
+    let (mine, theirs) = try Connection<Int>.makePipe()
+    let partner = ChildProcess(name: "pong") {
         mine.close()  // its copy of main's end: keeping it, it would never see end of file
-        while let count = try? theirs.recv() {  // until end of file
+        while let count = try? theirs.receive() {  // until end of file
             print("pong: \(count) → \(count + 1)")
             try theirs.send(count + 1)
         }
@@ -16,7 +16,7 @@ nonisolated func pingPong() throws {
     for _ in 1...3 {
         print("ping: \(count) → \(count + 1)")
         try mine.send(count + 1)
-        count = try mine.recv()
+        count = try mine.receive()
     }
     mine.close()  // end of file for the partner, which leaves its loop and exits
     try partner.join()

@@ -2,16 +2,16 @@ import Multiprocessing
 
 nonisolated func pollDemo() throws {
     // cell: poll
-    let (mine, theirs) = try Pipe<String>.make()
-    let echo = Process(name: "echo") {
-        let question = try theirs.recv()
+    let (mine, theirs) = try Connection<String>.makePipe()
+    let echo = ChildProcess(name: "echo") {
+        let question = try theirs.receive()
         try theirs.send("echo of \(question)")
     }
     try echo.start()
     print("a message already? \(try mine.poll())")  // no timeout: look and return at once
     try mine.send("hello?")
     print("a message within 5 s? \(try mine.poll(timeout: .seconds(5)))")
-    print("poll took nothing away: \(try mine.recv())")
+    print("poll took nothing away: \(try mine.receive())")
     print("another message? \(try mine.poll())")
     try echo.join()
     // end cell

@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 /// An error from BookKit: a message meant for a person reading the checker's report.

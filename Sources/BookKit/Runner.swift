@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 /// What a hermetic run produced.

@@ -31,7 +31,7 @@ func tryDecode<T: Decodable>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) {
 
 /// Reads frames from the bytes through a real Connection (over a socket pair) until it throws.
 func readFrames(_ bytes: UnsafeRawBufferPointer) {
-    guard let (reader, writer) = try? Pipe<Record>.make(duplex: true, maxMessageSize: 1 << 16) else { return }
+    guard let (reader, writer) = try? Connection<Record>.makePipe(duplex: true, maxMessageSize: 1 << 16) else { return }
     var offset = 0
     while offset < bytes.count {
         let written = Glibc.write(writer.fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -41,7 +41,7 @@ func readFrames(_ bytes: UnsafeRawBufferPointer) {
     writer.close()
     for _ in 0..<10_000 {
         do throws(ConnectionError) {
-            _ = try reader.recv()
+            _ = try reader.receive()
         } catch {
             guard case .undecodable = error else { break }  // the next frame can still be read
         }

@@ -3,12 +3,12 @@
 import Glibc
 import Synchronization
 
-/// Makes the two ends of a pipe between processes; `Pipe<Message>.make(...)` is Python's `Pipe()`.
+/// Making a pipe: Python's `multiprocessing.Pipe()`.
 ///
-/// Swift cannot destructure a call to a type's initializer into a tuple, nor explicitly
-/// specialize a generic function, so `Pipe<Message>(duplex:)` cannot return two ends. The nearest
-/// spelling keeps the type and the argument: `let (a, b) = try Pipe<Message>.make(duplex: true)`.
-public enum Pipe<Message: Codable> {
+/// Python's `Pipe(duplex)` is a function that returns two connections. Here it is a factory on
+/// ``Connection``, `let (a, b) = try Connection<Message>.makePipe(duplex: true)`, which keeps the
+/// message type and the argument and does not collide with Foundation's `Pipe`.
+extension Connection {
     /// The default largest message, in bytes of its encoding: 64 MiB.
     public static var defaultMaxMessageSize: Int { 64 << 20 }
 
@@ -17,15 +17,15 @@ public enum Pipe<Message: Codable> {
     /// - `duplex: true` (the default): a Unix socket pair; both ends send and receive.
     /// - `duplex: false`: a one-way pipe; returns `(receiveEnd, sendEnd)`, in Python's order.
     ///
-    /// Fork a `Process` after this call and both processes hold both ends: each should close the
-    /// end it does not use, or the reader never sees end of file (see `Connection.recv()`).
+    /// Fork a `ChildProcess` after this call and both processes hold both ends: each should close the
+    /// end it does not use, or the reader never sees end of file (see `Connection.receive()`).
     ///
     /// - Parameter maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1).
     ///   A longer frame announced by the other side is an error, never an allocation of its size.
     /// - Throws: `ConnectionError.invalidArgument` for a bad maximum; `.system` when the descriptors
     ///   cannot be made (EMFILE: too many open files).
     /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
-    public static func make(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
+    public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
         throws(ConnectionError) -> (Connection<Message>, Connection<Message>) {
         guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
             throw .invalidArgument("maxMessageSize must be between 1 and \(UInt32.max), not \(maxMessageSize)")
@@ -63,10 +63,10 @@ public enum Pipe<Message: Codable> {
 ///
 /// Thread safety: any thread may call any method. Sends from several threads are serialized, and
 /// so are receives, so frames never interleave within a process. `close()` from one thread wakes
-/// the others that are blocked in `recv`, `send` or `poll` on this end; they throw
+/// the others that are blocked in `receive`, `send` or `poll` on this end; they throw
 /// `ConnectionError.closed`. The descriptor itself is closed when the last of them has returned,
 /// so its number is never reused under a call in flight. An end that is copied into a child by
-/// `fork` (any `Process.start()`) is fresh in the child: its locks are re-made there, and the
+/// `fork` (any `ChildProcess.start()`) is fresh in the child: its locks are re-made there, and the
 /// child's `close()` closes only the child's copy.
 ///
 /// Every descriptor is close-on-exec. No method dies of SIGPIPE: sending to an end whose every copy
@@ -76,7 +76,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         case duplex, receiveOnly, sendOnly
     }
 
-    /// True when this end can receive (`recv`, `recvBytes`, `poll`).
+    /// True when this end can receive (`receive`, `receiveBytes`, `poll`).
     public var isReadable: Bool { kind != .sendOnly }
     /// True when this end can send (`send`, `sendBytes`).
     public var isWritable: Bool { kind != .receiveOnly }
@@ -173,7 +173,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// Sends raw bytes as one message, without the codec (Python's `send_bytes`). An empty array is
-    /// a message too. The other end reads it with `recvBytes()`.
+    /// a message too. The other end reads it with `receiveBytes()`.
     ///
     /// - Throws: as `send(_:)`.
     /// - Cost: one gathering write of the length and the bytes; no copy.
@@ -234,7 +234,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Receives the next message, blocking until one has arrived whole.
     ///
     /// End of file: when every copy of the other end is closed — including copies that forked
-    /// children inherited — and no message is left, `recv()` throws `.endOfFile`. A child that
+    /// children inherited — and no message is left, `receive()` throws `.endOfFile`. A child that
     /// keeps an unused copy of the sending end open keeps the reader waiting for ever: close the
     /// ends you do not use.
     ///
@@ -246,7 +246,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   thread closes this end while the call waits; `.system` for other failures.
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
     ///   message along); a message larger than 64 KiB takes a few more.
-    public func recv() throws(ConnectionError) -> Message {
+    public func receive() throws(ConnectionError) -> Message {
         try receiveFrame { (frame) throws(ConnectionError) -> Message in
             do throws(CodecError) {
                 return try decoder.decode(Message.self, from: frame)
@@ -257,8 +257,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
-    /// - Throws: as `recv()`, except `.undecodable`.
-    public func recvBytes() throws(ConnectionError) -> [UInt8] {
+    /// - Throws: as `receive()`, except `.undecodable`.
+    public func receiveBytes() throws(ConnectionError) -> [UInt8] {
         try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
 
@@ -365,17 +365,25 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         }
     }
 
+    /// Whether a message (or end of file) is ready to be received now, without waiting: Python's
+    /// `poll()` with no argument.
+    ///
+    /// - Throws: as ``poll(timeout:)``.
+    public func poll() throws(ConnectionError) -> Bool {
+        try poll(timeout: .zero)
+    }
+
     /// Whether a message (or end of file) is ready to be received, waiting up to `timeout` for one:
-    /// zero or negative checks once, nil waits without limit. Python's `poll()`, whose default is
-    /// also not to wait. It never consumes anything: true means a message has started to arrive
-    /// (or end of file), so `recv()` will not wait for another sender, only, at most, for the rest
+    /// zero or negative checks once, nil waits without limit (Python's `poll(timeout)` and
+    /// `poll(None)`). It never consumes anything: true means a message has started to arrive
+    /// (or end of file), so `receive()` will not wait for another sender, only, at most, for the rest
     /// of a large message being written.
     ///
     /// - Throws: `ConnectionError.wrongDirection` on a send-only end; `.closed` after `close()`, also
     ///   when another thread closes this end while the call waits; `.system` for other failures.
     /// - Cost: one `poll` system call, none when bytes are already buffered; EINTR is retried with
     ///   the time left.
-    public func poll(timeout: Duration? = .zero) throws(ConnectionError) -> Bool {
+    public func poll(timeout: Duration?) throws(ConnectionError) -> Bool {
         try enter(sending: false)
         defer { leave() }
         if buffered.load(ordering: .relaxed) > 0 { return true }

@@ -1,10 +1,10 @@
-// fork itself, for chapter 1: the system call under every Process.
+// fork itself, for chapter 1: the system call under every ChildProcess (chapter 1).
 
 import Glibc
 
 /// Which side of a fork the caller is on.
 public enum ForkResult: Equatable, Sendable {
-    /// In the new process. Its `Process.current` is a fresh `MainProcess` with its own pid.
+    /// In the new process. Its `currentProcess()` is a fresh `MainProcess` with its own pid.
     case child
     /// In the original process; the new process has this pid.
     case parent(childPid: pid_t)
@@ -13,8 +13,8 @@ public enum ForkResult: Equatable, Sendable {
 /// Forks the calling process: `fork()` returns twice, once in each process.
 ///
 /// Flushes stdio first, so that text buffered before the fork is not printed twice. The child
-/// starts with no children of its own and should end with `Process.exit(_:)`. The parent must
-/// reap the child with `waitForProcess(_:)`, or it stays a zombie. Prefer `Process`, which does
+/// starts with no children of its own and should end with `exitProcess(_:)`. The parent must
+/// reap the child with `waitForProcess(_:)`, or it stays a zombie. Prefer `ChildProcess`, which does
 /// all of this for you.
 ///
 /// - Throws: `SystemError` when fork fails (EAGAIN: too many processes; ENOMEM).

@@ -2,7 +2,7 @@
 // Typed errno, EINTR retry with the remaining time, close-on-exec descriptors,
 // signals, waiting for children, and the monotonic clock.
 
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 /// A failed system call: which call, and the `errno` it left.

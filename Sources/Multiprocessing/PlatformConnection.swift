@@ -2,7 +2,7 @@
 // single attempts at reading and writing, waiting for a descriptor or a wake-up with a deadline,
 // and a fork counter that lets an object notice it was copied into a child.
 
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 extension Sys {

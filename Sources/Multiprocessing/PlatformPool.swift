@@ -2,7 +2,7 @@
 // I/O, poll over many descriptors, signal masks, a descriptor for child exits, shared anonymous
 // memory, plain threads, and a mutex with a condition variable on the monotonic clock.
 
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 extension Sys {

@@ -1,7 +1,7 @@
 // The platform layer for shared memory: anonymous MAP_SHARED mappings that forked children inherit.
 // They have no name (nothing in /dev/shm, nothing to leak) and vanish with the last process mapping them.
 
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 extension Sys {

@@ -1,7 +1,7 @@
 // The platform layer for process-shared synchronization: futexes on words in shared memory,
 // robust process-shared pthread mutexes, thread liveness, and cached process/thread ids.
 
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 
 /// How a futex wait ended.

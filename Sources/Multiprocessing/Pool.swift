@@ -19,8 +19,8 @@ import Glibc
 /// Processes: at creation the pool forks one single-threaded *zygote*, which forks every worker,
 /// the first ones and every replacement, so that no worker is ever forked from a multi-threaded
 /// program. Workers are named `PoolWorker-1`, `PoolWorker-2`, … (replacements get new numbers;
-/// `Process.current.name` in a worker). Like Python's, they are daemonic: a work function cannot
-/// start a `Process`. They ignore Ctrl-C (the program decides) and die with the program, even when
+/// `currentProcess().name` in a worker). Like Python's, they are daemonic: a work function cannot
+/// start a `ChildProcess`. They ignore Ctrl-C (the program decides) and die with the program, even when
 /// it is killed.
 ///
 /// Faults are results: a work function that throws fails that input with `PoolError.taskFailed`
@@ -344,8 +344,8 @@ final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
 }
 
 /// The arguments of a work function that takes several: `Pool { (a: Int, b: String) in … }`
-/// makes a pool whose input is `Arguments<Int, String>`, fed by `starmap([(1, "x"), …])`.
-public struct Arguments<each Value: Codable & Sendable>: Codable, Sendable {
+/// makes a pool whose input is `PoolArguments<Int, String>`, fed by `starmap([(1, "x"), …])`.
+public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
     public var values: (repeat each Value)
 
     public init(_ values: repeat each Value) {
@@ -366,15 +366,15 @@ public struct Arguments<each Value: Codable & Sendable>: Codable, Sendable {
 
 extension Pool {
     /// A pool whose work function takes several arguments (Python's `starmap` style); feed it with
-    /// `starmap`, or `applyAsync(Arguments(a, b))`. See the main initializer for the parameters.
+    /// `starmap`, or `applyAsync(PoolArguments(a, b))`. See the main initializer for the parameters.
     public convenience init<each Argument: Codable & Sendable>(
         processes: Int? = nil,
         maxTasksPerChild: Int? = nil,
         initializer: (@Sendable () throws -> Void)? = nil,
         _ function: @escaping @Sendable (repeat each Argument) throws -> Output
-    ) throws(PoolError) where Input == Arguments<repeat each Argument> {
+    ) throws(PoolError) where Input == PoolArguments<repeat each Argument> {
         try self.init(processes: processes, maxTasksPerChild: maxTasksPerChild, initializer: initializer) {
-            (arguments: Arguments<repeat each Argument>) in try function(repeat each arguments.values)
+            (arguments: PoolArguments<repeat each Argument>) in try function(repeat each arguments.values)
         }
     }
 
@@ -382,9 +382,9 @@ extension Pool {
     /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
     @inlinable
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
-        throws(PoolError) -> [Output] where Input == Arguments<repeat each Argument>
+        throws(PoolError) -> [Output] where Input == PoolArguments<repeat each Argument>
     {
-        try map(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, operation: "starmap")
+        try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: "starmap")
     }
 
     /// `starmap` without waiting.
@@ -394,8 +394,8 @@ extension Pool {
         chunkSize: Int? = nil,
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
-    ) throws(PoolError) -> AsyncResult<[Output]> where Input == Arguments<repeat each Argument> {
-        try mapAsync(array: inputs.map { Arguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
+    ) throws(PoolError) -> AsyncResult<[Output]> where Input == PoolArguments<repeat each Argument> {
+        try mapAsync(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
                      onError: onError, operation: "starmapAsync")
     }
 }

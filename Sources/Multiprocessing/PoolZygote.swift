@@ -90,7 +90,7 @@ struct PoolSlots: @unchecked Sendable {
 /// The zygote's whole life. Never returns.
 func runZygote(_ launch: ZygoteLaunch) -> Never {
     let me = getpid()
-    ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: "PoolZygote", pid: me), identity: [])
+    ProcessTable.shared.becomeChild(pid: me, current: ChildProcess(poolProcessNamed: "PoolZygote", pid: me), identity: [])
     Sys.setParentDeathSignal(SIGKILL)
     if getppid() != launch.parentPid { Sys.exitImmediately(0) }  // the parent died before prctl
     Sys.ignoreSignal(SIGINT)
@@ -206,7 +206,7 @@ func runWorker<Input: Codable, Output: Codable>(
     function: (Input) throws -> Output
 ) -> Never {
     let me = getpid()
-    ProcessTable.shared.becomeChild(pid: me, current: Process(poolProcessNamed: launch.name, pid: me), identity: [])
+    ProcessTable.shared.becomeChild(pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
     let slots = launch.slots
     let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: FrameHeader.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
@@ -218,7 +218,7 @@ func runWorker<Input: Codable, Output: Codable>(
         do {
             try connection.sendBytes(Array(output.bytes))
         } catch {
-            Process.exit(0)  // the parent is gone: nobody wants the result
+            exitProcess(0)  // the parent is gone: nobody wants the result
         }
         output.reset(keepingAtMost: 1 << 20)
     }
@@ -240,7 +240,7 @@ func runWorker<Input: Codable, Output: Codable>(
             output.appendHead(.initializerFailed, id: 0)
             try? encoder.encode(RemoteFailure(error))
             send()
-            Process.exit(1)
+            exitProcess(1)
         }
         slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
     }
@@ -295,15 +295,15 @@ func runWorker<Input: Codable, Output: Codable>(
     while true {
         let frame: [UInt8]
         do {
-            frame = try connection.recvBytes()
+            frame = try connection.receiveBytes()
         } catch {
-            Process.exit(0)  // end of file: the parent is gone
+            exitProcess(0)  // end of file: the parent is gone
         }
-        guard frame.count >= FrameHeader.headSize else { Process.exit(2) }  // corrupt: the parent sees us die
+        guard frame.count >= FrameHeader.headSize else { exitProcess(2) }  // corrupt: the parent sees us die
         let ran = frame.withUnsafeBytes { raw -> Bool in
             let kind = FrameKind(rawValue: raw[0])
-            if kind == .stop { Process.exit(0) }
-            guard kind == .task || kind == .chunk else { Process.exit(2) }
+            if kind == .stop { exitProcess(0) }
+            guard kind == .task || kind == .chunk else { exitProcess(2) }
             let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
             // aux: the job's claim word. Claim it, unless the parent took it back.
             let position = Int(raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self) % UInt64(PoolSlots.claimsPerSlot))
@@ -321,6 +321,6 @@ func runWorker<Input: Codable, Output: Codable>(
         // the job, rather than running it twice.
         send()
         done += 1
-        if let maxTasks = launch.maxTasks, done >= maxTasks { Process.exit(0) }
+        if let maxTasks = launch.maxTasks, done >= maxTasks { exitProcess(0) }
     }
 }

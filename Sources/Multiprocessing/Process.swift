@@ -1,4 +1,4 @@
-// Process: Python's multiprocessing.Process on fork.
+// ChildProcess: Python's multiprocessing.Process on fork.
 
 import Glibc
 
@@ -11,9 +11,9 @@ import Glibc
 /// its living daemonic children and then joins all its children.
 ///
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
-/// A `Process` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
+/// A `ChildProcess` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
 /// the process that started it.
-open class Process: @unchecked Sendable {
+open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created
         case starting
@@ -33,12 +33,12 @@ open class Process: @unchecked Sendable {
     private let ownerPid: pid_t
     private let mutex = LocalMutex()
     private var state: State
-    private var isDaemon: Bool
+    private var daemonic: Bool
 
     /// Creates a process that will run `target` (or `run()`, if a subclass overrides it).
     ///
     /// - Parameters:
-    ///   - name: the name shown in errors and by `Process.current.name`; default `Process-N`.
+    ///   - name: the name shown in errors and by `currentProcess().name`; default `Process-N`.
     ///   - daemon: a daemonic child is terminated when its parent exits, and is killed even when the
     ///     parent is killed. A daemonic process may not start children.
     ///   - target: the work to do in the child. It runs in another process: what it changes is not
@@ -47,7 +47,7 @@ open class Process: @unchecked Sendable {
         let identity = ProcessTable.shared.nextChildIdentity()
         self.identity = identity
         self.name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
-        self.isDaemon = daemon
+        self.daemonic = daemon
         self.target = target
         self.ownerPid = ProcessTable.shared.pid
         self.state = .created
@@ -57,19 +57,19 @@ open class Process: @unchecked Sendable {
     init(mainProcessWithPid pid: pid_t) {
         self.identity = []
         self.name = "MainProcess"
-        self.isDaemon = false
+        self.daemonic = false
         self.target = nil
         self.ownerPid = getppid()
         self.state = .running(pid: pid, pidfd: nil)
     }
 
-    /// The object that stands for a pool's zygote or worker inside that process (`Process.current`):
+    /// The object that stands for a pool's zygote or worker inside that process (`currentProcess()`):
     /// daemonic, like Python's pool workers, so it may not start children. Touches no lock: it is
     /// made right after a fork from a thread other than the one that may hold the table's lock.
     init(poolProcessNamed name: String, pid: pid_t) {
         self.identity = []
         self.name = name
-        self.isDaemon = true
+        self.daemonic = true
         self.target = nil
         self.ownerPid = getppid()
         self.state = .running(pid: pid, pidfd: nil)
@@ -86,8 +86,8 @@ open class Process: @unchecked Sendable {
     }
 
     /// Whether the process is daemonic (see `init`). Change it with `setDaemon(_:)` before `start()`.
-    public var daemon: Bool {
-        mutex.withLock { isDaemon }
+    public var isDaemon: Bool {
+        mutex.withLock { daemonic }
     }
 
     /// Makes the process daemonic or not.
@@ -95,7 +95,7 @@ open class Process: @unchecked Sendable {
     public func setDaemon(_ daemon: Bool) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
             guard case .created = state else { throw .daemonAfterStart(name: name) }
-            isDaemon = daemon
+            daemonic = daemon
         }
     }
 
@@ -109,14 +109,21 @@ open class Process: @unchecked Sendable {
         }
     }
 
-    /// The child's exit code: nil while it runs (or before start); its exit status once it has
-    /// ended; −N if signal N killed it. Reading it reaps an ended child.
-    public var exitCode: Int32? {
+    /// How the child ended: `.exited(code)` or `.signaled(signal)`; nil while it runs, before
+    /// `start()`, or when something else reaped it (a stray `waitpid(-1)`). Reading it reaps an
+    /// ended child. ``exitCode`` is the same fact as one number, as Python shows it.
+    public var exitStatus: ExitStatus? {
         _ = isAlive
         return mutex.withLock {
-            if case .ended(_, let status) = state { return status?.exitCode }
+            if case .ended(_, let status) = state { return status }
             return nil
         }
+    }
+
+    /// The child's exit code (Python's `exitcode`): nil while it runs (or before start); its exit status once it has
+    /// ended; −N if signal N killed it. Reading it reaps an ended child.
+    public var exitCode: Int32? {
+        exitStatus?.exitCode
     }
 
     /// True from `start()` until the child ends. Reaps an ended child, so no zombie remains.
@@ -141,7 +148,7 @@ open class Process: @unchecked Sendable {
         try mutex.withLock { () throws(ProcessError) in
             guard case .created = state else { throw .alreadyStarted(name: name) }
             guard ownerPid == table.pid else { throw .notOwnedByThisProcess(name: name, operation: "start") }
-            if table.current.daemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
+            if table.current.isDaemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
             state = .starting
         }
         table.prepareToFork(installExitHandler: true)
@@ -166,7 +173,7 @@ open class Process: @unchecked Sendable {
         mutex.reinitializeInChild()
         state = .running(pid: pid, pidfd: nil)
         ProcessTable.shared.becomeChild(pid: pid, current: self, identity: identity)
-        if isDaemon {
+        if daemonic {
             // Die with the parent even when it is SIGKILLed. The kernel signals when the *thread*
             // that forked ends, so start daemons from a thread that lives as long as the program.
             Sys.setParentDeathSignal(SIGKILL)
@@ -181,44 +188,40 @@ open class Process: @unchecked Sendable {
             Sys.writeAll("Process \(name):\n\(error)\n", to: 2)
             status = 1
         }
-        Process.exit(status)
-    }
-
-    /// Ends the calling process, like Python's `sys.exit(status)` in a child: runs the exit handling
-    /// (terminates daemonic children, joins all children), flushes stdio, then `_exit(status)`.
-    /// Unlike `exit(3)`, it does not run `atexit` handlers inherited from the parent.
-    public static func exit(_ status: Int32) -> Never {
-        ProcessTable.shared.runExitHandling()
-        Sys.flushStdio()
-        Sys.exitImmediately(status)
+        exitProcess(status)
     }
 
     /// Waits until the child ends, or until `timeout` has passed (nil waits for ever; zero or
-    /// negative checks once). Returns either way: look at `exitCode` or `isAlive` to tell which.
-    /// Signals do not cut the wait short.
+    /// negative checks once). Python's `Process.join(timeout)`, which returns `None` either way;
+    /// this one says which: true when the child has ended (and been reaped), false when the timeout
+    /// passed first. Signals do not cut the wait short.
     ///
+    /// - Returns: whether the child has ended.
     /// - Throws: `ProcessError.notStarted` before `start()`; `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
-    public func join(timeout: Duration? = nil) throws(ProcessError) {
+    /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
+    ///   without, one `waitid`. Blocks the calling thread: from async code use ``joined()``.
+    @discardableResult
+    public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
         if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
         var backoff = Duration.microseconds(50)
         while true {
             switch try nextWaitStep(timed: deadline != nil) {
             case .ended:
-                return
+                return true
             case .waitUntilEnded(let pid):
                 do throws(SystemError) { try Sys.waitUntilEnded(pid) } catch { throw .system(error) }
             case .waitOn(let waitFd):
                 defer { Sys.close(waitFd) }
                 do throws(SystemError) {
-                    if try !Sys.waitReadable(waitFd, deadline: deadline) { return }
+                    if try !Sys.waitReadable(waitFd, deadline: deadline) { return false }
                 } catch {
                     throw .system(error)
                 }
             case .pollWithoutPidfd:
                 // No pidfd: poll waitpid with a growing pause, capped so a join still returns promptly.
-                if let deadline, ContinuousClock.now >= deadline { return }
+                if let deadline, ContinuousClock.now >= deadline { return false }
                 var pause = backoff
                 if let deadline { pause = min(pause, ContinuousClock.now.duration(to: deadline)) }
                 Sys.sleep(for: pause)
@@ -306,15 +309,25 @@ open class Process: @unchecked Sendable {
         return true
     }
 
-    /// The `Process` that stands for the calling process: `MainProcess` in the main program, the
-    /// child's own object inside a child.
-    public static var current: Process {
-        ProcessTable.shared.current
-    }
+}
+
+/// The object that stands for the calling process: `MainProcess` in the main program, the child's
+/// own ``ChildProcess`` inside a child. Python's `multiprocessing.current_process()`.
+public func currentProcess() -> ChildProcess {
+    ProcessTable.shared.current
+}
+
+/// Ends the calling process, like Python's `sys.exit(status)` in a child: runs the exit handling
+/// (terminates daemonic children, joins all children), flushes stdio, then `_exit(status)`.
+/// Unlike `exit(3)`, it does not run `atexit` handlers inherited from the parent.
+public func exitProcess(_ status: Int32) -> Never {
+    ProcessTable.shared.runExitHandling()
+    Sys.flushStdio()
+    Sys.exitImmediately(status)
 }
 
 /// The living children of the calling process. Reaps the ones that have ended (no zombies remain).
-public func activeChildren() -> [Process] {
+public func activeChildren() -> [ChildProcess] {
     ProcessTable.shared.unreapedChildren.filter { $0.isAlive }
 }
 

@@ -17,20 +17,20 @@ final class ProcessTable: @unchecked Sendable {
     private let mutex = LocalMutex()
     /// This process's pid, read once (glibc no longer caches getpid, and it is asked often).
     let pid: pid_t
-    let current: Process
+    let current: ChildProcess
     /// This process's place in the tree: [] for the main process, [1] for Process-1, [1, 2] for Process-1:2.
     let identity: [Int]
     private var lastChildNumber = 0
     /// Children started by this process and not yet reaped.
-    private var children: [Process] = []
+    private var children: [ChildProcess] = []
     private var exitHandlingDone = false
     /// MP_PID_LOG: where every pid this tree creates is recorded for the book checker.
     private let pidLogPath: String?
     private var ownPidLogged: Bool
 
-    private init(pid: pid_t, identity: [Int], pidLogPath: String?, ownPidLogged: Bool, current: Process? = nil) {
+    private init(pid: pid_t, identity: [Int], pidLogPath: String?, ownPidLogged: Bool, current: ChildProcess? = nil) {
         self.pid = pid
-        self.current = current ?? Process(mainProcessWithPid: pid)
+        self.current = current ?? ChildProcess(mainProcessWithPid: pid)
         self.identity = identity
         self.pidLogPath = pidLogPath
         self.ownPidLogged = ownPidLogged
@@ -64,20 +64,20 @@ final class ProcessTable: @unchecked Sendable {
 
     /// In the child, right after fork: a fresh table, with `current` as this process
     /// (nil: a fresh `MainProcess`, for `forkProcess()`).
-    func becomeChild(pid: pid_t, current: Process?, identity: [Int]) {
+    func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int]) {
         ProcessTable.shared = ProcessTable(
             pid: pid, identity: identity, pidLogPath: pidLogPath, ownPidLogged: true, current: current)
     }
 
-    func register(_ child: Process) {
+    func register(_ child: ChildProcess) {
         mutex.withLock { children.append(child) }
     }
 
-    func unregister(_ child: Process) {
+    func unregister(_ child: ChildProcess) {
         mutex.withLock { children.removeAll { $0 === child } }
     }
 
-    var unreapedChildren: [Process] {
+    var unreapedChildren: [ChildProcess] {
         mutex.withLock { children }
     }
 
@@ -90,11 +90,11 @@ final class ProcessTable: @unchecked Sendable {
         }
         if alreadyDone { return }
         let children = unreapedChildren
-        for child in children where child.daemon && child.isAlive {
+        for child in children where child.isDaemon && child.isAlive {
             try? child.terminate()
         }
         for child in children {
-            try? child.join()
+            _ = try? child.join()
         }
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// `maxSize` bounds the number of items (0: no bound but the bytes). `put` waits while the queue is
 /// full, `get` while it is empty; `put(_:timeout:)` and `get(timeout:)` give up after the timeout
-/// with `QueueError.full` or `.empty`, and `putNowait`/`getNowait` at once. Items from one producer
+/// with `QueueError.full` or `.empty`, and `tryPut`/`tryGet` at once. Items from one producer
 /// arrive in the order it put them; items of several producers interleave.
 ///
 /// How it works: one anonymous shared mapping holds a ring of bytes (`capacity`, 1 MiB by default)
@@ -85,10 +85,17 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         try put(item, until: Deadline(timeout: timeout))
     }
 
-    /// Puts `item` if the queue has room now. - Throws: `QueueError.full` at once when it has not;
-    /// otherwise what `put` throws.
-    public final func putNowait(_ item: Item) throws(QueueError) {
-        try put(item, until: .now)
+    /// Puts `item` if the queue has room now, without waiting: Python's `put_nowait` (which raises
+    /// `queue.Full` where this returns false), named like ``Lock/tryAcquire()``.
+    /// - Returns: true when the item was put; false when the queue was full (nothing was put).
+    /// - Throws: what ``put(_:timeout:)`` throws, except `.full`.
+    public final func tryPut(_ item: Item) throws(QueueError) -> Bool {
+        do {
+            try put(item, until: .now)
+            return true
+        } catch .full {
+            return false
+        }
     }
 
     private func put(_ item: Item, until deadline: Deadline) throws(QueueError) {
@@ -121,10 +128,16 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         try get(until: Deadline(timeout: timeout))
     }
 
-    /// Takes the front item if there is one now. - Throws: `QueueError.empty` at once when there is
-    /// none; otherwise what `get` throws.
-    public final func getNowait() throws(QueueError) -> Item {
-        try get(until: .now)
+    /// Takes the front item if there is one now, without waiting: Python's `get_nowait` (which
+    /// raises `queue.Empty` where this returns nil).
+    /// - Returns: the front item, or nil when the queue was empty.
+    /// - Throws: what ``get(timeout:)`` throws, except `.empty`.
+    public final func tryGet() throws(QueueError) -> Item? {
+        do {
+            return try get(until: .now)
+        } catch .empty {
+            return nil
+        }
     }
 
     /// Room on the stack for a small item's bytes, so that getting one allocates nothing.

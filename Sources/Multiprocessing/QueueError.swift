@@ -2,9 +2,9 @@
 
 /// Why a queue operation did not happen.
 public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
-    /// `putNowait`, or `put(timeout:)` after its timeout: the queue had no room (Python's `queue.Full`).
+    /// `put(timeout:)` after its timeout: the queue had no room (Python's `queue.Full`).
     case full
-    /// `getNowait`, or `get(timeout:)` after its timeout: the queue had no item (Python's `queue.Empty`).
+    /// `get(timeout:)` after its timeout: the queue had no item (Python's `queue.Empty`).
     case empty
     /// `put`, `get`, `taskDone` or `join` through a queue object after this process called `close()` on it.
     case closed

@@ -1,4 +1,4 @@
-// Semaphore and BoundedSemaphore: Python's multiprocessing counterparts, a counter in shared memory.
+// CountingSemaphore and BoundedSemaphore: Python's multiprocessing counterparts, a counter in shared memory.
 
 import Synchronization
 
@@ -12,7 +12,7 @@ import Synchronization
 /// Cost: uncontended `acquire`/`release` are one compare-and-swap each in shared memory, with no
 /// system call; a waiter spins briefly, then sleeps on a futex, and `release` makes a wake-up system
 /// call only when someone sleeps. One 4 KiB page.
-public class Semaphore: @unchecked Sendable {
+public class CountingSemaphore: @unchecked Sendable {
     /// How long a waiter keeps looking at the counter, one CPU `pause` apart, before it sleeps: in a
     /// producer–consumer hand-off the other side usually releases meanwhile, and a futex sleep and
     /// wake-up costs tens of µs here. (Unlike `Lock`, no growing back-off: a hand-off wants the unit
@@ -96,7 +96,7 @@ public class Semaphore: @unchecked Sendable {
     public func withAcquired<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {
-            do { try release() } catch { preconditionFailure("Semaphore.withAcquired: \(error)") }
+            do { try release() } catch { preconditionFailure("CountingSemaphore.withAcquired: \(error)") }
         }
         return try body()
     }
@@ -149,7 +149,7 @@ public class Semaphore: @unchecked Sendable {
 
 /// A semaphore whose value may not rise above its initial value: one release too many is an error
 /// (in CPython it is a ValueError), which catches a unit given back twice.
-public final class BoundedSemaphore: Semaphore, @unchecked Sendable {
+public final class BoundedSemaphore: CountingSemaphore, @unchecked Sendable {
     /// Creates a bounded semaphore with `value` units, which is also its maximum.
     /// - Throws: `SyncError.invalidSemaphoreValue`; `.system` when the memory cannot be mapped.
     public init(value: Int = 1) throws(SyncError) {

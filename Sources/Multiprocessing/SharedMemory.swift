@@ -1,6 +1,6 @@
 // Shared memory for the runtime's own use: one anonymous mapping per object, made before fork,
 // holding several fields (words, mutexes, conditions, user data) at planned offsets.
-// Lock, Semaphore, Event, Condition, Barrier, SharedValue and Queue are all built on it.
+// Lock, CountingSemaphore, Event, Condition, Barrier, SharedValue and Queue are all built on it.
 
 import Glibc
 

@@ -12,9 +12,9 @@ public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
     case releasedRLockOfAnotherOwner(ownerPid: pid_t, ownerThread: pid_t)
     /// `BoundedSemaphore.release()` would raise the value above its initial value.
     case releasedBoundedSemaphoreTooOften(initialValue: Int)
-    /// `Semaphore.release()` would raise the value above the largest it can hold (`Int32.max`).
+    /// `CountingSemaphore.release()` would raise the value above the largest it can hold (`Int32.max`).
     case semaphoreOverflow
-    /// `Semaphore(value:)` with a value below 0 or above `Int32.max`.
+    /// `CountingSemaphore(value:)` with a value below 0 or above `Int32.max`.
     case invalidSemaphoreValue(Int)
     /// `Condition.wait` or `notify` by a thread that does not hold the condition's lock.
     case conditionLockNotHeld(operation: String)
@@ -44,9 +44,9 @@ public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
         case .releasedBoundedSemaphoreTooOften(let initialValue):
             return "BoundedSemaphore released too many times: its value cannot exceed its initial value \(initialValue)"
         case .semaphoreOverflow:
-            return "Semaphore released too many times: its value cannot exceed \(Int32.max)"
+            return "CountingSemaphore released too many times: its value cannot exceed \(Int32.max)"
         case .invalidSemaphoreValue(let value):
-            return "invalid Semaphore value \(value): it must be between 0 and \(Int32.max)"
+            return "invalid CountingSemaphore value \(value): it must be between 0 and \(Int32.max)"
         case .conditionLockNotHeld(let operation):
             return "cannot \(operation) on a Condition without holding its lock"
         case .invalidBarrierParties(let parties):

@@ -49,9 +49,9 @@ public func captureStandardOutput(_ body: () throws -> Void) throws -> String {
         } catch {
             Sys.flushStdio()
             Sys.writeAll("captured child failed: \(error)\n", to: 2)
-            Process.exit(1)
+            exitProcess(1)
         }
-        Process.exit(0)
+        exitProcess(0)
     case .parent(let pid):
         Sys.close(writeEnd)
         defer { Sys.close(readEnd) }

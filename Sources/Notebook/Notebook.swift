@@ -43,24 +43,24 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
     switch options.first {
     case "--help", "-h":
         printUsage(chapter)
-        Process.exit(0)
+        exitProcess(0)
     case "--list":
         let width = chapter.cells.map(\.id.count).max() ?? 0
         for cell in chapter.cells {
             print(cell.id + String(repeating: " ", count: width - cell.id.count + 2) + cell.title)
         }
-        Process.exit(0)
+        exitProcess(0)
     case nil:
         var failures = 0
         for cell in chapter.cells where !run(cell, of: chapter) { failures += 1 }
-        Process.exit(failures == 0 ? 0 : 1)
+        exitProcess(failures == 0 ? 0 : 1)
     case let id?:
         guard options.count == 1, let cell = chapter.cells.first(where: { $0.id == id }) else {
             writeError("\(chapter.name): no cell named '\(options.joined(separator: " "))'. Cells: "
                 + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
-            Process.exit(2)
+            exitProcess(2)
         }
-        Process.exit(run(cell, of: chapter) ? 0 : 1)
+        exitProcess(run(cell, of: chapter) ? 0 : 1)
     }
 }
 
@@ -91,9 +91,9 @@ private func run(_ cell: Cell, of chapter: Chapter) -> Bool {
             } catch {
                 fflush(nil)
                 writeError("cell \(cell.id) failed: \(error)\n")
-                Process.exit(1)
+                exitProcess(1)
             }
-            Process.exit(0)
+            exitProcess(0)
         case .parent(let childPid):
             pid = childPid
         }

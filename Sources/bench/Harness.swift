@@ -96,7 +96,7 @@ func runBenchmarks(arguments: [String]) {
         options = try Options(arguments: arguments)
     } catch {
         print(error)
-        Process.exit(2)
+        exitProcess(2)
     }
     let workloads = allWorkloads.filter { options.only.isEmpty || options.only.contains($0.name) }
     let twin = options.python ? PythonTwin() : nil
@@ -129,7 +129,7 @@ func runBenchmarks(arguments: [String]) {
             print(pad(workload.title, 34) + "  FAILED: \(error)")
         }
     }
-    Process.exit(failures == 0 ? 0 : 1)
+    exitProcess(failures == 0 ? 0 : 1)
 }
 
 private func row(_ workload: Workload, swift: Double, python: Double?) -> String {

@@ -14,23 +14,23 @@ private func pingPong(duplex: Bool, count: Int) throws -> Double {
     let parentSide: (receive: Connection<Int>, send: Connection<Int>)
     let childSide: (receive: Connection<Int>, send: Connection<Int>)
     if duplex {
-        let (a, b) = try Pipe<Int>.make(duplex: true)
+        let (a, b) = try Connection<Int>.makePipe(duplex: true)
         parentSide = (a, a)
         childSide = (b, b)
     } else {
-        let (toChildReader, toChildWriter) = try Pipe<Int>.make(duplex: false)
-        let (toParentReader, toParentWriter) = try Pipe<Int>.make(duplex: false)
+        let (toChildReader, toChildWriter) = try Connection<Int>.makePipe(duplex: false)
+        let (toParentReader, toParentWriter) = try Connection<Int>.makePipe(duplex: false)
         parentSide = (toParentReader, toChildWriter)
         childSide = (toChildReader, toParentWriter)
     }
-    let child = Process {
-        for _ in 0..<count { try childSide.send.send(try childSide.receive.recv() + 1) }
+    let child = ChildProcess {
+        for _ in 0..<count { try childSide.send.send(try childSide.receive.receive() + 1) }
     }
     try child.start()
     let elapsed = try seconds {
         for value in 0..<count {
             try parentSide.send.send(value)
-            let answer = try parentSide.receive.recv()
+            let answer = try parentSide.receive.receive()
             try expect(answer == value + 1, "ping-pong answered \(answer) to \(value)")
         }
     }
@@ -41,10 +41,10 @@ private func pingPong(duplex: Bool, count: Int) throws -> Double {
 
 /// `count` messages of 1 KiB one way; the child checks each and exits 0 if all arrived whole.
 private func oneWay(duplex: Bool, count: Int) throws -> Double {
-    let (receiver, sender) = try Pipe<[UInt8]>.make(duplex: duplex)
+    let (receiver, sender) = try Connection<[UInt8]>.makePipe(duplex: duplex)
     let message = [UInt8](repeating: 7, count: 1024)
-    let child = Process {
-        for _ in 0..<count where try receiver.recv().count != 1024 { Process.exit(3) }
+    let child = ChildProcess {
+        for _ in 0..<count where try receiver.receive().count != 1024 { exitProcess(3) }
     }
     try child.start()
     let elapsed = try seconds {

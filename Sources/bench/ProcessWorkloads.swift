@@ -1,4 +1,4 @@
-// Process start and join.
+// ChildProcess start and join.
 
 import Multiprocessing
 
@@ -7,7 +7,7 @@ let processWorkloads = [
              operations: 300, quickOperations: 5) { count in
         try seconds {
             for _ in 0..<count {
-                let process = Process { }
+                let process = ChildProcess { }
                 try process.start()
                 try process.join()
                 try expect(process.exitCode == 0, "a child exited with \(String(describing: process.exitCode))")

@@ -9,7 +9,7 @@ private func queueThroughput(producers: Int, count: Int) throws -> Double {
     let share = count / producers
     return try seconds {
         let children = (0..<producers).map { index in
-            Process {
+            ChildProcess {
                 let end = index == producers - 1 ? count : (index + 1) * share
                 for value in index * share ..< end { try queue.put(value) }
             }

@@ -8,7 +8,7 @@ let syncWorkloads = [
         let counter = try SharedValue(0, lock: false)
         let lock = try Lock()
         let workers = (0..<2).map { _ in
-            Process {
+            ChildProcess {
                 for _ in 0..<count / 2 {
                     lock.acquire()
                     counter.value += 1
@@ -23,13 +23,13 @@ let syncWorkloads = [
         try expect(counter.value == count / 2 * 2, "the counter is \(counter.value), not \(count / 2 * 2)")
         return elapsed
     },
-    Workload(name: "semaphore_handoff", title: "Semaphore handoff (empty/full)", unit: .perSecond,
+    Workload(name: "semaphore_handoff", title: "CountingSemaphore handoff (empty/full)", unit: .perSecond,
              operations: 500_000, quickOperations: 1_000) { count in
         let slots = 16
         let buffer = try SharedArray(repeating: 0, count: slots, lock: false)
-        let empty = try Semaphore(value: slots)
-        let full = try Semaphore(value: 0)
-        let producer = Process {
+        let empty = try CountingSemaphore(value: slots)
+        let full = try CountingSemaphore(value: 0)
+        let producer = ChildProcess {
             for value in 0..<count {
                 empty.acquire()
                 buffer[value % slots] = value

@@ -9,7 +9,7 @@ final class BarrierTests: XCTestCase {
         let barrier = try Barrier(parties: 3, action: { try! actions.withLock { $0 += 1 } }, timeout: .seconds(20))
         let indices = try SharedArray<Int>(repeating: -1, count: 3 * rounds)
         let workers = (0..<3).map { worker in
-            Process {
+            ChildProcess {
                 for round in 0..<rounds { indices[round * 3 + worker] = try barrier.wait() }
             }
         }
@@ -25,10 +25,10 @@ final class BarrierTests: XCTestCase {
     }
 
     /// Children wait on a barrier of `parties`; returns them with a pipe of their outcomes.
-    private func waiters(_ count: Int, on barrier: Barrier, timeout: Duration? = nil) throws -> ([Process], ReportPipe) {
+    private func waiters(_ count: Int, on barrier: Barrier, timeout: Duration? = nil) throws -> ([ChildProcess], ReportPipe) {
         let report = try ReportPipe()
         let children = (0..<count).map { _ in
-            Process {
+            ChildProcess {
                 do throws(SyncError) {
                     report.write("passed \(try barrier.wait(timeout: timeout))\n")
                 } catch {

@@ -15,7 +15,7 @@ final class ConditionTests: XCTestCase {
             let condition = useRLock ? try Condition(lock: RLock()) : try Condition(lock: Lock())
             let ready = try SharedValue(false)
             let report = try ReportPipe()
-            let waiter = Process {
+            let waiter = ChildProcess {
                 try condition.withLock { () throws(SyncError) in
                     let result = try condition.wait(for: { ready.value }, timeout: .seconds(20))
                     report.write("waiter: ready? \(result)\n")
@@ -49,7 +49,7 @@ final class ConditionTests: XCTestCase {
         // Held by another process is not held by this one.
         condition.acquire()
         let report = try ReportPipe()
-        let other = Process {
+        let other = ChildProcess {
             do throws(SyncError) { try condition.notify() } catch { report.write("\(error)\n") }
         }
         try other.start()
@@ -62,7 +62,7 @@ final class ConditionTests: XCTestCase {
         let condition = try Condition()
         let report = try ReportPipe()
         // A waiter that times out first: it must not use up the notification below.
-        let impatient = Process {
+        let impatient = ChildProcess {
             try condition.withLock { () throws(SyncError) in
                 report.write("impatient: \(try condition.wait(timeout: .milliseconds(100)))\n")
             }
@@ -70,7 +70,7 @@ final class ConditionTests: XCTestCase {
         try impatient.start()
         try impatient.join()
         let waiters = (0..<2).map { _ in
-            Process {
+            ChildProcess {
                 try condition.withLock { () throws(SyncError) in
                     let notified = try condition.wait(timeout: .seconds(20))
                     report.write("woken: \(notified)\n")
@@ -100,7 +100,7 @@ final class ConditionTests: XCTestCase {
         lock.acquire()
         lock.acquire()
         let report = try ReportPipe()
-        let notifier = Process {
+        let notifier = ChildProcess {
             let got = lock.acquire(timeout: .seconds(20))
             report.write("notifier got the lock: \(got)\n")
             try condition.notify()
@@ -120,7 +120,7 @@ final class ConditionTests: XCTestCase {
     func testWaitTimeoutSurvivesSignals() throws {
         let condition = try Condition(lock: Lock())
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             try condition.withLock { () throws(SyncError) in

@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 import XCTest
@@ -48,39 +48,39 @@ private func XCTAssertThrows<T>(_ expected: ConnectionError, _ body: () throws(C
 
 final class ConnectionTests: XCTestCase {
     func testDuplexCarriesMessagesBothWaysAndKeepsBoundaries() throws {
-        let (a, b) = try Pipe<Note>.make(duplex: true)
+        let (a, b) = try Connection<Note>.makePipe(duplex: true)
         let notes = (0..<100).map { Note(sender: "a", number: $0, words: Array(repeating: "w", count: $0 % 7)) }
         for note in notes { try a.send(note) }
-        for note in notes { XCTAssertEqual(try b.recv(), note) }
+        for note in notes { XCTAssertEqual(try b.receive(), note) }
         try b.send(Note(sender: "b", number: -1, words: []))
-        XCTAssertEqual(try a.recv(), Note(sender: "b", number: -1, words: []))
+        XCTAssertEqual(try a.receive(), Note(sender: "b", number: -1, words: []))
         XCTAssertTrue(a.isReadable && a.isWritable && b.isReadable && b.isWritable)
     }
 
     func testEmptyMessagesAreMessages() throws {
-        let (a, b) = try Pipe<[Int]>.make()
+        let (a, b) = try Connection<[Int]>.makePipe()
         try a.sendBytes([])
         try a.send([])
         try a.sendBytes([1, 2, 3])
-        XCTAssertEqual(try b.recvBytes(), [])
-        XCTAssertEqual(try b.recv(), [])
-        XCTAssertEqual(try b.recvBytes(), [1, 2, 3])
+        XCTAssertEqual(try b.receiveBytes(), [])
+        XCTAssertEqual(try b.receive(), [])
+        XCTAssertEqual(try b.receiveBytes(), [1, 2, 3])
         XCTAssertFalse(try b.poll())
     }
 
     func testOneWayPipeReturnsTheReceivingEndFirstAndRefusesTheWrongDirection() throws {
-        let (reader, writer) = try Pipe<String>.make(duplex: false)
+        let (reader, writer) = try Connection<String>.makePipe(duplex: false)
         XCTAssertTrue(reader.isReadable)
         XCTAssertFalse(reader.isWritable)
         XCTAssertTrue(writer.isWritable)
         XCTAssertFalse(writer.isReadable)
         try writer.send("one way")
-        XCTAssertEqual(try reader.recv(), "one way")
+        XCTAssertEqual(try reader.receive(), "one way")
         XCTAssertThrows(.wrongDirection("cannot send on the receiving end of a one-way pipe")) { () throws(ConnectionError) in
             try reader.send("back")
         }
         XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
-            try writer.recv()
+            try writer.receive()
         }
         XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
             try writer.poll()
@@ -91,24 +91,24 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testUseAfterCloseThrowsAndCloseTwiceIsFine() throws {
-        let (a, b) = try Pipe<Int>.make()
+        let (a, b) = try Connection<Int>.makePipe()
         a.close()
         a.close()
         XCTAssertTrue(a.isClosed)
         XCTAssertFalse(b.isClosed)
         XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.send(1) }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.recv() }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.receive() }
         XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.poll() }
         XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.sendBytes([]) }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.recvBytes() }
+        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.receiveBytes() }
     }
 
     func testEndOfFileOnlyAfterEveryWriterClosedIncludingAnInheritedCopy() throws {
         for duplex in [false, true] {
-            let (reader, writer) = try Pipe<String>.make(duplex: duplex)
+            let (reader, writer) = try Connection<String>.makePipe(duplex: duplex)
             let mayFinish = try ReportPipe()
             // The child inherits a copy of the writing end (and of the reading end, which it closes).
-            let child = Process {
+            let child = ChildProcess {
                 reader.close()
                 _ = try Sys.read(mayFinish.readEnd, upTo: 1)
                 try writer.send("last words")
@@ -117,34 +117,34 @@ final class ConnectionTests: XCTestCase {
             writer.close()  // the parent's copy; the child's copy keeps the pipe open
             XCTAssertFalse(try reader.poll(timeout: .milliseconds(200)), "end of file while the child holds a writer")
             mayFinish.write("!")
-            XCTAssertEqual(try reader.recv(), "last words")
+            XCTAssertEqual(try reader.receive(), "last words")
             try child.join()
             XCTAssertEqual(child.exitCode, 0)
             XCTAssertTrue(try reader.poll(timeout: .seconds(10)), "end of file is ready")
-            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
-            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
+            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
+            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
             _ = try mayFinish.readAll()
             reader.close()
         }
     }
 
     func testForgettingToCloseTheUnusedEndMeansNoEndOfFile() throws {
-        let (reader, writer) = try Pipe<Int>.make(duplex: false)
-        let child = Process {
+        let (reader, writer) = try Connection<Int>.makePipe(duplex: false)
+        let child = ChildProcess {
             reader.close()
             for number in 1...3 { try writer.send(number) }
         }
         try child.start()
         // The parent forgets writer.close(): the child has ended, but a writer is still open.
         try child.join()
-        for number in 1...3 { XCTAssertEqual(try reader.recv(), number) }
+        for number in 1...3 { XCTAssertEqual(try reader.receive(), number) }
         XCTAssertFalse(try reader.poll(timeout: .milliseconds(100)))
         writer.close()
-        XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.recv() }
+        XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
     }
 
     func testPollWithZeroNegativeTimedAndNilTimeouts() throws {
-        let (a, b) = try Pipe<Int>.make()
+        let (a, b) = try Connection<Int>.makePipe()
         for timeout: Duration in [.zero, .milliseconds(-100), .seconds(-1_000_000)] {
             let started = ContinuousClock.now
             XCTAssertFalse(try b.poll(timeout: timeout))
@@ -159,23 +159,23 @@ final class ConnectionTests: XCTestCase {
         XCTAssertLessThan(waited, .milliseconds(300) + .seconds(2))
 
         // nil waits for as long as it takes: here, for a child to send.
-        let child = Process { try a.send(7) }
+        let child = ChildProcess { try a.send(7) }
         try child.start()
         XCTAssertTrue(try b.poll(timeout: nil))
         XCTAssertTrue(try b.poll(timeout: .zero), "poll consumed nothing")
-        XCTAssertEqual(try b.recv(), 7)
+        XCTAssertEqual(try b.receive(), 7)
         try child.join()
         XCTAssertFalse(try b.poll())
     }
 
     func testPollNeverConsumesAPartialMessage() throws {
-        let (reader, writer) = try Pipe<[UInt8]>.make(duplex: false)
+        let (reader, writer) = try Connection<[UInt8]>.makePipe(duplex: false)
         let message = try BinaryEncoder().encode(pattern(count: 1000, seed: 3))
         writeRaw(header(UInt32(message.count)) + message[..<500], to: writer.fd)
         XCTAssertTrue(try reader.poll(), "a message has started to arrive")
         XCTAssertTrue(try reader.poll(timeout: .milliseconds(10)))
         writeRaw(Array(message[500...]), to: writer.fd)
-        XCTAssertEqual(try reader.recv(), pattern(count: 1000, seed: 3))
+        XCTAssertEqual(try reader.receive(), pattern(count: 1000, seed: 3))
         XCTAssertFalse(try reader.poll())
     }
 
@@ -185,22 +185,22 @@ final class ConnectionTests: XCTestCase {
             let (parentEnd, childEnd): (Connection<[UInt8]>, Connection<[UInt8]>)
             let (back, forth): (Connection<[UInt8]>, Connection<[UInt8]>)
             if duplex {
-                (parentEnd, childEnd) = try Pipe<[UInt8]>.make(duplex: true)
+                (parentEnd, childEnd) = try Connection<[UInt8]>.makePipe(duplex: true)
                 (back, forth) = (parentEnd, childEnd)
             } else {
-                (childEnd, parentEnd) = try Pipe<[UInt8]>.make(duplex: false)  // parent → child
-                (back, forth) = try Pipe<[UInt8]>.make(duplex: false)           // child → parent
+                (childEnd, parentEnd) = try Connection<[UInt8]>.makePipe(duplex: false)  // parent → child
+                (back, forth) = try Connection<[UInt8]>.makePipe(duplex: false)           // child → parent
             }
-            let child = Process {
-                let received = try childEnd.recv()
+            let child = ChildProcess {
+                let received = try childEnd.receive()
                 // Echo it back as a typed message, then as raw bytes.
                 try forth.send(received)
                 try forth.sendBytes(pattern(count: size, seed: 9))
             }
             try child.start()
             try parentEnd.send(pattern(count: size, seed: 1))
-            XCTAssertEqual(try back.recv(), pattern(count: size, seed: 1), "duplex \(duplex)")
-            XCTAssertEqual(try back.recvBytes(), pattern(count: size, seed: 9), "duplex \(duplex)")
+            XCTAssertEqual(try back.receive(), pattern(count: size, seed: 1), "duplex \(duplex)")
+            XCTAssertEqual(try back.receiveBytes(), pattern(count: size, seed: 9), "duplex \(duplex)")
             try child.join()
             XCTAssertEqual(child.exitCode, 0)
         }
@@ -208,7 +208,7 @@ final class ConnectionTests: XCTestCase {
 
     func testWritingToAClosedPeerThrowsInsteadOfKillingTheProcess() throws {
         for duplex in [true, false] {
-            let (reader, writer) = try Pipe<String>.make(duplex: duplex)
+            let (reader, writer) = try Connection<String>.makePipe(duplex: duplex)
             reader.close()
             XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.send("anyone?") }
             XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.sendBytes([1]) }
@@ -218,22 +218,22 @@ final class ConnectionTests: XCTestCase {
 
     func testAReaderKilledMidMessageMakesTheWriterThrow() throws {
         for duplex in [true, false] {
-            let (reader, writer) = try Pipe<[UInt8]>.make(duplex: duplex)
-            let child = Process {
+            let (reader, writer) = try Connection<[UInt8]>.makePipe(duplex: duplex)
+            let child = ChildProcess {
                 writer.close()
                 while true { pause() }  // holds the reader, reads nothing
             }
             try child.start()
             reader.close()
-            let sender = Process {
+            let sender = ChildProcess {
                 // 16 MiB does not fit in the pipe: the send blocks until the reader dies.
                 do throws(ConnectionError) {
                     try writer.send(pattern(count: 16 << 20, seed: 0))
-                    Process.exit(2)
+                    exitProcess(2)
                 } catch .peerClosed {
-                    Process.exit(0)
+                    exitProcess(0)
                 } catch {
-                    Process.exit(3)
+                    exitProcess(3)
                 }
             }
             try sender.start()
@@ -249,19 +249,19 @@ final class ConnectionTests: XCTestCase {
 
     func testATruncatedFrameIsNotEndOfFile() throws {
         // The writer dies in the middle of a message: forged by writing part of a frame and closing.
-        let (reader, writer) = try Pipe<[UInt8]>.make(duplex: false)
+        let (reader, writer) = try Connection<[UInt8]>.makePipe(duplex: false)
         writeRaw(header(100) + [UInt8](repeating: 7, count: 10), to: writer.fd)
         writer.close()
-        XCTAssertThrows(.truncated(expected: 104, received: 14)) { () throws(ConnectionError) in try reader.recv() }
+        XCTAssertThrows(.truncated(expected: 104, received: 14)) { () throws(ConnectionError) in try reader.receive() }
 
-        let (reader2, writer2) = try Pipe<Int>.make(duplex: true)
+        let (reader2, writer2) = try Connection<Int>.makePipe(duplex: true)
         writeRaw([1, 0], to: writer2.fd)  // half a header
         writer2.close()
-        XCTAssertThrows(.truncated(expected: 4, received: 2)) { () throws(ConnectionError) in try reader2.recv() }
+        XCTAssertThrows(.truncated(expected: 4, received: 2)) { () throws(ConnectionError) in try reader2.receive() }
     }
 
     func testAFrameLargerThanTheMaximumIsRefusedWithoutAllocatingIt() throws {
-        let (a, b) = try Pipe<[UInt8]>.make(duplex: true, maxMessageSize: 1024)
+        let (a, b) = try Connection<[UInt8]>.makePipe(duplex: true, maxMessageSize: 1024)
         XCTAssertEqual(a.maxMessageSize, 1024)
         XCTAssertThrows(.messageTooLarge(size: 2048 + 4, maximum: 1024)) { () throws(ConnectionError) in
             try a.send([UInt8](repeating: 0, count: 2048))
@@ -272,21 +272,21 @@ final class ConnectionTests: XCTestCase {
         XCTAssertFalse(try b.poll(), "nothing was sent")
         // A peer (or garbage) announcing 4 GiB: refused at once, and the stream stays refused.
         writeRaw(header(.max), to: a.fd)
-        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.recv() }
-        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.recv() }
+        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
+        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
         XCTAssertThrows(.invalidArgument("maxMessageSize must be between 1 and 4294967295, not 0")) { () throws(ConnectionError) in
-            try Pipe<Int>.make(maxMessageSize: 0)
+            try Connection<Int>.makePipe(maxMessageSize: 0)
         }
     }
 
     func testAnUndecodableMessageSaysWhichTypeAndTheNextOneStillArrives() throws {
-        let (a, b) = try Pipe<Int>.make()
+        let (a, b) = try Connection<Int>.makePipe()
         try a.sendBytes(BinaryEncoder().encode("not a number"))
         try a.send(42)
         XCTAssertThrows(.undecodable(.typeMismatch(type: "Int", offset: 0, path: "Int", found: "String"))) { () throws(ConnectionError) in
-            try b.recv()
+            try b.receive()
         }
-        XCTAssertEqual(try b.recv(), 42)
+        XCTAssertEqual(try b.receive(), 42)
     }
 
     func testSignalsDuringRecvSendAndPollLoseNothing() throws {
@@ -297,9 +297,9 @@ final class ConnectionTests: XCTestCase {
         defer { storm.stop() }
 
         // Receiving: a child sends small messages in bursts and a large one, while this thread is signalled.
-        let (parentEnd, childEnd) = try Pipe<[UInt8]>.make(duplex: true)
+        let (parentEnd, childEnd) = try Connection<[UInt8]>.makePipe(duplex: true)
         let count = 300
-        let child = Process {
+        let child = ChildProcess {
             parentEnd.close()
             for index in 0..<count {
                 try childEnd.send(pattern(count: index, seed: index))
@@ -308,14 +308,14 @@ final class ConnectionTests: XCTestCase {
             try childEnd.send(pattern(count: 8 << 20, seed: 1))
             // Then read a large message slowly, so that the parent's send blocks while it is signalled.
             Sys.sleep(for: .milliseconds(50))
-            let echoed = try childEnd.recv()
+            let echoed = try childEnd.receive()
             try childEnd.send([echoed == pattern(count: 8 << 20, seed: 2) ? 1 : 0])
         }
         try child.start()
-        for index in 0..<count { XCTAssertEqual(try parentEnd.recv(), pattern(count: index, seed: index)) }
-        XCTAssertEqual(try parentEnd.recv(), pattern(count: 8 << 20, seed: 1))
+        for index in 0..<count { XCTAssertEqual(try parentEnd.receive(), pattern(count: index, seed: index)) }
+        XCTAssertEqual(try parentEnd.receive(), pattern(count: 8 << 20, seed: 1))
         try parentEnd.send(pattern(count: 8 << 20, seed: 2))
-        XCTAssertEqual(try parentEnd.recv(), [1], "the child received the large message intact")
+        XCTAssertEqual(try parentEnd.receive(), [1], "the child received the large message intact")
 
         // Polling keeps its deadline under the storm.
         let started = ContinuousClock.now
@@ -330,19 +330,19 @@ final class ConnectionTests: XCTestCase {
 
     func testCloseWakesAThreadBlockedInRecvAndReleasesTheDescriptorAfterIt() throws {
         let before = openDescriptorCount()
-        let (a, b) = try Pipe<Int>.make()
+        let (a, b) = try Connection<Int>.makePipe()
         let outcome = Mutex<ConnectionError?>(nil)
         let started = Mutex(false)
         let thread = TestThread {
             started.withLock { $0 = true }
             do throws(ConnectionError) {
-                _ = try b.recv()
+                _ = try b.receive()
             } catch {
                 outcome.withLock { $0 = error }
             }
         }
         while !started.withLock({ $0 }) { Sys.sleep(for: .milliseconds(1)) }
-        Sys.sleep(for: .milliseconds(50))  // let it reach its wait; if it has not, recv sees the close anyway
+        Sys.sleep(for: .milliseconds(50))  // let it reach its wait; if it has not, receive sees the close anyway
         b.close()
         thread.join()
         XCTAssertEqual(outcome.withLock { $0 }, .closed)
@@ -351,7 +351,7 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testThreadsSendingAtOnceNeverInterleaveFrames() throws {
-        let (a, b) = try Pipe<Note>.make()
+        let (a, b) = try Connection<Note>.makePipe()
         let threads = (0..<4).map { sender in
             TestThread {
                 for number in 0..<500 {
@@ -361,7 +361,7 @@ final class ConnectionTests: XCTestCase {
         }
         var next = [String: Int]()
         for _ in 0..<2000 {
-            let note = try b.recv()
+            let note = try b.receive()
             XCTAssertEqual(note.number, next[note.sender, default: 0], "in order per sender")
             XCTAssertEqual(note.words.count, note.number % 13)
             next[note.sender] = note.number + 1
@@ -371,17 +371,17 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testPingPongCounterWithAChild() throws {
-        let (mine, theirs) = try Pipe<Int>.make()
-        let child = Process {
+        let (mine, theirs) = try Connection<Int>.makePipe()
+        let child = ChildProcess {
             mine.close()
-            while let value = try? theirs.recv() { try theirs.send(value + 1) }
+            while let value = try? theirs.receive() { try theirs.send(value + 1) }
         }
         try child.start()
         theirs.close()
         var value = 0
         for _ in 0..<1000 {
             try mine.send(value)
-            value = try mine.recv() + 1
+            value = try mine.receive() + 1
         }
         XCTAssertEqual(value, 2000)
         mine.close()
@@ -392,16 +392,16 @@ final class ConnectionTests: XCTestCase {
     func testEveryDescriptorIsCloseOnExecAndNothingLeaks() throws {
         let before = openDescriptorCount()
         for duplex in [true, false] {
-            let (a, b) = try Pipe<Int>.make(duplex: duplex)
+            let (a, b) = try Connection<Int>.makePipe(duplex: duplex)
             for end in [a, b] { XCTAssertNotEqual(fcntl(end.fd, F_GETFD) & FD_CLOEXEC, 0) }
             if duplex {
                 try a.send(1)
-                _ = try b.recv()
+                _ = try b.receive()
             }
             _ = try a.poll(timeout: .milliseconds(1))  // makes the wake descriptor too
         }
         for _ in 0..<500 {
-            let (a, b) = try Pipe<String>.make(duplex: Bool.random())
+            let (a, b) = try Connection<String>.makePipe(duplex: Bool.random())
             if Bool.random() { a.close() }
             _ = b
         }
@@ -410,14 +410,14 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testAnEndHandedToAChildKeepsTheMessagesAlreadyReadButNotReceived() throws {
-        let (reader, writer) = try Pipe<Int>.make(duplex: false)
+        let (reader, writer) = try Connection<Int>.makePipe(duplex: false)
         for number in 1...3 { try writer.send(number) }
         // One read brings all three into this process; only the first is received here.
-        XCTAssertEqual(try reader.recv(), 1)
-        let child = Process {
+        XCTAssertEqual(try reader.receive(), 1)
+        let child = ChildProcess {
             writer.close()
-            let rest = [try reader.recv(), try reader.recv()]
-            Process.exit(rest == [2, 3] ? 0 : 1)
+            let rest = [try reader.receive(), try reader.receive()]
+            exitProcess(rest == [2, 3] ? 0 : 1)
         }
         try child.start()
         reader.close()  // handed over: the child's copy carries on
@@ -426,16 +426,16 @@ final class ConnectionTests: XCTestCase {
     }
 
     func testAChildCanUseAnEndWhoseLockAParentThreadHeldAtTheFork() throws {
-        let (reader, writer) = try Pipe<Int>.make(duplex: false)
-        // A parent thread is blocked in recv, holding the receive lock, when the child is forked.
+        let (reader, writer) = try Connection<Int>.makePipe(duplex: false)
+        // A parent thread is blocked in receive, holding the receive lock, when the child is forked.
         let received = Mutex<Int?>(nil)
-        let thread = TestThread { received.withLock { $0 = try? reader.recv() } }
+        let thread = TestThread { received.withLock { $0 = try? reader.receive() } }
         Sys.sleep(for: .milliseconds(50))  // not for correctness: the test passes either way
         let mayReceive = try ReportPipe()
-        let child = Process {
+        let child = ChildProcess {
             _ = try Sys.read(mayReceive.readEnd, upTo: 1)
             // The child's copy of the lock was locked by a thread it does not have; it must be free.
-            Process.exit(try reader.recv() == 2 ? 0 : 1)
+            exitProcess(try reader.receive() == 2 ? 0 : 1)
         }
         try child.start()
         try writer.send(1)

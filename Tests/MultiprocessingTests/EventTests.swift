@@ -8,7 +8,7 @@ final class EventTests: XCTestCase {
         XCTAssertFalse(event.isSet)
         let report = try ReportPipe()
         let waiters = (0..<3).map { number in
-            Process { report.write("waiter \(number): \(event.wait(timeout: .seconds(20)))\n") }
+            ChildProcess { report.write("waiter \(number): \(event.wait(timeout: .seconds(20)))\n") }
         }
         for waiter in waiters { try waiter.start() }
         for waiter in waiters { waitUntilSleeping(waiter.pid!) }
@@ -35,7 +35,7 @@ final class EventTests: XCTestCase {
     func testSetThenClearStillWakesAWaiter() throws {
         let event = try Event()
         let report = try ReportPipe()
-        let waiter = Process { report.write("\(event.wait(timeout: .seconds(20)))\n") }
+        let waiter = ChildProcess { report.write("\(event.wait(timeout: .seconds(20)))\n") }
         try waiter.start()
         let deadline = ContinuousClock.now + .seconds(10)
         while event.waiterCount == 0 && ContinuousClock.now < deadline { Sys.sleep(for: .milliseconds(1)) }
@@ -50,7 +50,7 @@ final class EventTests: XCTestCase {
     func testSignalsDuringAWaitLoseNothing() throws {
         let event = try Event()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             let (result, waited) = timed { event.wait(timeout: .milliseconds(300)) }

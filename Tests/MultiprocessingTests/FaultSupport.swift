@@ -114,7 +114,7 @@ struct Leftovers {
             for process in Self.programProcesses() where !processes.contains(process.pid) {
                 kill(process.pid, SIGKILL)
             }
-            for child in ProcessTable.shared.unreapedChildren { try? child.kill(); try? child.join() }
+            for child in ProcessTable.shared.unreapedChildren { try? child.kill(); _ = try? child.join() }
         }
     }
 }

@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 import XCTest
 @testable import Multiprocessing
@@ -39,9 +39,9 @@ final class FaultTests: XCTestCase {
         var truncated = 0
         for round in 0..<24 {
             let duplex = random.chance(0.5)
-            let (receiver, sender) = try Pipe<FaultFrame>.make(duplex: duplex)
+            let (receiver, sender) = try Connection<FaultFrame>.makePipe(duplex: duplex)
             let salt = random.next()
-            let child = Process {
+            let child = ChildProcess {
                 receiver.close()
                 var seq = 0
                 while true {
@@ -61,7 +61,7 @@ final class FaultTests: XCTestCase {
                 }
                 while true {
                     do throws(ConnectionError) {
-                        let frame = try receiver.recv()
+                        let frame = try receiver.receive()
                         guard frame.seq == expected, frame.isIntact else { return .failure(TestFailure()) }
                         expected += 1
                         if expected == killAfter {
@@ -99,10 +99,10 @@ final class FaultTests: XCTestCase {
         var killed = 0
         for round in 0..<24 {
             let duplex = random.chance(0.5)
-            let (receiver, sender) = try Pipe<FaultFrame>.make(duplex: duplex)
-            let child = Process {
+            let (receiver, sender) = try Connection<FaultFrame>.makePipe(duplex: duplex)
+            let child = ChildProcess {
                 sender.close()
-                while true { _ = try receiver.recv() }
+                while true { _ = try receiver.receive() }
             }
             try child.start()
             receiver.close()
@@ -152,15 +152,15 @@ final class FaultTests: XCTestCase {
             let recoveries = try SharedValue<Int>(0, lock: false)
             let workerCount = 5
             let workers = (0..<workerCount).map { _ in
-                Process {
+                ChildProcess {
                     for _ in 0..<1_500 {
-                        guard lock.acquire(timeout: .seconds(10)) else { Process.exit(4) }
+                        guard lock.acquire(timeout: .seconds(10)) else { exitProcess(4) }
                         let previous = inside.value
                         if let recovery = lock.recovery {
                             recoveries.value += 1
-                            if previous != 0 && previous != recovery.deadHolderPid { Process.exit(3) }
+                            if previous != 0 && previous != recovery.deadHolderPid { exitProcess(3) }
                         } else if previous != 0 {
-                            Process.exit(3)  // someone else is inside: mutual exclusion broken
+                            exitProcess(3)  // someone else is inside: mutual exclusion broken
                         }
                         inside.value = getpid()
                         for _ in 0..<Int.random(in: 0..<2_000) { mp_cpu_relax() }
@@ -170,7 +170,7 @@ final class FaultTests: XCTestCase {
                 }
             }
             for worker in workers { try worker.start() }
-            var victims: [Process] = []
+            var victims: [ChildProcess] = []
             for worker in workers.shuffled(using: &random) where victims.count < 2 {
                 Sys.sleep(for: random.microseconds(0...15_000))
                 try worker.kill()
@@ -213,11 +213,11 @@ final class FaultTests: XCTestCase {
             let actions = try SharedValue<Int>(0, lock: false)
             let barrier = try Barrier(parties: parties, action: { actions.value += 1 }, timeout: timeout)
             let members = (0..<parties).map { _ in
-                Process {
+                ChildProcess {
                     do throws(SyncError) {
                         for _ in 0..<100_000 { try barrier.wait() }
                     } catch {
-                        Process.exit(error == .brokenBarrier ? 2 : 5)
+                        exitProcess(error == .brokenBarrier ? 2 : 5)
                     }
                 }
             }
@@ -236,7 +236,7 @@ final class FaultTests: XCTestCase {
                 XCTAssertEqual(member.exitCode, 2, "a survivor must see the barrier broken: \(context)")
             }
             barrier.reset()
-            let again = (0..<parties).map { _ in Process { try barrier.wait(timeout: .seconds(10)) } }
+            let again = (0..<parties).map { _ in ChildProcess { try barrier.wait(timeout: .seconds(10)) } }
             for member in again { try member.start() }
             for member in again { try member.join(timeout: .seconds(15)) }
             XCTAssertEqual(again.map(\.exitCode), Array(repeating: 0, count: parties), "after reset: \(context)")
@@ -268,7 +268,7 @@ final class FaultTests: XCTestCase {
             let committed = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
             let taken = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
             let producing = (0..<producers).map { producer in
-                Process {
+                ChildProcess {
                     for i in 0..<perProducer {
                         try queue.put(producer * perProducer + i)
                         committed[producer * perProducer + i] = 1
@@ -276,7 +276,7 @@ final class FaultTests: XCTestCase {
                 }
             }
             let consuming = (0..<consumers).map { _ in
-                Process {
+                ChildProcess {
                     while true {
                         let id = try queue.get(timeout: .seconds(20))
                         if id < 0 { return }
@@ -311,7 +311,7 @@ final class FaultTests: XCTestCase {
             let consumerKilled = consumerVictim.exitCode == -SIGKILL
             killedProducers += producerKilled ? 1 : 0
             killedConsumers += consumerKilled ? 1 : 0
-            while let leftover = try? queue.getNowait() {
+            while let leftover = try queue.tryGet() {
                 if leftover >= 0 { taken[leftover] &+= 1 }  // not taken by anyone yet: count it now
             }
             let committedAll = committed.elements
@@ -403,7 +403,7 @@ final class FaultTests: XCTestCase {
         var killed = 0
         for round in 0..<300 {
             let life = random.microseconds(0...2_000)
-            let child = Process(daemon: random.chance(0.3)) { Sys.sleep(for: life) }
+            let child = ChildProcess(daemon: random.chance(0.3)) { Sys.sleep(for: life) }
             try child.start()
             if random.chance(0.5) { Sys.sleep(for: random.microseconds(0...2_000)) }
             try child.kill()

@@ -43,7 +43,7 @@ final class FuzzTests: XCTestCase {
     /// Writes the bytes into a socket and receives until an error other than an undecodable message.
     /// Returns how many messages decoded. Every outcome must be a typed ConnectionError.
     private static func readFrames(_ bytes: [UInt8]) -> Int {
-        guard let (reader, writer) = try? Pipe<Record>.make(duplex: true, maxMessageSize: 1 << 16) else { return -1 }
+        guard let (reader, writer) = try? Connection<Record>.makePipe(duplex: true, maxMessageSize: 1 << 16) else { return -1 }
         defer { reader.close() }
         var offset = 0
         bytes.withUnsafeBytes { raw in
@@ -57,7 +57,7 @@ final class FuzzTests: XCTestCase {
         var messages = 0
         for _ in 0..<10_000 {
             do throws(ConnectionError) {
-                _ = try reader.recv()
+                _ = try reader.receive()
                 messages += 1
             } catch {
                 guard case .undecodable = error else { break }
@@ -91,7 +91,7 @@ final class FuzzTests: XCTestCase {
         let seed = random.next()
         let iterations = underSanitizer ? 1_000 : 20_000
         let report = try ReportPipe()
-        let child = Process {
+        let child = ChildProcess {
             var random = SplitMix64(seed: seed)
             if !underSanitizer {
                 // Cap the address space 256 MiB above what the child has mapped now: a frame header

@@ -9,7 +9,7 @@ final class JoinableQueueTests: XCTestCase {
         XCTAssertEqual(queue.unfinishedTasks, 3)
         let lastOne = try ReportPipe()
         let beforeLastTaskDone = try SharedValue(0)
-        let worker = Process {
+        let worker = ChildProcess {
             for _ in 1...2 {
                 _ = try queue.get()
                 try queue.taskDone()
@@ -44,14 +44,14 @@ final class JoinableQueueTests: XCTestCase {
         try queue.taskDone()
         XCTAssertThrowsError(try queue.taskDone()) { XCTAssertEqual($0 as? QueueError, .taskDoneTooManyTimes) }
         XCTAssertEqual(queue.unfinishedTasks, 1)
-        let child = Process {
+        let child = ChildProcess {
             _ = try queue.get()
             try queue.taskDone()
             do throws(QueueError) {
                 try queue.taskDone()
-                Process.exit(3)
+                exitProcess(3)
             } catch {
-                Process.exit(error == .taskDoneTooManyTimes ? 0 : 4)
+                exitProcess(error == .taskDoneTooManyTimes ? 0 : 4)
             }
         }
         try child.start()
@@ -72,7 +72,7 @@ final class JoinableQueueTests: XCTestCase {
         let queue = try JoinableQueue<Int>(maxSize: 20)
         let results = try Queue<Int>()
         let workers = (0..<2).map { _ in
-            Process {
+            ChildProcess {
                 while true {
                     let value = try queue.get()
                     if value < 0 {
@@ -84,7 +84,7 @@ final class JoinableQueueTests: XCTestCase {
                 }
             }
         }
-        let joiner = Process { queue.join() }  // another process may join too
+        let joiner = ChildProcess { queue.join() }  // another process may join too
         for worker in workers { try worker.start() }
         for value in 0..<500 { try queue.put(value) }
         try joiner.start()
@@ -98,7 +98,7 @@ final class JoinableQueueTests: XCTestCase {
         for worker in workers { try worker.join() }
         XCTAssertEqual(workers.map(\.exitCode), [0, 0])
         var sum = 0
-        while let square = try? results.getNowait() { sum += square }
+        while let square = try results.tryGet() { sum += square }
         XCTAssertEqual(sum, (0..<500).reduce(0) { $0 + $1 * $1 })
     }
 

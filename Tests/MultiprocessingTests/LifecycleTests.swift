@@ -5,10 +5,10 @@ import XCTest
 /// Exit handling, daemons, parent death, and leaks.
 final class LifecycleTests: XCTestCase {
     /// A program (a child) starts a daemon, reports its pid, then ends as `end` says.
-    private func daemonPidAfterProgram(ends end: @escaping () -> Never) throws -> (daemon: pid_t, program: Process) {
+    private func daemonPidAfterProgram(ends end: @escaping () -> Never) throws -> (daemon: pid_t, program: ChildProcess) {
         let report = try ReportPipe()
-        let program = Process {
-            let daemon = Process(daemon: true) { while true { pause() } }
+        let program = ChildProcess {
+            let daemon = ChildProcess(daemon: true) { while true { pause() } }
             try daemon.start()
             report.write("\(daemon.pid!)\n")
             end()
@@ -20,7 +20,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testDaemonDiesWhenTheParentExits() throws {
-        let (daemon, program) = try daemonPidAfterProgram { Process.exit(0) }
+        let (daemon, program) = try daemonPidAfterProgram { exitProcess(0) }
         XCTAssertEqual(program.exitCode, 0)
         // The program joined its terminated daemon before exiting: it is already gone.
         XCTAssertTrue(becomesDead(daemon, within: .seconds(2)))
@@ -34,8 +34,8 @@ final class LifecycleTests: XCTestCase {
 
     func testNonDaemonChildIsJoinedAtExit() throws {
         let report = try ReportPipe()
-        let program = Process {
-            let worker = Process {
+        let program = ChildProcess {
+            let worker = ChildProcess {
                 Sys.sleep(for: .milliseconds(100))
                 report.write("worker done\n")
             }
@@ -51,7 +51,7 @@ final class LifecycleTests: XCTestCase {
     func testThrowingTargetPrintsItsErrorOnStderr() throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "it broke" } }
         let report = try ReportPipe()
-        let child = Process(name: "breaker") {
+        let child = ChildProcess(name: "breaker") {
             try Sys.redirect(report.writeEnd, to: 2)
             throw Broken()
         }
@@ -64,7 +64,7 @@ final class LifecycleTests: XCTestCase {
     func testThousandStartJoinCyclesLeakNothing() throws {
         let descriptorsBefore = openDescriptorCount()
         for _ in 0..<1_000 {
-            let process = Process { }
+            let process = ChildProcess { }
             try process.start()
             try process.join()
             XCTAssertEqual(process.exitCode, 0)
@@ -75,7 +75,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testJoinFromManyThreads() throws {
-        let worker = Process { Sys.sleep(for: .milliseconds(100)) }
+        let worker = ChildProcess { Sys.sleep(for: .milliseconds(100)) }
         try worker.start()
         let threads = 4
         var handles: [pthread_t] = []
@@ -83,8 +83,8 @@ final class LifecycleTests: XCTestCase {
             var handle = pthread_t()
             let box = Unmanaged.passRetained(worker)
             pthread_create(&handle, nil, { raw in
-                let process = Unmanaged<Process>.fromOpaque(raw!).takeRetainedValue()
-                try? process.join()
+                let process = Unmanaged<ChildProcess>.fromOpaque(raw!).takeRetainedValue()
+                _ = try? process.join()
                 return nil
             }, box.toOpaque())
             handles.append(handle)

@@ -8,7 +8,7 @@ final class LockTests: XCTestCase {
         let lock = try Lock()
         let counter = try SharedValue(0, lock: false)
         let workers = (0..<3).map { _ in
-            Process { for _ in 0..<50_000 { lock.withLock { counter.value += 1 } } }
+            ChildProcess { for _ in 0..<50_000 { lock.withLock { counter.value += 1 } } }
         }
         for worker in workers { try worker.start() }
         for worker in workers { try worker.join() }
@@ -21,7 +21,7 @@ final class LockTests: XCTestCase {
         let lock = try Lock()
         lock.acquire()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             let (acquired, waited) = timed { lock.acquire(timeout: .milliseconds(250)) }
             report.write("\(acquired) \(waited >= .milliseconds(250)) \(waited < .milliseconds(2250))\n")
         }
@@ -37,7 +37,7 @@ final class LockTests: XCTestCase {
         let lock = try Lock()
         lock.acquire()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             let (acquired, waited) = timed { lock.acquire(timeout: .seconds(20)) }
             report.write("\(acquired) \(waited < .seconds(10))\n")
             try lock.release()
@@ -55,7 +55,7 @@ final class LockTests: XCTestCase {
         XCTAssertThrowsError(try lock.release()) { XCTAssertEqual($0 as? SyncError, .releasedUnlockedLock) }
         XCTAssertTrue(lock.tryAcquire())
         XCTAssertTrue(lock.isLocked)
-        let releaser = Process { try lock.release() }
+        let releaser = ChildProcess { try lock.release() }
         try releaser.start()
         try releaser.join()
         XCTAssertEqual(releaser.exitCode, 0)
@@ -69,7 +69,7 @@ final class LockTests: XCTestCase {
     func testHolderKilledWhileHoldingIsTakenOverAndReported() throws {
         let lock = try Lock()
         let report = try ReportPipe()
-        let holder = Process {
+        let holder = ChildProcess {
             lock.acquire()
             report.write("holding\n")
             kill(getpid(), SIGKILL)
@@ -94,7 +94,7 @@ final class LockTests: XCTestCase {
     func testSleepingWaiterTakesOverFromAKilledHolder() throws {
         let lock = try Lock()
         let held = try ReportPipe()
-        let holder = Process {
+        let holder = ChildProcess {
             lock.acquire()
             held.write("holding\n")
             while true { pause() }
@@ -102,7 +102,7 @@ final class LockTests: XCTestCase {
         try holder.start()
         XCTAssertEqual(try held.readLine(), "holding")
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             lock.acquire()
             report.write("acquired; \(lock.recovery.map(String.init(describing:)) ?? "no recovery")\n")
             try lock.release()
@@ -120,7 +120,7 @@ final class LockTests: XCTestCase {
 
     func testTryAcquireTakesOverFromAKilledHolder() throws {
         let lock = try Lock()
-        let holder = Process { lock.acquire(); kill(getpid(), SIGKILL) }
+        let holder = ChildProcess { lock.acquire(); kill(getpid(), SIGKILL) }
         try holder.start()
         try holder.join()  // reaped: the holder's pid no longer exists
         XCTAssertTrue(lock.tryAcquire())
@@ -132,7 +132,7 @@ final class LockTests: XCTestCase {
         let lock = try Lock()
         lock.acquire()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             // A timed wait under a hail of signals is neither cut short nor restarted...
@@ -184,7 +184,7 @@ final class LockTests: XCTestCase {
         let lock = try RLock()
         lock.acquire()
         let report = try ReportPipe()
-        let intruder = Process {
+        let intruder = ChildProcess {
             do throws(SyncError) {
                 try lock.release()
                 report.write("released?!\n")
@@ -228,7 +228,7 @@ final class LockTests: XCTestCase {
 
     func testRLockOwnerKilledIsTakenOverAtDepthOne() throws {
         let lock = try RLock()
-        let holder = Process { lock.acquire(); lock.acquire(); kill(getpid(), SIGKILL) }
+        let holder = ChildProcess { lock.acquire(); lock.acquire(); kill(getpid(), SIGKILL) }
         try holder.start()
         try holder.join()
         XCTAssertTrue(lock.acquire(timeout: .seconds(5)))

@@ -19,21 +19,21 @@ final class ParentDeathTests: XCTestCase {
         for round in 0..<3 {
             let report = try ReportPipe()
             let lock = try Lock()
-            let program = Process {
+            let program = ChildProcess {
                 lock.acquire()
                 var daemons = [
-                    Process(daemon: true) { while true { pause() } },
-                    Process(daemon: true) { while true { mp_spin() } },
-                    Process(daemon: true) { lock.acquire() },  // blocked for ever on the held lock
+                    ChildProcess(daemon: true) { while true { pause() } },
+                    ChildProcess(daemon: true) { while true { mp_spin() } },
+                    ChildProcess(daemon: true) { lock.acquire() },  // blocked for ever on the held lock
                 ]
                 for daemon in daemons { try daemon.start() }
-                let (requests, toWorker) = try Pipe<Int>.make(duplex: false)
-                let worker = Process(name: "worker") {
+                let (requests, toWorker) = try Connection<Int>.makePipe(duplex: false)
+                let worker = ChildProcess(name: "worker") {
                     toWorker.close()
-                    let helpers = (0..<2).map { _ in Process(daemon: true) { while true { pause() } } }
+                    let helpers = (0..<2).map { _ in ChildProcess(daemon: true) { while true { pause() } } }
                     for helper in helpers { try helper.start() }
                     report.write("grandchildren \(helpers.map { String($0.pid!) }.joined(separator: " "))\n")
-                    while let _ = try? requests.recv() {}
+                    while let _ = try? requests.receive() {}
                 }
                 try worker.start()
                 requests.close()

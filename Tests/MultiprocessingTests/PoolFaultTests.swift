@@ -41,7 +41,7 @@ final class PoolFaultTests: XCTestCase {
                 report.write("\(getpid())\n")
                 while true { pause() }
             case .exit(let status):
-                Process.exit(status)
+                exitProcess(status)
             case .signal(let signal):
                 kill(getpid(), signal)
                 while true { pause() }
@@ -315,7 +315,7 @@ final class PoolFaultTests: XCTestCase {
     func testParentSIGKILLedLeavesNoPoolProcessAlive() throws {
         let pids = try ReportPipe()
         let makePool = self.makePool
-        let program = Process {
+        let program = ChildProcess {
             let pool = try makePool(2)
             let workers = pool.waitForWorkers()
             _ = try pool.applyAsync(.hang)  // one worker busy, one idle
@@ -341,7 +341,7 @@ final class PoolFaultTests: XCTestCase {
         let pids = try ReportPipe()
         let stderr = try ReportPipe()
         let makePool = self.makePool
-        let program = Process {
+        let program = ChildProcess {
             setpgid(0, 0)  // its own process group, which a terminal's Ctrl-C would signal as a whole
             try Sys.redirect(stderr.writeEnd, to: 2)
             let pool = try makePool(2)

@@ -155,7 +155,7 @@ final class PoolTests: XCTestCase {
             String(repeating: word, count: times)
         }
         XCTAssertEqual(try pool.starmap([("ab", 2), ("c", 3), ("", 5)]), ["abab", "ccc", ""])
-        XCTAssertEqual(try pool.apply(Arguments("x", 4)), "xxxx")
+        XCTAssertEqual(try pool.apply(PoolArguments("x", 4)), "xxxx")
         XCTAssertEqual(try pool.starmapAsync([("z", 1)]).get(), ["z"])
         pool.close()
         try pool.join()
@@ -393,7 +393,7 @@ final class PoolTests: XCTestCase {
     func testAPoolInheritedByAChildCannotBeUsedThere() throws {
         let pool = try Pool(processes: 1) { (x: Int) -> Int in x }
         let report = try ReportPipe()
-        let child = Process {
+        let child = ChildProcess {
             do throws(PoolError) {
                 _ = try pool.apply(1)
                 report.write("no error")

@@ -1,15 +1,15 @@
 import Glibc
-import CSystemShims
+import CMultiprocessingShims
 import XCTest
 @testable import Multiprocessing
 
 final class ProcessTests: XCTestCase {
     func testExitCodesForReturnThrowExitTerminateAndKill() throws {
-        let returns = Process { }
-        let throwsError = Process { throw TestFailure() }
-        let exits = Process { Process.exit(7) }
-        let terminated = Process { while true { pause() } }
-        let killed = Process { while true { pause() } }
+        let returns = ChildProcess { }
+        let throwsError = ChildProcess { throw TestFailure() }
+        let exits = ChildProcess { exitProcess(7) }
+        let terminated = ChildProcess { while true { pause() } }
+        let killed = ChildProcess { while true { pause() } }
         let all = [returns, throwsError, exits, terminated, killed]
         for process in all { try process.start() }
         try terminated.terminate()
@@ -20,7 +20,7 @@ final class ProcessTests: XCTestCase {
     }
 
     func testExitCodeIsNilWhileRunningAndBeforeStart() throws {
-        let worker = Process { while true { pause() } }
+        let worker = ChildProcess { while true { pause() } }
         XCTAssertNil(worker.exitCode)
         XCTAssertNil(worker.pid)
         try worker.start()
@@ -33,9 +33,9 @@ final class ProcessTests: XCTestCase {
     }
 
     func testJoinWithTimeoutReturnsWhileTheChildRuns() throws {
-        let worker = Process { while true { pause() } }
+        let worker = ChildProcess { while true { pause() } }
         try worker.start()
-        defer { try? worker.kill(); try? worker.join() }
+        defer { try? worker.kill(); _ = try? worker.join() }
         let started = ContinuousClock.now
         try worker.join(timeout: .milliseconds(200))
         let waited = ContinuousClock.now - started
@@ -54,8 +54,8 @@ final class ProcessTests: XCTestCase {
         XCTAssertEqual(mp_signal_catch_and_ignore(SIGUSR1), 0)
         defer { _ = mp_signal_default(SIGUSR1) }
         let target = getpid()
-        let blocked = Process { while true { pause() } }
-        let storm = Process {
+        let blocked = ChildProcess { while true { pause() } }
+        let storm = ChildProcess {
             for _ in 0..<2_000 {
                 kill(target, SIGUSR1)
                 Sys.sleep(for: .microseconds(100))
@@ -80,7 +80,7 @@ final class ProcessTests: XCTestCase {
         Sys.pidfdEnabled = false
         defer { Sys.pidfdEnabled = true }
         let descriptorsBefore = openDescriptorCount()
-        let blocked = Process { while true { pause() } }
+        let blocked = ChildProcess { while true { pause() } }
         try blocked.start()
         XCTAssertEqual(openDescriptorCount(), descriptorsBefore, "no pidfd was opened")
         let started = ContinuousClock.now
@@ -93,14 +93,14 @@ final class ProcessTests: XCTestCase {
         try blocked.join()
         XCTAssertEqual(blocked.exitCode, -SIGKILL)
 
-        let quick = Process { Process.exit(4) }
+        let quick = ChildProcess { exitProcess(4) }
         try quick.start()
         try quick.join()
         XCTAssertEqual(quick.exitCode, 4)
     }
 
     func testJoinWithTimeoutReturnsAsSoonAsTheChildEnds() throws {
-        let worker = Process { Sys.sleep(for: .milliseconds(50)) }
+        let worker = ChildProcess { Sys.sleep(for: .milliseconds(50)) }
         try worker.start()
         let started = ContinuousClock.now
         try worker.join(timeout: .seconds(30))
@@ -109,7 +109,7 @@ final class ProcessTests: XCTestCase {
     }
 
     func testMisuseThrowsTypedErrors() throws {
-        let worker = Process(name: "w") { }
+        let worker = ChildProcess(name: "w") { }
         XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "join")) }
         XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "terminate")) }
         XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "kill")) }
@@ -121,16 +121,16 @@ final class ProcessTests: XCTestCase {
         try worker.join()
         XCTAssertNoThrow(try worker.terminate(), "signalling an ended process is not an error")
         XCTAssertNoThrow(try worker.kill())
-        XCTAssertThrowsError(try Process.current.join()) { XCTAssertEqual($0 as? ProcessError, .cannotJoinCurrentProcess) }
+        XCTAssertThrowsError(try currentProcess().join()) { XCTAssertEqual($0 as? ProcessError, .cannotJoinCurrentProcess) }
     }
 
     func testMisuseInsideAChild() throws {
         let report = try ReportPipe()
-        let sibling = Process { }
+        let sibling = ChildProcess { }
         try sibling.start()
-        let daemon = Process(daemon: true) {
+        let daemon = ChildProcess(daemon: true) {
             do {
-                try Process { }.start()
+                try ChildProcess { }.start()
                 report.write("started a child\n")
             } catch {
                 report.write("\(error)\n")
@@ -153,17 +153,17 @@ final class ProcessTests: XCTestCase {
     }
 
     func testNamesAndCurrentProcess() throws {
-        XCTAssertEqual(Process.current.name, "MainProcess")
-        XCTAssertEqual(Process.current.pid, getpid())
+        XCTAssertEqual(currentProcess().name, "MainProcess")
+        XCTAssertEqual(currentProcess().pid, getpid())
         let report = try ReportPipe()
-        let parent = Process {
-            let me = Process.current
+        let parent = ChildProcess {
+            let me = currentProcess()
             report.write("\(me.name) \(me.pid == getpid())\n")
-            let grandchild = Process { report.write("\(Process.current.name)\n") }
+            let grandchild = ChildProcess { report.write("\(currentProcess().name)\n") }
             try grandchild.start()
             try grandchild.join()
         }
-        let named = Process(name: "custom") { report.write("\(Process.current.name)\n") }
+        let named = ChildProcess(name: "custom") { report.write("\(currentProcess().name)\n") }
         try parent.start()
         try parent.join()
         try named.start()
@@ -174,10 +174,10 @@ final class ProcessTests: XCTestCase {
     }
 
     func testSubclassRun() throws {
-        final class Exiter: Process, @unchecked Sendable {
+        final class Exiter: ChildProcess, @unchecked Sendable {
             let code: Int32
             init(code: Int32) { self.code = code; super.init() }
-            override func run() throws { Process.exit(code) }
+            override func run() throws { exitProcess(code) }
         }
         let process = Exiter(code: 42)
         try process.start()
@@ -186,9 +186,9 @@ final class ProcessTests: XCTestCase {
     }
 
     func testChildStdinIsDevNull() throws {
-        let child = Process {
+        let child = ChildProcess {
             var byte: UInt8 = 0
-            Process.exit(read(0, &byte, 1) == 0 ? 0 : 1)  // end of file at once
+            exitProcess(read(0, &byte, 1) == 0 ? 0 : 1)  // end of file at once
         }
         try child.start()
         try child.join()
@@ -197,7 +197,7 @@ final class ProcessTests: XCTestCase {
 
     func testActiveChildrenAndCpuCount() throws {
         XCTAssertGreaterThanOrEqual(cpuCount(), 1)
-        let workers = (0..<3).map { _ in Process { while true { pause() } } }
+        let workers = (0..<3).map { _ in ChildProcess { while true { pause() } } }
         for worker in workers { try worker.start() }
         XCTAssertEqual(Set(activeChildren().map(ObjectIdentifier.init)), Set(workers.map(ObjectIdentifier.init)))
         for worker in workers { try worker.kill() }
@@ -210,7 +210,7 @@ final class ProcessTests: XCTestCase {
     func testForkProcessAndWait() throws {
         switch try forkProcess() {
         case .child:
-            Process.exit(Process.current.name == "MainProcess" && Process.current.pid == getpid() ? 5 : 6)
+            exitProcess(currentProcess().name == "MainProcess" && currentProcess().pid == getpid() ? 5 : 6)
         case .parent(let pid):
             XCTAssertEqual(try waitForProcess(pid), .exited(5))
         }

@@ -12,7 +12,7 @@ final class QueueFaultTests: XCTestCase {
 
     /// Runs `body` in a child that sets the hook to die at `point`, and checks that it died there.
     private func killedInside<Item>(_ queue: Queue<Item>, at point: QueueFaultPoint, _ body: @escaping () throws -> Void) throws {
-        let child = Process {
+        let child = ChildProcess {
             queue.faultHook = self.die(at: point)
             try body()
         }
@@ -61,7 +61,7 @@ final class QueueFaultTests: XCTestCase {
         try queue.put(2)
         try killedInside(queue, at: .getCommitted) { _ = try queue.get() }
         XCTAssertEqual(queue.count, 1)
-        try queue.putNowait(3)  // the dead consumer's slot is free
+        XCTAssertTrue(try queue.tryPut(3))  // the dead consumer's slot is free
         XCTAssertEqual(try [queue.get(), queue.get()], [2, 3])
         XCTAssertEqual(queue.recoveredOwnerDeaths, 1)
     }
@@ -86,7 +86,7 @@ final class QueueFaultTests: XCTestCase {
     func testAConsumerAsleepGetsTheItemOfAProducerKilledAfterItsCommit() throws {
         let queue = try Queue<Int>()
         let report = try ReportPipe()
-        let consumer = Process { report.write("got \(try queue.get(timeout: .seconds(20)))\n") }
+        let consumer = ChildProcess { report.write("got \(try queue.get(timeout: .seconds(20)))\n") }
         try consumer.start()
         try waitForSleepers(queue, notEmpty: 1)
         waitUntilSleeping(consumer.pid!)
@@ -102,7 +102,7 @@ final class QueueFaultTests: XCTestCase {
     func testAConsumerAsleepIsWokenByTheNextPutAfterAProducerDiedBeforeItsCommit() throws {
         let queue = try Queue<Int>()
         let report = try ReportPipe()
-        let consumer = Process { report.write("got \(try queue.get(timeout: .seconds(20)))\n") }
+        let consumer = ChildProcess { report.write("got \(try queue.get(timeout: .seconds(20)))\n") }
         try consumer.start()
         try waitForSleepers(queue, notEmpty: 1)
         try killedInside(queue, at: .putCopied) { try queue.put(99) }
@@ -116,10 +116,10 @@ final class QueueFaultTests: XCTestCase {
     func testAConsumerKilledAsleepDoesNotStrandTheOthers() throws {
         let queue = try Queue<Int>()
         let report = try ReportPipe()
-        let doomed = Process { report.write("doomed got \(try queue.get())\n") }
+        let doomed = ChildProcess { report.write("doomed got \(try queue.get())\n") }
         try doomed.start()
         try waitForSleepers(queue, notEmpty: 1)
-        let survivor = Process { report.write("survivor got \(try queue.get(timeout: .seconds(20)))\n") }
+        let survivor = ChildProcess { report.write("survivor got \(try queue.get(timeout: .seconds(20)))\n") }
         try survivor.start()
         try waitForSleepers(queue, notEmpty: 2)
         try doomed.kill()
@@ -139,10 +139,10 @@ final class QueueFaultTests: XCTestCase {
     func testAProducerKilledAsleepInAFullQueueDoesNotStrandTheOthers() throws {
         let queue = try Queue<Int>(maxSize: 1)
         try queue.put(0)
-        let doomed = Process { try queue.put(1) }
+        let doomed = ChildProcess { try queue.put(1) }
         try doomed.start()
         try waitForSleepers(queue, notFull: 1)
-        let survivor = Process { try queue.put(2, timeout: .seconds(20)) }
+        let survivor = ChildProcess { try queue.put(2, timeout: .seconds(20)) }
         try survivor.start()
         try waitForSleepers(queue, notFull: 2)
         try doomed.kill()
@@ -167,7 +167,7 @@ final class QueueFaultTests: XCTestCase {
     /// Waits (spinning, up to 10 s) until `pid` holds the queue's mutex, then SIGKILLs it: the kill may
     /// still land just after it let go, but often lands inside. A purely random kill mostly finds a
     /// process outside its short critical section.
-    private func killAimedInside<Item>(_ queue: Queue<Item>, _ process: Process, unless giveUp: () -> Bool = { false }) throws {
+    private func killAimedInside<Item>(_ queue: Queue<Item>, _ process: ChildProcess, unless giveUp: () -> Bool = { false }) throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while queue.mutexOwner != process.pid! && !giveUp() && ContinuousClock.now < deadline { Sys.cpuRelax() }
         try process.kill()
@@ -184,14 +184,14 @@ final class QueueFaultTests: XCTestCase {
         let queue = try Queue<Int>()  // unbounded: the victim rarely sleeps, so kills often land inside put
         var brokenRuns: [String] = []
         for iteration in 0..<iterations {
-            let victim = Process {
+            let victim = ChildProcess {
                 var sequence = 0
                 while true {
                     try queue.put(1 << 32 | sequence)
                     sequence += 1
                 }
             }
-            let steady = Process { for sequence in 0..<steadyItems { try queue.put(2 << 32 | sequence) } }
+            let steady = ChildProcess { for sequence in 0..<steadyItems { try queue.put(2 << 32 | sequence) } }
             try victim.start()
             try steady.start()
             let killAfter = Int.random(in: 0..<2_000)
@@ -212,7 +212,7 @@ final class QueueFaultTests: XCTestCase {
             }
             try victim.join()
             try steady.join()
-            while let value = try? queue.getNowait() { take(value) }
+            while let value = try queue.tryGet() { take(value) }
             XCTAssertEqual(victim.exitCode, -SIGKILL)
             XCTAssertEqual(steady.exitCode, 0)
         }
@@ -240,14 +240,14 @@ final class QueueFaultTests: XCTestCase {
             let takenByVictim = try SharedArray<UInt8>(repeating: 0, count: items, lock: false)
             let takenBySteady = try SharedArray<UInt8>(repeating: 0, count: items, lock: false)
             let progress = try SharedValue<Int>(0, lock: false)
-            let victim = Process {
+            let victim = ChildProcess {
                 while true {
                     let value = try queue.get()
                     takenByVictim[value] &+= 1
                     progress.value += 1
                 }
             }
-            let steady = Process {
+            let steady = ChildProcess {
                 while true {
                     let value = try queue.get(timeout: .seconds(20))
                     if value < 0 { return }

@@ -4,14 +4,14 @@ import XCTest
 /// The README's "runtime in one screen" snippet, run for real, so the README cannot drift.
 final class ReadmeTests: XCTestCase {
     func testTheReadmeSnippetRuns() throws {
-        let worker = Process(name: "worker") { print("hello from \(Process.current.name)") }
+        let worker = ChildProcess(name: "worker") { print("hello from \(currentProcess().name)") }
         try worker.start(); try worker.join()              // worker.exitCode == 0
         XCTAssertEqual(worker.exitCode, 0)
 
         let lock = try Lock(); lock.withLock { /* one process at a time */ }
         let counter = try SharedValue(0)                    // plain data in shared memory
         let queue = try Queue<String>(maxSize: 10)          // any Codable item
-        let (a, b) = try Pipe<String>.make(duplex: true)    // two connected ends
+        let (a, b) = try Connection<String>.makePipe(duplex: true)    // two connected ends
         let pool = try Pool(processes: 3) { (x: Int) in x * x }
         let squares = try pool.map(Array(1...10))
 
@@ -20,7 +20,7 @@ final class ReadmeTests: XCTestCase {
         try queue.put("item")
         XCTAssertEqual(try queue.get(), "item")
         try a.send("ping")
-        XCTAssertEqual(try b.recv(), "ping")
+        XCTAssertEqual(try b.receive(), "ping")
         pool.close()
         try pool.join()
     }

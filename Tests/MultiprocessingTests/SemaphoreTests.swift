@@ -2,11 +2,11 @@ import Glibc
 import XCTest
 @testable import Multiprocessing
 
-/// Semaphore and BoundedSemaphore across processes.
+/// CountingSemaphore and BoundedSemaphore across processes.
 final class SemaphoreTests: XCTestCase {
     func testUnitsReleasedByManyProcessesAreAllAcquired() throws {
-        let semaphore = try Semaphore(value: 0)
-        let releasers = (0..<3).map { _ in Process { for _ in 0..<2_000 { try semaphore.release() } } }
+        let semaphore = try CountingSemaphore(value: 0)
+        let releasers = (0..<3).map { _ in ChildProcess { for _ in 0..<2_000 { try semaphore.release() } } }
         for releaser in releasers { try releaser.start() }
         var acquired = 0
         while acquired < 6_000 && semaphore.acquire(timeout: .seconds(10)) { acquired += 1 }
@@ -18,11 +18,11 @@ final class SemaphoreTests: XCTestCase {
     }
 
     func testAtMostValueHoldersAtOnce() throws {
-        let slots = try Semaphore(value: 2)
+        let slots = try CountingSemaphore(value: 2)
         let inside = try SharedValue(0)
         let most = try SharedValue(0)
         let workers = (0..<5).map { _ in
-            Process {
+            ChildProcess {
                 for _ in 0..<200 {
                     slots.withAcquired {
                         let now = try! inside.withLock { $0 += 1; return $0 }
@@ -40,13 +40,13 @@ final class SemaphoreTests: XCTestCase {
     }
 
     func testAcquireWithTimeout() throws {
-        let semaphore = try Semaphore(value: 0)
+        let semaphore = try CountingSemaphore(value: 0)
         let (acquired, waited) = timed { semaphore.acquire(timeout: .milliseconds(200)) }
         XCTAssertFalse(acquired)
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(200))
         XCTAssertLessThan(waited, .milliseconds(2200))
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             let (acquired, waited) = timed { semaphore.acquire(timeout: .seconds(20)) }
             report.write("\(acquired) \(waited < .seconds(10))\n")
         }
@@ -58,7 +58,7 @@ final class SemaphoreTests: XCTestCase {
     }
 
     func testReleaseMayExceedTheInitialValueButNotForABoundedSemaphore() throws {
-        let semaphore = try Semaphore(value: 1)
+        let semaphore = try CountingSemaphore(value: 1)
         try semaphore.release()
         XCTAssertEqual(semaphore.value, 2)
 
@@ -71,7 +71,7 @@ final class SemaphoreTests: XCTestCase {
         XCTAssertEqual(bounded.value, 2)
         // Also from another process.
         let report = try ReportPipe()
-        let child = Process {
+        let child = ChildProcess {
             do throws(SyncError) { try bounded.release() } catch { report.write("\(error)\n") }
         }
         try child.start()
@@ -80,16 +80,16 @@ final class SemaphoreTests: XCTestCase {
     }
 
     func testInvalidValuesThrow() {
-        XCTAssertThrowsError(try Semaphore(value: -1)) { XCTAssertEqual($0 as? SyncError, .invalidSemaphoreValue(-1)) }
+        XCTAssertThrowsError(try CountingSemaphore(value: -1)) { XCTAssertEqual($0 as? SyncError, .invalidSemaphoreValue(-1)) }
         XCTAssertThrowsError(try BoundedSemaphore(value: Int(Int32.max) + 1))
-        let full = try? Semaphore(value: Int(Int32.max))
+        let full = try? CountingSemaphore(value: Int(Int32.max))
         XCTAssertThrowsError(try full?.release()) { XCTAssertEqual($0 as? SyncError, .semaphoreOverflow) }
     }
 
     func testSignalsDuringAWaitLoseNothing() throws {
-        let semaphore = try Semaphore(value: 0)
+        let semaphore = try CountingSemaphore(value: 0)
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             let (acquired, waited) = timed { semaphore.acquire(timeout: .milliseconds(300)) }

@@ -37,7 +37,7 @@ final class SharedMemoryTests: XCTestCase {
         let memory = try SharedMemory(layout)
         let value = memory.pointer(to: counter)
         value.initialize(to: Atomic(0))
-        let children = (0..<2).map { _ in Process { for _ in 0..<10_000 { value.pointee.add(1, ordering: .relaxed) } } }
+        let children = (0..<2).map { _ in ChildProcess { for _ in 0..<10_000 { value.pointee.add(1, ordering: .relaxed) } } }
         for child in children { try child.start() }
         for child in children { try child.join() }
         XCTAssertEqual(children.map(\.exitCode), [0, 0])
@@ -79,7 +79,7 @@ final class SharedMemoryTests: XCTestCase {
     func testMutexKeepsAPlainCounterExactAcrossProcesses() throws {
         let (mutex, counter, _) = try mutexAndCounter()
         let children = (0..<3).map { _ in
-            Process {
+            ChildProcess {
                 for _ in 0..<20_000 {
                     mutex.withLock { _ in counter.pointee += 1 }
                 }
@@ -94,7 +94,7 @@ final class SharedMemoryTests: XCTestCase {
     func testOwnerKilledWhileHoldingIsRecoveredAndReported() throws {
         let (mutex, counter, _) = try mutexAndCounter()
         let report = try ReportPipe()
-        let holder = Process {
+        let holder = ChildProcess {
             try mutex.lock()
             counter.pointee = 41  // half-way through an update...
             report.write("locked\n")
@@ -114,10 +114,10 @@ final class SharedMemoryTests: XCTestCase {
     }
 
     /// A child holds the mutex until told to let go.
-    private func holdInChild(_ mutex: SharedMutex) throws -> (Process, letGo: ReportPipe) {
+    private func holdInChild(_ mutex: SharedMutex) throws -> (ChildProcess, letGo: ReportPipe) {
         let held = try ReportPipe()
         let letGo = try ReportPipe()
-        let holder = Process {
+        let holder = ChildProcess {
             try mutex.lock()
             held.write("held\n")
             _ = try Sys.read(letGo.readEnd, upTo: 1)
@@ -147,7 +147,7 @@ final class SharedMemoryTests: XCTestCase {
         let (mutex, _, _) = try mutexAndCounter()
         let (holder, letGo) = try holdInChild(mutex)
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             let (result, waited) = try timed { try mutex.lock(until: ContinuousClock.now + .milliseconds(300)) }
@@ -177,7 +177,7 @@ final class SharedMemoryTests: XCTestCase {
     func testNotifyWakesAWaiterInAnotherProcess() throws {
         let (mutex, condition, flag) = try mutexAndCondition()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             try mutex.withLock { _ throws(SystemError) in
                 while flag.pointee == 0 {
                     _ = try condition.wait(releasing: mutex, until: ContinuousClock.now + .seconds(10))
@@ -210,8 +210,8 @@ final class SharedMemoryTests: XCTestCase {
     func testKilledWaiterDoesNotSwallowTheNotification() throws {
         let (mutex, condition, _) = try mutexAndCondition()
         let report = try ReportPipe()
-        func waiter(_ name: String) -> Process {
-            Process {
+        func waiter(_ name: String) -> ChildProcess {
+            ChildProcess {
                 try mutex.lock()
                 let (notified, _) = try condition.wait(releasing: mutex, until: ContinuousClock.now + .seconds(20))
                 try mutex.unlock()

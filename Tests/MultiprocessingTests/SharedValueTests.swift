@@ -6,7 +6,7 @@ import XCTest
 final class SharedValueTests: XCTestCase {
     func testWithLockMakesIncrementsExactAcrossProcesses() throws {
         let counter = try SharedValue(0)
-        let workers = (0..<2).map { _ in Process { for _ in 0..<25_000 { try counter.withLock { $0 += 1 } } } }
+        let workers = (0..<2).map { _ in ChildProcess { for _ in 0..<25_000 { try counter.withLock { $0 += 1 } } } }
         for worker in workers { try worker.start() }
         for worker in workers { try worker.join() }
         XCTAssertEqual(workers.map(\.exitCode), [0, 0])
@@ -24,7 +24,7 @@ final class SharedValueTests: XCTestCase {
         let point = try SharedValue(Point(x: 1, y: 2), lock: false)
         XCTAssertNil(point.lock)
         XCTAssertThrowsError(try point.withLock { $0.x += 1 }) { XCTAssertEqual($0 as? SyncError, .noLock) }
-        let child = Process { point.value = Point(x: 7, y: 8.5) }
+        let child = ChildProcess { point.value = Point(x: 7, y: 8.5) }
         try child.start()
         try child.join()
         XCTAssertEqual(point.value, Point(x: 7, y: 8.5))
@@ -34,7 +34,7 @@ final class SharedValueTests: XCTestCase {
         let squares = try SharedArray<Int>(count: 100)
         XCTAssertEqual(squares.elements, Array(repeating: 0, count: 100))
         let workers = (0..<4).map { part in
-            Process { for index in stride(from: part, to: 100, by: 4) { squares[index] = index * index } }
+            ChildProcess { for index in stride(from: part, to: 100, by: 4) { squares[index] = index * index } }
         }
         for worker in workers { try worker.start() }
         for worker in workers { try worker.join() }

@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 import XCTest
 @testable import Multiprocessing
@@ -19,8 +19,8 @@ final class SignalStormTests: XCTestCase {
     }
 
     /// A process that sends SIGUSR1 to each of `targets` every 100 µs until it is killed.
-    private func startStorm(_ targets: [pid_t]) throws -> Process {
-        let storm = Process(daemon: true) {
+    private func startStorm(_ targets: [pid_t]) throws -> ChildProcess {
+        let storm = ChildProcess(daemon: true) {
             while true {
                 for target in targets { kill(target, SIGUSR1) }
                 Sys.sleep(for: .microseconds(100))
@@ -30,14 +30,14 @@ final class SignalStormTests: XCTestCase {
         return storm
     }
 
-    private func stop(_ storm: Process) throws {
+    private func stop(_ storm: ChildProcess) throws {
         try storm.kill()
         try storm.join()
     }
 
     /// A join without a timeout sleeps in waitid; signals must not make it return early.
     func testBlockingJoinIsNotCutShort() throws {
-        let child = Process { Sys.sleep(for: .milliseconds(300)) }
+        let child = ChildProcess { Sys.sleep(for: .milliseconds(300)) }
         let storm = try startStorm([getpid()])
         try child.start()
         let (_, waited) = try timed { try child.join() }
@@ -55,7 +55,7 @@ final class SignalStormTests: XCTestCase {
         let barrier = try Barrier(parties: 3, action: { actions.value += 1 })
         let report = try ReportPipe()
         let members = (0..<3).map { _ in
-            Process {
+            ChildProcess {
                 catchSignalWithoutRestart(SIGUSR1)
                 var zeros = 0
                 for _ in 0..<rounds where try barrier.wait() == 0 { zeros += 1 }
@@ -73,7 +73,7 @@ final class SignalStormTests: XCTestCase {
 
         let lone = try Barrier(parties: 2)
         let timing = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             let (result, waited) = timed { Result { () throws(SyncError) in try lone.wait(timeout: .milliseconds(300)) } }
             timing.write("\(result == .failure(.brokenBarrier)) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n")
@@ -93,7 +93,7 @@ final class SignalStormTests: XCTestCase {
         lock.acquire()
         rlock.acquire()
         let report = try ReportPipe()
-        let waiter = Process {
+        let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             for (name, attempt) in [("lock", { lock.acquire(timeout: .milliseconds(300)) }),
                                     ("rlock", { rlock.acquire(timeout: .milliseconds(300)) })] {
@@ -121,9 +121,9 @@ final class SignalStormTests: XCTestCase {
     /// each checks every message in order.
     func testPipeTrafficBetweenStormedProcessesLosesNothing() throws {
         let count = 2_500
-        let (left, right) = try Pipe<FaultFrame>.make(duplex: true)
-        func talker(_ mine: Connection<FaultFrame>, _ other: Connection<FaultFrame>) -> Process {
-            Process {
+        let (left, right) = try Connection<FaultFrame>.makePipe(duplex: true)
+        func talker(_ mine: Connection<FaultFrame>, _ other: Connection<FaultFrame>) -> ChildProcess {
+            ChildProcess {
                 other.close()
                 catchSignalWithoutRestart(SIGUSR1)
                 // Send from a plain thread while this one receives, so both directions flow at once.
@@ -131,8 +131,8 @@ final class SignalStormTests: XCTestCase {
                     for seq in 0..<count { try? mine.send(FaultFrame.make(seq, salt: 7)) }
                 }
                 for seq in 0..<count {
-                    let frame = try mine.recv()
-                    if frame.seq != seq || !frame.isIntact { Process.exit(3) }
+                    let frame = try mine.receive()
+                    if frame.seq != seq || !frame.isIntact { exitProcess(3) }
                 }
                 sender.join()
             }
@@ -156,9 +156,9 @@ final class SignalStormTests: XCTestCase {
     func testBlockingQueuePutGetAndJoinLoseNothing() throws {
         let count = 20_000
         let queue = try Queue<Int>(maxSize: 8)
-        let producer = Process { for i in 0..<count { try queue.put(i) } }
-        let consumer = Process {
-            for i in 0..<count where try queue.get() != i { Process.exit(3) }
+        let producer = ChildProcess { for i in 0..<count { try queue.put(i) } }
+        let consumer = ChildProcess {
+            for i in 0..<count where try queue.get() != i { exitProcess(3) }
         }
         try producer.start()
         try consumer.start()
@@ -170,7 +170,7 @@ final class SignalStormTests: XCTestCase {
 
         let tasks = try JoinableQueue<Int>()
         for i in 0..<200 { try tasks.put(i) }
-        let worker = Process {
+        let worker = ChildProcess {
             for _ in 0..<200 {
                 _ = try tasks.get()
                 Sys.sleep(for: .microseconds(500))

@@ -1,4 +1,4 @@
-import CSystemShims
+import CMultiprocessingShims
 import Glibc
 @testable import Multiprocessing
 

@@ -54,6 +54,3 @@ struct ReportPipe {
 }
 
 struct TestFailure: Error {}
-
-/// XCTest brings in Foundation, which has a `Process` of its own.
-typealias Process = Multiprocessing.Process

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "CSystemShims.h"
+#include "CMultiprocessingShims.h"
 
 #include <errno.h>
 #include <fcntl.h>

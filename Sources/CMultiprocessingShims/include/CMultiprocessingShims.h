@@ -1,7 +1,7 @@
 // The few Linux calls and macros that Swift's Glibc module does not import.
 // Each wrapper returns what the call returns; errors are left in errno.
-#ifndef CSYSTEMSHIMS_H
-#define CSYSTEMSHIMS_H
+#ifndef CMULTIPROCESSINGSHIMS_H
+#define CMULTIPROCESSINGSHIMS_H
 
 #include <pthread.h>
 #include <stdint.h>
