@@ -3,7 +3,7 @@ import Notebook
 
 nonisolated func lostUpdate() throws {
     // cell: lost-update
-    let counter = try SharedValue(0, lock: false)
+    let counter = try RawSharedValue(0)
     let aHasRead = try Event()
     let bHasWritten = try Event()
     let a = ChildProcess(name: "A") {
@@ -31,7 +31,7 @@ nonisolated func lostUpdate() throws {
 nonisolated func lockedCounter() throws {
     // cell: counter
     let lock = try Lock()
-    let counter = try SharedValue(0, lock: false)
+    let counter = try RawSharedValue(0)
     let workers = (1...4).map { _ in
         ChildProcess {
             for _ in 0..<25_000 {
@@ -50,13 +50,13 @@ nonisolated func lockedCounter() throws {
 nonisolated func withLockDemo() throws {
     // cell: with-lock
     let lock = try Lock()
-    let counter = try SharedValue(0, lock: false)
+    let counter = try RawSharedValue(0)
     let tally = try SharedValue(0)  // has a lock of its own
     let workers = (1...4).map { _ in
         ChildProcess {
             for _ in 0..<25_000 {
                 lock.withLock { counter.value += 1 }
-                try tally.withLock { $0 += 1 }  // the value's own lock, held for one update
+                tally.withLock { $0 += 1 }  // the value's own lock, held for one update
             }
         }
     }

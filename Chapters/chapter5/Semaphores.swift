@@ -8,8 +8,8 @@ nonisolated func limit() throws {
     let twoInside = try Event()  // so that the demo shows the limit even on a busy machine
     let workers = (1...5).map { number in
         ChildProcess(name: "worker \(number)") {
-            try slots.withAcquired {
-                let now = try inside.withLock { counts in
+            slots.withAcquired {
+                let now = inside.withLock { counts in
                     counts[0] += 1
                     counts[1] = max(counts[1], counts[0])
                     return counts[0]
@@ -19,7 +19,7 @@ nonisolated func limit() throws {
                 twoInside.wait()
                 demoSleep(.milliseconds(300))
                 print("worker \(number): out")
-                try inside.withLock { $0[0] -= 1 }
+                inside.withLock { $0[0] -= 1 }
             }
         }
     }
@@ -32,11 +32,11 @@ nonisolated func limit() throws {
 nonisolated func boundedBuffer() throws {
     // cell: bounded-buffer
     let size = 3, items = 8
-    let buffer = try SharedArray<Int>(count: size, lock: false)
+    let buffer = try RawSharedArray<Int>(count: size)
     let empty = try CountingSemaphore(value: size)  // free places in the buffer
     let full = try CountingSemaphore(value: 0)  // items in the buffer
     let lock = try Lock()  // guards the buffer and its two positions
-    let positions = try SharedArray<Int>(count: 2, lock: false)  // [next to write, next to read]
+    let positions = try RawSharedArray<Int>(count: 2)  // [next to write, next to read]
 
     let producer = ChildProcess(name: "producer") {
         for item in 1...items {

@@ -24,7 +24,7 @@ nonisolated func eventDemo() throws {
 nonisolated func conditionDemo() throws {
     // cell: condition
     let condition = try Condition(lock: Lock())
-    let orders = try SharedValue(0, lock: false)  // guarded by the condition's lock
+    let orders = try RawSharedValue(0)  // guarded by the condition's lock
     let kitchen = ChildProcess(name: "kitchen") {
         try condition.withLock { () throws(SyncError) in
             let ready = try condition.wait(for: { orders.value >= 3 }, timeout: .seconds(30))
@@ -55,10 +55,10 @@ nonisolated func barrierDemo() throws {
             for lap in 1...2 {
                 demoSleep(.milliseconds(100 * number))  // each runner has its own speed
                 print("runner \(number): lap \(lap) done")
-                try finished.withLock { $0[lap - 1] += 1 }
+                finished.withLock { $0[lap - 1] += 1 }
                 let index = try barrier.wait()  // nobody starts the next lap before all are here
                 if finished[lap - 1] != 3 { leftEarly.value = true }
-                if index == 0 { try firstPlaces.withLock { $0 += 1 } }
+                if index == 0 { firstPlaces.withLock { $0 += 1 } }
             }
         }
     }

@@ -58,7 +58,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     /// - Throws: the task's `PoolError` (`.taskFailed`, `.workerDied`, `.terminated`, …), `.timeout`,
     ///   or `.blockingCallInCallback` when called from a callback.
     public func get(timeout: Duration? = nil) throws(PoolError) -> Value {
-        guard let result = try waitForOutcome(timeout: timeout, operation: "get a result") else {
+        guard let result = try waitForOutcome(timeout: timeout, operation: .getResult) else {
             throw .timeout(timeout ?? .zero)
         }
         return try result.get()
@@ -68,7 +68,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     /// From a callback (where waiting would deadlock) it does not wait.
     @discardableResult
     public func wait(timeout: Duration? = nil) -> Bool {
-        ((try? waitForOutcome(timeout: timeout, operation: "wait")) ?? nil) != nil
+        ((try? waitForOutcome(timeout: timeout, operation: .wait)) ?? nil) != nil
     }
 
     /// Whether the worker has answered (or the task failed for good). Never blocks.
@@ -122,7 +122,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// The outcome once ready, or nil when the timeout passed first.
-    private func waitForOutcome(timeout: Duration?, operation: String) throws(PoolError) -> Result<Value, PoolError>? {
+    private func waitForOutcome(timeout: Duration?, operation: PoolOperation) throws(PoolError) -> Result<Value, PoolError>? {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
         return try monitor.withLock { () throws(PoolError) -> Result<Value, PoolError>? in
             if let outcome { return outcome }

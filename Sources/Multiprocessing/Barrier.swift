@@ -33,7 +33,7 @@ public final class Barrier: @unchecked Sendable {
     public let parties: Int
     /// The default timeout of `wait()`, nil for none.
     public let timeout: Duration?
-    private let action: (() throws -> Void)?
+    private let action: (@Sendable () throws -> Void)?
     private let memory: SharedMemory
     private let mutex: SharedMutex
     private let condition: SharedCondition
@@ -44,12 +44,13 @@ public final class Barrier: @unchecked Sendable {
 
     /// A barrier for `parties` processes.
     /// - Parameters:
-    ///   - action: runs once per round, in the last process to arrive, before the others are released;
-    ///     if it throws, the barrier breaks.
+    ///   - action: runs once per round, in the last process to arrive (on whichever of its threads
+    ///     called `wait`), before the others are released; hence `@Sendable`. If it throws, the barrier
+    ///     breaks, and that waiter gets `SyncError.barrierActionFailed` holding the error.
     ///   - timeout: the default for `wait()`; nil waits as long as it takes.
     /// - Throws: `SyncError.invalidBarrierParties` when `parties` < 1; `.system` when the shared memory
     ///   cannot be made.
-    public init(parties: Int, action: (() throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError) {
+    public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError) {
         guard parties >= 1 && parties <= 1 << 20 else { throw .invalidBarrierParties(parties) }
         self.parties = parties
         self.action = action
@@ -86,7 +87,7 @@ public final class Barrier: @unchecked Sendable {
     /// Waits until `parties` waiters have arrived, at most `timeout` (default: the barrier's).
     /// Returns this waiter's index in the round, from 0 to `parties - 1`.
     /// - Throws: `SyncError.brokenBarrier` when the barrier is or becomes broken (this wait timing out
-    ///   breaks it); `.barrierActionFailed` in the process whose `action` threw.
+    ///   breaks it); `.barrierActionFailed` (holding the thrown error) in the waiter whose `action` threw.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Int {
         let deadline = (timeout ?? self.timeout).map { ContinuousClock.now + $0 }
@@ -111,7 +112,7 @@ public final class Barrier: @unchecked Sendable {
                     try action()
                 } catch {
                     breakBarrier()
-                    throw .barrierActionFailed(String(describing: error))
+                    throw .barrierActionFailed(BarrierActionFailure(error))
                 }
             }
             currentState = .draining

@@ -103,7 +103,7 @@ public final class Condition: @unchecked Sendable {
     }
 
     private func wait(until deadline: ContinuousClock.Instant?) throws(SyncError) -> Bool {
-        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: "wait") }
+        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
         let ticket = condition.prepareToWait()
         switch underlying {
         case .lock(let lock):
@@ -124,7 +124,7 @@ public final class Condition: @unchecked Sendable {
     /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
     @discardableResult
     public func wait(for predicate: () -> Bool, timeout: Duration? = nil) throws(SyncError) -> Bool {
-        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: "wait") }
+        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var satisfied = predicate()
         while !satisfied {
@@ -138,14 +138,14 @@ public final class Condition: @unchecked Sendable {
     /// With the lock held: wakes up to `count` waiting processes (or threads).
     /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
     public func notify(_ count: Int = 1) throws(SyncError) {
-        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: "notify") }
+        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
         condition.notify(count)
     }
 
     /// With the lock held: wakes every waiter.
     /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
     public func notifyAll() throws(SyncError) {
-        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: "notify") }
+        guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
         condition.notifyAll()
     }
 }

@@ -22,13 +22,13 @@ extension Connection {
     ///
     /// - Parameter maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1).
     ///   A longer frame announced by the other side is an error, never an allocation of its size.
-    /// - Throws: `ConnectionError.invalidArgument` for a bad maximum; `.system` when the descriptors
+    /// - Throws: `ConnectionError.invalidMaxMessageSize` for a maximum below 1 or above 4 GiB − 1; `.system` when the descriptors
     ///   cannot be made (EMFILE: too many open files).
     /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
     public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
         throws(ConnectionError) -> (Connection<Message>, Connection<Message>) {
         guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
-            throw .invalidArgument("maxMessageSize must be between 1 and \(UInt32.max), not \(maxMessageSize)")
+            throw .invalidMaxMessageSize(maxMessageSize)
         }
         do throws(SystemError) {
             if duplex {
@@ -421,10 +421,10 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     @inline(__always)
     private func enter(sending: Bool) throws(ConnectionError) {
         if sending && kind == .receiveOnly {
-            throw .wrongDirection("cannot send on the receiving end of a one-way pipe")
+            throw .wrongDirection(.send)
         }
         if !sending && kind == .sendOnly {
-            throw .wrongDirection("cannot receive on the sending end of a one-way pipe")
+            throw .wrongDirection(.receive)
         }
         adoptIfForked()
         let after = lifecycle.wrappingAdd(Self.oneUser, ordering: .acquiringAndReleasing).newValue
@@ -514,8 +514,8 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     case truncated(expected: Int, received: Int)
     /// Sending failed because every copy of the other end is closed (EPIPE; no SIGPIPE).
     case peerClosed
-    /// Sending on the receiving end of a one-way pipe, or receiving on its sending end.
-    case wrongDirection(String)
+    /// Sending on the receiving end of a one-way pipe (`.send`), or receiving on its sending end (`.receive`).
+    case wrongDirection(ConnectionOperation)
     /// A message, or a frame announced by the other end, is larger than `maxMessageSize`.
     case messageTooLarge(size: Int, maximum: Int)
     /// The message could not be encoded; nothing was sent.
@@ -523,8 +523,8 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     /// The bytes received are not a valid encoding of the message type (the error says which type
     /// failed, where, and why). The connection stays usable.
     case undecodable(CodecError)
-    /// An argument is out of range.
-    case invalidArgument(String)
+    /// `makePipe(maxMessageSize:)` with a maximum below 1 or above 4 GiB − 1 (`UInt32.max`).
+    case invalidMaxMessageSize(Int)
     /// A system call failed.
     case system(SystemError)
 
@@ -538,16 +538,28 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
             return "the other end closed in the middle of a message: \(received) of \(expected) bytes arrived"
         case .peerClosed:
             return "cannot send: every copy of the other end is closed"
-        case .wrongDirection(let text):
-            return text
+        case .wrongDirection(.send):
+            return "cannot send on the receiving end of a one-way pipe"
+        case .wrongDirection(.receive):
+            return "cannot receive on the sending end of a one-way pipe"
         case .messageTooLarge(let size, let maximum):
             return "a message of \(size) bytes exceeds the maximum of \(maximum) bytes"
         case .unencodable(let error), .undecodable(let error):
             return error.description
-        case .invalidArgument(let text):
-            return text
+        case .invalidMaxMessageSize(let size):
+            return "maxMessageSize must be between 1 and \(UInt32.max), not \(size)"
         case .system(let error):
             return error.description
         }
     }
+}
+
+/// What a `Connection` call tried to do, in `ConnectionError.wrongDirection`.
+public enum ConnectionOperation: String, Equatable, Sendable, CustomStringConvertible {
+    /// `send` or `sendBytes`.
+    case send
+    /// `receive`, `receiveBytes` or `poll`.
+    case receive
+
+    public var description: String { rawValue }
 }

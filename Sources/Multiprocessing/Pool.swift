@@ -81,8 +81,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     ///   died running it, `.notRunning` after `close()`/`terminate()`, `.unencodableInput`, …
     /// - Cost: one round trip to a worker: about 20–50 µs when a worker is idle.
     public func apply(_ input: Input) throws(PoolError) -> Output {
-        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: "apply") }
-        return try submit(input, onSuccess: nil, onError: nil, operation: "apply").get()
+        if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: .apply) }
+        return try submit(input, onSuccess: nil, onError: nil, operation: .apply).get()
     }
 
     /// Queues `input` for the workers and returns at once with its `AsyncResult`.
@@ -98,14 +98,14 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onSuccess: (@Sendable (Output) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<Output> {
-        try submit(input, onSuccess: onSuccess, onError: onError, operation: "applyAsync")
+        try submit(input, onSuccess: onSuccess, onError: onError, operation: .applyAsync)
     }
 
     private func submit(
         _ input: Input,
         onSuccess: (@Sendable (Output) -> Void)?,
         onError: (@Sendable (PoolError) -> Void)?,
-        operation: String
+        operation: PoolOperation
     ) throws(PoolError) -> AsyncResult<Output> {
         let result = AsyncResult<Output>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
         try engine.submit(try makeJob(.task, input, sink: result, index: 0, count: 1), operation: operation)
@@ -128,11 +128,11 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     where S.Element == Input {
         // Inlined so that the inputs become an array in the caller's specialized code: generic code
         // in this module walks a sequence hundreds of times slower.
-        try map(array: Array(inputs), chunkSize: chunkSize, operation: "map")
+        try map(array: Array(inputs), chunkSize: chunkSize, operation: .map)
     }
 
     @usableFromInline
-    func map(array items: [Input], chunkSize: Int?, operation: String) throws(PoolError) -> [Output] {
+    func map(array items: [Input], chunkSize: Int?, operation: PoolOperation) throws(PoolError) -> [Output] {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
         return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
     }
@@ -147,7 +147,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where S.Element == Input {
         try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError,
-                     operation: "mapAsync")
+                     operation: .mapAsync)
     }
 
     @usableFromInline
@@ -156,7 +156,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         chunkSize: Int?,
         onSuccess: (@Sendable ([Output]) -> Void)?,
         onError: (@Sendable (PoolError) -> Void)?,
-        operation: String
+        operation: PoolOperation
     ) throws(PoolError) -> AsyncResult<[Output]> {
         let size = chunkSize ?? defaultChunkSize(count: items.count)
         guard size >= 1 else { throw .invalidChunkSize(size) }
@@ -186,14 +186,14 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     @inlinable
     public func imap<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
-        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: true, operation: "imap")
+        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: true, operation: .imap)
     }
 
     /// Like `imap`, but each outcome comes back as soon as it is known: in completion order.
     @inlinable
     public func imapUnordered<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
-        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: false, operation: "imapUnordered")
+        try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: false, operation: .imapUnordered)
     }
 
     // MARK: Ending
@@ -265,7 +265,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     }
 
     @usableFromInline
-    func submitForResults(_ items: [Input], chunkSize: Int, ordered: Bool, operation: String)
+    func submitForResults(_ items: [Input], chunkSize: Int, ordered: Bool, operation: PoolOperation)
         throws(PoolError) -> PoolResults<Output>
     {
         guard chunkSize >= 1 else { throw .invalidChunkSize(chunkSize) }
@@ -384,7 +384,7 @@ extension Pool {
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
         throws(PoolError) -> [Output] where Input == PoolArguments<repeat each Argument>
     {
-        try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: "starmap")
+        try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: .starmap)
     }
 
     /// `starmap` without waiting.
@@ -396,6 +396,6 @@ extension Pool {
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where Input == PoolArguments<repeat each Argument> {
         try mapAsync(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
-                     onError: onError, operation: "starmapAsync")
+                     onError: onError, operation: .starmapAsync)
     }
 }

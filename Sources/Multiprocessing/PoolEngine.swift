@@ -183,12 +183,13 @@ final class PoolEngine: @unchecked Sendable {
         case terminated
         case broken(PoolError)
 
-        var name: String {
+        /// Why a call that queues work fails in this phase; nil while running.
+        func refusal(of operation: PoolOperation) -> PoolError? {
             switch self {
-            case .running: return "running"
-            case .closed: return "closed"
-            case .terminating, .terminated: return "terminated"
-            case .broken: return "broken"
+            case .running: return nil
+            case .closed: return .notRunning(operation: operation, state: .closed)
+            case .terminating, .terminated: return .notRunning(operation: operation, state: .terminated)
+            case .broken(let error): return error
             }
         }
     }
@@ -335,22 +336,18 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     /// Queues jobs, or throws why the pool takes no more work.
-    func submit(_ jobs: [PoolJob], operation: String) throws(PoolError) {
+    func submit(_ jobs: [PoolJob], operation: PoolOperation) throws(PoolError) {
         try submit(operation: operation) { queue.append(contentsOf: jobs) }
     }
 
-    func submit(_ job: PoolJob, operation: String) throws(PoolError) {
+    func submit(_ job: PoolJob, operation: PoolOperation) throws(PoolError) {
         try submit(operation: operation) { queue.append(job) }
     }
 
-    private func submit(operation: String, _ enqueue: () -> Void) throws(PoolError) {
+    private func submit(operation: PoolOperation, _ enqueue: () -> Void) throws(PoolError) {
         guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: operation) }
         try monitor.withLock { () throws(PoolError) in
-            switch phase {
-            case .running: break
-            case .broken(let error): throw error
-            default: throw .notRunning(operation: operation, state: phase.name)
-            }
+            if let refusal = phase.refusal(of: operation) { throw refusal }
             enqueue()
             if wakeOnSubmit {
                 wakeOnSubmit = false
@@ -360,14 +357,10 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     /// Checks that the pool takes work now (for calls that have nothing to queue).
-    func checkRunning(operation: String) throws(PoolError) {
+    func checkRunning(operation: PoolOperation) throws(PoolError) {
         guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: operation) }
         try monitor.withLock { () throws(PoolError) in
-            switch phase {
-            case .running: return
-            case .broken(let error): throw error
-            default: throw .notRunning(operation: operation, state: phase.name)
-            }
+            if let refusal = phase.refusal(of: operation) { throw refusal }
         }
     }
 
@@ -399,9 +392,9 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     func join() throws(PoolError) {
-        guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: "join") }
+        guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: .join) }
         if monitor.withLock({ phase == .running }) { throw .joinWhileRunning }
-        if thread?.isCurrent == true { throw .blockingCallInCallback(operation: "join") }
+        if thread?.isCurrent == true { throw .blockingCallInCallback(operation: .join) }
         waitUntilFinished()
     }
 

@@ -21,14 +21,14 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `isSuccessful` was asked before the result was ready.
     case notReady
     /// The pool takes no more work: it was closed or terminated.
-    case notRunning(operation: String, state: String)
+    case notRunning(operation: PoolOperation, state: PoolState)
     /// `join()` before `close()` or `terminate()`: it would wait for ever.
     case joinWhileRunning
     /// The pool object was inherited by a forked child; only the process that created it can use it.
-    case notOwnedByThisProcess(operation: String)
+    case notOwnedByThisProcess(operation: PoolOperation)
     /// A blocking call from a success or error callback, which runs on the pool's own thread:
     /// waiting there for the pool would wait for ever.
-    case blockingCallInCallback(operation: String)
+    case blockingCallInCallback(operation: PoolOperation)
     /// An input could not be encoded (nothing was sent).
     case unencodableInput(CodecError)
     /// A worker's answer could not be decoded into the output type.
@@ -88,4 +88,35 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
             return error.description
         }
     }
+}
+
+/// The pool call that a `PoolError` is about; its description is how the error message names it.
+public enum PoolOperation: String, Equatable, Sendable, CustomStringConvertible {
+    case apply
+    case applyAsync
+    case map
+    case mapAsync
+    case imap
+    case imapUnordered
+    case starmap
+    case starmapAsync
+    case join
+    /// `AsyncResult.get(timeout:)`.
+    case getResult = "get a result"
+    /// `AsyncResult.wait(timeout:)`.
+    case wait
+    /// Iterating the `PoolResults` of `imap` or `imapUnordered`.
+    case iterateResults = "iterate results"
+
+    public var description: String { rawValue }
+}
+
+/// Why a pool takes no more work, in `PoolError.notRunning`.
+public enum PoolState: String, Equatable, Sendable, CustomStringConvertible {
+    /// `close()` was called: queued tasks still run.
+    case closed
+    /// `terminate()` was called (or the pool was deallocated): the workers are stopped.
+    case terminated
+
+    public var description: String { rawValue }
 }

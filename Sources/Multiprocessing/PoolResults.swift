@@ -53,7 +53,7 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
                 if let outcome = takeReady() { return outcome }
                 if ioThread?.isCurrent == true {
                     consumed += 1
-                    return .failure(.blockingCallInCallback(operation: "iterate results"))
+                    return .failure(.blockingCallInCallback(operation: .iterateResults))
                 }
                 _ = monitor.wait(until: nil)
             }

@@ -147,7 +147,7 @@ open class ChildProcess: @unchecked Sendable {
         let table = ProcessTable.shared
         try mutex.withLock { () throws(ProcessError) in
             guard case .created = state else { throw .alreadyStarted(name: name) }
-            guard ownerPid == table.pid else { throw .notOwnedByThisProcess(name: name, operation: "start") }
+            guard ownerPid == table.pid else { throw .notOwnedByThisProcess(name: name, operation: .start) }
             if table.current.isDaemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
             state = .starting
         }
@@ -244,12 +244,12 @@ open class ChildProcess: @unchecked Sendable {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:
-                throw .notStarted(name: name, operation: "join")
+                throw .notStarted(name: name, operation: .join)
             case .ended:
                 return .ended
             case .running(let pid, var pidfd):
                 guard ownerPid == ProcessTable.shared.pid else {
-                    throw .notOwnedByThisProcess(name: name, operation: "join")
+                    throw .notOwnedByThisProcess(name: name, operation: .join)
                 }
                 do throws(SystemError) {
                     if try reapIfEnded() { return .ended }
@@ -270,16 +270,16 @@ open class ChildProcess: @unchecked Sendable {
     /// Sends SIGTERM to the child. A child that has already ended is not an error.
     /// - Throws: `ProcessError.notStarted` before `start()`.
     public func terminate() throws(ProcessError) {
-        try send(SIGTERM, operation: "terminate")
+        try send(SIGTERM, operation: .terminate)
     }
 
     /// Sends SIGKILL to the child, which cannot catch it. A child that has already ended is not an error.
     /// - Throws: `ProcessError.notStarted` before `start()`.
     public func kill() throws(ProcessError) {
-        try send(SIGKILL, operation: "kill")
+        try send(SIGKILL, operation: .kill)
     }
 
-    private func send(_ signal: Int32, operation: String) throws(ProcessError) {
+    private func send(_ signal: Int32, operation: ProcessOperation) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
             switch state {
             case .created, .starting:

@@ -3,14 +3,14 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `start()` was called on a process that was already started.
     case alreadyStarted(name: String)
     /// `join`, `terminate` or `kill` was called before `start()`.
-    case notStarted(name: String, operation: String)
+    case notStarted(name: String, operation: ProcessOperation)
     /// `setDaemon(_:)` was called after `start()`.
     case daemonAfterStart(name: String)
     /// A daemonic process tried to start a child (its children would be orphaned when it is terminated).
     case daemonicProcessCannotStartChildren(name: String)
     /// The operation is only allowed in the process that created (or started) this `ChildProcess` object,
     /// e.g. a child that inherited a copy of its sibling's object tried to join it.
-    case notOwnedByThisProcess(name: String, operation: String)
+    case notOwnedByThisProcess(name: String, operation: ProcessOperation)
     /// A process tried to join itself, which would wait forever.
     case cannotJoinCurrentProcess
     /// A system call failed (fork, waitpid, ...).
@@ -34,4 +34,14 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
             return error.description
         }
     }
+}
+
+/// The `ChildProcess` call that a `ProcessError` is about; its description is the call's name.
+public enum ProcessOperation: String, Equatable, Sendable, CustomStringConvertible {
+    case start
+    case join
+    case terminate
+    case kill
+
+    public var description: String { rawValue }
 }

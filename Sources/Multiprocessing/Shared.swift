@@ -1,129 +1,221 @@
-// SharedValue and SharedArray: Python's multiprocessing.Value and Array, plain data in shared memory.
+// SharedValue and SharedArray: Python's multiprocessing.Value and Array, plain data in shared memory
+// behind a lock. RawSharedValue and RawSharedArray: Python's RawValue and RawArray, the same data with
+// no lock. All four are thin views of one storage type, SharedElements.
 
-/// One value of a plain, fixed-size type (`Int`, `Double`, a struct of them...) in memory that
-/// processes share: create it before forking; what one process writes, every process reads.
-///
-/// By default it has a lock (an `RLock`, as in Python) and each read or write of `value` takes it;
-/// `withLock` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
-/// separate steps: another process can write in between, and an update is lost. With `lock: false`
-/// there is no lock and nothing protects the value (a value wider than 8 bytes may even be read
-/// half-written).
-///
-/// Cost: one 4 KiB page; a locked read or write is an uncontended lock and unlock (two atomic
-/// instructions) around a plain memory access.
-public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
+/// The memory behind the four shared types: `count` elements in fresh shared memory, starting on a
+/// cache line of their own, after the words of an RLock when the type has one (so that waiters
+/// polling the lock word do not steal the elements' cache line).
+struct SharedElements<Element: BitwiseCopyable>: @unchecked Sendable {
     private let memory: SharedMemory
-    private let storage: UnsafeMutablePointer<Value>
-    /// The lock that guards the value, or nil when made with `lock: false`.
-    public let lock: RLock?
+    private let base: UnsafeMutablePointer<Element>
+    let count: Int
 
-    /// Places `initial` in fresh shared memory, with a lock unless `lock` is false.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
-    public init(_ initial: Value, lock: Bool = true) throws(SyncError) {
+    /// `count` elements, with no lock, set by `initialize`.
+    init(count: Int, initialize: (UnsafeMutablePointer<Element>) -> Void) throws(SyncError) {
         var layout = SharedLayout()
-        let lockFields = LockCore.reserve(in: &layout)
-        layout.startCacheLine()  // waiters polling the lock word do not steal the value's line
-        let valueField = layout.reserve(Value.self)
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
-        self.lock = lock ? RLock(core: LockCore(initializing: lockFields, in: memory)) : nil
-        storage = memory.pointer(to: valueField)
-        storage.initialize(to: initial)
+        try self.init(count: count, after: &layout, initialize: initialize)
     }
 
-    /// The value. Reading and writing each take the lock (if any) for that one access.
+    /// `count` elements set by `initialize`, and an RLock in the same memory to guard them.
+    static func locked(count: Int, initialize: (UnsafeMutablePointer<Element>) -> Void)
+        throws(SyncError) -> (elements: SharedElements, lock: RLock) {
+        var layout = SharedLayout()
+        let lockFields = LockCore.reserve(in: &layout)
+        let elements = try SharedElements(count: count, after: &layout, initialize: initialize)
+        return (elements, RLock(core: LockCore(initializing: lockFields, in: elements.memory)))
+    }
+
+    private init(count: Int, after layout: inout SharedLayout,
+                 initialize: (UnsafeMutablePointer<Element>) -> Void) throws(SyncError) {
+        guard count >= 0 else { throw .invalidCount(count) }
+        layout.startCacheLine()
+        let field = layout.reserve(Element.self, count: count)
+        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        self.count = count
+        base = memory.pointer(to: field)
+        initialize(base)
+    }
+
+    /// The whole storage, to read and write in place.
+    var buffer: UnsafeMutableBufferPointer<Element> {
+        UnsafeMutableBufferPointer(start: base, count: count)
+    }
+
+    /// The first element (the only one of a shared value).
+    var first: UnsafeMutablePointer<Element> { base }
+
+    /// Element `index`; an index outside `0..<count` stops the program, as with `Array`.
+    func pointer(at index: Int, in typeName: StaticString) -> UnsafeMutablePointer<Element> {
+        precondition(index >= 0 && index < count, "\(typeName) index \(index) out of range 0..<\(count)")
+        return base + index
+    }
+
+    /// A copy of every element.
+    var array: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
+}
+
+extension UnsafeMutablePointer {
+    /// Initializes `elements.count` values from `elements`.
+    fileprivate func initialize(copying elements: [Pointee]) {
+        for (index, element) in elements.enumerated() { (self + index).initialize(to: element) }
+    }
+}
+
+/// One value of a plain, fixed-size type (`Int`, `Double`, a struct of them...) in memory that
+/// processes share, with a lock: create it before forking; what one process writes, every process reads.
+/// It re-creates Python's `multiprocessing.Value` (which has a lock by default).
+///
+/// Each read or write of `value` takes the lock (an `RLock`, as in Python) for that one access;
+/// `withLock` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
+/// separate steps: another process can write in between, and an update is lost. For a value that
+/// another lock already guards, use `RawSharedValue`, which has no lock of its own.
+///
+/// Cost: one 4 KiB page; a read or write is an uncontended lock and unlock (two atomic instructions)
+/// around a plain memory access.
+public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
+    private let storage: SharedElements<Value>
+    /// The lock that guards the value. `value` and `withLock` take it; hold it yourself (it is
+    /// re-entrant) to make several accesses one step.
+    public let lock: RLock
+
+    /// Places `initial` in fresh shared memory, with its lock.
+    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    public init(_ initial: Value) throws(SyncError) {
+        (storage, lock) = try SharedElements.locked(count: 1) { $0.initialize(to: initial) }
+    }
+
+    /// The value. Reading and writing each take the lock for that one access.
     public var value: Value {
-        get {
-            guard let lock else { return storage.pointee }
-            return lock.withLock { storage.pointee }
-        }
-        set {
-            guard let lock else { storage.pointee = newValue; return }
-            lock.withLock { storage.pointee = newValue }
-        }
+        get { lock.withLock { storage.first.pointee } }
+        set { lock.withLock { storage.first.pointee = newValue } }
     }
 
     /// Runs `body` with the lock held, giving it the value to read and change in place: an atomic
     /// read-modify-write across processes. Returns what `body` returns.
-    /// - Throws: `SyncError.noLock` for a value made with `lock: false`; whatever `body` throws.
-    public func withLock<R>(_ body: (inout Value) throws -> R) throws -> R {
-        guard let lock else { throw SyncError.noLock }
-        return try lock.withLock { try body(&storage.pointee) }
+    /// - Throws: only what `body` throws (`E`); a body that cannot throw needs no `try`.
+    public func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+        try lock.withLock { () throws(E) -> R in try body(&storage.first.pointee) }
     }
 }
 
-/// A fixed number of plain, fixed-size values (`Int`, `Double`, ...) in memory that processes share.
+/// One value of a plain, fixed-size type in memory that processes share, with no lock: Python's
+/// `multiprocessing.RawValue`. Create it before forking.
 ///
-/// By default it has a lock (an `RLock`) that each subscript access takes; `withLock` gives a whole
-/// buffer under the lock. An index outside `0..<count` stops the program, as with `Array`.
+/// Nothing protects it: guard it with a `Lock` of your own when several processes change it (a
+/// value wider than 8 bytes may even be read half-written while another process writes it).
 ///
-/// Cost: `count × stride` bytes rounded up to whole 4 KiB pages, plus the lock's words.
-public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
-    private let memory: SharedMemory
-    private let storage: UnsafeMutablePointer<Element>
-    /// How many elements it holds; fixed at creation.
-    public let count: Int
-    /// The lock that guards the elements, or nil when made with `lock: false`.
-    public let lock: RLock?
+/// Cost: one 4 KiB page; a read or write is a plain memory access.
+public final class RawSharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
+    private let storage: SharedElements<Value>
 
-    /// `count` copies of `element` in fresh shared memory, with a lock unless `lock` is false.
+    /// Places `initial` in fresh shared memory.
+    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    public init(_ initial: Value) throws(SyncError) {
+        storage = try SharedElements(count: 1) { $0.initialize(to: initial) }
+    }
+
+    /// The value, read or written with no lock.
+    public var value: Value {
+        get { storage.first.pointee }
+        set { storage.first.pointee = newValue }
+    }
+}
+
+/// A fixed number of plain, fixed-size values (`Int`, `Double`, ...) in memory that processes share,
+/// with a lock: Python's `multiprocessing.Array`. Create it before forking.
+///
+/// Each subscript access takes the lock (an `RLock`); `withLock` gives the whole buffer under the
+/// lock. An index outside `0..<count` stops the program, as with `Array`. For elements that another
+/// lock already guards, use `RawSharedArray`, which has no lock of its own.
+///
+/// Cost: `count × stride` bytes rounded up to whole 4 KiB pages, plus the lock's words; an access is
+/// an uncontended lock and unlock around a plain memory access.
+public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
+    private let storage: SharedElements<Element>
+    /// The lock that guards the elements (re-entrant, as in Python).
+    public let lock: RLock
+
+    /// How many elements it holds; fixed at creation.
+    public var count: Int { storage.count }
+
+    /// `count` copies of `element` in fresh shared memory.
     /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
-    public convenience init(repeating element: Element, count: Int, lock: Bool = true) throws(SyncError) {
-        try self.init(count: count, lock: lock) { $0.initialize(repeating: element, count: count) }
+    public init(repeating element: Element, count: Int) throws(SyncError) {
+        (storage, lock) = try SharedElements.locked(count: count) { $0.initialize(repeating: element, count: count) }
     }
 
     /// The elements of `elements`, in fresh shared memory.
     /// - Throws: `SyncError.system` when the memory cannot be mapped.
-    public convenience init(_ elements: [Element], lock: Bool = true) throws(SyncError) {
-        try self.init(count: elements.count, lock: lock) { storage in
-            for (index, element) in elements.enumerated() { (storage + index).initialize(to: element) }
-        }
+    public init(_ elements: [Element]) throws(SyncError) {
+        (storage, lock) = try SharedElements.locked(count: elements.count) { $0.initialize(copying: elements) }
     }
 
-    private init(count: Int, lock: Bool, initialize: (UnsafeMutablePointer<Element>) -> Void) throws(SyncError) {
-        guard count >= 0 else { throw .invalidCount(count) }
-        var layout = SharedLayout()
-        let lockFields = LockCore.reserve(in: &layout)
-        layout.startCacheLine()
-        let elementsField = layout.reserve(Element.self, count: count)
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
-        self.count = count
-        self.lock = lock ? RLock(core: LockCore(initializing: lockFields, in: memory)) : nil
-        storage = memory.pointer(to: elementsField)
-        initialize(storage)
-    }
-
-    /// The element at `index`, read or written under the lock (if any).
+    /// The element at `index`, read or written under the lock.
     public subscript(index: Int) -> Element {
-        get {
-            precondition(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
-            guard let lock else { return storage[index] }
-            return lock.withLock { storage[index] }
-        }
-        set {
-            precondition(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
-            guard let lock else { storage[index] = newValue; return }
-            lock.withLock { storage[index] = newValue }
-        }
+        get { lock.withLock { storage.pointer(at: index, in: "SharedArray").pointee } }
+        set { lock.withLock { storage.pointer(at: index, in: "SharedArray").pointee = newValue } }
     }
 
-    /// A copy of every element, taken under the lock (if any).
+    /// A copy of every element, taken under the lock.
     public var elements: [Element] {
-        guard let lock else { return Array(UnsafeBufferPointer(start: storage, count: count)) }
-        return lock.withLock { Array(UnsafeBufferPointer(start: storage, count: count)) }
+        lock.withLock { storage.array }
     }
 
     /// Runs `body` with the lock held, giving it the elements to read and change in place.
-    /// - Throws: `SyncError.noLock` for an array made with `lock: false`; whatever `body` throws.
-    public func withLock<R>(_ body: (UnsafeMutableBufferPointer<Element>) throws -> R) throws -> R {
-        guard let lock else { throw SyncError.noLock }
-        return try lock.withLock { try body(UnsafeMutableBufferPointer(start: storage, count: count)) }
+    /// Returns what `body` returns.
+    /// - Throws: only what `body` throws (`E`); a body that cannot throw needs no `try`.
+    public func withLock<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
+        try lock.withLock { () throws(E) -> R in try body(storage.buffer) }
     }
 }
 
 extension SharedArray where Element: AdditiveArithmetic {
     /// `count` zeros in fresh shared memory.
     /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
-    public convenience init(count: Int, lock: Bool = true) throws(SyncError) {
-        try self.init(repeating: .zero, count: count, lock: lock)
+    public convenience init(count: Int) throws(SyncError) {
+        try self.init(repeating: .zero, count: count)
+    }
+}
+
+/// A fixed number of plain, fixed-size values in memory that processes share, with no lock: Python's
+/// `multiprocessing.RawArray`. Create it before forking.
+///
+/// Nothing protects the elements: guard them with a `Lock` of your own when several processes change
+/// the same ones. An index outside `0..<count` stops the program, as with `Array`.
+///
+/// Cost: `count × stride` bytes rounded up to whole 4 KiB pages; an access is a plain memory access.
+public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
+    private let storage: SharedElements<Element>
+
+    /// How many elements it holds; fixed at creation.
+    public var count: Int { storage.count }
+
+    /// `count` copies of `element` in fresh shared memory.
+    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    public init(repeating element: Element, count: Int) throws(SyncError) {
+        storage = try SharedElements(count: count) { $0.initialize(repeating: element, count: count) }
+    }
+
+    /// The elements of `elements`, in fresh shared memory.
+    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    public init(_ elements: [Element]) throws(SyncError) {
+        storage = try SharedElements(count: elements.count) { $0.initialize(copying: elements) }
+    }
+
+    /// The element at `index`, read or written with no lock.
+    public subscript(index: Int) -> Element {
+        get { storage.pointer(at: index, in: "RawSharedArray").pointee }
+        set { storage.pointer(at: index, in: "RawSharedArray").pointee = newValue }
+    }
+
+    /// A copy of every element, taken with no lock.
+    public var elements: [Element] { storage.array }
+}
+
+extension RawSharedArray where Element: AdditiveArithmetic {
+    /// `count` zeros in fresh shared memory.
+    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    public convenience init(count: Int) throws(SyncError) {
+        try self.init(repeating: .zero, count: count)
     }
 }

@@ -1,4 +1,4 @@
-// Errors of the synchronization primitives: every misuse SEMANTICS.md names, and setup failures.
+// Errors of the synchronization primitives: their misuses, and failures to set them up.
 
 import Glibc
 
@@ -17,18 +17,17 @@ public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `CountingSemaphore(value:)` with a value below 0 or above `Int32.max`.
     case invalidSemaphoreValue(Int)
     /// `Condition.wait` or `notify` by a thread that does not hold the condition's lock.
-    case conditionLockNotHeld(operation: String)
+    case conditionLockNotHeld(operation: ConditionOperation)
     /// `Barrier(parties:)` with fewer than one party.
     case invalidBarrierParties(Int)
     /// The barrier is broken (aborted, reset while waiting, timed out, its action failed, or a process
     /// died inside it): every waiter gets this error until `reset()`.
     case brokenBarrier
-    /// The barrier's action threw in this process (which broke the barrier for the others).
-    case barrierActionFailed(String)
-    /// `SharedArray` with a negative count.
+    /// The barrier's action threw in this process (which broke the barrier for the others); the
+    /// failure holds the error it threw.
+    case barrierActionFailed(BarrierActionFailure)
+    /// `SharedArray` or `RawSharedArray` with a negative count.
     case invalidCount(Int)
-    /// `withLock` on a `SharedValue` or `SharedArray` made with `lock: false`.
-    case noLock
     /// Creating the shared memory (or a mutex in it) failed.
     case system(SystemError)
 
@@ -53,15 +52,46 @@ public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
             return "invalid Barrier parties \(parties): at least 1 process must take part"
         case .brokenBarrier:
             return "the barrier is broken"
-        case .barrierActionFailed(let error):
-            return "the barrier's action failed (the barrier is now broken): \(error)"
+        case .barrierActionFailed(let failure):
+            return "the barrier's action failed (the barrier is now broken): \(failure)"
         case .invalidCount(let count):
             return "invalid count \(count): it must not be negative"
-        case .noLock:
-            return "cannot use withLock: this shared value was made with lock: false"
         case .system(let error):
             return error.description
         }
+    }
+}
+
+/// The `Condition` call that a `SyncError.conditionLockNotHeld` is about; its description is the call's name.
+public enum ConditionOperation: String, Equatable, Sendable, CustomStringConvertible {
+    /// `wait(timeout:)` or `wait(for:timeout:)`.
+    case wait
+    /// `notify(_:)` or `notifyAll()`.
+    case notify
+
+    public var description: String { rawValue }
+}
+
+/// The error a `Barrier`'s action threw, as `SyncError.barrierActionFailed` carries it to the waiter
+/// that ran the action: `error` is the value itself (`catch SyncError.barrierActionFailed(let f)`,
+/// then `f.error as? MyError`). Two failures are equal when their type names and descriptions are.
+public struct BarrierActionFailure: Equatable, Sendable, CustomStringConvertible {
+    /// The error the action threw.
+    public let error: any Error
+    /// The name of its type, as `String(describing: type(of: error))` gives it.
+    public let typeName: String
+    /// Its description, as `String(describing: error)` gives it.
+    public let description: String
+
+    /// Wraps `error`, recording its type name and description.
+    public init(_ error: any Error) {
+        self.error = error
+        typeName = String(describing: type(of: error))
+        description = String(describing: error)
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.typeName == rhs.typeName && lhs.description == rhs.description
     }
 }
 

@@ -5,7 +5,7 @@ import Multiprocessing
 let syncWorkloads = [
     Workload(name: "lock_contended", title: "Lock contended, 2 processes", unit: .perSecond,
              operations: 1_000_000, quickOperations: 1_000) { count in
-        let counter = try SharedValue(0, lock: false)
+        let counter = try RawSharedValue(0)
         let lock = try Lock()
         let workers = (0..<2).map { _ in
             ChildProcess {
@@ -26,7 +26,7 @@ let syncWorkloads = [
     Workload(name: "semaphore_handoff", title: "CountingSemaphore handoff (empty/full)", unit: .perSecond,
              operations: 500_000, quickOperations: 1_000) { count in
         let slots = 16
-        let buffer = try SharedArray(repeating: 0, count: slots, lock: false)
+        let buffer = try RawSharedArray(repeating: 0, count: slots)
         let empty = try CountingSemaphore(value: slots)
         let full = try CountingSemaphore(value: 0)
         let producer = ChildProcess {

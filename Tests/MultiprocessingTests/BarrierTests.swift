@@ -6,7 +6,7 @@ final class BarrierTests: XCTestCase {
     func testIndexZeroGoesToExactlyOneWaiterAndTheActionRunsOncePerRound() throws {
         let rounds = 20
         let actions = try SharedValue(0)
-        let barrier = try Barrier(parties: 3, action: { try! actions.withLock { $0 += 1 } }, timeout: .seconds(20))
+        let barrier = try Barrier(parties: 3, action: { actions.withLock { $0 += 1 } }, timeout: .seconds(20))
         let indices = try SharedArray<Int>(repeating: -1, count: 3 * rounds)
         let workers = (0..<3).map { worker in
             ChildProcess {
@@ -91,16 +91,32 @@ final class BarrierTests: XCTestCase {
         XCTAssertEqual(try report2.readAll(), "passed \(1 - index)\n")
     }
 
-    func testAFailingActionBreaksTheBarrier() throws {
-        struct Oops: Error, CustomStringConvertible { var description: String { "oops" } }
-        let barrier = try Barrier(parties: 2, action: { throw Oops() }, timeout: .seconds(20))
+    func testAFailingActionBreaksTheBarrierAndItsErrorReachesTheWaiterThatRanIt() throws {
+        struct Oops: Error, Equatable, CustomStringConvertible {
+            let code: Int
+            var description: String { "oops \(code)" }
+        }
+        let barrier = try Barrier(parties: 2, action: { throw Oops(code: 42) }, timeout: .seconds(20))
         let (children, report) = try waiters(1, on: barrier)
         waitForWaiting(barrier, 1)
-        XCTAssertThrowsError(try barrier.wait()) {
-            XCTAssertEqual($0 as? SyncError, .barrierActionFailed("oops"))
+        // This process arrives last, so it runs the action and gets the error it threw.
+        do {
+            try barrier.wait()
+            XCTFail("the action threw, so wait() must throw")
+        } catch SyncError.barrierActionFailed(let failure) {
+            XCTAssertEqual(failure.error as? Oops, Oops(code: 42), "the original value, not a string")
+            XCTAssertEqual(failure.typeName, "Oops")
+            XCTAssertEqual(failure.description, "oops 42")
+            XCTAssertEqual(SyncError.barrierActionFailed(failure), .barrierActionFailed(BarrierActionFailure(Oops(code: 42))))
+            XCTAssertNotEqual(failure, BarrierActionFailure(Oops(code: 7)))
+            XCTAssertEqual(SyncError.barrierActionFailed(failure).description,
+                           "the barrier's action failed (the barrier is now broken): oops 42")
+        } catch {
+            XCTFail("unexpected \(error)")
         }
         try children[0].join()
         XCTAssertEqual(try report.readAll(), "the barrier is broken\n")
+        XCTAssertTrue(barrier.isBroken)
     }
 
     func testAWaiterKilledInsideBreaksTheBarrierInsteadOfHangingIt() throws {

@@ -35,16 +35,16 @@ final class ConditionTests: XCTestCase {
     func testWaitOrNotifyWithoutTheLockThrows() throws {
         let condition = try Condition(lock: Lock())
         XCTAssertThrowsError(try condition.wait(timeout: .zero)) {
-            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: "wait"))
+            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: .wait))
         }
         XCTAssertThrowsError(try condition.notify()) {
-            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: "notify"))
+            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: .notify))
         }
         XCTAssertThrowsError(try condition.notifyAll())
         XCTAssertThrowsError(try condition.wait(for: { true })) {
-            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: "wait"))
+            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: .wait))
         }
-        XCTAssertEqual(SyncError.conditionLockNotHeld(operation: "wait").description,
+        XCTAssertEqual(SyncError.conditionLockNotHeld(operation: .wait).description,
                        "cannot wait on a Condition without holding its lock")
         // Held by another process is not held by this one.
         condition.acquire()

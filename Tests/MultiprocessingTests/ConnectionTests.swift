@@ -76,18 +76,21 @@ final class ConnectionTests: XCTestCase {
         XCTAssertFalse(writer.isReadable)
         try writer.send("one way")
         XCTAssertEqual(try reader.receive(), "one way")
-        XCTAssertThrows(.wrongDirection("cannot send on the receiving end of a one-way pipe")) { () throws(ConnectionError) in
+        XCTAssertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
             try reader.send("back")
         }
-        XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
+        XCTAssertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
             try writer.receive()
         }
-        XCTAssertThrows(.wrongDirection("cannot receive on the sending end of a one-way pipe")) { () throws(ConnectionError) in
+        XCTAssertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
             try writer.poll()
         }
-        XCTAssertThrows(.wrongDirection("cannot send on the receiving end of a one-way pipe")) { () throws(ConnectionError) in
+        XCTAssertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
             try reader.sendBytes([1])
         }
+        XCTAssertEqual(ConnectionError.wrongDirection(.send).description, "cannot send on the receiving end of a one-way pipe")
+        XCTAssertEqual(ConnectionError.wrongDirection(.receive).description,
+                       "cannot receive on the sending end of a one-way pipe")
     }
 
     func testUseAfterCloseThrowsAndCloseTwiceIsFine() throws {
@@ -274,9 +277,14 @@ final class ConnectionTests: XCTestCase {
         writeRaw(header(.max), to: a.fd)
         XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
         XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
-        XCTAssertThrows(.invalidArgument("maxMessageSize must be between 1 and 4294967295, not 0")) { () throws(ConnectionError) in
+        XCTAssertThrows(.invalidMaxMessageSize(0)) { () throws(ConnectionError) in
             try Connection<Int>.makePipe(maxMessageSize: 0)
         }
+        XCTAssertThrows(.invalidMaxMessageSize(Int(UInt32.max) + 1)) { () throws(ConnectionError) in
+            try Connection<Int>.makePipe(maxMessageSize: Int(UInt32.max) + 1)
+        }
+        XCTAssertEqual(ConnectionError.invalidMaxMessageSize(0).description,
+                       "maxMessageSize must be between 1 and 4294967295, not 0")
     }
 
     func testAnUndecodableMessageSaysWhichTypeAndTheNextOneStillArrives() throws {

@@ -148,8 +148,8 @@ final class FaultTests: XCTestCase {
         var recovered = 0
         for round in 0..<6 {
             let lock = try Lock()
-            let inside = try SharedValue<Int32>(0, lock: false)
-            let recoveries = try SharedValue<Int>(0, lock: false)
+            let inside = try RawSharedValue<Int32>(0)
+            let recoveries = try RawSharedValue<Int>(0)
             let workerCount = 5
             let workers = (0..<workerCount).map { _ in
                 ChildProcess {
@@ -210,7 +210,7 @@ final class FaultTests: XCTestCase {
         let timeout = Duration.seconds(2)
         for round in 0..<12 {
             let parties = random.int(2...4)
-            let actions = try SharedValue<Int>(0, lock: false)
+            let actions = try RawSharedValue<Int>(0)
             let barrier = try Barrier(parties: parties, action: { actions.value += 1 }, timeout: timeout)
             let members = (0..<parties).map { _ in
                 ChildProcess {
@@ -265,8 +265,8 @@ final class FaultTests: XCTestCase {
             let perProducer = 3_000
             let total = producers * perProducer
             let queue = try Queue<Int>(maxSize: random.int(1...64))
-            let committed = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
-            let taken = try SharedArray<UInt8>(repeating: 0, count: total, lock: false)
+            let committed = try RawSharedArray<UInt8>(repeating: 0, count: total)
+            let taken = try RawSharedArray<UInt8>(repeating: 0, count: total)
             let producing = (0..<producers).map { producer in
                 ChildProcess {
                     for i in 0..<perProducer {

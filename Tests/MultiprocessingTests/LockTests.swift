@@ -6,7 +6,7 @@ import XCTest
 final class LockTests: XCTestCase {
     func testContendedCounterIsExactOverThreeProcesses() throws {
         let lock = try Lock()
-        let counter = try SharedValue(0, lock: false)
+        let counter = try RawSharedValue(0)
         let workers = (0..<3).map { _ in
             ChildProcess { for _ in 0..<50_000 { lock.withLock { counter.value += 1 } } }
         }

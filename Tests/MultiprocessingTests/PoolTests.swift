@@ -49,7 +49,7 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(Array(try pool.imap([Int]())).count, 0)
         XCTAssertEqual(Array(try pool.imapUnordered([Int]())).count, 0)
         pool.close()
-        XCTAssertThrowsError(try pool.map([Int]())) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "map", state: "closed")) }
+        XCTAssertThrowsError(try pool.map([Int]())) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .map, state: .closed)) }
         try pool.join()
     }
 
@@ -195,7 +195,7 @@ final class PoolTests: XCTestCase {
             do throws(PoolError) { _ = try poolReference.apply(2) } catch { box.error = error }
         })
         XCTAssertEqual(try result.get(timeout: .seconds(10)), 1)
-        XCTAssertEqual(box.error, .blockingCallInCallback(operation: "apply"))
+        XCTAssertEqual(box.error, .blockingCallInCallback(operation: .apply))
         pool.close()
         try pool.join()
     }
@@ -282,9 +282,9 @@ final class PoolTests: XCTestCase {
         let queued = try (0..<100).map { try pool.applyAsync($0) }
         pool.close()
         pool.close()  // again: nothing happens
-        XCTAssertThrowsError(try pool.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "apply", state: "closed")) }
+        XCTAssertThrowsError(try pool.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .closed)) }
         XCTAssertThrowsError(try pool.applyAsync(1)) { XCTAssertEqual("\($0)", "cannot applyAsync: the pool is closed") }
-        XCTAssertThrowsError(try pool.imap([1])) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "imap", state: "closed")) }
+        XCTAssertThrowsError(try pool.imap([1])) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .imap, state: .closed)) }
         try pool.join()
         try pool.join()  // again: returns at once
         XCTAssertEqual(try queued.map { try $0.get(timeout: .zero) }, Array(0..<100), "close lets queued work finish")
@@ -293,7 +293,7 @@ final class PoolTests: XCTestCase {
 
         let other = try Pool(processes: 1) { (x: Int) -> Int in x }
         other.terminate()
-        XCTAssertThrowsError(try other.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: "apply", state: "terminated")) }
+        XCTAssertThrowsError(try other.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .terminated)) }
         try other.join()
     }
 

@@ -110,9 +110,9 @@ final class ProcessTests: XCTestCase {
 
     func testMisuseThrowsTypedErrors() throws {
         let worker = ChildProcess(name: "w") { }
-        XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "join")) }
-        XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "terminate")) }
-        XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: "kill")) }
+        XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .join)) }
+        XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .terminate)) }
+        XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .kill)) }
         try worker.setDaemon(true)
         try worker.setDaemon(false)
         try worker.start()
@@ -148,7 +148,7 @@ final class ProcessTests: XCTestCase {
         let lines = try report.readAll().split(separator: "\n").map(String.init)
         XCTAssertEqual(lines, [
             ProcessError.daemonicProcessCannotStartChildren(name: daemon.name).description,
-            ProcessError.notOwnedByThisProcess(name: sibling.name, operation: "join").description,
+            ProcessError.notOwnedByThisProcess(name: sibling.name, operation: .join).description,
         ])
     }
 

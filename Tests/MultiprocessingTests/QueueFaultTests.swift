@@ -237,9 +237,9 @@ final class QueueFaultTests: XCTestCase {
         var lostPerKill: [Int] = []
         for iteration in 0..<iterations {
             for value in 0..<items { try queue.put(value) }
-            let takenByVictim = try SharedArray<UInt8>(repeating: 0, count: items, lock: false)
-            let takenBySteady = try SharedArray<UInt8>(repeating: 0, count: items, lock: false)
-            let progress = try SharedValue<Int>(0, lock: false)
+            let takenByVictim = try RawSharedArray<UInt8>(repeating: 0, count: items)
+            let takenBySteady = try RawSharedArray<UInt8>(repeating: 0, count: items)
+            let progress = try RawSharedValue<Int>(0)
             let victim = ChildProcess {
                 while true {
                     let value = try queue.get()

@@ -207,7 +207,7 @@ final class QueueTests: XCTestCase {
         let total = producers * perProducer
         let queue = try Queue<Int>(maxSize: 50)
         // seen[c * total + v]: how many times consumer c got value v (each slot has one writer).
-        let seen = try SharedArray<UInt8>(repeating: 0, count: consumers * total, lock: false)
+        let seen = try RawSharedArray<UInt8>(repeating: 0, count: consumers * total)
         let consumerProcesses = (0..<consumers).map { consumer in
             ChildProcess {
                 while true {

@@ -51,7 +51,7 @@ final class SignalStormTests: XCTestCase {
     /// per round, and a lone timed wait keeps its timeout.
     func testBarrierRoundsLoseNothing() throws {
         let rounds = 300
-        let actions = try SharedValue<Int>(0, lock: false)
+        let actions = try RawSharedValue<Int>(0)
         let barrier = try Barrier(parties: 3, action: { actions.value += 1 })
         let report = try ReportPipe()
         let members = (0..<3).map { _ in
