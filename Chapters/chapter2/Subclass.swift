@@ -3,7 +3,7 @@ import Notebook
 
 // cell: counter-class
 final class Counter: ChildProcess, @unchecked Sendable {
-    let loops: Int
+    let loops: Int  // a subclass's stored properties: `let` and Sendable (or guarded by a lock)
 
     init(loops: Int) {
         self.loops = loops

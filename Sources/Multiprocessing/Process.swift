@@ -13,6 +13,14 @@ import Glibc
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
 /// A `ChildProcess` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
 /// the process that started it.
+///
+/// Subclassing, as with Python's `class Worker(Process)`: override `run()`, and restate
+/// `@unchecked Sendable` (`final class Worker: ChildProcess, @unchecked Sendable`). The compiler checks
+/// nothing in a subclass, because an open class can only be `@unchecked Sendable`; keeping the promise
+/// is the subclass's job. Every stored property it adds must be a `let` of a `Sendable` type, or be
+/// guarded by a lock (such as `Synchronization.Mutex`), since other threads may use the object. A
+/// property that `run()` changes changes only the child's copy: send results back through a `Queue`,
+/// a `Connection` or shared memory instead.
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created

@@ -187,15 +187,30 @@ final class PoolTests: XCTestCase {
     }
 
     func testBlockingCallsFromACallbackThrowInsteadOfDeadlocking() throws {
-        final class Box: @unchecked Sendable { var error: PoolError? }
+        final class Box: @unchecked Sendable { var errors: [PoolError] = [] }
         let box = Box()
         let pool = try Pool(processes: 1) { (x: Int) -> Int in x }
         let poolReference = pool
         let result = try pool.applyAsync(1, onSuccess: { _ in
-            do throws(PoolError) { _ = try poolReference.apply(2) } catch { box.error = error }
+            // The callback runs on the pool's own thread: nothing can finish while it runs.
+            do throws(PoolError) { _ = try poolReference.apply(2) } catch { box.errors.append(error) }
+            do throws(PoolError) { _ = try poolReference.map([3]) } catch { box.errors.append(error) }
+            do throws(PoolError) { _ = try poolReference.applyAsync(5).get() } catch { box.errors.append(error) }
+            do throws(PoolError) {
+                for outcome in try poolReference.imap([6]) { _ = try outcome.get() }
+            } catch { box.errors.append(error) }
         })
         XCTAssertEqual(try result.get(timeout: .seconds(10)), 1)
-        XCTAssertEqual(box.error, .blockingCallInCallback(operation: .apply))
+        XCTAssertEqual(box.errors, [.blockingCallInCallback(operation: .apply),
+                                    .blockingCallInCallback(operation: .map),
+                                    .blockingCallInCallback(operation: .getResult),
+                                    .blockingCallInCallback(operation: .iterateResults)])
+        XCTAssertEqual(box.errors.map(\.description), [
+            "cannot apply in a result callback: callbacks run on the pool's own thread",
+            "cannot map in a result callback: callbacks run on the pool's own thread",
+            "cannot get a result in a result callback: callbacks run on the pool's own thread",
+            "cannot iterate results in a result callback: callbacks run on the pool's own thread",
+        ])
         pool.close()
         try pool.join()
     }

@@ -113,6 +113,8 @@ final class ProcessTests: XCTestCase {
         XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .join)) }
         XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .terminate)) }
         XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .kill)) }
+        XCTAssertEqual(ProcessError.notStarted(name: "w", operation: .terminate).description,
+                       "cannot terminate w: it has not been started")
         try worker.setDaemon(true)
         try worker.setDaemon(false)
         try worker.start()
