@@ -22,8 +22,8 @@ extension Connection {
     ///
     /// - Parameter maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1).
     ///   A longer frame announced by the other side is an error, never an allocation of its size.
-    /// - Throws: `ConnectionError.invalidMaxMessageSize` for a maximum below 1 or above 4 GiB − 1; `.system` when the descriptors
-    ///   cannot be made (EMFILE: too many open files).
+    /// - Throws: `ConnectionError.invalidMaxMessageSize` for a maximum below 1 or above 4 GiB − 1;
+    ///   `.system` when the descriptors cannot be made (EMFILE: too many open files).
     /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
     public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
         throws(ConnectionError) -> (Connection<Message>, Connection<Message>) {
@@ -514,7 +514,8 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     case truncated(expected: Int, received: Int)
     /// Sending failed because every copy of the other end is closed (EPIPE; no SIGPIPE).
     case peerClosed
-    /// Sending on the receiving end of a one-way pipe (`.send`), or receiving on its sending end (`.receive`).
+    /// Sending on the receiving end of a one-way pipe (`.send`), or receiving on its sending end
+    /// (`.receive`).
     case wrongDirection(ConnectionOperation)
     /// A message, or a frame announced by the other end, is larger than `maxMessageSize`.
     case messageTooLarge(size: Int, maximum: Int)
