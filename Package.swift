@@ -6,10 +6,12 @@ let chapters = [1, 2, 3, 4, 5, 6, 7, 8].map { "chapter\($0)" }
 
 let package = Package(
     name: "MultiprocessingBook",
+    // Only the runtime is for other packages. The chapters, `book` and `bench` are executable targets
+    // of this package, which SwiftPM gives implicit products here (`swift run chapter3`, `swift run
+    // book check`, `swift build --product bench`) and never exports to a package that depends on it.
     products: [
         .library(name: "Multiprocessing", targets: ["Multiprocessing"]),
-        .executable(name: "book", targets: ["book"]),
-    ] + chapters.map { .executable(name: $0, targets: [$0]) },
+    ],
     targets: [
         // The few Linux calls and macros that Glibc does not import.
         .target(name: "CMultiprocessingShims"),

@@ -1,4 +1,4 @@
-// Errors of the synchronization primitives: every misuse SEMANTICS.md names, and setup failures.
+// Errors of the synchronization primitives: misuse (each case names the call) and setup failures.
 
 import Glibc
 
