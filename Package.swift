@@ -24,9 +24,13 @@ let package = Package(
         .executableTarget(name: "book", dependencies: ["BookKit"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
+        // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
+        .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
         .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
+        // Foundation and the runtime imported together: every runtime name must stay unambiguous.
+        .testTarget(name: "FoundationInteropTests", dependencies: ["Multiprocessing", "readme-example"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {
