@@ -181,8 +181,12 @@ final class FoundationInteropTests: XCTestCase {
         let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let sources = root.appendingPathComponent("Sources/Multiprocessing")
         let thisFile = try String(contentsOf: here, encoding: .utf8)
-        // `Foundation.Pipe` is not a use of a runtime `Pipe`: only plain names count.
-        let plain = thisFile.replacingOccurrences(of: #"Foundation\.\w+"#, with: "", options: .regularExpression)
+        // Only names in code count (not in comments or strings), and only plain ones: `Foundation.Pipe`
+        // is not a use of a runtime `Pipe`.
+        let plain = thisFile
+            .replacingOccurrences(of: "//[^\n]*", with: "", options: .regularExpression)
+            .replacingOccurrences(of: #""[^"\n]*""#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #"Foundation\.\w+"#, with: "", options: .regularExpression)
         let usedWords = Set(plain.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
         var names: Set<String> = []
         for file in try FileManager.default.contentsOfDirectory(atPath: sources.path) where file.hasSuffix(".swift") {
@@ -211,8 +215,17 @@ final class FoundationInteropTests: XCTestCase {
         let marker = "<!-- the program: Sources/readme-example/main.swift -->\n```swift\n"
         let start = try XCTUnwrap(readme.range(of: marker), "README.md has no \(marker)")
         let end = try XCTUnwrap(readme.range(of: "\n```\n", range: start.upperBound..<readme.endIndex))
-        XCTAssertEqual(String(readme[start.upperBound..<end.lowerBound]) + "\n", program,
-                       "README.md's program differs from Sources/readme-example/main.swift")
+        let block = String(readme[start.upperBound..<end.lowerBound]) + "\n"
+        if block != program {
+            let (shown, file) = (block.split(separator: "\n", omittingEmptySubsequences: false),
+                                 program.split(separator: "\n", omittingEmptySubsequences: false))
+            let line = (0..<min(shown.count, file.count)).first { shown[$0] != file[$0] } ?? min(shown.count, file.count)
+            XCTFail("""
+                README.md's program differs from Sources/readme-example/main.swift at line \(line + 1):
+                README: \(line < shown.count ? shown[line] : "(end)")
+                file:   \(line < file.count ? file[line] : "(end)")
+                """)
+        }
 
         // Run the built program (the test bundle sits beside the executables it depends on).
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
