@@ -6,10 +6,12 @@ let chapters = [1, 2, 3, 4, 5, 6, 7, 8].map { "chapter\($0)" }
 
 let package = Package(
     name: "MultiprocessingBook",
+    // Only the runtime is for other packages. The chapters, `book` and `bench` are executable targets
+    // of this package, which SwiftPM gives implicit products here (`swift run chapter3`, `swift run
+    // book check`, `swift build --product bench`) and never exports to a package that depends on it.
     products: [
         .library(name: "Multiprocessing", targets: ["Multiprocessing"]),
-        .executable(name: "book", targets: ["book"]),
-    ] + chapters.map { .executable(name: $0, targets: [$0]) },
+    ],
     targets: [
         // The few Linux calls and macros that Glibc does not import.
         .target(name: "CMultiprocessingShims"),
@@ -22,9 +24,13 @@ let package = Package(
         .executableTarget(name: "book", dependencies: ["BookKit"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
+        // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
+        .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
         .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
+        // Foundation and the runtime imported together: every runtime name must stay unambiguous.
+        .testTarget(name: "FoundationInteropTests", dependencies: ["Multiprocessing", "readme-example"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ] + chapters.map {

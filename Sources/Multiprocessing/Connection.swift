@@ -1,4 +1,4 @@
-// Pipe and Connection: Python's multiprocessing.Pipe, typed over a Codable message.
+// Connection and Connection.makePipe: Python's multiprocessing.Pipe, typed over a Codable message.
 
 import Glibc
 import Synchronization
@@ -48,7 +48,7 @@ extension Connection {
     }
 }
 
-/// One end of a `Pipe`: sends and receives whole `Message`s (any Codable type) between processes.
+/// One end of a pipe made by ``makePipe(duplex:maxMessageSize:)``: sends and receives whole `Message`s (any Codable type) between processes.
 ///
 /// Each message is a frame: a 4-byte little-endian length, then the message in the binary codec
 /// (`sendBytes` sends raw bytes instead). A message is written with one system call. Reading takes

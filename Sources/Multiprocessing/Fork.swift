@@ -1,4 +1,5 @@
-// fork itself, for chapter 1: the system call under every ChildProcess (chapter 1).
+// forkProcess and waitForProcess: the bare fork and waitpid under every ChildProcess, for programs
+// that want the system calls themselves (Python's os.fork and os.waitpid).
 
 import Glibc
 

@@ -210,7 +210,7 @@ struct ControlMessage {
         case spawned = 10
         /// a: slot, b: worker number, c: errno of the failed fork or socketpair.
         case spawnFailed = 11
-        /// a: pid, b: raw wait status.
+        /// a: pid, b: 0 when it exited, 1 when a signal killed it, c: the exit code or the signal.
         case died = 12
     }
 

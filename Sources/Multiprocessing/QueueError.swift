@@ -6,7 +6,8 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     case full
     /// `get(timeout:)` after its timeout: the queue had no item (Python's `queue.Empty`).
     case empty
-    /// `put`, `get`, `taskDone` or `join` through a queue object after this process called `close()` on it.
+    /// `put`, `get`, `tryPut` or `tryGet` through a queue object after this process called `close()` on it
+    /// (or while one of them waited). `JoinableQueue.taskDone()` and `join()` still work after `close()`.
     case closed
     /// The item needs more bytes than the queue's ring holds (`byteCount`: its encoding, a 4-byte
     /// length, and padding to a multiple of 4): it could never fit, so `put` refuses it at once

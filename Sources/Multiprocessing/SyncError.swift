@@ -1,4 +1,4 @@
-// Errors of the synchronization primitives: their misuses, and failures to set them up.
+// Errors of the synchronization primitives: misuse (each case names the call) and setup failures.
 
 import Glibc
 

@@ -297,7 +297,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(try b.receive(), 42)
     }
 
-    func testSignalsDuringRecvSendAndPollLoseNothing() throws {
+    func testSignalsDuringReceiveSendAndPollLoseNothing() throws {
         XCTAssertEqual(mp_signal_catch_and_ignore(SIGUSR1), 0)
         defer { _ = mp_signal_default(SIGUSR1) }
         let storm = SignalStorm(target: pthread_self(), signal: SIGUSR1)
@@ -336,7 +336,7 @@ final class ConnectionTests: XCTestCase {
         XCTAssertGreaterThan(storm.stop(), 10, "the storm delivered signals")
     }
 
-    func testCloseWakesAThreadBlockedInRecvAndReleasesTheDescriptorAfterIt() throws {
+    func testCloseWakesAThreadBlockedInReceiveAndReleasesTheDescriptorAfterIt() throws {
         let before = openDescriptorCount()
         let (a, b) = try Connection<Int>.makePipe()
         let outcome = Mutex<ConnectionError?>(nil)

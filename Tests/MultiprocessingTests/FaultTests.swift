@@ -74,7 +74,7 @@ final class FaultTests: XCTestCase {
                 }
             }
             let context = "round \(round), duplex \(duplex), kill after \(killAfter): \(random.describe)"
-            guard let outcome else { XCTFail("recv hung: \(context)"); try child.kill(); break }
+            guard let outcome else { XCTFail("receive hung: \(context)"); try child.kill(); break }
             guard case .success(let (received, error)) = outcome else { XCTFail("gap, duplicate or corrupt frame: \(context)"); break }
             XCTAssertGreaterThanOrEqual(received, killAfter, context)
             switch error {

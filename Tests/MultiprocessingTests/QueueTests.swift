@@ -90,7 +90,7 @@ final class QueueTests: XCTestCase {
 
     // MARK: Full and empty
 
-    func testNowaitIsFullAtOnceAndTimeoutAfterAboutTheTimeout() throws {
+    func testTryPutIsFullAtOnceAndTimeoutAfterAboutTheTimeout() throws {
         let queue = try Queue<Int>(maxSize: 3)
         for value in 0..<3 { XCTAssertTrue(try queue.tryPut(value)) }
         XCTAssertTrue(queue.isFull)
@@ -110,7 +110,7 @@ final class QueueTests: XCTestCase {
         XCTAssertEqual(queue.count, 0)
     }
 
-    func testNowaitIsEmptyAtOnceAndTimeoutAfterAboutTheTimeout() throws {
+    func testTryGetIsEmptyAtOnceAndTimeoutAfterAboutTheTimeout() throws {
         let queue = try Queue<Int>()
         let (nowait, quick) = timed { Result { () throws(QueueError) in try queue.tryGet() } }
         XCTAssertNil(try nowait.get())

@@ -24,4 +24,23 @@ final class ReadmeTests: XCTestCase {
         pool.close()
         try pool.join()
     }
+
+    /// Every line of the README's "runtime in one screen" block appears, in order, in the test above.
+    func testTheReadmeSnippetIsTheOneRunHere() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let test = try String(contentsOf: here, encoding: .utf8)
+        let heading = try XCTUnwrap(readme.range(of: "## The runtime in one screen\n"))
+        let open = try XCTUnwrap(readme.range(of: "```swift\n", range: heading.upperBound..<readme.endIndex))
+        let close = try XCTUnwrap(readme.range(of: "\n```\n", range: open.upperBound..<readme.endIndex))
+        var searchFrom = test.startIndex
+        for line in readme[open.upperBound..<close.lowerBound].split(separator: "\n") {
+            let code = line.trimmingCharacters(in: .whitespaces)
+            guard let found = test.range(of: code, range: searchFrom..<test.endIndex) else {
+                return XCTFail("README line not run (in this order) by testTheReadmeSnippetRuns: \(code)")
+            }
+            searchFrom = found.upperBound
+        }
+    }
 }

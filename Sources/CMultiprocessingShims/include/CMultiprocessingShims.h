@@ -3,6 +3,10 @@
 #ifndef CMULTIPROCESSINGSHIMS_H
 #define CMULTIPROCESSINGSHIMS_H
 
+#ifndef __linux__
+#error "Multiprocessing runs on Linux only: it is built on Linux calls (pidfd_open, prctl, eventfd, signalfd, futex)"
+#endif
+
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>

@@ -1,0 +1,273 @@
+import Foundation
+import Multiprocessing
+import XCTest
+
+// Foundation and the runtime imported in one file, every public name of the runtime used plainly.
+// A runtime type or function whose name Foundation also declares would make its plain use below
+// ambiguous, and this file would not compile (as `Process`, `Pipe` and `Semaphore` once did).
+
+/// An order made of Foundation's value types: they are Codable, so they cross processes as they are.
+struct Order: Codable, Equatable, Sendable {
+    var id: UUID
+    var placed: Date
+    var note: Data
+    var quantity: Int
+}
+
+/// What a work function throws in a pool worker.
+struct Refused: Error {}
+
+final class FoundationInteropTests: XCTestCase {
+    /// One program: Foundation's `Process` and `Pipe` run another program, and the runtime's
+    /// processes, pipes, queues, locks, semaphores, shared memory and pool carry Foundation's types.
+    func testTheRuntimeBesideFoundationInOneProgram() throws {
+        // Foundation's Process runs another program, its Pipe carries that program's output.
+        let echo = Foundation.Process()
+        echo.executableURL = URL(fileURLWithPath: "/bin/echo")
+        echo.arguments = ["hello", "from", "echo"]
+        let output = Foundation.Pipe()
+        echo.standardOutput = output
+        try echo.run()
+        let echoed = output.fileHandleForReading.readDataToEndOfFile()
+        echo.waitUntilExit()
+        XCTAssertEqual(String(decoding: echoed, as: UTF8.self), "hello from echo\n")
+        XCTAssertEqual(echo.terminationStatus, 0)
+
+        // A Connection pipe to a ChildProcess: an Order goes there and comes back changed.
+        let (parentEnd, childEnd): (Connection<Order>, Connection<Order>) = try Connection<Order>.makePipe(duplex: true)
+        let clerk: ChildProcess = ChildProcess(name: "clerk") {
+            parentEnd.close()
+            var order = try childEnd.receive()
+            order.quantity *= 2
+            order.note.append(contentsOf: Array(" (doubled)".utf8))
+            try childEnd.send(order)
+        }
+        try clerk.start()
+        childEnd.close()
+        let sent = Order(id: UUID(), placed: Date(), note: Data("two boxes".utf8), quantity: 2)
+        try parentEnd.send(sent)
+        XCTAssertTrue(try parentEnd.poll(timeout: .seconds(60)))
+        let back = try parentEnd.receive()
+        XCTAssertTrue(try clerk.join(timeout: .seconds(60)))
+        XCTAssertEqual(clerk.exitStatus, ExitStatus.exited(0))
+        var expected = sent
+        expected.quantity = 4
+        expected.note = Data("two boxes (doubled)".utf8)
+        XCTAssertEqual(back, expected)
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys
+        XCTAssertEqual(try json.encode(back), try json.encode(expected))
+        XCTAssertThrowsError(try parentEnd.receive()) { XCTAssertEqual($0 as? ConnectionError, .endOfFile) }
+        parentEnd.close()
+        XCTAssertThrowsError(try parentEnd.receive()) { XCTAssertEqual($0 as? ConnectionError, .closed) }
+        let (oneWayReader, oneWayWriter) = try Connection<Date>.makePipe(duplex: false)
+        XCTAssertThrowsError(try oneWayReader.send(Date())) {
+            XCTAssertEqual($0 as? ConnectionError, .wrongDirection(ConnectionOperation.send))
+        }
+        oneWayWriter.close()
+        oneWayReader.close()
+
+        // A Queue of Dates and a JoinableQueue of Data, with a CountingSemaphore to say "done".
+        let stamps: Queue<Date> = try Queue<Date>(maxSize: 2)
+        let chunks: JoinableQueue<Data> = try JoinableQueue<Data>()
+        let done: CountingSemaphore = try CountingSemaphore(value: 0)
+        let stamper = ChildProcess(name: "stamper") {
+            try stamps.put(Date(timeIntervalSince1970: 0))
+            let chunk = try chunks.get(timeout: .seconds(60))
+            try stamps.put(Date(timeIntervalSince1970: Double(chunk.count)))
+            try chunks.taskDone()
+            try done.release()
+        }
+        try stamper.start()
+        try chunks.put(Data(count: 42))
+        XCTAssertTrue(chunks.join(timeout: .seconds(60)))
+        XCTAssertTrue(done.acquire(timeout: .seconds(60)))
+        XCTAssertTrue(try stamper.join(timeout: .seconds(60)))
+        XCTAssertEqual(stamper.exitCode, 0)
+        XCTAssertEqual(try stamps.get(timeout: .seconds(60)), Date(timeIntervalSince1970: 0))
+        XCTAssertTrue(try stamps.tryPut(Date.distantFuture))
+        XCTAssertThrowsError(try stamps.put(Date(), timeout: .zero)) { XCTAssertEqual($0 as? QueueError, .full) }
+        XCTAssertEqual(try stamps.tryGet(), Date(timeIntervalSince1970: 42))
+        XCTAssertEqual(try stamps.tryGet(), Date.distantFuture)
+        XCTAssertNil(try stamps.tryGet())
+
+        // Locks, a condition, an event, a barrier and shared memory, between this process and a child.
+        let lock: Lock = try Lock()
+        let rlock: RLock = try RLock()
+        let condition: Condition = try Condition(lock: rlock)
+        let started: Event = try Event()
+        let barrier: Barrier = try Barrier(parties: 2)
+        let seconds: SharedValue<Double> = try SharedValue(0)
+        let samples: SharedArray<Double> = try SharedArray(repeating: 0, count: 3)
+        let sampler = ChildProcess(name: "sampler") {
+            started.set()
+            try barrier.wait(timeout: .seconds(60))
+            for index in 0..<samples.count { samples[index] = Date(timeIntervalSince1970: Double(index)).timeIntervalSince1970 }
+            try condition.withLock { () throws(SyncError) in
+                seconds.value = 1.5
+                try condition.notifyAll()
+            }
+            lock.acquire()
+            exitProcess(0)  // holding the lock: the parent takes it over
+        }
+        try sampler.start()
+        XCTAssertTrue(started.wait(timeout: .seconds(60)))
+        XCTAssertGreaterThanOrEqual(try barrier.wait(timeout: .seconds(60)), 0)
+        try condition.withLock { () throws(SyncError) in
+            XCTAssertTrue(try condition.wait(for: { seconds.value == 1.5 }, timeout: .seconds(60)))
+        }
+        XCTAssertTrue(try sampler.join(timeout: .seconds(60)))
+        XCTAssertEqual(samples.elements, [0, 1, 2])
+        XCTAssertTrue(lock.acquire(timeout: .seconds(60)))
+        let recovery: LockRecovery? = lock.recovery
+        XCTAssertEqual(recovery?.deadHolderPid, sampler.pid)
+        try lock.release()
+        XCTAssertThrowsError(try lock.release()) { XCTAssertEqual($0 as? SyncError, .releasedUnlockedLock) }
+
+        // Raw shared memory has no lock; a condition refuses a wait without its lock; a barrier's
+        // failing action reaches its caller with the original error.
+        let raw: RawSharedValue<Double> = try RawSharedValue(Date(timeIntervalSince1970: 2).timeIntervalSince1970)
+        let rawSamples: RawSharedArray<Double> = try RawSharedArray([raw.value, 3])
+        XCTAssertEqual(rawSamples.elements, [2, 3])
+        XCTAssertThrowsError(try condition.notify()) {
+            XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: ConditionOperation.notify))
+        }
+        let failing = try Barrier(parties: 1, action: { throw Refused() })
+        XCTAssertThrowsError(try failing.wait()) { error in
+            guard case .barrierActionFailed(let failure)? = error as? SyncError else { return XCTFail("\(error)") }
+            let reason: BarrierActionFailure = failure
+            XCTAssertTrue(reason.error is Refused)
+        }
+
+        // A BoundedSemaphore refuses a release beyond its initial value.
+        let slots: BoundedSemaphore = try BoundedSemaphore(value: 1)
+        XCTAssertTrue(slots.tryAcquire())
+        try slots.release()
+        XCTAssertThrowsError(try slots.release()) {
+            XCTAssertEqual($0 as? SyncError, .releasedBoundedSemaphoreTooOften(initialValue: 1))
+        }
+
+        // A Pool of workers: map, applyAsync, imap, and a work function that throws.
+        let pool: Pool<String, Int> = try Pool(processes: 2) { (text: String) throws -> Int in
+            if text.isEmpty { throw Refused() }
+            return text.utf8.count
+        }
+        XCTAssertEqual(try pool.map(["fork", "Foundation"]), [4, 10])
+        let pending: AsyncResult<Int> = try pool.applyAsync("pipe")
+        XCTAssertEqual(try pending.get(timeout: .seconds(60)), 4)
+        let lengths: PoolResults<Int> = try pool.imap(["a", "bb", "ccc"])
+        XCTAssertEqual(lengths.map { try? $0.get() }, [1, 2, 3])
+        XCTAssertThrowsError(try pool.apply("")) { error in
+            guard case .taskFailed(_, let type, _)? = error as? PoolError else { return XCTFail("\(error)") }
+            XCTAssertEqual(type, "Refused")
+        }
+        pool.close()
+        XCTAssertThrowsError(try pool.apply("late")) {
+            XCTAssertEqual($0 as? PoolError, .notRunning(operation: PoolOperation.apply, state: PoolState.closed))
+        }
+        try pool.join()
+
+        // A pool whose work function takes two arguments is fed PoolArguments.
+        let repeater = try Pool(processes: 1) { (count: Int, text: String) in String(repeating: text, count: count) }
+        let arguments: PoolArguments<Int, String> = PoolArguments(3, "ab")
+        XCTAssertEqual(try repeater.apply(arguments), "ababab")
+        repeater.close()
+        try repeater.join()
+
+        // The codec on its own: a Foundation value in, the same value out; garbage is a CodecError.
+        let bytes = try BinaryEncoder().encode(sent)
+        XCTAssertEqual(try BinaryDecoder().decode(Order.self, from: bytes), sent)
+        XCTAssertThrowsError(try BinaryDecoder().decode(Order.self, from: [1, 2, 3])) { XCTAssertNotNil($0 as? CodecError) }
+
+        // The bare system calls, and the process-level functions.
+        let forked: ForkResult = try forkProcess()
+        guard case .parent(let childPid) = forked else { exitProcess(3) }
+        let status: ExitStatus = try waitForProcess(childPid)
+        XCTAssertEqual(status, .exited(3))
+        XCTAssertThrowsError(try waitForProcess(childPid)) { XCTAssertEqual(($0 as? SystemError)?.errno, ECHILD) }
+        XCTAssertEqual(signalName(SIGKILL), "SIGKILL")
+        XCTAssertEqual(currentProcess().name, "MainProcess")
+        XCTAssertGreaterThanOrEqual(cpuCount(), 1)
+        let idle = ChildProcess(name: "idle") { _ = started.wait(timeout: .seconds(60)) }
+        XCTAssertThrowsError(try idle.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "idle", operation: ProcessOperation.join)) }
+        started.clear()
+        try idle.start()
+        XCTAssertTrue(activeChildren().contains { $0 === idle })
+        started.set()
+        XCTAssertTrue(try idle.join(timeout: .seconds(60)))
+        XCTAssertFalse(activeChildren().contains { $0 === idle })
+    }
+
+    /// Guards the test above: every public type and function of the runtime appears in it, so a new
+    /// public name is checked beside Foundation too. Reads the runtime's sources.
+    func testEveryPublicNameOfTheRuntimeIsUsedBesideFoundation() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sources = root.appendingPathComponent("Sources/Multiprocessing")
+        let thisFile = try String(contentsOf: here, encoding: .utf8)
+        // Only names in code count (not in comments or strings), and only plain ones: `Foundation.Pipe`
+        // is not a use of a runtime `Pipe`.
+        let plain = thisFile
+            .replacingOccurrences(of: "//[^\n]*", with: "", options: .regularExpression)
+            .replacingOccurrences(of: #""[^"\n]*""#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #"Foundation\.\w+"#, with: "", options: .regularExpression)
+        let usedWords = Set(plain.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
+        var names: Set<String> = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: sources.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.hasPrefix("public ") || line.hasPrefix("open ") {
+                let words = line.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
+                let kinds: Set<String> = ["class", "struct", "enum", "protocol", "typealias", "actor", "func", "var", "let"]
+                if let kind = words.firstIndex(where: kinds.contains), kind + 1 < words.count {
+                    names.insert(words[kind + 1])
+                }
+            }
+        }
+        XCTAssertGreaterThan(names.count, 30, "found too few public names in \(sources.path): \(names.sorted())")
+        XCTAssertTrue(names.isSuperset(of: ["ChildProcess", "Connection", "CountingSemaphore", "Pool", "exitProcess"]))
+        let unused = names.subtracting(usedWords)
+        XCTAssertTrue(unused.isEmpty, "public names not used in \(here.lastPathComponent): \(unused.sorted())")
+        XCTAssertFalse(thisFile.contains("Multiprocessing" + "."), "use the runtime's names unqualified")
+    }
+
+    /// The README's complete program is `Sources/readme-example/main.swift`, byte for byte, and it
+    /// prints what its comments say.
+    func testTheReadmeProgramIsTheExampleAndRuns() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let program = try String(contentsOf: root.appendingPathComponent("Sources/readme-example/main.swift"), encoding: .utf8)
+        let marker = "<!-- the program: Sources/readme-example/main.swift -->\n```swift\n"
+        let start = try XCTUnwrap(readme.range(of: marker), "README.md has no \(marker)")
+        let end = try XCTUnwrap(readme.range(of: "\n```\n", range: start.upperBound..<readme.endIndex))
+        let block = String(readme[start.upperBound..<end.lowerBound]) + "\n"
+        if block != program {
+            let (shown, file) = (block.split(separator: "\n", omittingEmptySubsequences: false),
+                                 program.split(separator: "\n", omittingEmptySubsequences: false))
+            let line = (0..<min(shown.count, file.count)).first { shown[$0] != file[$0] } ?? min(shown.count, file.count)
+            XCTFail("""
+                README.md's program differs from Sources/readme-example/main.swift at line \(line + 1):
+                README: \(line < shown.count ? shown[line] : "(end)")
+                file:   \(line < file.count ? file[line] : "(end)")
+                """)
+        }
+
+        // Run the built program (the test bundle sits beside the executables it depends on).
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
+        let run = Foundation.Process()
+        run.executableURL = directory.appendingPathComponent("readme-example")
+        let output = Foundation.Pipe()
+        run.standardOutput = output
+        try run.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        run.waitUntilExit()
+        XCTAssertEqual(run.terminationStatus, 0)
+        XCTAssertEqual(String(decoding: printed, as: UTF8.self), """
+            ["Process-1","Process-2","Process-3"]
+            ["FORK", "JOIN", "POOL"]
+            echo ran in another program
+
+            """)
+    }
+}
