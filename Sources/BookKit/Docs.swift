@@ -44,7 +44,7 @@ public struct DocsReport: Sendable {
     /// DocC's warnings and errors, one line each (`file:line:column: warning: message`), files
     /// relative to the package root.
     public var diagnostics: [String]
-    /// Every symbol DocC documented (the module, its types and their members), in DocC's order.
+    /// Every symbol DocC documented (the module, its types and their members), by path.
     public var symbols: [DocSymbol]
 
     /// The symbols without a summary.
@@ -133,8 +133,10 @@ public struct DocsTools: Sendable {
                          "--experimental-documentation-coverage", "--coverage-summary-level", "detailed"]
         if strict { arguments.append("--warnings-as-errors") }
         let result = try runner.run(docc, arguments, timeout: timeout)
-        let report = DocsReport(diagnostics: DocsTools.diagnostics(in: result.stderr + "\n" + result.stdout, root: root),
-                                symbols: DocsTools.coverageTable(in: result.stdout))
+        // Sorted: DocC's order changes from run to run.
+        let report = DocsReport(
+            diagnostics: DocsTools.diagnostics(in: result.stderr + "\n" + result.stdout, root: root).sorted(),
+            symbols: DocsTools.coverageTable(in: result.stdout).sorted { $0.path < $1.path })
         let failedOnDiagnostics = strict && !report.diagnostics.isEmpty && result.termination == .exited(1)
         guard result.succeeded || failedOnDiagnostics else {
             throw BookError("docc \(result.termination)\n\(result.stderr)\(result.stdout)")
@@ -163,7 +165,8 @@ public struct DocsTools: Sendable {
         for raw in output.split(separator: "\n") where raw.contains("| doc://") {
             let columns = raw.split(separator: "|", omittingEmptySubsequences: false)
                 .map { trimmed($0) }
-            guard columns.count >= 8, let reference = columns.last,
+            // Articles are pages, not symbols: the landing page lists them, the table rates them anyway.
+            guard columns.count >= 8, columns[1] != "Article", let reference = columns.last,
                   let range = reference.firstRange(of: "/documentation/") else { continue }
             // After /documentation/: the module's name, then the symbol's path.
             let path = reference[range.upperBound...].split(separator: "/", maxSplits: 1).dropFirst().first ?? ""

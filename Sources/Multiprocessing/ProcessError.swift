@@ -1,4 +1,4 @@
-/// A misuse of a `ChildProcess`, or a failure to create or wait for one.
+/// A misuse of a ``ChildProcess``, or a failure to create or wait for one.
 public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `start()` was called on a process that was already started.
     case alreadyStarted(name: String)
@@ -8,7 +8,7 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     case daemonAfterStart(name: String)
     /// A daemonic process tried to start a child (its children would be orphaned when it is terminated).
     case daemonicProcessCannotStartChildren(name: String)
-    /// The operation is only allowed in the process that created (or started) this `ChildProcess` object,
+    /// The operation is only allowed in the process that created (or started) this ``ChildProcess`` object,
     /// e.g. a child that inherited a copy of its sibling's object tried to join it.
     case notOwnedByThisProcess(name: String, operation: String)
     /// A process tried to join itself, which would wait forever.

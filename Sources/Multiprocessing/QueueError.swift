@@ -16,11 +16,11 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     case unencodable(CodecError)
     /// An item could not be decoded into the queue's type; it was taken off the queue.
     case undecodable(CodecError)
-    /// `JoinableQueue.taskDone()` was called more times than items were taken with `get`.
+    /// ``JoinableQueue/taskDone()`` was called more times than items were taken with `get`.
     case taskDoneTooManyTimes
-    /// `Queue(maxSize:)` with a negative size.
+    /// ``Queue/init(maxSize:capacity:)`` with a negative size.
     case invalidMaxSize(Int)
-    /// `Queue(capacity:)` outside the allowed range of bytes.
+    /// ``Queue/init(maxSize:capacity:)`` outside the allowed range of bytes.
     case invalidCapacity(Int)
     /// The queue's shared bytes are not a valid ring: a process wrote over them. The queue cannot be used.
     case corrupted(String)

@@ -3,8 +3,8 @@
 /// One value of a plain, fixed-size type (`Int`, `Double`, a struct of them...) in memory that
 /// processes share: create it before forking; what one process writes, every process reads.
 ///
-/// By default it has a lock (an `RLock`, as in Python) and each read or write of `value` takes it;
-/// `withLock` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
+/// By default it has a lock (an ``RLock``, as in Python) and each read or write of ``value`` takes it;
+/// ``withLock(_:)`` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
 /// separate steps: another process can write in between, and an update is lost. With `lock: false`
 /// there is no lock and nothing protects the value (a value wider than 8 bytes may even be read
 /// half-written).
@@ -18,7 +18,7 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
     public let lock: RLock?
 
     /// Places `initial` in fresh shared memory, with a lock unless `lock` is false.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ initial: Value, lock: Bool = true) throws(SyncError) {
         var layout = SharedLayout()
         let lockFields = LockCore.reserve(in: &layout)
@@ -44,7 +44,7 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
 
     /// Runs `body` with the lock held, giving it the value to read and change in place: an atomic
     /// read-modify-write across processes. Returns what `body` returns.
-    /// - Throws: `SyncError.noLock` for a value made with `lock: false`; whatever `body` throws.
+    /// - Throws: ``SyncError/noLock`` for a value made with `lock: false`; whatever `body` throws.
     public func withLock<R>(_ body: (inout Value) throws -> R) throws -> R {
         guard let lock else { throw SyncError.noLock }
         return try lock.withLock { try body(&storage.pointee) }
@@ -53,7 +53,7 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
 
 /// A fixed number of plain, fixed-size values (`Int`, `Double`, ...) in memory that processes share.
 ///
-/// By default it has a lock (an `RLock`) that each subscript access takes; `withLock` gives a whole
+/// By default it has a lock (an ``RLock``) that each subscript access takes; ``withLock(_:)`` gives a whole
 /// buffer under the lock. An index outside `0..<count` stops the program, as with `Array`.
 ///
 /// Cost: `count × stride` bytes rounded up to whole 4 KiB pages, plus the lock's words.
@@ -66,13 +66,13 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     public let lock: RLock?
 
     /// `count` copies of `element` in fresh shared memory, with a lock unless `lock` is false.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(repeating element: Element, count: Int, lock: Bool = true) throws(SyncError) {
         try self.init(count: count, lock: lock) { $0.initialize(repeating: element, count: count) }
     }
 
     /// The elements of `elements`, in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public convenience init(_ elements: [Element], lock: Bool = true) throws(SyncError) {
         try self.init(count: elements.count, lock: lock) { storage in
             for (index, element) in elements.enumerated() { (storage + index).initialize(to: element) }
@@ -113,7 +113,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Runs `body` with the lock held, giving it the elements to read and change in place.
-    /// - Throws: `SyncError.noLock` for an array made with `lock: false`; whatever `body` throws.
+    /// - Throws: ``SyncError/noLock`` for an array made with `lock: false`; whatever `body` throws.
     public func withLock<R>(_ body: (UnsafeMutableBufferPointer<Element>) throws -> R) throws -> R {
         guard let lock else { throw SyncError.noLock }
         return try lock.withLock { try body(UnsafeMutableBufferPointer(start: storage, count: count)) }
@@ -122,7 +122,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 
 extension SharedArray where Element: AdditiveArithmetic {
     /// `count` zeros in fresh shared memory.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(count: Int, lock: Bool = true) throws(SyncError) {
         try self.init(repeating: .zero, count: count, lock: lock)
     }
