@@ -147,13 +147,16 @@ public struct DocsTools: Sendable {
     /// DocC's diagnostic lines (`--ide-console-output`: `file:line:column: warning: message`), with
     /// the package root stripped from the paths. Fix-it lines are left out (the warning names the fix).
     static func diagnostics(in output: String, root: String) -> [String] {
+        // DocC names files as the compiler saw them: the root as given, or with its links resolved.
+        let prefixes = Set([root, FileSystem.realPath(root) ?? root].map { $0.hasSuffix("/") ? $0 : $0 + "/" })
         var lines: [String] = []
         for raw in output.split(separator: "\n") {
-            let line = String(raw)
+            var line = String(raw)
             let isDiagnostic = line.contains(": warning: ") || line.contains(": error: ")
                 || line.hasPrefix("warning: ") || line.hasPrefix("error: ")
             guard isDiagnostic else { continue }
-            lines.append(line.hasPrefix(root + "/") ? String(line.dropFirst(root.count + 1)) : line)
+            if let prefix = prefixes.first(where: { line.hasPrefix($0) }) { line = String(line.dropFirst(prefix.count)) }
+            lines.append(line)
         }
         return lines
     }
