@@ -19,12 +19,13 @@ let usage = """
                symbol without a doc comment, or a top-level symbol the landing page does not list.
       docs-coverage  the same check, listing every gap, and also the code spans in doc comments
                that name a public symbol without linking it. Exits 1 on any gap.
-               --link turns each such span that names one symbol into a ``link`` (in place),
-               then checks again; spans naming overloads are listed for you to choose.
+               --link turns each such span that names one symbol into a ``link`` (in place)
+               and lists the spans that name overloads, for you to choose; then rebuild and
+               run docs-coverage again.
 
       chapterN     limit to these chapters (chapter3 or 3); default: all
       --root DIR   the package root; default: the nearest directory upwards that holds Package.swift
-      --bin DIR    where the built chapterN binaries are; default: beside this book binary
+      --bin DIR    where the built chapterN binaries (and modules) are; default: beside this book binary
       --output DIR where docs writes the archive; default: .build/Multiprocessing.doccarchive
 
     Build first: swift build && swift run book check   (or: make check, make docs, make docs-coverage)
@@ -105,6 +106,11 @@ nonisolated func runDocs(root: String, bin: String, output: String?, coverage: B
         if link && coverage {
             // DocC reads the comments from the built module: the new links count after a rebuild.
             let changed = try DocComments.link(result.unlinkedMentions, root: root)
+            let overloads = result.unlinkedMentions.filter { $0.links.count > 1 }
+            if !overloads.isEmpty {
+                print("Naming overloads, left for you to choose (\(overloads.count)):")
+                for mention in overloads { print("  \(mention)") }
+            }
             print("Linked \(changed) code spans. Rebuild and check again: make docs-coverage")
             return 1
         }
