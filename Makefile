@@ -1,7 +1,7 @@
 # Shortcuts; the README's two commands (`swift run chapterN`, `swift test`) need nothing else.
 CHAPTER ?= 1
 
-.PHONY: run test book check build bench sanitize fuzz
+.PHONY: run test book check build bench sanitize fuzz docs docs-coverage
 
 run:
 	swift run chapter$(CHAPTER)
@@ -18,6 +18,23 @@ book: build
 
 check: build
 	swift run book check
+
+# The runtime's reference documentation with the toolchain's own DocC (no plugin): `book docs` extracts
+# the built module's public symbol graph (swift-symbolgraph-extract -minimum-access-level public, from
+# .build/debug/Modules), then runs `docc convert Sources/Multiprocessing/Multiprocessing.docc
+# --additional-symbol-graph-dir … --warnings-as-errors --output-path .build/Multiprocessing.doccarchive`.
+# Fails on any DocC warning, a public symbol without a doc comment, or a top-level symbol missing from
+# the landing page's Topics. `swift test` checks the same (DocsTests).
+docs: build
+	swift run book docs
+
+# Lists everything the docs still miss, in one pass: DocC's warnings (broken ``links``, missing
+# `- Parameter` entries), public symbols without a doc comment, top-level symbols missing from the
+# landing page, and code spans in doc comments that name a public symbol without linking it (DocC
+# checks a link, never a code span). `swift run book docs-coverage --link` turns each span that names
+# one symbol into a link; rebuild and run this again.
+docs-coverage: build
+	swift run book docs-coverage
 
 # Benchmarks side by side with Python's multiprocessing; not part of the tests. A statically linked
 # Swift stdlib makes fork cheaper (fewer mappings to copy).

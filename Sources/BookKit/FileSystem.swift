@@ -133,6 +133,46 @@ enum FileSystem {
     }
 
     static func remove(_ path: String) { _ = unlink(path) }
+
+    /// Creates an empty directory with a unique name in $TMPDIR (or /tmp) and returns its path.
+    static func makeTemporaryDirectory(prefix: String) throws(BookError) -> String {
+        var directory = "/tmp"
+        if let tmp = getenv("TMPDIR"), tmp.pointee != 0 { directory = String(cString: tmp) }
+        var template = Array("\(directory)/\(prefix)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        if made == nil { throw .system("cannot create a temporary directory in \(directory)") }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Creates `path` and any missing parent directories.
+    static func makeDirectories(_ path: String) throws(BookError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && mp_errno() != EEXIST { throw .system("cannot create \(prefix)") }
+        }
+        if !isDirectory(path) { throw BookError("\(path) exists and is not a directory") }
+    }
+
+    /// Removes `path` and, for a directory, everything under it (symbolic links are removed, not
+    /// followed). Best effort: what cannot be removed stays.
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in (try? list(path)) ?? [] { removeTree("\(path)/\(name)") }
+            _ = rmdir(path)
+        } else {
+            _ = unlink(path)
+        }
+    }
+
+    /// `path` with every symbolic link resolved; nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
 }
 
 /// Where things are: the package root and the directory of the running executable. For the

@@ -1,9 +1,10 @@
 // AsyncResult: the future a pool hands back for work it runs in the background.
 
-/// The result of `Pool.applyAsync` or `Pool.mapAsync`, available once a worker has answered.
+/// The result of ``Pool/applyAsync(_:onSuccess:onError:)`` or
+/// ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``, available once a worker has answered.
 ///
-/// Wait for it with `get(timeout:)` (the value, or the task's error) or `wait(timeout:)` (just
-/// readiness); poll it with `isReady`; in async code, `try await result.value`. The success or
+/// Wait for it with ``get(timeout:)`` (the value, or the task's error) or ``wait(timeout:)`` (just
+/// readiness); poll it with ``isReady``; in async code, `try await result.value`. The success or
 /// error callback given to `applyAsync` runs before the result becomes ready, on the pool's own
 /// thread: keep callbacks short, and never wait for the pool inside one.
 ///
@@ -53,9 +54,9 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
 
     /// Waits for the result and returns it, or throws the task's error.
     ///
-    /// - Parameter timeout: nil waits as long as it takes; otherwise throws `PoolError.timeout` after
+    /// - Parameter timeout: nil waits as long as it takes; otherwise throws ``PoolError/timeout(_:)`` after
     ///   about this long (the task goes on; ask again later). Signals do not cut the wait short.
-    /// - Throws: the task's `PoolError` (`.taskFailed`, `.workerDied`, `.terminated`, …), `.timeout`,
+    /// - Throws: the task's ``PoolError`` (`.taskFailed`, `.workerDied`, `.terminated`, …), `.timeout`,
     ///   or `.blockingCallInCallback` when called from a callback.
     public func get(timeout: Duration? = nil) throws(PoolError) -> Value {
         guard let result = try waitForOutcome(timeout: timeout, operation: .getResult) else {
@@ -77,7 +78,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Whether the task succeeded.
-    /// - Throws: `PoolError.notReady` before the result is ready.
+    /// - Throws: ``PoolError/notReady`` before the result is ready.
     public var isSuccessful: Bool {
         get throws(PoolError) {
             switch monitor.withLock({ outcome }) {
@@ -89,7 +90,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// The value, awaited without blocking a thread: `try await result.value`.
-    /// - Throws: the task's `PoolError`; `.cancelled` when the awaiting task is cancelled (the pool's
+    /// - Throws: the task's ``PoolError``; `.cancelled` when the awaiting task is cancelled (the pool's
     ///   task itself goes on).
     public var value: Value {
         get async throws(PoolError) {

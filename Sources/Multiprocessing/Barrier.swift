@@ -2,15 +2,15 @@
 
 import Synchronization
 
-/// A meeting point for `parties` processes (or threads): each calls `wait()`, which blocks until all
+/// A meeting point for ``parties`` processes (or threads): each calls `wait()`, which blocks until all
 /// of them have called it; then all continue together, and the barrier is ready for the next round.
 /// Create it before forking.
 ///
 /// `wait()` returns an index from 0 to `parties - 1`, different for each waiter of a round (the
 /// arrival order), so exactly one waiter gets 0. The optional `action` runs once per round, in the
-/// process of the last to arrive, before anyone is released. `abort()`, `reset()` while processes
-/// wait, a `wait` that times out, and an `action` that throws *break* the barrier: every waiter gets
-/// `SyncError.brokenBarrier`, and so does every later `wait` until `reset()`.
+/// process of the last to arrive, before anyone is released. ``abort()``, ``reset()`` while processes
+/// wait, a ``wait(timeout:)`` that times out, and an `action` that throws *break* the barrier: every waiter gets
+/// ``SyncError/brokenBarrier``, and so does every later `wait` until `reset()`.
 ///
 /// **Better than CPython:** the state lives behind a robust mutex, and the barrier knows which
 /// threads are inside it. A process killed inside the barrier (while waiting, or while running the
@@ -42,13 +42,14 @@ public final class Barrier: @unchecked Sendable {
     /// The thread id of each waiter inside, 0 for a free slot: `parties` slots.
     private let inside: UnsafeMutablePointer<Int32>
 
-    /// A barrier for `parties` processes.
+    /// A barrier for `parties` processes (Python's `multiprocessing.Barrier(parties, action, timeout)`).
     /// - Parameters:
+    ///   - parties: how many waiters each round needs, at least 1.
     ///   - action: runs once per round, in the last process to arrive (on whichever of its threads
-    ///     called `wait`), before the others are released; hence `@Sendable`. If it throws, the barrier
-    ///     breaks, and that waiter gets `SyncError.barrierActionFailed` holding the error.
+    ///     called ``wait(timeout:)``), before the others are released; hence `@Sendable`. If it throws, the barrier
+    ///     breaks, and that waiter gets ``SyncError/barrierActionFailed(_:)`` holding the error.
     ///   - timeout: the default for `wait()`; nil waits as long as it takes.
-    /// - Throws: `SyncError.invalidBarrierParties` when `parties` < 1; `.system` when the shared memory
+    /// - Throws: ``SyncError/invalidBarrierParties(_:)`` when `parties` < 1; `.system` when the shared memory
     ///   cannot be made.
     public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError) {
         guard parties >= 1 && parties <= 1 << 20 else { throw .invalidBarrierParties(parties) }
@@ -84,9 +85,9 @@ public final class Barrier: @unchecked Sendable {
         (0..<parties).reduce(0) { $0 + (inside[$1] != 0 ? 1 : 0) }
     }
 
-    /// Waits until `parties` waiters have arrived, at most `timeout` (default: the barrier's).
+    /// Waits until ``parties`` waiters have arrived, at most `timeout` (default: the barrier's).
     /// Returns this waiter's index in the round, from 0 to `parties - 1`.
-    /// - Throws: `SyncError.brokenBarrier` when the barrier is or becomes broken (this wait timing out
+    /// - Throws: ``SyncError/brokenBarrier`` when the barrier is or becomes broken (this wait timing out
     ///   breaks it); `.barrierActionFailed` (holding the thrown error) in the waiter whose `action` threw.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Int {
@@ -126,8 +127,8 @@ public final class Barrier: @unchecked Sendable {
         return index
     }
 
-    /// Breaks the barrier: every waiter, and every later `wait` until `reset()`, gets
-    /// `SyncError.brokenBarrier`. Use it when a process cannot take part after all.
+    /// Breaks the barrier: every waiter, and every later ``wait(timeout:)`` until ``reset()``, gets
+    /// ``SyncError/brokenBarrier``. Use it when a process cannot take part after all.
     public func abort() {
         guard (try? lock()) != nil else { return }
         breakBarrier()
@@ -135,7 +136,7 @@ public final class Barrier: @unchecked Sendable {
     }
 
     /// Returns the barrier to its initial state. Processes waiting right now get
-    /// `SyncError.brokenBarrier`.
+    /// ``SyncError/brokenBarrier``.
     public func reset() {
         guard (try? lock()) != nil else { return }
         reapDeadWaiters()

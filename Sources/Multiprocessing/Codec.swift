@@ -3,7 +3,7 @@
 
 import Synchronization
 
-/// Encodes any `Encodable` value into the compact binary format that `Connection` sends.
+/// Encodes any `Encodable` value into the compact binary format that ``Connection`` sends.
 ///
 /// Integers and floats are written in fixed width, strings as UTF-8, arrays of numbers (`[UInt8]`,
 /// `[Int]`, `[Double]`, …) as one block of memory, structs and classes with their keys.
@@ -14,13 +14,15 @@ public struct BinaryEncoder: Sendable {
     /// Values nested deeper than this (recursive types) are an error rather than a stack overflow.
     public var maxDepth: Int
 
+    /// An encoder; cheap to make (the buffers it writes into are shared and reused).
+    /// - Parameter maxDepth: the deepest nesting allowed; see ``BinaryDecoder/defaultMaxDepth``.
     public init(maxDepth: Int = BinaryDecoder.defaultMaxDepth) {
         self.maxDepth = maxDepth
     }
 
     /// The bytes for `value`.
-    /// - Throws: `CodecError.unencodable` when the value's `encode(to:)` throws, uses containers out
-    ///   of order, nests deeper than `maxDepth`, or a container exceeds 4 GiB.
+    /// - Throws: ``CodecError/unencodable(type:path:reason:)`` when the value's `encode(to:)` throws,
+    ///   uses containers out of order, nests deeper than ``maxDepth``, or a container exceeds 4 GiB.
     public func encode<T: Encodable>(_ value: T) throws(CodecError) -> [UInt8] {
         let core = spareEncoder.take() ?? EncoderCore(maxDepth: maxDepth)
         defer { spareEncoder.give(core) }
@@ -31,10 +33,10 @@ public struct BinaryEncoder: Sendable {
     }
 }
 
-/// Decodes bytes made by `BinaryEncoder` back into a `Decodable` type.
+/// Decodes bytes made by ``BinaryEncoder`` back into a `Decodable` type.
 ///
 /// It never trusts its input: truncated bytes, the wrong type, absurd lengths, invalid UTF-8 and
-/// trailing bytes all throw a `CodecError` naming the type, the byte offset and the coding path.
+/// trailing bytes all throw a ``CodecError`` naming the type, the byte offset and the coding path.
 /// It never crashes on malformed input, and never allocates more than the input's bytes can fill.
 /// Decoding only builds Codable values: unlike unpickling, it cannot run arbitrary code.
 public struct BinaryDecoder: Sendable {
@@ -44,12 +46,14 @@ public struct BinaryDecoder: Sendable {
     /// Values nested deeper than this are an error; it bounds the stack a hostile input can use.
     public var maxDepth: Int
 
+    /// A decoder; cheap to make (the stacks it decodes with are shared and reused).
+    /// - Parameter maxDepth: the deepest nesting allowed; ``defaultMaxDepth`` unless you need more.
     public init(maxDepth: Int = BinaryDecoder.defaultMaxDepth) {
         self.maxDepth = maxDepth
     }
 
     /// Decodes a whole value of type `T` from `bytes`; every byte must belong to it.
-    /// - Throws: `CodecError`, naming what failed and where.
+    /// - Throws: ``CodecError``, naming what failed and where.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(CodecError) -> T {
         let core = spareDecoder.take() ?? DecoderCore(maxDepth: maxDepth)
         defer { spareDecoder.give(core) }
@@ -62,7 +66,7 @@ public struct BinaryDecoder: Sendable {
     }
 
     /// Decodes a whole value of type `T` from raw memory, which must stay valid during the call.
-    /// - Throws: `CodecError`, naming what failed and where.
+    /// - Throws: ``CodecError``, naming what failed and where.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws(CodecError) -> T {
         let core = spareDecoder.take() ?? DecoderCore(maxDepth: maxDepth)
         defer { spareDecoder.give(core) }

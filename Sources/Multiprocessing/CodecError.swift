@@ -1,7 +1,7 @@
 /// Why the binary codec could not encode a value, or could not decode bytes into a type.
 ///
-/// Decoding errors name the type that was being decoded (`type`), the byte offset in the input
-/// where the problem is (`offset`), and the coding path from the top-level type (`path`, e.g.
+/// Decoding errors name the type that was being decoded (``type``), the byte offset in the input
+/// where the problem is (``offset``), and the coding path from the top-level type (`path`, e.g.
 /// `Order.items[2].name`). Malformed input of any kind ends in one of these errors: the decoder
 /// never crashes, and never allocates more than the input's own bytes can fill.
 public enum CodecError: Error, Equatable, CustomStringConvertible, Sendable {

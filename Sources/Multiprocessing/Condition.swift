@@ -1,14 +1,14 @@
 // Condition: Python's multiprocessing.Condition, a condition variable for processes.
 
-/// A condition variable that processes share, tied to a `Lock` or an `RLock`: a process holding the
-/// lock calls `wait`, which releases the lock, sleeps until another process calls `notify`, and
-/// takes the lock again before returning. Create it before forking.
+/// A condition variable that processes share, tied to a ``Lock`` or an ``RLock``: a process holding
+/// the lock calls ``wait(timeout:)``, which releases the lock, sleeps until another process calls
+/// ``notify(_:)``, and takes the lock again before returning. Create it before forking.
 ///
 /// Waiting or notifying without holding the lock is an error. A waiter that times out consumes no
 /// notification, and a waiter killed while waiting consumes none either (unlike glibc's
 /// process-shared condition variable). Like every condition variable, `wait` may occasionally return
 /// without a notification meant for it (when a notify races with its going to sleep, or a signal
-/// arrives): check the state you wait for in a loop, or use `wait(for:timeout:)`.
+/// arrives): check the state you wait for in a loop, or use ``wait(for:timeout:)``.
 ///
 /// Cost: a sequence number and a futex in shared memory (one 4 KiB page, plus the lock's);
 /// `notify` with nobody waiting makes no system call.
@@ -22,21 +22,21 @@ public final class Condition: @unchecked Sendable {
     private let condition: SharedCondition
 
     /// A condition on `lock`.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(lock: Lock) throws(SyncError) {
         underlying = .lock(lock)
         condition = try Self.makeCondition()
     }
 
-    /// A condition on `lock`; `wait` releases every level the owner holds and restores them.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// A condition on `lock`; ``wait(timeout:)`` releases every level the owner holds and restores them.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(lock: RLock) throws(SyncError) {
         underlying = .rlock(lock)
         condition = try Self.makeCondition()
     }
 
-    /// A condition on a fresh `RLock`, as in Python.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// A condition on a fresh ``RLock``, as in Python.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public convenience init() throws(SyncError) {
         try self.init(lock: RLock())
     }
@@ -51,7 +51,7 @@ public final class Condition: @unchecked Sendable {
         }
     }
 
-    /// Acquires the condition's lock (see `Lock.acquire()` and `RLock.acquire()`).
+    /// Acquires the condition's lock (see ``Lock/acquire()`` and ``RLock/acquire()``).
     public func acquire() {
         switch underlying {
         case .lock(let lock): lock.acquire()
@@ -96,7 +96,8 @@ public final class Condition: @unchecked Sendable {
     /// With the lock held: releases it, sleeps until notified or until `timeout` (nil: no limit)
     /// has passed, then takes the lock again (waiting for it as long as it takes). Returns false when
     /// the timeout passed without a notification. Signals neither shorten nor restart the wait.
-    /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
+    /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
+    ///   the lock.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Bool {
         try wait(until: timeout.map { ContinuousClock.now + $0 })
@@ -121,7 +122,8 @@ public final class Condition: @unchecked Sendable {
 
     /// With the lock held: waits until `predicate` (evaluated with the lock held) is true, or until
     /// `timeout` has passed. Returns the predicate's last value.
-    /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
+    /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
+    ///   the lock.
     @discardableResult
     public func wait(for predicate: () -> Bool, timeout: Duration? = nil) throws(SyncError) -> Bool {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
@@ -136,14 +138,16 @@ public final class Condition: @unchecked Sendable {
     }
 
     /// With the lock held: wakes up to `count` waiting processes (or threads).
-    /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
+    /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
+    ///   the lock.
     public func notify(_ count: Int = 1) throws(SyncError) {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
         condition.notify(count)
     }
 
     /// With the lock held: wakes every waiter.
-    /// - Throws: `SyncError.conditionLockNotHeld` when the calling thread does not hold the lock.
+    /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
+    ///   the lock.
     public func notifyAll() throws(SyncError) {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
         condition.notifyAll()

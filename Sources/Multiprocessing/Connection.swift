@@ -17,12 +17,14 @@ extension Connection {
     /// - `duplex: true` (the default): a Unix socket pair; both ends send and receive.
     /// - `duplex: false`: a one-way pipe; returns `(receiveEnd, sendEnd)`, in Python's order.
     ///
-    /// Fork a `ChildProcess` after this call and both processes hold both ends: each should close the
-    /// end it does not use, or the reader never sees end of file (see `Connection.receive()`).
+    /// Fork a ``ChildProcess`` after this call and both processes hold both ends: each should close
+    /// the end it does not use, or the reader never sees end of file (see ``Connection/receive()``).
     ///
-    /// - Parameter maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1).
-    ///   A longer frame announced by the other side is an error, never an allocation of its size.
-    /// - Throws: `ConnectionError.invalidMaxMessageSize` for a maximum below 1 or above 4 GiB − 1;
+    /// - Parameters:
+    ///   - duplex: true for two ends that both send and receive; false for a receive end and a send end.
+    ///   - maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1). A longer
+    ///     frame announced by the other side is an error, never an allocation of its size.
+    /// - Throws: ``ConnectionError/invalidMaxMessageSize(_:)`` for a maximum below 1 or above 4 GiB − 1;
     ///   `.system` when the descriptors cannot be made (EMFILE: too many open files).
     /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
     public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
@@ -51,22 +53,22 @@ extension Connection {
 /// One end of a pipe made by ``makePipe(duplex:maxMessageSize:)``: sends and receives whole `Message`s (any Codable type) between processes.
 ///
 /// Each message is a frame: a 4-byte little-endian length, then the message in the binary codec
-/// (`sendBytes` sends raw bytes instead). A message is written with one system call. Reading takes
-/// whatever has arrived, up to 64 KiB, in one system call, so a burst of small messages costs one
+/// (``sendBytes(_:)`` sends raw bytes instead). A message is written with one system call. Reading
+/// takes whatever has arrived, up to 64 KiB, in one system call, so a burst of small messages costs one
 /// read, not two per message. The bytes read belong to this process: an end must be read by one
-/// process at a time (two processes reading one end, even under a `Lock` as Python allows, can split
-/// messages between them; use a `Queue` for several consumers). A forked child that inherits an end
+/// process at a time (two processes reading one end, even under a ``Lock`` as Python allows, can
+/// split messages between them; use a ``Queue`` for several consumers). A forked child that inherits an end
 /// also inherits what this process had read but not yet received, so an end can be handed to a child.
 ///
 /// Waiting: a receiver whose messages have recently arrived quickly spins for up to 20 µs before it
 /// sleeps, which halves a ping-pong's round trip; one that waits long does not spin.
 ///
 /// Thread safety: any thread may call any method. Sends from several threads are serialized, and
-/// so are receives, so frames never interleave within a process. `close()` from one thread wakes
-/// the others that are blocked in `receive`, `send` or `poll` on this end; they throw
-/// `ConnectionError.closed`. The descriptor itself is closed when the last of them has returned,
+/// so are receives, so frames never interleave within a process. ``close()`` from one thread wakes
+/// the others that are blocked in ``receive()``, ``send(_:)`` or ``poll(timeout:)`` on this end; they throw
+/// ``ConnectionError/closed``. The descriptor itself is closed when the last of them has returned,
 /// so its number is never reused under a call in flight. An end that is copied into a child by
-/// `fork` (any `ChildProcess.start()`) is fresh in the child: its locks are re-made there, and the
+/// `fork` (any ``ChildProcess/start()``) is fresh in the child: its locks are re-made there, and the
 /// child's `close()` closes only the child's copy.
 ///
 /// Every descriptor is close-on-exec. No method dies of SIGPIPE: sending to an end whose every copy
@@ -76,9 +78,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         case duplex, receiveOnly, sendOnly
     }
 
-    /// True when this end can receive (`receive`, `receiveBytes`, `poll`).
+    /// True when this end can receive (``receive()``, ``receiveBytes()``, ``poll(timeout:)``).
     public var isReadable: Bool { kind != .sendOnly }
-    /// True when this end can send (`send`, `sendBytes`).
+    /// True when this end can send (``send(_:)``, ``sendBytes(_:)``).
     public var isWritable: Bool { kind != .receiveOnly }
     /// The largest encoded message this end sends or accepts, in bytes.
     public let maxMessageSize: Int
@@ -145,9 +147,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Sends one message. Blocks while the pipe is full (the reader is slow), never longer.
     ///
-    /// - Throws: `ConnectionError.wrongDirection` on a receive-only end; `.closed` after `close()`;
+    /// - Throws: ``ConnectionError/wrongDirection(_:)`` on a receive-only end; `.closed` after ``close()``;
     ///   `.unencodable` when the message cannot be encoded (nothing is sent); `.messageTooLarge`
-    ///   over `maxMessageSize` (nothing is sent); `.peerClosed` when every copy of the other end is
+    ///   over ``maxMessageSize`` (nothing is sent); `.peerClosed` when every copy of the other end is
     ///   closed; `.system` for other failures.
     /// - Cost: encoding into a reused buffer, then one write system call for a message that fits
     ///   the pipe (more for one larger than the pipe's buffer, as the reader drains it).
@@ -173,9 +175,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// Sends raw bytes as one message, without the codec (Python's `send_bytes`). An empty array is
-    /// a message too. The other end reads it with `receiveBytes()`.
+    /// a message too. The other end reads it with ``receiveBytes()``.
     ///
-    /// - Throws: as `send(_:)`.
+    /// - Throws: as ``send(_:)``.
     /// - Cost: one gathering write of the length and the bytes; no copy.
     public func sendBytes(_ bytes: [UInt8]) throws(ConnectionError) {
         try enter(sending: true)
@@ -238,11 +240,11 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// keeps an unused copy of the sending end open keeps the reader waiting for ever: close the
     /// ends you do not use.
     ///
-    /// - Throws: `ConnectionError.endOfFile`; `.truncated` when the other end closed in the middle of
+    /// - Throws: ``ConnectionError/endOfFile``; `.truncated` when the other end closed in the middle of
     ///   a message; `.undecodable` when the bytes are not a `Message` (the error names the type and
     ///   the offset; the next message can still be received); `.messageTooLarge` when a frame
-    ///   announces more than `maxMessageSize` (nothing is allocated; the stream is unusable after
-    ///   it); `.wrongDirection` on a send-only end; `.closed` after `close()`, also when another
+    ///   announces more than ``maxMessageSize`` (nothing is allocated; the stream is unusable after
+    ///   it); `.wrongDirection` on a send-only end; `.closed` after ``close()``, also when another
     ///   thread closes this end while the call waits; `.system` for other failures.
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
     ///   message along); a message larger than 64 KiB takes a few more.
@@ -257,7 +259,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
-    /// - Throws: as `receive()`, except `.undecodable`.
+    /// - Throws: as ``receive()``, except `.undecodable`.
     public func receiveBytes() throws(ConnectionError) -> [UInt8] {
         try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
@@ -376,11 +378,11 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Whether a message (or end of file) is ready to be received, waiting up to `timeout` for one:
     /// zero or negative checks once, nil waits without limit (Python's `poll(timeout)` and
     /// `poll(None)`). It never consumes anything: true means a message has started to arrive
-    /// (or end of file), so `receive()` will not wait for another sender, only, at most, for the rest
-    /// of a large message being written.
+    /// (or end of file), so ``receive()`` will not wait for another sender, only, at most, for the
+    /// rest of a large message being written.
     ///
-    /// - Throws: `ConnectionError.wrongDirection` on a send-only end; `.closed` after `close()`, also
-    ///   when another thread closes this end while the call waits; `.system` for other failures.
+    /// - Throws: ``ConnectionError/wrongDirection(_:)`` on a send-only end; `.closed` after ``close()``,
+    ///   also when another thread closes this end while the call waits; `.system` for other failures.
     /// - Cost: one `poll` system call, none when bytes are already buffered; EINTR is retried with
     ///   the time left.
     public func poll(timeout: Duration?) throws(ConnectionError) -> Bool {
@@ -408,7 +410,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         }
     }
 
-    /// True once `close()` was called on this end in this process.
+    /// True once ``close()`` was called on this end in this process.
     public var isClosed: Bool {
         adoptIfForked()
         return lifecycle.load(ordering: .acquiring) & Self.closedBit != 0
@@ -504,7 +506,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 }
 
-/// A misuse of a `Connection`, or a failure to send or receive.
+/// A misuse of a ``Connection``, or a failure to send or receive.
 public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable {
     /// This end was closed with `close()` (possibly by another thread while the call waited).
     case closed
@@ -555,7 +557,7 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     }
 }
 
-/// What a `Connection` call tried to do, in `ConnectionError.wrongDirection`.
+/// What a ``Connection`` call tried to do, in ``ConnectionError/wrongDirection(_:)``.
 public enum ConnectionOperation: String, Equatable, Sendable, CustomStringConvertible {
     /// `send` or `sendBytes`.
     case send

@@ -2,14 +2,14 @@
 
 import Synchronization
 
-/// A flag that processes share: `set()` raises it and wakes every waiter, `clear()` lowers it,
-/// `wait` blocks until it is raised. Create it before forking.
+/// A flag that processes share: ``set()`` raises it and wakes every waiter, ``clear()`` lowers it,
+/// ``wait(timeout:)`` blocks until it is raised. Create it before forking.
 ///
 /// A waiter returns true when the flag was set at any moment during its wait, even if another process
 /// cleared it again before the waiter ran (as in CPython). There is no lock inside: a process killed
 /// in the middle of `set` or `wait` cannot block the others.
 ///
-/// Cost: `isSet`, and `set`/`clear` with nobody waiting, are single atomic operations in shared
+/// Cost: ``isSet``, and `set`/`clear` with nobody waiting, are single atomic operations in shared
 /// memory; a wait sleeps on a futex. One 4 KiB page.
 public final class Event: @unchecked Sendable {
     /// A sleeper looks at the word this often even without a wake-up, so that a setter killed
@@ -23,7 +23,7 @@ public final class Event: @unchecked Sendable {
     private let waiters: UnsafeMutablePointer<Atomic<UInt32>>
 
     /// Creates a lowered flag in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
         var layout = SharedLayout()
         let wordField = layout.reserve(Atomic<UInt32>.self)
@@ -62,7 +62,7 @@ public final class Event: @unchecked Sendable {
         }
     }
 
-    /// Lowers the flag: later waits block until the next `set()`.
+    /// Lowers the flag: later waits block until the next ``set()``.
     public func clear() {
         word.pointee.bitwiseAnd(~1, ordering: .sequentiallyConsistent)
     }

@@ -5,7 +5,7 @@ import Glibc
 
 /// Which side of a fork the caller is on.
 public enum ForkResult: Equatable, Sendable {
-    /// In the new process. Its `currentProcess()` is a fresh `MainProcess` with its own pid.
+    /// In the new process. Its ``currentProcess()`` is a fresh `MainProcess` with its own pid.
     case child
     /// In the original process; the new process has this pid.
     case parent(childPid: pid_t)
@@ -14,11 +14,11 @@ public enum ForkResult: Equatable, Sendable {
 /// Forks the calling process: `fork()` returns twice, once in each process.
 ///
 /// Flushes stdio first, so that text buffered before the fork is not printed twice. The child
-/// starts with no children of its own and should end with `exitProcess(_:)`. The parent must
-/// reap the child with `waitForProcess(_:)`, or it stays a zombie. Prefer `ChildProcess`, which does
+/// starts with no children of its own and should end with ``exitProcess(_:)``. The parent must
+/// reap the child with ``waitForProcess(_:)``, or it stays a zombie. Prefer ``ChildProcess``, which does
 /// all of this for you.
 ///
-/// - Throws: `SystemError` when fork fails (EAGAIN: too many processes; ENOMEM).
+/// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
 /// - Cost: one `fork` system call (about 100 µs for a small program).
 public func forkProcess() throws(SystemError) -> ForkResult {
     let table = ProcessTable.shared
@@ -32,8 +32,8 @@ public func forkProcess() throws(SystemError) -> ForkResult {
     return .parent(childPid: pid)
 }
 
-/// Waits for a child made by `forkProcess()` to end, reaps it, and decodes how it ended.
-/// - Throws: `SystemError` (ECHILD when `pid` is not an unreaped child of this process).
+/// Waits for a child made by ``forkProcess()`` to end, reaps it, and decodes how it ended.
+/// - Throws: ``SystemError`` (ECHILD when `pid` is not an unreaped child of this process).
 public func waitForProcess(_ pid: pid_t) throws(SystemError) -> ExitStatus {
     try Sys.reap(pid)
 }

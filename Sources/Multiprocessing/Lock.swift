@@ -7,21 +7,21 @@ import Glibc
 ///
 /// Like Python's `multiprocessing.Lock` it is a binary semaphore: it has no owner, so any process may
 /// release it, but releasing it when it is not locked is an error. It is not re-entrant: a thread that
-/// acquires it twice waits until someone releases it (use `RLock` for re-entry).
+/// acquires it twice waits until someone releases it (use ``RLock`` for re-entry).
 ///
 /// **Better than CPython:** a holder that dies while holding the lock (killed, crashed) does not freeze
 /// the others. A waiter notices within about 20 ms that the holder is gone, takes the lock over, and
-/// `recovery` tells the new holder which process died, until it releases the lock. (So a process that
-/// *exits* holding the lock, leaving it for another to release, also gets its lock taken over.)
+/// ``recovery`` tells the new holder which process died, until it releases the lock. (So a process
+/// that *exits* holding the lock, leaving it for another to release, also gets its lock taken over.)
 ///
-/// Cost: uncontended `acquire`/`release` are one atomic instruction each, in shared memory, with no
+/// Cost: uncontended ``acquire()``/``release()`` are one atomic instruction each, in shared memory, with no
 /// system call; a waiter spins briefly, then sleeps on a futex, and a release makes a wake-up system
 /// call only when someone sleeps. The lock takes one 4 KiB page.
 public final class Lock: @unchecked Sendable {
     private let core: LockCore
 
     /// Creates an unlocked lock in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
@@ -48,7 +48,7 @@ public final class Lock: @unchecked Sendable {
     }
 
     /// Releases the lock, whoever acquired it, and wakes one waiter.
-    /// - Throws: `SyncError.releasedUnlockedLock` when it is not locked.
+    /// - Throws: ``SyncError/releasedUnlockedLock`` when it is not locked.
     public func release() throws(SyncError) {
         if core.release() == 0 { throw .releasedUnlockedLock }
     }

@@ -10,13 +10,17 @@
 import CMultiprocessingShims
 import Glibc
 
-/// A failed system call: which call, and the `errno` it left.
+/// A failed system call: which call, and the ``errno`` it left.
 public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The name of the call that failed, e.g. `"fork"`.
     public let call: String
     /// The `errno` value the call left.
     public let errno: Int32
 
+    /// The error for `call` (e.g. `"fork"`) having failed with `errno`.
+    /// - Parameters:
+    ///   - call: the name of the failed call.
+    ///   - errno: the `errno` value it left.
     public init(_ call: String, errno: Int32) {
         self.call = call
         self.errno = errno

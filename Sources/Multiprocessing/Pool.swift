@@ -20,19 +20,20 @@ import Glibc
 /// the first ones and every replacement, so that no worker is ever forked from a multi-threaded
 /// program. Workers are named `PoolWorker-1`, `PoolWorker-2`, … (replacements get new numbers;
 /// `currentProcess().name` in a worker). Like Python's, they are daemonic: a work function cannot
-/// start a `ChildProcess`. They ignore Ctrl-C (the program decides) and die with the program, even when
+/// start a ``ChildProcess``. They ignore Ctrl-C (the program decides) and die with the program, even when
 /// it is killed.
 ///
-/// Faults are results: a work function that throws fails that input with `PoolError.taskFailed`
-/// (the error's description and the worker's name); a worker that dies mid-task (killed, crashed,
-/// `exit`) fails the task it was running with `.workerDied` (naming the signal or exit status), is
-/// replaced, and every other task still completes. A zygote that stops answering, or workers that
-/// never finish starting, are killed and replaced after 10 s (when three replacements in a row do
-/// not help, the pool is `.broken`). Nothing waits for ever.
+/// Faults are results: a work function that throws fails that input with
+/// ``PoolError/taskFailed(worker:type:description:)`` (the error's description and the worker's
+/// name); a worker that dies mid-task (killed, crashed, `exit`) fails the task it was running with
+/// `.workerDied` (naming the signal or exit status), is replaced, and every other task still
+/// completes. A zygote that stops answering, or workers that never finish starting, are killed and
+/// replaced after 10 s (when three replacements in a row do not help, the pool is `.broken`).
+/// Nothing waits for ever.
 ///
 /// Use the pool from the process that created it, from any thread. Callbacks run on the pool's own
-/// thread. End it with `close()` then `join()`, or `terminate()`; a pool released while running is
-/// terminated. Cost: creation forks the zygote (a few hundred µs) and the zygote forks the workers
+/// thread. End it with ``close()`` then ``join()``, or ``terminate()``; a pool released while running
+/// is terminated. Cost: creation forks the zygote (a few hundred µs) and the zygote forks the workers
 /// in the background; a task costs a few µs of overhead in the parent.
 public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: @unchecked Sendable {
     /// The number of worker processes.
@@ -44,14 +45,14 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// Creates the pool: forks the zygote, which forks `processes` workers in the background.
     ///
     /// - Parameters:
-    ///   - processes: the number of workers; nil means `cpuCount()`.
+    ///   - processes: the number of workers; nil means ``cpuCount()``.
     ///   - maxTasksPerChild: replace each worker after this many tasks (a map chunk counts as one);
     ///     nil keeps workers for the pool's life. Useful against leaks in the work function.
     ///   - initializer: runs once in every worker (replacements too) before its first task. If it
     ///     throws or crashes, the pool cannot work: every task fails with `.initializerFailed`.
     ///   - function: the work, run in the workers. It must not use Dispatch or Swift concurrency
     ///     (a forked child cannot); plain code and pthreads are fine.
-    /// - Throws: `PoolError.invalidProcessCount`, `.invalidMaxTasksPerChild`, or `.system` when the
+    /// - Throws: ``PoolError/invalidProcessCount(_:)``, `.invalidMaxTasksPerChild`, or `.system` when the
     ///   zygote, its socket or the pool's thread cannot be created.
     public init(
         processes: Int? = nil,
@@ -77,21 +78,23 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     // MARK: One input
 
     /// Runs the work function on `input` in a worker and waits for its result.
-    /// - Throws: `PoolError.taskFailed` when the work function throws, `.workerDied` when the worker
-    ///   died running it, `.notRunning` after `close()`/`terminate()`, `.unencodableInput`, …
+    /// - Throws: ``PoolError/taskFailed(worker:type:description:)`` when the work function throws,
+    ///   `.workerDied` when the worker died running it, `.notRunning` after ``close()``/``terminate()``,
+    ///   `.unencodableInput`, …
     /// - Cost: one round trip to a worker: about 20–50 µs when a worker is idle.
     public func apply(_ input: Input) throws(PoolError) -> Output {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: .apply) }
         return try submit(input, onSuccess: nil, onError: nil, operation: .apply).get()
     }
 
-    /// Queues `input` for the workers and returns at once with its `AsyncResult`.
+    /// Queues `input` for the workers and returns at once with its ``AsyncResult``.
     ///
     /// - Parameters:
+    ///   - input: the work function's argument; it travels to the worker encoded.
     ///   - onSuccess: runs with the output before the result becomes ready, on the pool's thread.
     ///   - onError: runs with the error before the result becomes ready, on the pool's thread.
-    /// - Throws: `PoolError.notRunning` after `close()`/`terminate()`; `.unencodableInput` (nothing
-    ///   is queued then).
+    /// - Throws: ``PoolError/notRunning(operation:state:)`` after ``close()``/``terminate()``;
+    ///   `.unencodableInput` (nothing is queued then).
     /// - Cost: encoding the input and queueing it: a few µs; the work runs in the background.
     public func applyAsync(
         _ input: Input,
@@ -120,8 +123,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// ⌈count / (4 × processes)⌉, keeps every worker busy with little overhead. Not fail-fast: it
     /// waits for every chunk, then throws the error of the first input (in input order) that failed.
     /// An empty input returns `[]`.
-    /// - Throws: `PoolError.invalidChunkSize`, the first input's error (`.taskFailed`, `.workerDied`),
-    ///   `.notRunning` after `close()`/`terminate()`, `.unencodableInput`.
+    /// - Throws: ``PoolError/invalidChunkSize(_:)``, the first input's error (`.taskFailed`, `.workerDied`),
+    ///   `.notRunning` after ``close()``/``terminate()``, `.unencodableInput`.
     /// - Cost: the inputs are encoded at once on the calling thread; then a few µs per chunk.
     @inlinable
     public func map<S: Sequence>(_ inputs: S, chunkSize: Int? = nil) throws(PoolError) -> [Output]
@@ -137,8 +140,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
     }
 
-    /// `map` without waiting: the outputs, in input order, arrive in the `AsyncResult`.
-    /// The callbacks run once, when every chunk is done (see `applyAsync`).
+    /// ``map(_:chunkSize:)`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
+    /// The callbacks run once, when every chunk is done (see ``applyAsync(_:onSuccess:onError:)``).
     @inlinable
     public func mapAsync<S: Sequence>(
         _ inputs: S,
@@ -180,16 +183,18 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// Runs the work function on every input; the outcomes come back in input order, each as soon
     /// as it (and every one before it) is known. Iterate the results while the work goes on.
     ///
-    /// - Parameter chunkSize: inputs per message (default 1); larger chunks cost less per input.
-    /// - Throws: `PoolError.invalidChunkSize`, `.notRunning`, `.unencodableInput`. A failed input is
-    ///   a `.failure` element, not a thrown error.
+    /// - Parameters:
+    ///   - inputs: the work function's arguments, taken all at once (a lazy sequence is read here).
+    ///   - chunkSize: inputs per message (default 1); larger chunks cost less per input.
+    /// - Throws: ``PoolError/invalidChunkSize(_:)``, `.notRunning`, `.unencodableInput`. A failed input
+    ///   is a `.failure` element, not a thrown error.
     @inlinable
     public func imap<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
         try submitForResults(Array(inputs), chunkSize: chunkSize, ordered: true, operation: .imap)
     }
 
-    /// Like `imap`, but each outcome comes back as soon as it is known: in completion order.
+    /// Like ``imap(_:chunkSize:)``, but each outcome comes back as soon as it is known: in completion order.
     @inlinable
     public func imapUnordered<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
@@ -199,22 +204,22 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     // MARK: Ending
 
     /// Stops new work: later calls that queue work throw `.notRunning`. Queued and running tasks
-    /// finish; then the workers exit. Call `join()` to wait for that. Never blocks.
+    /// finish; then the workers exit. Call ``join()`` to wait for that. Never blocks.
     public func close() {
         engine.close()
     }
 
-    /// Waits until every worker (and the zygote) has exited and been reaped: after `close()`, when
-    /// the queued work is done; after `terminate()`, at once.
-    /// - Throws: `PoolError.joinWhileRunning` before `close()` or `terminate()`;
+    /// Waits until every worker (and the zygote) has exited and been reaped: after ``close()``, when
+    /// the queued work is done; after ``terminate()``, at once.
+    /// - Throws: ``PoolError/joinWhileRunning`` before `close()` or `terminate()`;
     ///   `.blockingCallInCallback` from a callback; `.notOwnedByThisProcess` from a forked child.
     public func join() throws(PoolError) {
         try engine.join()
     }
 
     /// Stops the pool now: SIGKILLs the workers, fails every queued and running task with
-    /// `PoolError.terminated` (running their error callbacks), and returns when every process of the
-    /// pool has been reaped. Calling it again, or after `join()`, does nothing.
+    /// ``PoolError/terminated`` (running their error callbacks), and returns when every process of the
+    /// pool has been reaped. Calling it again, or after ``join()``, does nothing.
     /// - Cost: milliseconds, however much work was queued.
     public func terminate() {
         engine.terminate()
@@ -346,8 +351,12 @@ final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
 /// The arguments of a work function that takes several: `Pool { (a: Int, b: String) in … }`
 /// makes a pool whose input is `PoolArguments<Int, String>`, fed by `starmap([(1, "x"), …])`.
 public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
+    /// The arguments, in the work function's order.
     public var values: (repeat each Value)
 
+    /// Packs arguments for ``Pool/applyAsync(_:onSuccess:onError:)`` or ``Pool/apply(_:)`` on a
+    /// pool made with a work function of several arguments: `pool.apply(PoolArguments(1, "x"))`.
+    /// - Parameter values: one argument per parameter of the work function.
     public init(_ values: repeat each Value) {
         self.values = (repeat each values)
     }
@@ -365,7 +374,7 @@ public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
 }
 
 extension Pool {
-    /// A pool whose work function takes several arguments (Python's `starmap` style); feed it with
+    /// A pool whose work function takes several arguments (Python's ``starmap(_:chunkSize:)`` style); feed it with
     /// `starmap`, or `applyAsync(PoolArguments(a, b))`. See the main initializer for the parameters.
     public convenience init<each Argument: Codable & Sendable>(
         processes: Int? = nil,
@@ -378,7 +387,7 @@ extension Pool {
         }
     }
 
-    /// `map` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
+    /// ``map(_:chunkSize:)`` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
     /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
     @inlinable
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
@@ -387,7 +396,7 @@ extension Pool {
         try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: .starmap)
     }
 
-    /// `starmap` without waiting.
+    /// ``starmap(_:chunkSize:)`` without waiting.
     @inlinable
     public func starmapAsync<each Argument: Codable & Sendable>(
         _ inputs: [(repeat each Argument)],

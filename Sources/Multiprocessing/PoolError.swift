@@ -90,28 +90,37 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// The pool call that a `PoolError` is about; its description is how the error message names it.
+/// The pool call that a ``PoolError`` is about; its description is how the error message names it.
 public enum PoolOperation: String, Equatable, Sendable, CustomStringConvertible {
+    /// ``Pool/apply(_:)``.
     case apply
+    /// ``Pool/applyAsync(_:onSuccess:onError:)``.
     case applyAsync
+    /// ``Pool/map(_:chunkSize:)``.
     case map
+    /// ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``.
     case mapAsync
+    /// ``Pool/imap(_:chunkSize:)``.
     case imap
+    /// ``Pool/imapUnordered(_:chunkSize:)``.
     case imapUnordered
+    /// `starmap`, the tuple form of ``Pool/map(_:chunkSize:)``.
     case starmap
+    /// `starmapAsync`, the tuple form of ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``.
     case starmapAsync
+    /// ``Pool/join()``.
     case join
-    /// `AsyncResult.get(timeout:)`.
+    /// ``AsyncResult/get(timeout:)``.
     case getResult = "get a result"
-    /// `AsyncResult.wait(timeout:)`.
+    /// ``AsyncResult/wait(timeout:)``.
     case wait
-    /// Iterating the `PoolResults` of `imap` or `imapUnordered`.
+    /// Iterating the ``PoolResults`` of ``imap`` or ``imapUnordered``.
     case iterateResults = "iterate results"
 
     public var description: String { rawValue }
 }
 
-/// Why a pool takes no more work, in `PoolError.notRunning`.
+/// Why a pool takes no more work, in ``PoolError/notRunning(operation:state:)``.
 public enum PoolState: String, Equatable, Sendable, CustomStringConvertible {
     /// `close()` was called: queued tasks still run.
     case closed

@@ -1,10 +1,10 @@
 // PoolResults: what imap and imapUnordered hand back, one outcome per input.
 
-/// The outcomes of `Pool.imap` (in input order) or `Pool.imapUnordered` (in completion order),
-/// one per input, each delivered as soon as it is known.
+/// The outcomes of ``Pool/imap(_:chunkSize:)`` (in input order) or
+/// ``Pool/imapUnordered(_:chunkSize:)`` (in completion order), one per input, each delivered as soon as it is known.
 ///
 /// Iterate it with `for outcome in results { let value = try outcome.get() }`: each element is a
-/// `Result`, so one failed input does not hide the others. In async code, iterate `values`:
+/// `Result`, so one failed input does not hide the others. In async code, iterate ``values-swift.property``:
 /// `for try await value in results.values { … }`, which stops at the first failure.
 ///
 /// Single pass: iterating consumes the outcomes (a second loop continues where the first stopped).
@@ -102,7 +102,7 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
         Values(results: self)
     }
 
-    /// The values of a `PoolResults`, awaited; iteration throws the first failed input's error.
+    /// The values of a ``PoolResults``, awaited; iteration throws the first failed input's error.
     public struct Values: AsyncSequence, Sendable {
         public typealias Element = Output
         public typealias Failure = PoolError

@@ -2,16 +2,16 @@
 
 import Glibc
 
-/// A child process that runs a closure (or an overridden `run()`) and ends.
+/// A child process that runs a closure (or an overridden ``run()``) and ends.
 ///
-/// Create it, `start()` it, `join()` it. The child is a `fork` of the caller: it starts with a copy
+/// Create it, ``start()`` it, `join()` it. The child is a `fork` of the caller: it starts with a copy
 /// of everything the parent had, and its changes stay its own. When the target returns the child
 /// exits with status 0; when it throws, the child prints `Process <name>:` and the error on stderr
 /// and exits with status 1. At exit, every process (the main program and every child) terminates
 /// its living daemonic children and then joins all its children.
 ///
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
-/// A `ChildProcess` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
+/// A `ChildProcess` is thread-safe; ``join(timeout:)``, ``isAlive`` and ``exitCode`` may be called from any thread of
 /// the process that started it.
 ///
 /// Subclassing, as with Python's `class Worker(Process)`: override `run()`, and restate
@@ -19,8 +19,8 @@ import Glibc
 /// nothing in a subclass, because an open class can only be `@unchecked Sendable`; keeping the promise
 /// is the subclass's job. Every stored property it adds must be a `let` of a `Sendable` type, or be
 /// guarded by a lock (such as `Synchronization.Mutex`), since other threads may use the object. A
-/// property that `run()` changes changes only the child's copy: send results back through a `Queue`,
-/// a `Connection` or shared memory instead.
+/// property that `run()` changes changes only the child's copy: send results back through a ``Queue``,
+/// a ``Connection`` or shared memory instead.
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created
@@ -43,7 +43,7 @@ open class ChildProcess: @unchecked Sendable {
     private var state: State
     private var daemonic: Bool
 
-    /// Creates a process that will run `target` (or `run()`, if a subclass overrides it).
+    /// Creates a process that will run `target` (or ``run()``, if a subclass overrides it).
     ///
     /// - Parameters:
     ///   - name: the name shown in errors and by `currentProcess().name`; default `Process-N`.
@@ -87,19 +87,20 @@ open class ChildProcess: @unchecked Sendable {
         if case .running(_, let pidfd?) = state { Sys.close(pidfd) }
     }
 
-    /// The work the child does. The default calls the `target` given to `init`; subclasses override
-    /// it. Throwing makes the child print the error and exit with status 1.
+    /// The work the child does. The default calls the `target` given to ``init(name:daemon:target:)``;
+    /// subclasses override it. Throwing makes the child print the error and exit with status 1.
     open func run() throws {
         try target?()
     }
 
-    /// Whether the process is daemonic (see `init`). Change it with `setDaemon(_:)` before `start()`.
+    /// Whether the process is daemonic (see ``init(name:daemon:target:)``). Change it with
+    /// ``setDaemon(_:)`` before ``start()``.
     public var isDaemon: Bool {
         mutex.withLock { daemonic }
     }
 
     /// Makes the process daemonic or not.
-    /// - Throws: `ProcessError.daemonAfterStart` once the process has been started.
+    /// - Throws: ``ProcessError/daemonAfterStart(name:)`` once the process has been started.
     public func setDaemon(_ daemon: Bool) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
             guard case .created = state else { throw .daemonAfterStart(name: name) }
@@ -107,7 +108,7 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// The child's pid; nil before `start()`.
+    /// The child's pid; nil before ``start()``.
     public var pid: pid_t? {
         mutex.withLock {
             switch state {
@@ -118,7 +119,7 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// How the child ended: `.exited(code)` or `.signaled(signal)`; nil while it runs, before
-    /// `start()`, or when something else reaped it (a stray `waitpid(-1)`). Reading it reaps an
+    /// ``start()``, or when something else reaped it (a stray `waitpid(-1)`). Reading it reaps an
     /// ended child. ``exitCode`` is the same fact as one number, as Python shows it.
     public var exitStatus: ExitStatus? {
         _ = isAlive
@@ -134,7 +135,7 @@ open class ChildProcess: @unchecked Sendable {
         exitStatus?.exitCode
     }
 
-    /// True from `start()` until the child ends. Reaps an ended child, so no zombie remains.
+    /// True from ``start()`` until the child ends. Reaps an ended child, so no zombie remains.
     /// Asked from a process other than the one that started it, it checks that the pid exists.
     public var isAlive: Bool {
         mutex.withLock {
@@ -145,9 +146,9 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// Starts the child: flushes stdio, forks, and runs `run()` in the child.
+    /// Starts the child: flushes stdio, forks, and runs ``run()`` in the child.
     ///
-    /// - Throws: `ProcessError.alreadyStarted` on a second call;
+    /// - Throws: ``ProcessError/alreadyStarted(name:)`` on a second call;
     ///   `.daemonicProcessCannotStartChildren` inside a daemonic process;
     ///   `.notOwnedByThisProcess` when the object was created by another process;
     ///   `.system` when fork fails (EAGAIN: too many processes; ENOMEM).
@@ -205,10 +206,11 @@ open class ChildProcess: @unchecked Sendable {
     /// passed first. Signals do not cut the wait short.
     ///
     /// - Returns: whether the child has ended.
-    /// - Throws: `ProcessError.notStarted` before `start()`; `.cannotJoinCurrentProcess`;
+    /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``;
+    ///   `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
     /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
-    ///   without, one `waitid`. Blocks the calling thread: from async code use ``joined()``.
+    ///   without, one `waitid`. Blocks the calling thread: from async code use `joined()`.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
@@ -276,13 +278,13 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// Sends SIGTERM to the child. A child that has already ended is not an error.
-    /// - Throws: `ProcessError.notStarted` before `start()`.
+    /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``.
     public func terminate() throws(ProcessError) {
         try send(SIGTERM, operation: .terminate)
     }
 
     /// Sends SIGKILL to the child, which cannot catch it. A child that has already ended is not an error.
-    /// - Throws: `ProcessError.notStarted` before `start()`.
+    /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``.
     public func kill() throws(ProcessError) {
         try send(SIGKILL, operation: .kill)
     }

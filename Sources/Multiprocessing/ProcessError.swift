@@ -1,4 +1,4 @@
-/// A misuse of a `ChildProcess`, or a failure to create or wait for one.
+/// A misuse of a ``ChildProcess``, or a failure to create or wait for one.
 public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `start()` was called on a process that was already started.
     case alreadyStarted(name: String)
@@ -8,7 +8,7 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     case daemonAfterStart(name: String)
     /// A daemonic process tried to start a child (its children would be orphaned when it is terminated).
     case daemonicProcessCannotStartChildren(name: String)
-    /// The operation is only allowed in the process that created (or started) this `ChildProcess` object,
+    /// The operation is only allowed in the process that created (or started) this ``ChildProcess`` object,
     /// e.g. a child that inherited a copy of its sibling's object tried to join it.
     case notOwnedByThisProcess(name: String, operation: ProcessOperation)
     /// A process tried to join itself, which would wait forever.
@@ -36,11 +36,15 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// The `ChildProcess` call that a `ProcessError` is about; its description is the call's name.
+/// The ``ChildProcess`` call that a ``ProcessError`` is about; its description is the call's name.
 public enum ProcessOperation: String, Equatable, Sendable, CustomStringConvertible {
+    /// ``ChildProcess/start()``.
     case start
+    /// ``ChildProcess/join(timeout:)``.
     case join
+    /// ``ChildProcess/terminate()``.
     case terminate
+    /// ``ChildProcess/kill()``.
     case kill
 
     public var description: String { rawValue }

@@ -3,15 +3,15 @@
 import Synchronization
 
 /// A first-in, first-out queue that processes share: create it before forking; then any process
-/// may `put` items and any process may `get` them, each item exactly once. Items are any `Codable`
-/// type; they travel as bytes (the binary codec), so what a consumer gets is a copy.
+/// may ``put(_:timeout:)`` items and any process may ``get(timeout:)`` them, each item exactly once.
+/// Items are any `Codable` type; they travel as bytes (the binary codec), so what a consumer gets is a copy.
 ///
-/// `maxSize` bounds the number of items (0: no bound but the bytes). `put` waits while the queue is
+/// ``maxSize`` bounds the number of items (0: no bound but the bytes). `put` waits while the queue is
 /// full, `get` while it is empty; `put(_:timeout:)` and `get(timeout:)` give up after the timeout
-/// with `QueueError.full` or `.empty`, and `tryPut`/`tryGet` at once. Items from one producer
+/// with ``QueueError/full`` or `.empty`, and ``tryPut(_:)``/``tryGet()`` at once. Items from one producer
 /// arrive in the order it put them; items of several producers interleave.
 ///
-/// How it works: one anonymous shared mapping holds a ring of bytes (`capacity`, 1 MiB by default)
+/// How it works: one anonymous shared mapping holds a ring of bytes (``capacity``, 1 MiB by default)
 /// and three counters, under a robust process-shared mutex. `put` encodes the item first (outside
 /// the lock), then copies it into the ring; `get` copies it out, then decodes it (outside the lock).
 ///
@@ -20,7 +20,7 @@ import Synchronization
 ///   items can exit at once (no "join before drain" deadlock), and nothing is lost at exit.
 /// - `put` encodes eagerly: an item that cannot be encoded is an error at `put`, never silently
 ///   dropped; an item too large for the ring is an error at once, never a hang.
-/// - `count`, `isEmpty` and `isFull` are exact at the moment of the call.
+/// - ``count``, ``isEmpty`` and ``isFull`` are exact at the moment of the call.
 /// - A producer or consumer killed in the middle of an operation (even holding the lock) cannot
 ///   wedge the queue: the others go on, and nothing is half-put or half-taken. A put killed before
 ///   it finished did not happen; a get killed after it took the item took it (that one item is lost
@@ -51,12 +51,12 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// An empty queue in fresh shared memory.
     ///
     /// - Parameters:
-    ///   - maxSize: the most items it holds (`put` waits when it has that many); 0 for no limit except
+    ///   - maxSize: the most items it holds (``put(_:timeout:)`` waits when it has that many); 0 for no limit except
     ///     the ring's bytes.
     ///   - capacity: the ring's size in bytes, rounded up to a power of two, from 4 KiB to 1 GiB. Items
     ///     are stored encoded, each with a 4-byte length (an `Int` takes 12 bytes); an item larger
     ///     than the ring is refused by `put`. When the ring is full, `put` waits even below `maxSize`.
-    /// - Throws: `QueueError.invalidMaxSize`, `.invalidCapacity`, or `.system` when the memory cannot
+    /// - Throws: ``QueueError/invalidMaxSize(_:)``, `.invalidCapacity`, or `.system` when the memory cannot
     ///   be mapped.
     public init(maxSize: Int = 0, capacity: Int = defaultCapacity) throws(QueueError) {
         ring = try QueueRing(maxItems: maxSize, capacity: capacity)
@@ -79,8 +79,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     ///
     /// The item is encoded before anything else, so an item that cannot be encoded is an error here.
     /// When `put` returns, the item is in shared memory: this process may exit at once.
-    /// - Throws: `QueueError.full` when the timeout passed with the queue still full;
-    ///   `.unencodable`; `.itemTooLarge` (at once: it could never fit); `.closed` after `close()`.
+    /// - Throws: ``QueueError/full`` when the timeout passed with the queue still full;
+    ///   `.unencodable`; `.itemTooLarge` (at once: it could never fit); `.closed` after ``close()``.
     public final func put(_ item: Item, timeout: Duration? = nil) throws(QueueError) {
         try put(item, until: Deadline(timeout: timeout))
     }
@@ -122,8 +122,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
 
     /// Takes the item at the front of the queue, waiting while it is empty: as long as it takes
     /// (`timeout` nil), or at most `timeout` (zero or negative: not at all).
-    /// - Throws: `QueueError.empty` when the timeout passed with the queue still empty; `.closed` after
-    ///   `close()`; `.undecodable` when the bytes are not an `Item` (the item is gone).
+    /// - Throws: ``QueueError/empty`` when the timeout passed with the queue still empty; `.closed` after
+    ///   ``close()``; `.undecodable` when the bytes are not an `Item` (the item is gone).
     public final func get(timeout: Duration? = nil) throws(QueueError) -> Item {
         try get(until: Deadline(timeout: timeout))
     }
@@ -183,21 +183,21 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// Whether the queue holds no item at the moment of the call. Python's `empty()`.
     public final var isEmpty: Bool { ring.state.count == 0 }
 
-    /// Whether a `put` would have to wait at the moment of the call: `maxSize` items are in the queue
+    /// Whether a ``put(_:timeout:)`` would have to wait at the moment of the call: ``maxSize`` items are in the queue
     /// (or the ring has no room left even for the smallest item). Python's `full()`.
     public final var isFull: Bool { ring.isFull(ring.state) }
 
     // MARK: Closing
 
-    /// Closes the queue for this process's object: later `put` and `get` calls through it throw
-    /// `QueueError.closed`, and calls waiting in other threads of this process throw it too. Other
-    /// processes are not affected, and the items in the queue stay there for them.
+    /// Closes the queue for this process's object: later ``put(_:timeout:)`` and ``get(timeout:)``
+    /// calls through it throw ``QueueError/closed``, and calls waiting in other threads of this process
+    /// throw it too. Other processes are not affected, and the items in the queue stay there for them.
     /// (There is no feeder thread to flush, so nothing like Python's `join_thread()` is needed.)
     public final func close() {
         ring.close()
     }
 
-    /// Whether `close()` was called on this object in this process (or before this process was forked).
+    /// Whether ``close()`` was called on this object in this process (or before this process was forked).
     public final var isClosed: Bool { ring.isClosed }
 
     // MARK: For tests

@@ -7,7 +7,7 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `get(timeout:)` after its timeout: the queue had no item (Python's `queue.Empty`).
     case empty
     /// `put`, `get`, `tryPut` or `tryGet` through a queue object after this process called `close()` on it
-    /// (or while one of them waited). `JoinableQueue.taskDone()` and `join()` still work after `close()`.
+    /// (or while one of them waited). ``JoinableQueue/taskDone()`` and `join()` still work after `close()`.
     case closed
     /// The item needs more bytes than the queue's ring holds (`byteCount`: its encoding, a 4-byte
     /// length, and padding to a multiple of 4): it could never fit, so `put` refuses it at once
@@ -17,11 +17,11 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     case unencodable(CodecError)
     /// An item could not be decoded into the queue's type; it was taken off the queue.
     case undecodable(CodecError)
-    /// `JoinableQueue.taskDone()` was called more times than items were taken with `get`.
+    /// ``JoinableQueue/taskDone()`` was called more times than items were taken with `get`.
     case taskDoneTooManyTimes
-    /// `Queue(maxSize:)` with a negative size.
+    /// ``Queue/init(maxSize:capacity:)`` with a negative size.
     case invalidMaxSize(Int)
-    /// `Queue(capacity:)` outside the allowed range of bytes.
+    /// ``Queue/init(maxSize:capacity:)`` outside the allowed range of bytes.
     case invalidCapacity(Int)
     /// The queue's shared bytes are not a valid ring: a process wrote over them. The queue cannot be used.
     case corrupted(String)

@@ -6,15 +6,15 @@ import Glibc
 /// release it as many times. Its owner is one thread of one process (pid and thread).
 ///
 /// Releasing it from a thread that does not own it, or more times than it was acquired, is an error.
-/// Like `Lock`, an owner that dies holding it does not freeze the others: a waiter takes it over within
-/// about 20 ms and `recovery` says so (the recursion count starts again at 1).
+/// Like ``Lock``, an owner that dies holding it does not freeze the others: a waiter takes it over within
+/// about 20 ms and ``recovery`` says so (the recursion count starts again at 1).
 ///
 /// Cost: as `Lock`; a nested acquire or release is a plain load and store in shared memory.
 public final class RLock: @unchecked Sendable {
     private let core: LockCore
 
     /// Creates an unowned RLock in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public convenience init() throws(SyncError) {
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
@@ -54,7 +54,7 @@ public final class RLock: @unchecked Sendable {
     }
 
     /// Releases one level; the last release frees the lock and wakes one waiter.
-    /// - Throws: `SyncError.releasedUnacquiredRLock` when nobody holds it;
+    /// - Throws: ``SyncError/releasedUnacquiredRLock`` when nobody holds it;
     ///   `.releasedRLockOfAnotherOwner` when another thread or process does.
     public func release() throws(SyncError) {
         let owner = core.ownerThread

@@ -2,8 +2,9 @@
 
 import Synchronization
 
-/// A counter that processes share: `acquire` takes one unit, waiting while there are none;
-/// `release` gives one back (and may raise the value above the initial one; `BoundedSemaphore` may not).
+/// A counter that processes share: ``acquire()`` takes one unit, waiting while there are none;
+/// ``release()`` gives one back (and may raise the value above the initial one; ``BoundedSemaphore``
+/// may not).
 /// Create it before forking. It has no owner: any process may release.
 ///
 /// A process killed while it holds units does not give them back (as in CPython); nothing else is
@@ -30,7 +31,7 @@ public class CountingSemaphore: @unchecked Sendable {
     private let initialValue: Int
 
     /// Creates a semaphore with `value` units (Python's default is 1).
-    /// - Throws: `SyncError.invalidSemaphoreValue` when `value` is negative or above `Int32.max`;
+    /// - Throws: ``SyncError/invalidSemaphoreValue(_:)`` when `value` is negative or above `Int32.max`;
     ///   `.system` when the memory cannot be mapped.
     public convenience init(value: Int = 1) throws(SyncError) {
         try self.init(value: value, bounded: false)
@@ -74,8 +75,8 @@ public class CountingSemaphore: @unchecked Sendable {
     }
 
     /// Gives one unit back and wakes one waiter, if any.
-    /// - Throws: `SyncError.releasedBoundedSemaphoreTooOften` for a `BoundedSemaphore` already at its
-    ///   initial value; `.semaphoreOverflow` at `Int32.max`.
+    /// - Throws: ``SyncError/releasedBoundedSemaphoreTooOften(initialValue:)`` for a
+    ///   ``BoundedSemaphore`` already at its initial value; `.semaphoreOverflow` at `Int32.max`.
     public func release() throws(SyncError) {
         var current = counter.pointee.load(ordering: .relaxed)
         while true {
@@ -151,7 +152,7 @@ public class CountingSemaphore: @unchecked Sendable {
 /// (in CPython it is a ValueError), which catches a unit given back twice.
 public final class BoundedSemaphore: CountingSemaphore, @unchecked Sendable {
     /// Creates a bounded semaphore with `value` units, which is also its maximum.
-    /// - Throws: `SyncError.invalidSemaphoreValue`; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidSemaphoreValue(_:)``; `.system` when the memory cannot be mapped.
     public init(value: Int = 1) throws(SyncError) {
         try super.init(value: value, bounded: true)
     }

@@ -65,21 +65,21 @@ extension UnsafeMutablePointer {
 /// processes share, with a lock: create it before forking; what one process writes, every process reads.
 /// It re-creates Python's `multiprocessing.Value` (which has a lock by default).
 ///
-/// Each read or write of `value` takes the lock (an `RLock`, as in Python) for that one access;
-/// `withLock` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
+/// Each read or write of ``value`` takes the lock (an ``RLock``, as in Python) for that one access;
+/// ``withLock(_:)`` makes a read-modify-write (`$0 += 1`) atomic. `value += 1` is a read and a write, two
 /// separate steps: another process can write in between, and an update is lost. For a value that
-/// another lock already guards, use `RawSharedValue`, which has no lock of its own.
+/// another lock already guards, use ``RawSharedValue``, which has no lock of its own.
 ///
 /// Cost: one 4 KiB page; a read or write is an uncontended lock and unlock (two atomic instructions)
 /// around a plain memory access.
 public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
     private let storage: SharedElements<Value>
-    /// The lock that guards the value. `value` and `withLock` take it; hold it yourself (it is
+    /// The lock that guards the value. ``value`` and ``withLock(_:)`` take it; hold it yourself (it is
     /// re-entrant) to make several accesses one step.
     public let lock: RLock
 
     /// Places `initial` in fresh shared memory, with its lock.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ initial: Value) throws(SyncError) {
         (storage, lock) = try SharedElements.locked(count: 1) { $0.initialize(to: initial) }
     }
@@ -101,7 +101,7 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
 /// One value of a plain, fixed-size type in memory that processes share, with no lock: Python's
 /// `multiprocessing.RawValue`. Create it before forking.
 ///
-/// Nothing protects it: guard it with a `Lock` of your own when several processes change it (a
+/// Nothing protects it: guard it with a ``Lock`` of your own when several processes change it (a
 /// value wider than 8 bytes may even be read half-written while another process writes it).
 ///
 /// Cost: one 4 KiB page; a read or write is a plain memory access.
@@ -109,7 +109,7 @@ public final class RawSharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
     private let storage: SharedElements<Value>
 
     /// Places `initial` in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ initial: Value) throws(SyncError) {
         storage = try SharedElements(count: 1) { $0.initialize(to: initial) }
     }
@@ -124,9 +124,9 @@ public final class RawSharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
 /// A fixed number of plain, fixed-size values (`Int`, `Double`, ...) in memory that processes share,
 /// with a lock: Python's `multiprocessing.Array`. Create it before forking.
 ///
-/// Each subscript access takes the lock (an `RLock`); `withLock` gives the whole buffer under the
+/// Each subscript access takes the lock (an ``RLock``); ``withLock(_:)`` gives the whole buffer under the
 /// lock. An index outside `0..<count` stops the program, as with `Array`. For elements that another
-/// lock already guards, use `RawSharedArray`, which has no lock of its own.
+/// lock already guards, use ``RawSharedArray``, which has no lock of its own.
 ///
 /// Cost: `count × stride` bytes rounded up to whole 4 KiB pages, plus the lock's words; an access is
 /// an uncontended lock and unlock around a plain memory access.
@@ -139,13 +139,13 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     public var count: Int { storage.count }
 
     /// `count` copies of `element` in fresh shared memory.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public init(repeating element: Element, count: Int) throws(SyncError) {
         (storage, lock) = try SharedElements.locked(count: count) { $0.initialize(repeating: element, count: count) }
     }
 
     /// The elements of `elements`, in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ elements: [Element]) throws(SyncError) {
         (storage, lock) = try SharedElements.locked(count: elements.count) { $0.initialize(copying: elements) }
     }
@@ -171,7 +171,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 
 extension SharedArray where Element: AdditiveArithmetic {
     /// `count` zeros in fresh shared memory.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(count: Int) throws(SyncError) {
         try self.init(repeating: .zero, count: count)
     }
@@ -180,7 +180,7 @@ extension SharedArray where Element: AdditiveArithmetic {
 /// A fixed number of plain, fixed-size values in memory that processes share, with no lock: Python's
 /// `multiprocessing.RawArray`. Create it before forking.
 ///
-/// Nothing protects the elements: guard them with a `Lock` of your own when several processes change
+/// Nothing protects the elements: guard them with a ``Lock`` of your own when several processes change
 /// the same ones. An index outside `0..<count` stops the program, as with `Array`.
 ///
 /// Cost: `count × stride` bytes rounded up to whole 4 KiB pages; an access is a plain memory access.
@@ -191,13 +191,13 @@ public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable
     public var count: Int { storage.count }
 
     /// `count` copies of `element` in fresh shared memory.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public init(repeating element: Element, count: Int) throws(SyncError) {
         storage = try SharedElements(count: count) { $0.initialize(repeating: element, count: count) }
     }
 
     /// The elements of `elements`, in fresh shared memory.
-    /// - Throws: `SyncError.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ elements: [Element]) throws(SyncError) {
         storage = try SharedElements(count: elements.count) { $0.initialize(copying: elements) }
     }
@@ -214,7 +214,7 @@ public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable
 
 extension RawSharedArray where Element: AdditiveArithmetic {
     /// `count` zeros in fresh shared memory.
-    /// - Throws: `SyncError.invalidCount` when `count` is negative; `.system` when the memory cannot be mapped.
+    /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(count: Int) throws(SyncError) {
         try self.init(repeating: .zero, count: count)
     }

@@ -4,29 +4,30 @@ import Glibc
 
 /// A misuse of a lock, semaphore, condition, barrier or shared value, or a failure to create one.
 public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
-    /// `Lock.release()` on a lock that is not locked.
+    /// ``Lock/release()`` on a lock that is not locked.
     case releasedUnlockedLock
-    /// `RLock.release()` when nobody holds it: it was released more times than acquired.
+    /// ``RLock/release()`` when nobody holds it: it was released more times than acquired.
     case releasedUnacquiredRLock
-    /// `RLock.release()` by a thread that is not the owner, which is thread `ownerThread` of process `ownerPid`.
+    /// ``RLock/release()`` by a thread that is not the owner, which is thread `ownerThread` of process `ownerPid`.
     case releasedRLockOfAnotherOwner(ownerPid: pid_t, ownerThread: pid_t)
-    /// `BoundedSemaphore.release()` would raise the value above its initial value.
+    /// ``CountingSemaphore/release()`` on a ``BoundedSemaphore`` would raise the value above its
+    /// initial value.
     case releasedBoundedSemaphoreTooOften(initialValue: Int)
-    /// `CountingSemaphore.release()` would raise the value above the largest it can hold (`Int32.max`).
+    /// ``CountingSemaphore/release()`` would raise the value above the largest it can hold (`Int32.max`).
     case semaphoreOverflow
-    /// `CountingSemaphore(value:)` with a value below 0 or above `Int32.max`.
+    /// ``CountingSemaphore/init(value:)`` with a value below 0 or above `Int32.max`.
     case invalidSemaphoreValue(Int)
-    /// `Condition.wait` or `notify` by a thread that does not hold the condition's lock.
+    /// ``Condition/wait(timeout:)``, ``Condition/wait(for:timeout:)`` or ``Condition/notify(_:)`` by a thread that does not hold the condition's lock.
     case conditionLockNotHeld(operation: ConditionOperation)
-    /// `Barrier(parties:)` with fewer than one party.
+    /// ``Barrier/init(parties:action:timeout:)`` with fewer than one party.
     case invalidBarrierParties(Int)
     /// The barrier is broken (aborted, reset while waiting, timed out, its action failed, or a process
-    /// died inside it): every waiter gets this error until `reset()`.
+    /// died inside it): every waiter gets this error until ``Barrier/reset()``.
     case brokenBarrier
     /// The barrier's action threw in this process (which broke the barrier for the others); the
     /// failure holds the error it threw.
     case barrierActionFailed(BarrierActionFailure)
-    /// `SharedArray` or `RawSharedArray` with a negative count.
+    /// ``SharedArray`` or ``RawSharedArray`` with a negative count.
     case invalidCount(Int)
     /// Creating the shared memory (or a mutex in it) failed.
     case system(SystemError)
@@ -62,7 +63,7 @@ public enum SyncError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// The `Condition` call that a `SyncError.conditionLockNotHeld` is about; its description is the call's name.
+/// The ``Condition`` call that a ``SyncError/conditionLockNotHeld(operation:)`` is about; its description is the call's name.
 public enum ConditionOperation: String, Equatable, Sendable, CustomStringConvertible {
     /// `wait(timeout:)` or `wait(for:timeout:)`.
     case wait
@@ -72,8 +73,8 @@ public enum ConditionOperation: String, Equatable, Sendable, CustomStringConvert
     public var description: String { rawValue }
 }
 
-/// The error a `Barrier`'s action threw, as `SyncError.barrierActionFailed` carries it to the waiter
-/// that ran the action: `error` is the value itself (`catch SyncError.barrierActionFailed(let f)`,
+/// The error a ``Barrier``'s action threw, as ``SyncError/barrierActionFailed(_:)`` carries it to the waiter
+/// that ran the action: ``error`` is the value itself (`catch SyncError.barrierActionFailed(let f)`,
 /// then `f.error as? MyError`). Two failures are equal when their type names and descriptions are.
 public struct BarrierActionFailure: Equatable, Sendable, CustomStringConvertible {
     /// The error the action threw.
