@@ -93,15 +93,27 @@ extension Sys {
     /// Locks a robust mutex, waiting until `deadline` (nil: no limit) on the monotonic clock.
     /// Returns nil on timeout. A dead owner's mutex is made consistent and reported.
     /// Signals do not disturb the wait (the deadline is absolute).
+    ///
+    /// The wait is cut into slices of `robustLockSlice`, each a timed lock that tries the mutex's word
+    /// again: a holder killed inside `pthread_mutex_unlock`, after it freed the word but before it
+    /// woke the sleeper, leaves that wake-up lost for good (the kernel repairs only mutexes still
+    /// held at death), and an untimed wait would sleep for ever on a free mutex.
     static func lockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, deadline: ContinuousClock.Instant?) throws(SystemError) -> MutexAcquisition? {
-        guard let deadline else { return try acquisition(of: mutex, pthread_mutex_lock(mutex), call: "pthread_mutex_lock") }
-        // ContinuousClock need not be CLOCK_MONOTONIC: carry the remaining time over.
-        let remaining = max(ContinuousClock.now.duration(to: deadline), .zero)
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        var until = now.adding(remaining)
-        return try acquisition(of: mutex, mp_mutex_lock_until_monotonic(mutex, &until), call: "pthread_mutex_clocklock")
+        while true {
+            // ContinuousClock need not be CLOCK_MONOTONIC: carry the remaining time over.
+            var slice = robustLockSlice
+            if let deadline { slice = min(slice, max(ContinuousClock.now.duration(to: deadline), .zero)) }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            var until = now.adding(slice)
+            let result = mp_mutex_lock_until_monotonic(mutex, &until)
+            if result == ETIMEDOUT, deadline.map({ ContinuousClock.now < $0 }) ?? true { continue }
+            return try acquisition(of: mutex, result, call: "pthread_mutex_clocklock")
+        }
     }
+
+    /// How long a robust-mutex waiter sleeps before it looks at the mutex again (see `lockSharedMutex`).
+    static let robustLockSlice = Duration.milliseconds(100)
 
     /// Tries to lock a robust mutex without waiting; nil when another thread holds it.
     static func tryLockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) throws(SystemError) -> MutexAcquisition? {
