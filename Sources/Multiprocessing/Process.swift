@@ -13,6 +13,14 @@ import Glibc
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
 /// A `ChildProcess` is thread-safe; `join`, `isAlive` and `exitCode` may be called from any thread of
 /// the process that started it.
+///
+/// Concurrency in the child: `fork` copies only the thread that called it. Dispatch queues and Swift
+/// concurrency (tasks, `async`/`await`, actors) that the parent had started before the fork run on
+/// threads that do not exist in the child, and their locks may have been held by those threads: a
+/// child that uses them can hang. So a child uses plain code and pthreads, never Dispatch or Swift
+/// concurrency inherited from the parent. The async forms (`try await child.join()`,
+/// `try await queue.get()`, `try await connection.receive()`, ...) are for the parent's side: a child
+/// that awaits one stops with a precondition failure.
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created
@@ -200,7 +208,8 @@ open class ChildProcess: @unchecked Sendable {
     /// - Throws: `ProcessError.notStarted` before `start()`; `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
     /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
-    ///   without, one `waitid`. Blocks the calling thread: from async code use ``joined()``.
+    ///   without, one `waitid`. Blocks the calling thread: from async code, `try await join(timeout:)`
+    ///   (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
@@ -230,7 +239,7 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    private enum WaitStep {
+    enum WaitStep {
         case ended
         /// Block without a timeout until the child ends, without reaping it (reaping takes the lock).
         case waitUntilEnded(pid_t)
@@ -240,7 +249,7 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
-    private func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
+    func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:

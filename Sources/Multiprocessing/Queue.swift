@@ -118,6 +118,23 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         try ring.put(payload: encoder.buffer.bytes, until: deadline)
     }
 
+    /// The bytes `put` stores for `item`: the async put encodes once, on the caller's thread, then waits.
+    final func encodedPayload(of item: Item) throws(QueueError) -> [UInt8] {
+        if let raw {
+            return withUnsafeBytes(of: item) { Array($0[..<raw.size]) }
+        }
+        let encoder = spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+            ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
+        defer { keep(encoder, in: spareEncoder) }
+        encoder.buffer.reset()
+        do {
+            try encoder.encode(item)
+        } catch {
+            throw .unencodable(error)
+        }
+        return Array(encoder.buffer.bytes)
+    }
+
     // MARK: Getting
 
     /// Takes the item at the front of the queue, waiting while it is empty: as long as it takes
