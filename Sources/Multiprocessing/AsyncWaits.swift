@@ -1,31 +1,25 @@
 // AsyncWaits: the one mechanism behind the async forms (`try await child.join()`, `queue.get()`,
-// `connection.receive()`, `result.value`, ...): an awaiting task is suspended, never blocked, while a
-// few plain threads of this process find out when its operation can go on.
+// `connection.receive()`, `result.value`, ...): the awaiting task is suspended, never blocked.
 //
 // An async form is a series of *attempts* that never wait (a `tryGet`, a reap with WNOHANG, taking a
-// frame that has arrived whole), separated by waits for *readiness*. The first attempt runs on the
-// task's own thread. When it cannot finish, the task becomes a *waiter* of the *source* for that
-// object and operation (one for a queue's gets, one for a child's joins, ...) and suspends; later
-// attempts run on this file's threads, for a source's waiters in arrival order, until one cannot
-// finish. What makes a source worth another attempt:
+// frame that has arrived whole). The first runs on the task's thread. When it cannot finish, the task
+// becomes a *waiter* of the *source* of that object and operation (one for a queue's gets, one for a
+// child's joins, ...) and suspends; later attempts run on this file's threads, for a source's waiters
+// oldest first, until one cannot finish, whenever the source may be ready:
+// - a descriptor turned readable (a pidfd; a connection's descriptor, or the eventfd its `close()`
+//   signals): one *reactor* thread watches them all with epoll, and keeps every waiter's deadline;
+// - a futex moved (a queue's ring has no descriptor): a *waiting thread* sleeps on the ring's
+//   condition a slice at a time. At most `maxWaitingThreads`: more queues take turns, in short slices;
+// - this process signalled (a pool's result arrived): the signalling thread attempts.
+// So a thousand tasks awaiting one queue cost one waiting thread, and a thousand awaiting the joins
+// of a thousand children cost the reactor thread and a descriptor per child.
 //
-// - a descriptor (a child's pidfd; a connection's descriptor and the eventfd its `close()` signals):
-//   one *reactor* thread watches them all with epoll; it also keeps every waiter's deadline;
-// - a futex (a queue's ring has no descriptor): a *waiting thread* sleeps on the ring's condition one
-//   slice at a time, and attempts again after each. At most `maxWaitingThreads` of them: when more
-//   queues than that have waiters, the queues take turns, in short slices;
-// - a signal from this process (a pool's result has arrived): the signalling thread attempts.
-//
-// So a thousand tasks awaiting one queue cost one waiting thread, and a thousand tasks awaiting the
-// joins of a thousand children cost the reactor thread and one descriptor per child.
-//
-// Cancellation takes a waiter out at once and resumes it with `.cancelled`: no attempt ran for it
-// since it suspended, so nothing was taken or put for it. If an attempt for it is running at that very
+// Cancellation takes a waiter out and resumes it with `.cancelled` at once: no attempt ran for it
+// since it suspended, so nothing was taken or put for it. If an attempt for it is running at that
 // moment (microseconds), the attempt's outcome wins: what it took or put is reported, never lost.
 //
-// The threads are plain pthreads (no Dispatch, no Swift concurrency), started on first use and kept
-// for the life of the process. They belong to the process that started them: a forked child, where
-// they do not exist, must not await (see `ChildProcess`).
+// The threads are plain pthreads, started on first use and kept for the life of the process: a
+// forked child, where they do not exist, must not await (see `ChildProcess`).
 
 import CMultiprocessingShims
 import Glibc
@@ -34,8 +28,7 @@ import Glibc
 enum AsyncAttempt {
     /// The operation is over, done or failed for good; the attempt stored its outcome.
     case finished
-    /// It cannot go on yet. `token` is the state the attempt saw (a ring's tail or head word): a
-    /// futex source sleeps until that changes.
+    /// It cannot go on yet. A futex source sleeps until the state moves from `token` (what it saw).
     case notYet(token: UInt64)
     /// Another thread holds what it needs (a connection's receive lock): try again after a pause.
     case busy
@@ -43,9 +36,7 @@ enum AsyncAttempt {
 
 /// How an await ended.
 enum AsyncWaitEnding {
-    case finished
-    case timedOut
-    case cancelled
+    case finished, timedOut, cancelled
     /// The machinery could not be set up (no descriptor or thread left).
     case failed(SystemError)
 }
@@ -54,8 +45,8 @@ enum AsyncWaitEnding {
 enum AsyncReadiness {
     /// One of these descriptors turns readable (or hangs up). `owned`: closed when the source ends.
     case descriptors([Int32], owned: Bool)
-    /// A bounded blocking wait, run by a waiting thread: returns once the state may have moved from
-    /// the token of the last attempt, or at the deadline (the end of its slice).
+    /// A waiting thread's bounded wait: returns once the state may have moved from the last attempt's
+    /// token, or at the deadline (the end of its slice).
     case futex(@Sendable (_ token: UInt64, _ until: Deadline) -> Void)
     /// `AsyncWaits.signal` from this process.
     case signal
@@ -78,28 +69,22 @@ final class AsyncOutcome<Value, Failure: Error>: @unchecked Sendable {
 }
 
 private struct AsyncWaitKey: Hashable {
-    let object: ObjectIdentifier
-    let kind: AsyncWaitKind
+    let object: ObjectIdentifier, kind: AsyncWaitKind
 }
 
 /// One suspended await. Mutable state under the engine's lock.
 private final class AsyncWaiter: @unchecked Sendable {
     let id: UInt64
-    /// Nanoseconds on the monotonic clock; `Int64.max` for none.
-    let deadline: Int64
+    let deadline: Int64  // nanoseconds on the monotonic clock; `Int64.max` for none
     let attempt: @Sendable () -> AsyncAttempt
     var continuation: CheckedContinuation<AsyncWaitEnding, Never>?
     var source: AsyncWaitSource?
-    var ended = false
-    /// An attempt for it is running: cancellation and timeout wait for its outcome.
-    var attempting = false
-    var cancelled = false
-    var expired = false
+    /// `attempting`: an attempt for it is running, and decides its fate (`cancelled` and `expired`
+    /// only count when the attempt did not finish).
+    var ended = false, attempting = false, cancelled = false, expired = false
 
     init(id: UInt64, deadline: Int64, attempt: @escaping @Sendable () -> AsyncAttempt) {
-        self.id = id
-        self.deadline = deadline
-        self.attempt = attempt
+        (self.id, self.deadline, self.attempt) = (id, deadline, attempt)
     }
 }
 
@@ -112,20 +97,15 @@ private final class AsyncWaitSource: @unchecked Sendable {
     let readiness: AsyncReadiness
     var waiters: [AsyncWaiter] = []
     /// One thread at a time attempts for a source; a request meanwhile makes it go round again.
-    var pumping = false
-    var pumpAgain = false
+    var pumping = false, pumpAgain = false
+    /// `scheduled`: a futex source in the run queue or in a waiting thread's hands.
+    var scheduled = false, retired = false
     var token: UInt64 = 0
-    /// A futex source in the run queue or in a waiting thread's hands.
-    var scheduled = false
     var retryAt: Int64?
     var pause = AsyncWaits.firstPause
-    var retired = false
 
     init(id: UInt64, key: AsyncWaitKey, object: AnyObject, readiness: AsyncReadiness) {
-        self.id = id
-        self.key = key
-        self.object = object
-        self.readiness = readiness
+        (self.id, self.key, self.object, self.readiness) = (id, key, object, readiness)
     }
 }
 
@@ -146,10 +126,6 @@ final class AsyncWaits: @unchecked Sendable {
     private static let threadStack = 2 << 20
 
     private typealias Resumption = (CheckedContinuation<AsyncWaitEnding, Never>, AsyncWaitEnding)
-    private struct Timer {
-        let at: Int64
-        let id: UInt64
-    }
 
     private let monitor = LocalMonitor()
     private let pid = mp_cached_pid()
@@ -158,16 +134,19 @@ final class AsyncWaits: @unchecked Sendable {
     private var sourcesByID: [UInt64: AsyncWaitSource] = [:]
     private var timedWaiters: [UInt64: AsyncWaiter] = [:]
     /// Waiters' deadlines and sources' retries, sorted by (at, id).
-    private var timers: [Timer] = []
-    private var epoll: Int32 = -1
-    private var wake: Int32 = -1
+    private var timers: [(at: Int64, id: UInt64)] = []
+    private var epoll: Int32 = -1, wake: Int32 = -1
     /// When the reactor will look at the timers by itself; `.min` while it is awake.
     private var reactorWakesAt: Int64 = .min
     private var runQueue: [AsyncWaitSource] = []
-    private var idleWaitingThreads = 0
+    private var waitingThreads = 0, idleWaitingThreads = 0
     /// Kept, never joined: the threads live as long as the process.
     private var threads: [PlainThread] = []
-    private var waitingThreads = 0
+
+    /// For tests: suspended awaits, sources, and the threads started so far (the reactor's included).
+    package var counts: (waiters: Int, sources: Int, threads: Int) {
+        monitor.withLock { (sources.values.reduce(0) { $0 + $1.waiters.count }, sources.count, threads.count) }
+    }
 
     // MARK: Awaiting
 
@@ -179,14 +158,15 @@ final class AsyncWaits: @unchecked Sendable {
               attempt: @escaping @Sendable () -> AsyncAttempt) async -> AsyncWaitEnding {
         precondition(mp_cached_pid() == pid, "a forked child must not await: the async forms are for the parent")
         if Task.isCancelled { return .cancelled }
-        var token: UInt64 = 0
-        switch attempt() {
-        case .finished: return .finished
-        case .notYet(let seen): token = seen
-        case .busy: break
-        }
+        let first = attempt()
+        if case .finished = first { return .finished }
         if deadline.hasPassed { return .timedOut }
-        let waiter = monitor.withLock { AsyncWaiter(id: nextID(), deadline: deadline.nanoseconds, attempt: attempt) }
+        var token: UInt64 = 0
+        if case .notYet(let seen) = first { token = seen }
+        let waiter = monitor.withLock { () -> AsyncWaiter in
+            lastID += 1
+            return AsyncWaiter(id: lastID, deadline: deadline.nanoseconds, attempt: attempt)
+        }
         let key = AsyncWaitKey(object: ObjectIdentifier(object), kind: kind)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<AsyncWaitEnding, Never>) in
@@ -200,14 +180,9 @@ final class AsyncWaits: @unchecked Sendable {
     /// Something in this process may have made (`object`, `kind`) ready: attempt for its waiters
     /// now, on this thread. Cheap when nobody waits (a lock and a lookup).
     func signal(_ object: AnyObject, _ kind: AsyncWaitKind) {
-        let key = AsyncWaitKey(object: ObjectIdentifier(object), kind: kind)
-        guard let source = monitor.withLock({ sources[key] }) else { return }
-        pump(source)
-    }
-
-    private func nextID() -> UInt64 {
-        lastID += 1
-        return lastID
+        if let source = monitor.withLock({ sources[AsyncWaitKey(object: ObjectIdentifier(object), kind: kind)] }) {
+            pump(source)
+        }
     }
 
     private func register(_ waiter: AsyncWaiter, _ continuation: CheckedContinuation<AsyncWaitEnding, Never>,
@@ -215,10 +190,7 @@ final class AsyncWaits: @unchecked Sendable {
         var early: AsyncWaitEnding?
         var pumpNow: AsyncWaitSource?
         monitor.withLock {
-            if waiter.cancelled {
-                early = .cancelled
-                return
-            }
+            if waiter.cancelled { return early = .cancelled }
             let source: AsyncWaitSource
             do throws(SystemError) {
                 if let existing = sources[key] {
@@ -250,7 +222,8 @@ final class AsyncWaits: @unchecked Sendable {
     /// With the lock held: a new source, watched as its readiness says.
     private func makeSource(key: AsyncWaitKey, object: AnyObject, readiness: AsyncReadiness,
                             token: UInt64) throws(SystemError) -> AsyncWaitSource {
-        let source = AsyncWaitSource(id: nextID(), key: key, object: object, readiness: readiness)
+        lastID += 1
+        let source = AsyncWaitSource(id: lastID, key: key, object: object, readiness: readiness)
         source.token = token
         switch readiness {
         case .descriptors(let fds, let owned):
@@ -329,36 +302,23 @@ final class AsyncWaits: @unchecked Sendable {
     /// source's readiness again. One thread at a time: a second caller makes the first go round again.
     private func pump(_ source: AsyncWaitSource) {
         var next = monitor.withLock { () -> AsyncWaiter? in
-            if source.pumping {
-                source.pumpAgain = true
-                return nil
-            }
-            return claimHead(of: source)
+            source.pumpAgain = source.pumping
+            return source.pumping ? nil : claimHead(of: source)
         }
         while let waiter = next {
             let result = waiter.attempt()
             var resumption: Resumption?
             next = monitor.withLock { () -> AsyncWaiter? in
                 waiter.attempting = false
-                var busy = false
-                switch result {
-                case .finished:
+                if case .notYet(let token) = result { source.token = token }
+                if case .finished = result {
                     resumption = finish(waiter, .finished)
-                case .notYet(let token):
-                    source.token = token
-                case .busy:
-                    busy = true
-                }
-                if resumption == nil {
-                    if waiter.cancelled {
-                        resumption = finish(waiter, .cancelled)
-                    } else if waiter.expired {
-                        resumption = finish(waiter, .timedOut)
-                    } else if !source.pumpAgain {
-                        source.pumping = false
-                        rearm(source, busy: busy)
-                        return nil
-                    }
+                } else if waiter.cancelled || waiter.expired {
+                    resumption = finish(waiter, waiter.cancelled ? .cancelled : .timedOut)
+                } else if !source.pumpAgain {
+                    source.pumping = false
+                    if case .busy = result { retryLater(source) } else { rearm(source) }
+                    return nil
                 }
                 guard let head = claimHead(of: source) else {
                     retireIfIdle(source)
@@ -372,21 +332,16 @@ final class AsyncWaits: @unchecked Sendable {
 
     /// With the lock held: the oldest waiter, marked as being attempted; nil (and not pumping) if none.
     private func claimHead(of source: AsyncWaitSource) -> AsyncWaiter? {
-        guard let head = source.waiters.first else {
-            source.pumping = false
-            return nil
-        }
-        source.pumping = true
-        source.pumpAgain = false
-        head.attempting = true
+        let head = source.waiters.first
+        (source.pumping, source.pumpAgain) = (head != nil, false)
+        head?.attempting = true
         return head
     }
 
     /// With the lock held, after an attempt that could not finish: watch the source again.
-    private func rearm(_ source: AsyncWaitSource, busy: Bool) {
+    private func rearm(_ source: AsyncWaitSource) {
         switch source.readiness {
         case .descriptors(let fds, _):
-            if busy { return retryLater(source) }
             source.pause = Self.firstPause
             // Re-arming a valid descriptor does not fail; if it did, polling would still get there.
             if !fds.allSatisfy({ mp_epoll_watch(epoll, $0, source.id, 1) == 0 }) { retryLater(source) }
@@ -409,8 +364,7 @@ final class AsyncWaits: @unchecked Sendable {
     // MARK: Timers
 
     private func timerIndex(at: Int64, id: UInt64) -> Int {
-        var low = 0
-        var high = timers.count
+        var (low, high) = (0, timers.count)
         while low < high {
             let middle = (low + high) / 2
             let timer = timers[middle]
@@ -420,7 +374,7 @@ final class AsyncWaits: @unchecked Sendable {
     }
 
     private func addTimer(at: Int64, id: UInt64) {
-        timers.insert(Timer(at: at, id: id), at: timerIndex(at: at, id: id))
+        timers.insert((at, id), at: timerIndex(at: at, id: id))
         if at < reactorWakesAt {
             reactorWakesAt = .min
             Sys.signalEvent(wake)
@@ -437,20 +391,16 @@ final class AsyncWaits: @unchecked Sendable {
     /// With the lock held: starts the reactor on first use.
     private func startReactor() throws(SystemError) {
         if epoll >= 0 { return }
-        let epollFd = mp_epoll_create()
-        if epollFd < 0 { throw SystemError("epoll_create1", errno: mp_errno()) }
-        var wakeFd: Int32 = -1
+        // Set before the thread starts, which reads them without the lock.
+        epoll = mp_epoll_create()
         do throws(SystemError) {
-            wakeFd = try Sys.eventDescriptor()
-            if mp_epoll_watch(epollFd, wakeFd, 0, 0) != 0 { throw SystemError("epoll_ctl", errno: mp_errno()) }
-            epoll = epollFd  // before the thread starts, which reads them without the lock
-            wake = wakeFd
+            if epoll < 0 { throw SystemError("epoll_create1", errno: mp_errno()) }
+            wake = try Sys.eventDescriptor()
+            if mp_epoll_watch(epoll, wake, 0, 0) != 0 { throw SystemError("epoll_ctl", errno: mp_errno()) }
             threads.append(try PlainThread(stackSize: Self.threadStack) { [self] in runReactor() })
         } catch {
-            Sys.close(epollFd)
-            if wakeFd >= 0 { Sys.close(wakeFd) }
-            epoll = -1
-            wake = -1
+            for fd in [epoll, wake] where fd >= 0 { Sys.close(fd) }
+            (epoll, wake) = (-1, -1)
             throw error
         }
     }
@@ -469,37 +419,36 @@ final class AsyncWaits: @unchecked Sendable {
                 return remaining <= 0 ? 0 : Int32(clamping: (remaining + 999_999) / 1_000_000)
             }
             let count = max(0, mp_epoll_wait(epoll, tokens, capacity, timeout))
-            var ready: [AsyncWaitSource] = []
+            var ready: [UInt64: AsyncWaitSource] = [:]
             var resumptions: [Resumption] = []
             monitor.withLock {
                 reactorWakesAt = .min
-                for index in 0..<Int(count) {
-                    if tokens[index] == 0 {
+                for token in UnsafeBufferPointer(start: tokens, count: Int(count)) {
+                    if token == 0 {
                         var counter: UInt64 = 0
                         _ = read(wake, &counter, 8)
                         _ = mp_epoll_watch(epoll, wake, 0, 1)
-                    } else if let source = sourcesByID[tokens[index]], !ready.contains(where: { $0 === source }) {
-                        ready.append(source)
+                    } else if let source = sourcesByID[token] {
+                        ready[source.id] = source
                     }
                 }
                 let now = Sys.monotonicNanoseconds
                 while let first = timers.first, first.at <= now {
                     timers.removeFirst()
                     if let waiter = timedWaiters[first.id] {
-                        if waiter.attempting {
-                            waiter.expired = true
-                        } else if let source = waiter.source, let resumption = finish(waiter, .timedOut) {
+                        waiter.expired = true  // if an attempt is running, it decides
+                        if !waiter.attempting, let source = waiter.source, let resumption = finish(waiter, .timedOut) {
                             resumptions.append(resumption)
                             retireIfIdle(source)
                         }
                     } else if let source = sourcesByID[first.id], source.retryAt == first.at {
                         source.retryAt = nil
-                        if !ready.contains(where: { $0 === source }) { ready.append(source) }
+                        ready[source.id] = source
                     }
                 }
             }
             for (continuation, ending) in resumptions { continuation.resume(returning: ending) }
-            for source in ready { pump(source) }
+            for source in ready.values { pump(source) }
         }
     }
 
@@ -537,11 +486,9 @@ final class AsyncWaits: @unchecked Sendable {
             pump(source)
             guard case .futex(let waitForChange) = source.readiness else { continue }
             let slice = monitor.withLock { () -> (token: UInt64, end: Deadline)? in
-                if source.waiters.isEmpty {
-                    source.scheduled = false
-                    retireIfIdle(source)
-                    return nil
-                }
+                source.scheduled = !source.waiters.isEmpty
+                retireIfIdle(source)
+                guard source.scheduled else { return nil }
                 return (source.token, Deadline.now.adding(runQueue.isEmpty ? Self.longSlice : Self.shortSlice))
             }
             guard let slice else { continue }
