@@ -43,8 +43,8 @@ extension Queue where Item: SendableMetatype {
     }
 
     /// Puts `item` at the end of the queue, waiting while it is full, without blocking a thread:
-    /// the Swift-concurrency form of ``put(_:timeout:)``. In async code, `try await queue.put(x)`
-    /// picks this overload.
+    /// the Swift-concurrency form of ``put(_:timeout:)`` (Python has none). In async code,
+    /// `try await queue.put(x)` picks this overload.
     ///
     /// Cancellation says what happened: a put that throws `.cancelled` put nothing; a put that
     /// returns put the item (even if the cancellation came while the item was being put).
@@ -83,7 +83,8 @@ extension Queue where Item: SendableMetatype {
 
 extension JoinableQueue {
     /// Waits until every item put has been marked done with `taskDone()`, without blocking a thread:
-    /// the Swift-concurrency form of ``join()``. In async code, `try await queue.join()` picks it.
+    /// the Swift-concurrency form of ``join()`` (Python has none). In async code,
+    /// `try await queue.join()` picks this overload.
     /// - Throws: `QueueError.cancelled` when the awaiting task is cancelled; `.system` when no
     ///   thread is left for the wait.
     /// - Cost: as ``Queue/get(timeout:)``: one waiting thread sleeps for every task awaiting it.
