@@ -19,8 +19,8 @@ import Glibc
 /// threads that do not exist in the child, and their locks may have been held by those threads: a
 /// child that uses them can hang. So a child uses plain code and pthreads, never Dispatch or Swift
 /// concurrency inherited from the parent. The async forms (`try await child.join()`,
-/// `try await queue.get()`, `try await connection.receive()`, ...) are for the parent's side: a child
-/// that awaits one stops with a precondition failure.
+/// `try await queue.get()`, `try await connection.receive()`, ...) are for the parent's side; a child
+/// uses the blocking forms (a child that reaches an async form stops with a precondition failure).
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created
