@@ -185,3 +185,26 @@ int mp_child_exit_descriptor(void) {
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
+
+// ---- The async forms' reactor ----
+#include <sys/epoll.h>
+
+int mp_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int mp_epoll_watch(int epfd, int fd, uint64_t token, int rearm) {
+    struct epoll_event event = { .events = EPOLLIN | EPOLLONESHOT, .data = { .u64 = token } };
+    return epoll_ctl(epfd, rearm ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+}
+
+int mp_epoll_forget(int epfd, int fd) {
+    struct epoll_event unused = { 0 };  // kernels before 2.6.9 want a non-null pointer
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &unused);
+}
+
+int mp_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int count = epoll_wait(epfd, events, max, timeout_ms);
+    for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
+    return count;
+}

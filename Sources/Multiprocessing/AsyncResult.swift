@@ -3,8 +3,9 @@
 /// The result of ``Pool/applyAsync(_:onSuccess:onError:)`` or
 /// ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``, available once a worker has answered.
 ///
-/// Wait for it with ``get(timeout:)`` (the value, or the task's error) or ``wait(timeout:)`` (just
-/// readiness); poll it with ``isReady``; in async code, `try await result.value`. The success or
+/// Wait for it with ``get(timeout:)-8dshw`` (the value, or the task's error) or ``wait(timeout:)`` (just
+/// readiness); poll it with ``isReady``; in async code, `try await result.value` or
+/// `try await result.get(timeout:)`. The success or
 /// error callback given to `applyAsync` runs before the result becomes ready, on the pool's own
 /// thread: keep callbacks short, and never wait for the pool inside one.
 ///
@@ -13,10 +14,8 @@
 public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     private let monitor = LocalMonitor()
     private var outcome: Result<Value, PoolError>?
-    /// Awaiting tasks (`value`), by token; resumed without a value, they read `outcome`.
-    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    private var cancelledWaiters: Set<UInt64> = []
-    private var nextWaiter: UInt64 = 0
+    /// Set when a task awaits (`value`): only then does `resolve` signal the async waits.
+    private var awaited = false
     /// Threads blocked in `get` or `wait`: only then does `resolve` broadcast.
     private var blockedThreads = 0
     private let onSuccess: (@Sendable (Value) -> Void)?
@@ -38,18 +37,15 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
         case .failure(let error): onError?(error)
         }
         var broadcast = false
-        var resumed: [CheckedContinuation<Void, Never>] = []
+        var signal = false
         monitor.withLock {
             guard outcome == nil else { return }
             outcome = result
             broadcast = blockedThreads > 0
-            if !waiters.isEmpty {
-                resumed = Array(waiters.values)
-                waiters = [:]
-            }
+            signal = awaited
         }
         if broadcast { monitor.broadcast() }
-        for continuation in resumed { continuation.resume() }
+        if signal { AsyncWaits.shared.signal(self, .result) }
     }
 
     /// Waits for the result and returns it, or throws the task's error.
@@ -89,36 +85,40 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// The value, awaited without blocking a thread: `try await result.value`.
+    /// The value, awaited without blocking a thread: `try await result.value`, the same as
+    /// `try await result.get()`.
     /// - Throws: the task's ``PoolError``; `.cancelled` when the awaiting task is cancelled (the pool's
     ///   task itself goes on).
     public var value: Value {
         get async throws(PoolError) {
-            if let result = monitor.withLock({ outcome }) { return try result.get() }
-            let token = monitor.withLock { () -> UInt64 in
-                nextWaiter += 1
-                return nextWaiter
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = monitor.withLock { () -> Bool in
-                        if outcome != nil || cancelledWaiters.contains(token) { return true }
-                        waiters[token] = continuation
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
-            } onCancel: {
-                let continuation = monitor.withLock { () -> CheckedContinuation<Void, Never>? in
-                    cancelledWaiters.insert(token)
-                    return waiters.removeValue(forKey: token)
-                }
-                continuation?.resume()
-            }
-            return try monitor.withLock { () -> Result<Value, PoolError> in
-                cancelledWaiters.remove(token)
-                return outcome ?? .failure(.cancelled)
-            }.get()
+            try await get()
+        }
+    }
+
+    /// Waits for the result without blocking a thread, and returns it or throws the task's error:
+    /// the Swift-concurrency form of ``get(timeout:)`` (Python has none). In async code,
+    /// `try await result.get()` picks this overload.
+    ///
+    /// - Parameter timeout: nil waits as long as it takes; otherwise throws ``PoolError/timeout(_:)`` after
+    ///   about this long (the task goes on; ask again later).
+    /// - Throws: the task's ``PoolError`` (`.taskFailed`, `.workerDied`, `.terminated`, …), `.timeout`,
+    ///   or `.cancelled` when the awaiting task is cancelled (the pool's task itself goes on).
+    /// - Cost: nothing while it waits: the pool's thread resumes the task when the worker answers
+    ///   (with a timeout, the runtime's reactor thread keeps the deadline).
+    public func get(timeout: Duration? = nil) async throws(PoolError) -> Value {
+        let ready = monitor.withLock { () -> Result<Value, PoolError>? in
+            if outcome == nil { awaited = true }
+            return outcome
+        }
+        if let ready { return try ready.get() }
+        let ending = await AsyncWaits.shared.wait(
+            on: self, .result, until: Deadline(timeout: timeout), readiness: { .signal },
+            attempt: { [self] in isReady ? .finished : .notYet(token: 0) })
+        switch ending {
+        case .finished: return try monitor.withLock { outcome! }.get()
+        case .timedOut: throw .timeout(timeout ?? .zero)
+        case .cancelled: throw .cancelled
+        case .failed(let error): throw .system(error)
         }
     }
 

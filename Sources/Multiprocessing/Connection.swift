@@ -18,7 +18,7 @@ extension Connection {
     /// - `duplex: false`: a one-way pipe; returns `(receiveEnd, sendEnd)`, in Python's order.
     ///
     /// Fork a ``ChildProcess`` after this call and both processes hold both ends: each should close
-    /// the end it does not use, or the reader never sees end of file (see ``Connection/receive()``).
+    /// the end it does not use, or the reader never sees end of file (see ``Connection/receive()-68hv2``).
     ///
     /// - Parameters:
     ///   - duplex: true for two ends that both send and receive; false for a receive end and a send end.
@@ -65,7 +65,7 @@ extension Connection {
 ///
 /// Thread safety: any thread may call any method. Sends from several threads are serialized, and
 /// so are receives, so frames never interleave within a process. ``close()`` from one thread wakes
-/// the others that are blocked in ``receive()``, ``send(_:)`` or ``poll(timeout:)`` on this end; they throw
+/// the others that are blocked in ``receive()-68hv2``, ``send(_:)`` or ``poll(timeout:)`` on this end; they throw
 /// ``ConnectionError/closed``. The descriptor itself is closed when the last of them has returned,
 /// so its number is never reused under a call in flight. An end that is copied into a child by
 /// `fork` (any ``ChildProcess/start()``) is fresh in the child: its locks are re-made there, and the
@@ -78,7 +78,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         case duplex, receiveOnly, sendOnly
     }
 
-    /// True when this end can receive (``receive()``, ``receiveBytes()``, ``poll(timeout:)``).
+    /// True when this end can receive (``receive()-68hv2``, ``receiveBytes()-73kgr``, ``poll(timeout:)``).
     public var isReadable: Bool { kind != .sendOnly }
     /// True when this end can send (``send(_:)``, ``sendBytes(_:)``).
     public var isWritable: Bool { kind != .receiveOnly }
@@ -175,7 +175,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// Sends raw bytes as one message, without the codec (Python's `send_bytes`). An empty array is
-    /// a message too. The other end reads it with ``receiveBytes()``.
+    /// a message too. The other end reads it with ``receiveBytes()-73kgr``.
     ///
     /// - Throws: as ``send(_:)``.
     /// - Cost: one gathering write of the length and the bytes; no copy.
@@ -249,17 +249,20 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
     ///   message along); a message larger than 64 KiB takes a few more.
     public func receive() throws(ConnectionError) -> Message {
-        try receiveFrame { (frame) throws(ConnectionError) -> Message in
-            do throws(CodecError) {
-                return try decoder.decode(Message.self, from: frame)
-            } catch {
-                throw .undecodable(error)
-            }
+        try receiveFrame(decode)
+    }
+
+    /// With `readLock` held: the message in a frame.
+    private func decode(_ frame: UnsafeRawBufferPointer) throws(ConnectionError) -> Message {
+        do throws(CodecError) {
+            return try decoder.decode(Message.self, from: frame)
+        } catch {
+            throw .undecodable(error)
         }
     }
 
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
-    /// - Throws: as ``receive()``, except `.undecodable`.
+    /// - Throws: as ``receive()-68hv2``, except `.undecodable`.
     public func receiveBytes() throws(ConnectionError) -> [UInt8] {
         try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
@@ -268,31 +271,39 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try enter(sending: false)
         defer { leave() }
         return try readLock.withLock { () throws(ConnectionError) -> T in
-            try checkOpen()
-            if let framingError { throw framingError }
-            while true {
-                let available = readEnd - readStart
-                var needed = 4
-                if available >= 4 {
-                    let length = Int(UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
-                    guard length <= maxMessageSize else {
-                        // The rest of the stream cannot be trusted: this and every later receive fail.
-                        framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
-                        throw .messageTooLarge(size: length, maximum: maxMessageSize)
-                    }
-                    needed = 4 + length
-                    if available >= needed {
-                        let frame = UnsafeRawBufferPointer(start: readBuffer + readStart + 4, count: length)
-                        readStart += needed
-                        defer { frameConsumed() }
-                        return try body(frame)
-                    }
+            try takeFrame(waiting: true, body)!
+        }
+    }
+
+    /// With `readLock` held: the next frame, handed to `body`. Without `waiting`, nil when no whole
+    /// frame has arrived (what has arrived stays buffered for the next call).
+    private func takeFrame<T>(waiting: Bool, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
+        throws(ConnectionError) -> T? {
+        try checkOpen()
+        if let framingError { throw framingError }
+        while true {
+            let available = readEnd - readStart
+            var needed = 4
+            if available >= 4 {
+                let length = Int(UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
+                guard length <= maxMessageSize else {
+                    // The rest of the stream cannot be trusted: this and every later receive fail.
+                    framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
+                    throw .messageTooLarge(size: length, maximum: maxMessageSize)
                 }
-                makeRoom(for: needed)
-                if try fill() == 0 {
-                    if available == 0 { throw .endOfFile }
-                    throw .truncated(expected: needed, received: available)
+                needed = 4 + length
+                if available >= needed {
+                    let frame = UnsafeRawBufferPointer(start: readBuffer + readStart + 4, count: length)
+                    readStart += needed
+                    defer { frameConsumed() }
+                    return try body(frame)
                 }
+            }
+            makeRoom(for: needed)
+            guard let count = try fill(waiting: waiting) else { return nil }
+            if count == 0 {
+                if available == 0 { throw .endOfFile }
+                throw .truncated(expected: needed, received: available)
             }
         }
     }
@@ -335,8 +346,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Reads what has arrived into the free part of the buffer, waiting for something to arrive:
     /// spinning for a few microseconds first when recent messages came that fast. Returns the
-    /// number of bytes read; 0 at end of file.
-    private func fill() throws(ConnectionError) -> Int {
+    /// number of bytes read; 0 at end of file; nil when nothing has arrived and `waiting` is false.
+    private func fill(waiting: Bool) throws(ConnectionError) -> Int? {
         var spinStart: ContinuousClock.Instant?
         while true {
             let transfer: Sys.Transfer
@@ -352,6 +363,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
                 buffered.store(readEnd - readStart, ordering: .relaxed)
                 return count
             case .wouldBlock:
+                if !waiting { return nil }
                 if spinCredit > 0 {
                     let now = ContinuousClock.now
                     if spinStart == nil { spinStart = now }
@@ -378,7 +390,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Whether a message (or end of file) is ready to be received, waiting up to `timeout` for one:
     /// zero or negative checks once, nil waits without limit (Python's `poll(timeout)` and
     /// `poll(None)`). It never consumes anything: true means a message has started to arrive
-    /// (or end of file), so ``receive()`` will not wait for another sender, only, at most, for the
+    /// (or end of file), so ``receive()-68hv2`` will not wait for another sender, only, at most, for the
     /// rest of a large message being written.
     ///
     /// - Throws: ``ConnectionError/wrongDirection(_:)`` on a send-only end; `.closed` after ``close()``,
@@ -421,7 +433,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Starts a call: checks direction and state, and counts the call so that `close()` defers
     /// closing the descriptor until it ends.
     @inline(__always)
-    private func enter(sending: Bool) throws(ConnectionError) {
+    func enter(sending: Bool) throws(ConnectionError) {
         if sending && kind == .receiveOnly {
             throw .wrongDirection(.send)
         }
@@ -437,7 +449,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func leave() {
+    func leave() {
         let after = lifecycle.wrappingSubtract(Self.oneUser, ordering: .acquiringAndReleasing).newValue
         if after == Self.closedBit { release() }
     }
@@ -460,14 +472,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Waits for the descriptor, or for `close()` from another thread. False on timeout.
     private func wait(writable: Bool, deadline: ContinuousClock.Instant?) throws(ConnectionError) -> Bool {
-        let wake = try wakeLock.withLock { () throws(ConnectionError) -> Int32 in
-            // Checked under the lock, so a close() that comes after this sees the descriptor.
-            try checkOpen()
-            if wakeFd < 0 {
-                do throws(SystemError) { wakeFd = try Sys.eventDescriptor() } catch { throw .system(error) }
-            }
-            return wakeFd
-        }
+        let wake = try wakeDescriptor()
         let readiness: Sys.Readiness
         do throws(SystemError) {
             readiness = try Sys.waitForEvent(fd, writable: writable, wake: wake, deadline: deadline)
@@ -479,6 +484,42 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         case .timedOut: return false
         case .woken: throw .closed
         }
+    }
+
+    /// The eventfd that `close()` signals to wake the calls in progress (made on first use). Only for
+    /// a caller that has entered, so that it stays open until the caller leaves.
+    func wakeDescriptor() throws(ConnectionError) -> Int32 {
+        try wakeLock.withLock { () throws(ConnectionError) -> Int32 in
+            // Checked under the lock, so a close() that comes after this sees the descriptor.
+            try checkOpen()
+            if wakeFd < 0 {
+                do throws(SystemError) { wakeFd = try Sys.eventDescriptor() } catch { throw .system(error) }
+            }
+            return wakeFd
+        }
+    }
+
+    // MARK: For the async forms (ConnectionAsync.swift)
+
+    /// One receive that never waits, by a caller that has entered: the next message if it has
+    /// arrived whole (reading what the descriptor has, without waiting); `.busy` when another thread
+    /// is receiving on this end.
+    func receiveNow() throws(ConnectionError) -> ReceiveAttempt<Message> {
+        try takeFrameNow(decode)
+    }
+
+    /// `receiveNow` for raw bytes.
+    func receiveBytesNow() throws(ConnectionError) -> ReceiveAttempt<[UInt8]> {
+        try takeFrameNow { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+    }
+
+    private func takeFrameNow<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
+        throws(ConnectionError) -> ReceiveAttempt<T> {
+        let taken = try readLock.withLockIfFree { () throws(ConnectionError) -> T? in
+            try takeFrame(waiting: false, body)
+        }
+        guard let taken else { return .busy }
+        return taken.map { .received($0) } ?? .notYet
     }
 
     /// In a forked child, on first use: re-make the locks (a parent thread may have held them at
@@ -530,6 +571,8 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     case invalidMaxMessageSize(Int)
     /// A system call failed.
     case system(SystemError)
+    /// The task awaiting `receive` (the async form) was cancelled; no message was taken.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -553,6 +596,8 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
             return "maxMessageSize must be between 1 and \(UInt32.max), not \(size)"
         case .system(let error):
             return error.description
+        case .cancelled:
+            return "the task awaiting the connection was cancelled"
         }
     }
 }

@@ -1,7 +1,7 @@
 // JoinableQueue: Python's multiprocessing.JoinableQueue, a Queue whose items are marked done.
 
 /// A ``Queue`` that also counts unfinished tasks: every item put is one more, every ``taskDone()`` one
-/// fewer, and ``join()`` waits until none is left. A consumer calls `taskDone()` once for each item it
+/// fewer, and ``join()-60erm`` waits until none is left. A consumer calls `taskDone()` once for each item it
 /// took, when it has finished with it; the producer calls `join()` to wait until all the work it
 /// handed out has been done.
 ///
@@ -16,7 +16,7 @@
 /// Cost: as `Queue`; `taskDone` is a lock, a store and an unlock (a wake-up call only when the count
 /// reaches zero while someone is in `join`).
 public final class JoinableQueue<Item: Codable>: Queue<Item>, @unchecked Sendable {
-    /// Marks one item taken from the queue as done. When every item put is done, ``join()`` returns.
+    /// Marks one item taken from the queue as done. When every item put is done, ``join()-60erm`` returns.
     /// Works after `close()` too: finishing work already taken is always allowed.
     /// - Throws: ``QueueError/taskDoneTooManyTimes`` when every item taken so far is already done.
     public func taskDone() throws(QueueError) {

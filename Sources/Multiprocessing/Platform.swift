@@ -343,6 +343,13 @@ final class LocalMutex: @unchecked Sendable {
         return try body()
     }
 
+    /// `withLock` when the mutex is free now; nil, without running `body`, when another thread holds it.
+    func withLockIfFree<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
     /// Only in a freshly forked child, which has a single thread.
     func reinitializeInChild() {
         pthread_mutex_init(mutex, nil)

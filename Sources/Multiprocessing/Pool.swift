@@ -140,7 +140,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
     }
 
-    /// ``map(_:chunkSize:)`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
+    /// ``map(_:chunkSize:)-s2jj`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
     /// The callbacks run once, when every chunk is done (see ``applyAsync(_:onSuccess:onError:)``).
     @inlinable
     public func mapAsync<S: Sequence>(
@@ -354,7 +354,7 @@ public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
     /// The arguments, in the work function's order.
     public var values: (repeat each Value)
 
-    /// Packs arguments for ``Pool/applyAsync(_:onSuccess:onError:)`` or ``Pool/apply(_:)`` on a
+    /// Packs arguments for ``Pool/applyAsync(_:onSuccess:onError:)`` or ``Pool/apply(_:)-4syhj`` on a
     /// pool made with a work function of several arguments: `pool.apply(PoolArguments(1, "x"))`.
     /// - Parameter values: one argument per parameter of the work function.
     public init(_ values: repeat each Value) {
@@ -374,7 +374,7 @@ public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
 }
 
 extension Pool {
-    /// A pool whose work function takes several arguments (Python's ``starmap(_:chunkSize:)`` style); feed it with
+    /// A pool whose work function takes several arguments (Python's ``starmap(_:chunkSize:)-74k12`` style); feed it with
     /// `starmap`, or `applyAsync(PoolArguments(a, b))`. See the main initializer for the parameters.
     public convenience init<each Argument: Codable & Sendable>(
         processes: Int? = nil,
@@ -387,7 +387,7 @@ extension Pool {
         }
     }
 
-    /// ``map(_:chunkSize:)`` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
+    /// ``map(_:chunkSize:)-s2jj`` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
     /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
     @inlinable
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
@@ -396,7 +396,7 @@ extension Pool {
         try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: .starmap)
     }
 
-    /// ``starmap(_:chunkSize:)`` without waiting.
+    /// ``starmap(_:chunkSize:)-74k12`` without waiting.
     @inlinable
     public func starmapAsync<each Argument: Codable & Sendable>(
         _ inputs: [(repeat each Argument)],

@@ -92,11 +92,11 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
 
 /// The pool call that a ``PoolError`` is about; its description is how the error message names it.
 public enum PoolOperation: String, Equatable, Sendable, CustomStringConvertible {
-    /// ``Pool/apply(_:)``.
+    /// ``Pool/apply(_:)-4syhj``.
     case apply
     /// ``Pool/applyAsync(_:onSuccess:onError:)``.
     case applyAsync
-    /// ``Pool/map(_:chunkSize:)``.
+    /// ``Pool/map(_:chunkSize:)-s2jj``.
     case map
     /// ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``.
     case mapAsync
@@ -104,13 +104,13 @@ public enum PoolOperation: String, Equatable, Sendable, CustomStringConvertible 
     case imap
     /// ``Pool/imapUnordered(_:chunkSize:)``.
     case imapUnordered
-    /// `starmap`, the tuple form of ``Pool/map(_:chunkSize:)``.
+    /// `starmap`, the tuple form of ``Pool/map(_:chunkSize:)-s2jj``.
     case starmap
     /// `starmapAsync`, the tuple form of ``Pool/mapAsync(_:chunkSize:onSuccess:onError:)``.
     case starmapAsync
     /// ``Pool/join()``.
     case join
-    /// ``AsyncResult/get(timeout:)``.
+    /// ``AsyncResult/get(timeout:)-8dshw``.
     case getResult = "get a result"
     /// ``AsyncResult/wait(timeout:)``.
     case wait

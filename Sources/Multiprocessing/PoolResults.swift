@@ -5,7 +5,8 @@
 ///
 /// Iterate it with `for outcome in results { let value = try outcome.get() }`: each element is a
 /// `Result`, so one failed input does not hide the others. In async code, iterate ``values-swift.property``:
-/// `for try await value in results.values { … }`, which stops at the first failure.
+/// `for try await value in results.values { … }`, which stops at the first failure (or throws
+/// ``PoolError/cancelled`` when the iterating task is cancelled; no outcome is lost then).
 ///
 /// Single pass: iterating consumes the outcomes (a second loop continues where the first stopped).
 /// Thread-safe. Cost: the outcomes are kept until consumed; the inputs were all sent at once.
@@ -20,7 +21,8 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
     private var slots: [Element?]
     private var arrived = 0
     private var consumed = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Set when a task iterates `values`: only then does `deliver` signal the async waits.
+    private var awaited = false
     private let ioThread: PlainThread?
 
     init(count: Int, ordered: Bool, ioThread: PlainThread?) {
@@ -32,16 +34,15 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
 
     /// Delivers outcomes for the inputs from `index` on (the I/O thread).
     func deliver(_ outcomes: [Element], from index: Int) {
-        let resumed = monitor.withLock { () -> [CheckedContinuation<Void, Never>] in
+        let signal = monitor.withLock { () -> Bool in
             for (offset, outcome) in outcomes.enumerated() {
                 slots[ordered ? index + offset : arrived + offset] = outcome
             }
             arrived += outcomes.count
-            defer { waiters = [] }
-            return waiters
+            return awaited
         }
         monitor.broadcast()
-        for continuation in resumed { continuation.resume() }
+        if signal { AsyncWaits.shared.signal(self, .result) }
     }
 
     /// The next outcome, waiting as long as it takes; nil after the last.
@@ -69,22 +70,28 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
     }
 
     /// The next outcome without blocking a thread; nil after the last.
-    func nextAsync() async -> Element? {
-        while true {
-            if let done = monitor.withLock({ () -> Element?? in
-                if consumed == count { return .some(nil) }
-                return takeReady().map { .some($0) }
-            }) {
-                return done
-            }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = monitor.withLock { () -> Bool in
-                    if consumed == count || slots[consumed] != nil { return true }
-                    waiters.append(continuation)
-                    return false
+    /// - Throws: `PoolError.cancelled` when the awaiting task is cancelled (it took no outcome).
+    func nextAsync() async throws(PoolError) -> Element? {
+        monitor.withLock { awaited = true }
+        let taken = AsyncOutcome<Element?, Never>()
+        let ending = await AsyncWaits.shared.wait(
+            on: self, .result, until: .never, readiness: { .signal },
+            attempt: { [self] in
+                monitor.withLock { () -> AsyncAttempt in
+                    if consumed == count {
+                        taken.set(.success(nil))
+                    } else if let outcome = takeReady() {
+                        taken.set(.success(outcome))
+                    } else {
+                        return .notYet(token: 0)
+                    }
+                    return .finished
                 }
-                if ready { continuation.resume() }
-            }
+            })
+        switch ending {
+        case .finished: return taken.get()
+        case .timedOut, .cancelled: throw .cancelled  // no deadline: only cancellation ends it early
+        case .failed(let error): throw .system(error)
         }
     }
 
@@ -112,12 +119,12 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
             let results: PoolResults
 
             public mutating func next() async throws(PoolError) -> Output? {
-                guard let outcome = await results.nextAsync() else { return nil }
+                guard let outcome = try await results.nextAsync() else { return nil }
                 return try outcome.get()
             }
 
             public mutating func next(isolation actor: isolated (any Actor)?) async throws(PoolError) -> Output? {
-                guard let outcome = await results.nextAsync() else { return nil }
+                guard let outcome = try await results.nextAsync() else { return nil }
                 return try outcome.get()
             }
         }

@@ -11,7 +11,7 @@ import Glibc
 /// its living daemonic children and then joins all its children.
 ///
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
-/// A `ChildProcess` is thread-safe; ``join(timeout:)``, ``isAlive`` and ``exitCode`` may be called from any thread of
+/// A `ChildProcess` is thread-safe; ``join(timeout:)-98o0p``, ``isAlive`` and ``exitCode`` may be called from any thread of
 /// the process that started it.
 ///
 /// Subclassing, as with Python's `class Worker(Process)`: override `run()`, and restate
@@ -21,6 +21,14 @@ import Glibc
 /// guarded by a lock (such as `Synchronization.Mutex`), since other threads may use the object. A
 /// property that `run()` changes changes only the child's copy: send results back through a ``Queue``,
 /// a ``Connection`` or shared memory instead.
+///
+/// Concurrency in the child: `fork` copies only the thread that called it. Dispatch queues and Swift
+/// concurrency (tasks, `async`/`await`, actors) that the parent had started before the fork run on
+/// threads that do not exist in the child, and their locks may have been held by those threads: a
+/// child that uses them can hang. So a child uses plain code and pthreads, never Dispatch or Swift
+/// concurrency inherited from the parent. The async forms (`try await child.join()`,
+/// `try await queue.get()`, `try await connection.receive()`, ...) are for the parent's side; a child
+/// uses the blocking forms (a child that reaches an async form stops with a precondition failure).
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created
@@ -210,7 +218,8 @@ open class ChildProcess: @unchecked Sendable {
     ///   `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
     /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
-    ///   without, one `waitid`. Blocks the calling thread: from async code use `joined()`.
+    ///   without, one `waitid`. Blocks the calling thread: from async code, `try await join(timeout:)`
+    ///   (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
@@ -240,7 +249,7 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    private enum WaitStep {
+    enum WaitStep {
         case ended
         /// Block without a timeout until the child ends, without reaping it (reaping takes the lock).
         case waitUntilEnded(pid_t)
@@ -250,7 +259,7 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
-    private func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
+    func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:

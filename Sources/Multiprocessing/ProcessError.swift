@@ -15,6 +15,8 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     case cannotJoinCurrentProcess
     /// A system call failed (fork, waitpid, ...).
     case system(SystemError)
+    /// The task awaiting `join` (the async form) was cancelled; the child goes on.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
             return "a process cannot join itself"
         case .system(let error):
             return error.description
+        case .cancelled:
+            return "the task awaiting the join was cancelled"
         }
     }
 }
@@ -40,7 +44,7 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
 public enum ProcessOperation: String, Equatable, Sendable, CustomStringConvertible {
     /// ``ChildProcess/start()``.
     case start
-    /// ``ChildProcess/join(timeout:)``.
+    /// ``ChildProcess/join(timeout:)-98o0p``.
     case join
     /// ``ChildProcess/terminate()``.
     case terminate

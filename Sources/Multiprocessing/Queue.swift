@@ -3,7 +3,7 @@
 import Synchronization
 
 /// A first-in, first-out queue that processes share: create it before forking; then any process
-/// may ``put(_:timeout:)`` items and any process may ``get(timeout:)`` them, each item exactly once.
+/// may ``put(_:timeout:)-yl1l`` items and any process may ``get(timeout:)-4ik9f`` them, each item exactly once.
 /// Items are any `Codable` type; they travel as bytes (the binary codec), so what a consumer gets is a copy.
 ///
 /// ``maxSize`` bounds the number of items (0: no bound but the bytes). `put` waits while the queue is
@@ -51,7 +51,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// An empty queue in fresh shared memory.
     ///
     /// - Parameters:
-    ///   - maxSize: the most items it holds (``put(_:timeout:)`` waits when it has that many); 0 for no limit except
+    ///   - maxSize: the most items it holds (``put(_:timeout:)-yl1l`` waits when it has that many); 0 for no limit except
     ///     the ring's bytes.
     ///   - capacity: the ring's size in bytes, rounded up to a power of two, from 4 KiB to 1 GiB. Items
     ///     are stored encoded, each with a 4-byte length (an `Int` takes 12 bytes); an item larger
@@ -88,7 +88,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// Puts `item` if the queue has room now, without waiting: Python's `put_nowait` (which raises
     /// `queue.Full` where this returns false), named like ``Lock/tryAcquire()``.
     /// - Returns: true when the item was put; false when the queue was full (nothing was put).
-    /// - Throws: what ``put(_:timeout:)`` throws, except `.full`.
+    /// - Throws: what ``put(_:timeout:)-yl1l`` throws, except `.full`.
     public final func tryPut(_ item: Item) throws(QueueError) -> Bool {
         do {
             try put(item, until: .now)
@@ -118,6 +118,23 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         try ring.put(payload: encoder.buffer.bytes, until: deadline)
     }
 
+    /// The bytes `put` stores for `item`: the async put encodes once, on the caller's thread, then waits.
+    final func encodedPayload(of item: Item) throws(QueueError) -> [UInt8] {
+        if let raw {
+            return withUnsafeBytes(of: item) { Array($0[..<raw.size]) }
+        }
+        let encoder = spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+            ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
+        defer { keep(encoder, in: spareEncoder) }
+        encoder.buffer.reset()
+        do {
+            try encoder.encode(item)
+        } catch {
+            throw .unencodable(error)
+        }
+        return Array(encoder.buffer.bytes)
+    }
+
     // MARK: Getting
 
     /// Takes the item at the front of the queue, waiting while it is empty: as long as it takes
@@ -131,7 +148,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// Takes the front item if there is one now, without waiting: Python's `get_nowait` (which
     /// raises `queue.Empty` where this returns nil).
     /// - Returns: the front item, or nil when the queue was empty.
-    /// - Throws: what ``get(timeout:)`` throws, except `.empty`.
+    /// - Throws: what ``get(timeout:)-4ik9f`` throws, except `.empty`.
     public final func tryGet() throws(QueueError) -> Item? {
         do {
             return try get(until: .now)
@@ -183,13 +200,13 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// Whether the queue holds no item at the moment of the call. Python's `empty()`.
     public final var isEmpty: Bool { ring.state.count == 0 }
 
-    /// Whether a ``put(_:timeout:)`` would have to wait at the moment of the call: ``maxSize`` items are in the queue
+    /// Whether a ``put(_:timeout:)-yl1l`` would have to wait at the moment of the call: ``maxSize`` items are in the queue
     /// (or the ring has no room left even for the smallest item). Python's `full()`.
     public final var isFull: Bool { ring.isFull(ring.state) }
 
     // MARK: Closing
 
-    /// Closes the queue for this process's object: later ``put(_:timeout:)`` and ``get(timeout:)``
+    /// Closes the queue for this process's object: later ``put(_:timeout:)-yl1l`` and ``get(timeout:)-4ik9f``
     /// calls through it throw ``QueueError/closed``, and calls waiting in other threads of this process
     /// throw it too. Other processes are not affected, and the items in the queue stay there for them.
     /// (There is no feeder thread to flush, so nothing like Python's `join_thread()` is needed.)

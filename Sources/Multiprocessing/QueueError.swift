@@ -27,6 +27,9 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
     case corrupted(String)
     /// Creating the queue's shared memory, or locking it, failed.
     case system(SystemError)
+    /// The task awaiting `get`, `put` or `join` (the async forms) was cancelled: a `get` took no
+    /// item, a `put` put nothing.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -54,6 +57,8 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the queue's shared memory is corrupted: \(reason)"
         case .system(let error):
             return error.description
+        case .cancelled:
+            return "the task awaiting the queue was cancelled"
         }
     }
 }

@@ -502,6 +502,29 @@ final class QueueRing: @unchecked Sendable {
         return true
     }
 
+    // MARK: For the async forms (QueueAsync.swift)
+
+    /// The tail word now: what an async get saw before an attempt that found the queue empty.
+    var tailWord: UInt64 { tail.pointee.load(ordering: .acquiring) }
+    /// The head word now: what an async put saw before an attempt that found no room.
+    var headWord: UInt64 { head.pointee.load(ordering: .acquiring) }
+
+    /// Waits, taking and putting nothing, until the tail (`forItem`) or the head (room) is no longer
+    /// `seen`, this object is closed, or `deadline` passes. It sleeps on the condition a blocked get
+    /// (or put) sleeps on, so the same notifications wake it; like theirs, its sleep is a bounded slice.
+    func waitForChange(forItem: Bool, from seen: UInt64, until deadline: Deadline) {
+        guard lock(until: deadline) else { return }
+        let word = forItem ? tail : head
+        if isClosed || word.pointee.load(ordering: .relaxed) != seen || deadline.hasPassed {
+            unlock()
+            return
+        }
+        let condition = forItem ? notEmpty : (maxItems > 0 && lockedState.count >= maxItems ? notFull : roomForBytes)
+        let ticket = condition.prepareToWait()
+        unlock()
+        _ = condition.sleep(ticket: ticket, until: deadline.instant)
+    }
+
     // MARK: Copying
 
     /// Copies `bytes` into the ring at byte position `position`, wrapping at the end.

@@ -260,7 +260,8 @@ final class PoolTests: XCTestCase {
             XCTAssertEqual(error as? PoolError, .cancelled)
         }
         gate.signal()
-        XCTAssertEqual(try result.get(timeout: .seconds(10)), 5)
+        let five = try await result.get(timeout: .seconds(10))
+        XCTAssertEqual(five, 5)
         pool.close()
         try pool.join()
     }

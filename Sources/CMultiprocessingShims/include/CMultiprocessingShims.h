@@ -103,4 +103,20 @@ ssize_t mp_receive_with_descriptor(int sock, void *bytes, size_t count, int *fd,
 // becomes readable when a child ends (signalfd is not imported by Glibc). -1 on failure.
 int mp_child_exit_descriptor(void);
 
+// ---- The async forms' reactor (AsyncWaits.swift); Glibc does not import <sys/epoll.h> ----
+
+// epoll_create1(EPOLL_CLOEXEC). Returns the descriptor or -1.
+int mp_epoll_create(void);
+
+// Watches `fd` for one readiness to read (EPOLLIN | EPOLLONESHOT; a hang-up or an error counts),
+// reported as `token`: adds it (rearm 0), or re-arms it after it was reported (rearm 1). 0 or -1.
+int mp_epoll_watch(int epfd, int fd, uint64_t token, int rearm);
+
+// Stops watching `fd`. Returns 0 or -1.
+int mp_epoll_forget(int epfd, int fd);
+
+// epoll_wait: stores the tokens of up to `max` ready descriptors in `tokens`; `timeout_ms` -1 waits
+// without limit. Returns how many, or -1 (errno EINTR: nothing is lost, call again).
+int mp_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+
 #endif
