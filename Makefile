@@ -1,7 +1,7 @@
 # Shortcuts; the README's two commands (`swift run chapterN`, `swift test`) need nothing else.
 CHAPTER ?= 1
 
-.PHONY: run test book check build bench sanitize fuzz docs docs-coverage
+.PHONY: run test book check build bench sanitize fuzz format docs docs-coverage format
 
 run:
 	swift run chapter$(CHAPTER)
@@ -73,3 +73,8 @@ fuzz:
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/codec-fuzzer -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-malloc_limit_mb=64 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \
 		$(FUZZ_DIR)/corpus Sources/CodecFuzzer/corpus
+
+# Formats every Swift file with the toolchain's swift-format and the project's .swift-format
+# (the tests check that `swift-format lint --strict` finds nothing).
+format:
+	swift format format --in-place --recursive --parallel Package.swift Sources Chapters Tests
