@@ -1,7 +1,7 @@
 # Shortcuts; the README's two commands (`swift run chapterN`, `swift test`) need nothing else.
 CHAPTER ?= 1
 
-.PHONY: run test book check build bench sanitize fuzz format docs docs-coverage format
+.PHONY: run test book check build bench sanitize fuzz format docs docs-coverage
 
 run:
 	swift run chapter$(CHAPTER)

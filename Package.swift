@@ -10,7 +10,7 @@ let package = Package(
     // of this package, which SwiftPM gives implicit products here (`swift run chapter3`, `swift run
     // book check`, `swift build --product bench`) and never exports to a package that depends on it.
     products: [
-        .library(name: "Multiprocessing", targets: ["Multiprocessing"]),
+        .library(name: "Multiprocessing", targets: ["Multiprocessing"])
     ],
     targets: [
         // The few Linux calls and macros that Glibc does not import.
@@ -26,15 +26,17 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
         // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
         .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
-        .testTarget(name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
+        .testTarget(
+            name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Foundation and the runtime imported together: every runtime name must stay unambiguous.
         .testTarget(name: "FoundationInteropTests", dependencies: ["Multiprocessing", "readme-example"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
-    ] + chapters.map {
-        .executableTarget(name: $0, dependencies: ["Multiprocessing", "Notebook"], path: "Chapters/\($0)")
-    },
+    ]
+        + chapters.map {
+            .executableTarget(name: $0, dependencies: ["Multiprocessing", "Notebook"], path: "Chapters/\($0)")
+        },
     swiftLanguageModes: [.v6]
 )

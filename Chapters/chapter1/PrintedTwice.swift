@@ -8,12 +8,12 @@ nonisolated func printedTwice() throws {
     // whose output goes into a pipe or a file.
     let withRawFork = try captureStandardOutput {
         print("hello from before the fork")  // still in the buffer, not yet written
-        let pid = fork()                      // the bare system call copies the buffer too
+        let pid = fork()  // the bare system call copies the buffer too
         if pid == 0 {
-            flushStandardOutput()             // the child writes out its copy...
+            flushStandardOutput()  // the child writes out its copy...
             _exit(0)
         }
-        waitpid(pid, nil, 0)                  // ...and the parent the original, at exit
+        waitpid(pid, nil, 0)  // ...and the parent the original, at exit
     }
     let withForkProcess = try captureStandardOutput {
         print("hello from before the fork")

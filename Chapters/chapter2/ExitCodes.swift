@@ -9,7 +9,7 @@ struct Failure: Error, CustomStringConvertible {
 
 nonisolated func exitCodes() throws {
     // cell: exit-codes
-    let returns = ChildProcess { }
+    let returns = ChildProcess {}
     let throwsAnError = ChildProcess { throw Failure(description: "the file is not there") }
     let exits = ChildProcess { exitProcess(3) }
     let isTerminated = ChildProcess { while true { pause() } }
@@ -19,7 +19,7 @@ nonisolated func exitCodes() throws {
         try process.start()
     }
     try isTerminated.terminate()  // SIGTERM: please stop
-    try isKilled.kill()           // SIGKILL: stop now, no questions
+    try isKilled.kill()  // SIGKILL: stop now, no questions
 
     for process in [returns, throwsAnError, exits, isTerminated, isKilled] {
         try process.join()

@@ -10,7 +10,7 @@ nonisolated func misuse() throws {
             print("\(what): \(error)")
         }
     }
-    let worker = ChildProcess { }
+    let worker = ChildProcess {}
     attempt("join before start") { try worker.join() }
     attempt("start") { try worker.start() }
     attempt("start again") { try worker.start() }

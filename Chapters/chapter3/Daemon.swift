@@ -13,7 +13,8 @@ nonisolated func daemonDies() throws {
     }  // at exit the program terminates its daemonic children
     try program.start()
     try program.join()
-    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
+    print(
+        "after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }
 
@@ -29,6 +30,7 @@ nonisolated func daemonKilledParent() throws {
     }
     try program.start()
     try program.join()
-    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
+    print(
+        "after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }

@@ -15,6 +15,7 @@ nonisolated func programWaits() throws {
     }  // the program ends here, and its exit handling joins the worker
     try program.start()
     try program.join()
-    print("after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
+    print(
+        "after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }

@@ -12,7 +12,9 @@ nonisolated func timeoutDemo() throws {
         let started = ContinuousClock.now
         let acquired = lock.acquire(timeout: .milliseconds(300))
         let waited = ContinuousClock.now - started
-        print("other: acquire(timeout: 0.3 s) -> \(acquired), after waiting 0.3 s or more: \(waited >= .milliseconds(300))")
+        print(
+            "other: acquire(timeout: 0.3 s) -> \(acquired), after waiting 0.3 s or more: \(waited >= .milliseconds(300))"
+        )
         gaveUp.set()
         print("other: acquire(timeout: 10 s) -> \(lock.acquire(timeout: .seconds(10)))")
         try lock.release()

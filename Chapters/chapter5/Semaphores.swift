@@ -31,7 +31,8 @@ nonisolated func limit() throws {
 
 nonisolated func boundedBuffer() throws {
     // cell: bounded-buffer
-    let size = 3, items = 8
+    let size = 3
+    let items = 8
     let buffer = try RawSharedArray<Int>(count: size)
     let empty = try CountingSemaphore(value: size)  // free places in the buffer
     let full = try CountingSemaphore(value: 0)  // items in the buffer

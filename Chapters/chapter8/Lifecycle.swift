@@ -3,9 +3,12 @@ import Notebook
 
 nonisolated func freshWorkers() throws {
     // cell: fresh-workers
-    let pool = try Pool(processes: 1, maxTasksPerChild: 2, initializer: {
-        print("initializer: \(currentProcess().name) is ready")
-    }) { (_: Int) -> String in currentProcess().name }
+    let pool = try Pool(
+        processes: 1, maxTasksPerChild: 2,
+        initializer: {
+            print("initializer: \(currentProcess().name) is ready")
+        }
+    ) { (_: Int) -> String in currentProcess().name }
     print("tasks ran in: \(try pool.map(1...5, chunkSize: 1))")
     pool.close()
     try pool.join()

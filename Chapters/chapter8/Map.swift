@@ -3,8 +3,10 @@ import Notebook
 
 nonisolated func mapList() throws {
     // cell: map
-    let sites = ["https://www.python.org", "https://www.swift.org", "https://www.kernel.org",
-                 "https://www.debian.org", "https://www.gnu.org", "https://www.postgresql.org"]
+    let sites = [
+        "https://www.python.org", "https://www.swift.org", "https://www.kernel.org",
+        "https://www.debian.org", "https://www.gnu.org", "https://www.postgresql.org",
+    ]
     let pool = try Pool(processes: 3) { (url: String) -> String in
         let host = url.dropFirst("https://".count)  // local work: no network in this book
         let vowels = host.filter { "aeiou".contains($0) }.count

@@ -4,7 +4,7 @@ import Notebook
 nonisolated func applyAsyncRounds() throws {
     // cell: apply-async
     let mayFinish = try (0..<10).map { _ in try Event() }  // one go-ahead per task
-    let running = try Queue<Int>()                          // "task n is running"
+    let running = try Queue<Int>()  // "task n is running"
     let pool = try Pool(processes: 3) { (task: Int) -> String in
         try running.put(task)
         mayFinish[task].wait()
@@ -14,7 +14,8 @@ nonisolated func applyAsyncRounds() throws {
     let results = try (0..<10).map { try pool.applyAsync($0) }
     print("main: 10 tasks handed to the pool; applyAsync returned at once")
 
-    var rounds = 0, finished = 0
+    var rounds = 0
+    var finished = 0
     while finished < 10 {
         let atOnce = try (0..<min(3, 10 - finished)).map { _ in try running.get() }
         rounds += 1
@@ -37,7 +38,8 @@ nonisolated func applyOneByOne() throws {
         demoSleep(.milliseconds(100))  // the work
         return "hello \(task)"
     }
-    var rounds = 0, mostAtOnce = 0
+    var rounds = 0
+    var mostAtOnce = 0
     for task in 0..<10 {
         let result = try pool.apply(task)  // waits for this task before the next is sent
         mostAtOnce = max(mostAtOnce, running.count)

@@ -64,13 +64,17 @@ public struct BookChecker: Sendable {
             self.checker = checker
         }
 
-        func fail(_ location: String, cell: String? = nil, chapter: String? = nil, _ message: String,
-                  details: [String] = [], hint: String? = nil) {
+        func fail(
+            _ location: String, cell: String? = nil, chapter: String? = nil, _ message: String,
+            details: [String] = [], hint: String? = nil
+        ) {
             var lines = ["FAIL " + location + (cell.map { "  " + $0 } ?? "") + ": " + message]
             lines += details
             if let hint { lines.append(hint) }
-            report.failures.append(BookFailure(location: location, cell: cell, chapter: chapter, message: message,
-                                               rendered: lines.joined(separator: "\n")))
+            report.failures.append(
+                BookFailure(
+                    location: location, cell: cell, chapter: chapter, message: message,
+                    rendered: lines.joined(separator: "\n")))
         }
 
         func display(_ path: String) -> String { checker.display(path) }
@@ -108,7 +112,8 @@ public struct BookChecker: Sendable {
         if let wanted { chapters = wanted }
 
         for loaded in pages {
-            let relevant = loaded.chapter.map(chapters.contains) == true
+            let relevant =
+                loaded.chapter.map(chapters.contains) == true
                 || loaded.page.markers.contains { chapters.contains($0.cell.chapter) }
                 || (wanted == nil && !loaded.page.problems.isEmpty)
             guard relevant else { continue }
@@ -136,8 +141,10 @@ public struct BookChecker: Sendable {
                 let path = "\(bookDir)/\(name)"
                 do {
                     let text = try FileSystem.readText(path)
-                    pages.append(LoadedPage(path: path, page: Page(text: text, path: display(path)), text: text,
-                                            chapter: pageChapter(name)))
+                    pages.append(
+                        LoadedPage(
+                            path: path, page: Page(text: text, path: display(path)), text: text,
+                            chapter: pageChapter(name)))
                 } catch {
                     context.fail(display(path), error.message)
                 }
@@ -150,11 +157,14 @@ public struct BookChecker: Sendable {
 
     private func processChapter(_ chapter: String, pages: [LoadedPage], bless: Bool, _ context: Context) {
         let blessHint = "to bless: swift build && swift run book update \(chapter)"
-        let chapterPages = pages.filter { $0.chapter == chapter || $0.page.markers.contains { $0.cell.chapter == chapter } }
+        let chapterPages = pages.filter {
+            $0.chapter == chapter || $0.page.markers.contains { $0.cell.chapter == chapter }
+        }
         let number = chapterNumber(chapter) ?? 0
         guard let home = chapterPages.first(where: { $0.chapter == chapter }) ?? chapterPages.first else {
-            context.fail(display(bookDir), chapter: chapter,
-                         "\(chapter) has no page (expected \(display(bookDir))/\(number < 10 ? "0" : "")\(number)-<name>.md)")
+            context.fail(
+                display(bookDir), chapter: chapter,
+                "\(chapter) has no page (expected \(display(bookDir))/\(number < 10 ? "0" : "")\(number)-<name>.md)")
             return
         }
         let markers = chapterPages.flatMap { loaded in
@@ -178,42 +188,49 @@ public struct BookChecker: Sendable {
             context.report.codeBlocks += 1
             shown.insert(marker.cell.name)
             guard let region = regions[marker.cell.name] else {
-                context.fail(location(loaded, marker), cell: marker.cell.description, chapter: chapter,
-                             "no region '\(marker.cell.name)' in \(display(sourceDir))",
-                             hint: "mark it in the source with '// cell: \(marker.cell.name)' … '// end cell'")
+                context.fail(
+                    location(loaded, marker), cell: marker.cell.description, chapter: chapter,
+                    "no region '\(marker.cell.name)' in \(display(sourceDir))",
+                    hint: "mark it in the source with '// cell: \(marker.cell.name)' … '// end cell'")
                 continue
             }
             if let block = marker.block, block.content == region.lines { continue }
             if bless {
                 context.edits[loaded.path, default: []].append(codeEdit(marker, region))
                 context.report.rewrites.append(
-                    "\(marker.block == nil ? "inserted" : "rewrote") code block \(location(loaded, marker)) \(marker.cell) from \(display(region.path)):\(region.line)")
+                    "\(marker.block == nil ? "inserted" : "rewrote") code block \(location(loaded, marker)) \(marker.cell) from \(display(region.path)):\(region.line)"
+                )
                 continue
             }
             if let block = marker.block {
-                let diff = Diff.unified(expected: block.content, actual: region.lines,
-                                        same: { block.content[$0] == region.lines[$1] },
-                                        labels: ("book", "source \(display(region.path))"))
-                context.fail(location(loaded, marker), cell: marker.cell.description, chapter: chapter,
-                             "code block differs from region '\(region.name)' (\(display(region.path)):\(region.line))",
-                             details: [diff], hint: blessHint)
+                let diff = Diff.unified(
+                    expected: block.content, actual: region.lines,
+                    same: { block.content[$0] == region.lines[$1] },
+                    labels: ("book", "source \(display(region.path))"))
+                context.fail(
+                    location(loaded, marker), cell: marker.cell.description, chapter: chapter,
+                    "code block differs from region '\(region.name)' (\(display(region.path)):\(region.line))",
+                    details: [diff], hint: blessHint)
             } else {
-                context.fail(location(loaded, marker), cell: marker.cell.description, chapter: chapter,
-                             "the marker is not followed by a fenced block", hint: blessHint)
+                context.fail(
+                    location(loaded, marker), cell: marker.cell.description, chapter: chapter,
+                    "the marker is not followed by a fenced block", hint: blessHint)
             }
         }
         for region in regions.regions where !shown.contains(region.name) {
-            context.fail("\(display(region.path)):\(region.line)", cell: "\(chapter)/\(region.name)", chapter: chapter,
-                         "region \(region.name) is not shown in the book",
-                         hint: "embed it: <!-- code: \(chapter)/\(region.name) --> followed by a ```swift block")
+            context.fail(
+                "\(display(region.path)):\(region.line)", cell: "\(chapter)/\(region.name)", chapter: chapter,
+                "region \(region.name) is not shown in the book",
+                hint: "embed it: <!-- code: \(chapter)/\(region.name) --> followed by a ```swift block")
         }
 
         // Output blocks against runs.
         let outputs = markers.filter { $0.marker.output != nil }
         let binary = "\(binDir)/\(chapter)"
         guard FileSystem.isExecutableFile(binary) else {
-            context.fail(display(binary), chapter: chapter,
-                         "missing chapter binary: run `swift build` first (\(outputs.count) output blocks not checked)")
+            context.fail(
+                display(binary), chapter: chapter,
+                "missing chapter binary: run `swift build` first (\(outputs.count) output blocks not checked)")
             return
         }
         guard let cells = listCells(binary, chapter: chapter, context) else { return }
@@ -223,21 +240,28 @@ public struct BookChecker: Sendable {
         for cell in cells {
             let blocks = blocksByCell[cell] ?? []
             if blocks.isEmpty {
-                context.fail(display(home.path), cell: "\(chapter)/\(cell)", chapter: chapter,
-                             "cell \(cell) has no output block",
-                             hint: "add <!-- output: \(chapter)/\(cell) --> to a page, then run: swift build && swift run book update \(chapter)")
+                context.fail(
+                    display(home.path), cell: "\(chapter)/\(cell)", chapter: chapter,
+                    "cell \(cell) has no output block",
+                    hint:
+                        "add <!-- output: \(chapter)/\(cell) --> to a page, then run: swift build && swift run book update \(chapter)"
+                )
             } else if blocks.count > 1 {
-                context.fail(blocks[1], cell: "\(chapter)/\(cell)", chapter: chapter,
-                             "cell \(cell) has \(blocks.count) output blocks (\(blocks.joined(separator: ", "))); keep one")
+                context.fail(
+                    blocks[1], cell: "\(chapter)/\(cell)", chapter: chapter,
+                    "cell \(cell) has \(blocks.count) output blocks (\(blocks.joined(separator: ", "))); keep one")
             }
         }
         for (loaded, marker) in outputs where !cellIds.contains(marker.cell.name) {
-            context.fail(location(loaded, marker), cell: marker.cell.description, chapter: chapter,
-                         "block names cell \(marker.cell.name) which \(chapter) does not have (it has: \(cells.joined(separator: ", ")))")
+            context.fail(
+                location(loaded, marker), cell: marker.cell.description, chapter: chapter,
+                "block names cell \(marker.cell.name) which \(chapter) does not have (it has: \(cells.joined(separator: ", ")))"
+            )
         }
         for (loaded, marker) in outputs where cellIds.contains(marker.cell.name) {
-            checkOutput(loaded, marker, binary: binary, location: location(loaded, marker), bless: bless,
-                        blessHint: blessHint, context)
+            checkOutput(
+                loaded, marker, binary: binary, location: location(loaded, marker), bless: bless,
+                blessHint: blessHint, context)
         }
     }
 
@@ -251,8 +275,9 @@ public struct BookChecker: Sendable {
             return nil
         }
         guard result.succeeded, result.stderr.isEmpty else {
-            context.fail(display(binary) + " --list", chapter: chapter, "listing the cells failed: \(result.termination)",
-                         details: runOutput(result, mergeStderr: false))
+            context.fail(
+                display(binary) + " --list", chapter: chapter, "listing the cells failed: \(result.termination)",
+                details: runOutput(result, mergeStderr: false))
             return nil
         }
         var cells: [String] = []
@@ -263,10 +288,12 @@ public struct BookChecker: Sendable {
             } else {
                 id = trimmed(line)
             }
-            guard !id.isEmpty, id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+            guard !id.isEmpty,
+                id.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
             else {
-                context.fail(display(binary) + " --list", chapter: chapter,
-                             "cannot read the cell list line '\(Diff.visible(line))' (expected '<kebab-id>  <title>')")
+                context.fail(
+                    display(binary) + " --list", chapter: chapter,
+                    "cannot read the cell list line '\(Diff.visible(line))' (expected '<kebab-id>  <title>')")
                 return nil
             }
             cells.append(id)
@@ -274,8 +301,10 @@ public struct BookChecker: Sendable {
         return cells
     }
 
-    private func checkOutput(_ loaded: LoadedPage, _ marker: Marker, binary: String, location: String, bless: Bool,
-                             blessHint: String, _ context: Context) {
+    private func checkOutput(
+        _ loaded: LoadedPage, _ marker: Marker, binary: String, location: String, bless: Bool,
+        blessHint: String, _ context: Context
+    ) {
         guard let attributes = marker.output else { return }
         let cell = marker.cell.description
         context.report.outputBlocks[attributes.mode, default: 0] += 1
@@ -283,8 +312,9 @@ public struct BookChecker: Sendable {
         let heading = "mode=\(attributes.mode.rawValue)"
         let result: RunResult
         do {
-            result = try runner.run(binary, [marker.cell.name], timeout: attributes.timeout,
-                                    mergeStderr: attributes.mergeStderr)
+            result = try runner.run(
+                binary, [marker.cell.name], timeout: attributes.timeout,
+                mergeStderr: attributes.mergeStderr)
         } catch {
             context.fail(location, cell: cell, chapter: marker.cell.chapter, "cannot run the cell: \(error.message)")
             return
@@ -296,15 +326,18 @@ public struct BookChecker: Sendable {
             problems.append("the cell wrote to stderr (declare stderr=merged if that is intended)")
         }
         if result.outputHeldOpen {
-            problems.append("a process that left the cell's process group kept its output open \(formatSeconds(runner.drainTimeout)) s after the cell ended")
+            problems.append(
+                "a process that left the cell's process group kept its output open \(formatSeconds(runner.drainTimeout)) s after the cell ended"
+            )
         }
         if result.truncated { problems.append("the cell printed more than \(runner.maxOutputBytes) bytes") }
 
         let actual = outputLines(result.stdout)
         var comparison: Comparison?
         if let block = marker.block {
-            comparison = Compare.compare(expected: block.content, expectedPids: attributes.pids, actual: actual,
-                                         actualPids: result.pids, mode: attributes.mode, tolerance: attributes.tolerance)
+            comparison = Compare.compare(
+                expected: block.content, expectedPids: attributes.pids, actual: actual,
+                actualPids: result.pids, mode: attributes.mode, tolerance: attributes.tolerance)
         }
         let matches = comparison?.matches == true
         if problems.isEmpty && matches { return }
@@ -313,7 +346,8 @@ public struct BookChecker: Sendable {
             let pids = Normalize.pidsOccurring(in: actual, known: result.pids)
             context.edits[loaded.path, default: []].append(outputEdit(marker, actual, pids: pids))
             context.report.rewrites.append(
-                "\(marker.block == nil ? "inserted" : "rewrote") output block \(location) \(cell) (\(actual.count) line\(actual.count == 1 ? "" : "s"))")
+                "\(marker.block == nil ? "inserted" : "rewrote") output block \(location) \(cell) (\(actual.count) line\(actual.count == 1 ? "" : "s"))"
+            )
             return
         }
 
@@ -324,7 +358,9 @@ public struct BookChecker: Sendable {
                 details.append("actual output:")
                 details += actual.map { "  " + Diff.visible($0) }
             } else if let comparison {
-                problems.append("the output differs from the book (\(heading)\(attributes.tolerance.map { ", tolerance=\(formatSeconds($0))%" } ?? ""))")
+                problems.append(
+                    "the output differs from the book (\(heading)\(attributes.tolerance.map { ", tolerance=\(formatSeconds($0))%" } ?? ""))"
+                )
                 if let note = comparison.note { details.append("(\(note))") }
                 details.append(comparison.diff)
             }
@@ -339,8 +375,9 @@ public struct BookChecker: Sendable {
         }
         let runFailed = problems.contains { !$0.hasPrefix("the output differs") && !$0.hasPrefix("the marker is not") }
         let hint = runFailed ? "a failed run is never blessed: fix the cell, then check again" : blessHint
-        context.fail(location, cell: cell, chapter: marker.cell.chapter, problems.joined(separator: "; "),
-                     details: details, hint: hint)
+        context.fail(
+            location, cell: cell, chapter: marker.cell.chapter, problems.joined(separator: "; "),
+            details: details, hint: hint)
     }
 
     private func runOutput(_ result: RunResult, mergeStderr: Bool) -> [String] {
@@ -362,7 +399,8 @@ public struct BookChecker: Sendable {
             do {
                 let current = try FileSystem.readText(loaded.path)
                 guard current == loaded.text else {
-                    context.fail(display(loaded.path), "the page changed while the book was being checked; not rewritten")
+                    context.fail(
+                        display(loaded.path), "the page changed while the book was being checked; not rewritten")
                     continue
                 }
                 try FileSystem.writeTextAtomically(loaded.path, loaded.page.applying(edits))
@@ -376,7 +414,9 @@ public struct BookChecker: Sendable {
 /// `chapter3` for "chapter3", "3" or "03"; nil for anything else.
 func normalizeChapterName(_ name: String) -> String? {
     if chapterNumber(name) != nil { return name }
-    if !name.isEmpty, name.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(name) { return "chapter\(number)" }
+    if !name.isEmpty, name.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(name) {
+        return "chapter\(number)"
+    }
     return nil
 }
 

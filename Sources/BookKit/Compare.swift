@@ -19,8 +19,10 @@ public enum Compare {
     /// freedom the mode allows (sorted lines for `unordered`, sorted streams for
     /// `interleaved`), so a reordering alone never renumbers them. Cost: O(n log n) plus, on
     /// a mismatch, an O(n·m) diff.
-    public static func compare(expected: [String], expectedPids: [Int32], actual: [String], actualPids: [Int32],
-                               mode: OutputMode, tolerance: Double? = nil) -> Comparison {
+    public static func compare(
+        expected: [String], expectedPids: [Int32], actual: [String], actualPids: [Int32],
+        mode: OutputMode, tolerance: Double? = nil
+    ) -> Comparison {
         let expectedSide = Side(lines: expected, pids: expectedPids, mode: mode, tolerance: tolerance)
         let actualSide = Side(lines: actual, pids: actualPids, mode: mode, tolerance: tolerance)
         let match: (String, String) -> Bool = { Normalize.linesMatch(expected: $0, actual: $1, tolerance: tolerance) }
@@ -28,27 +30,36 @@ public enum Compare {
         let matches: Bool
         switch mode {
         case .exact, .manual:
-            matches = expectedSide.normalized.count == actualSide.normalized.count
+            matches =
+                expectedSide.normalized.count == actualSide.normalized.count
                 && zip(expectedSide.normalized, actualSide.normalized).allSatisfy(match)
         case .unordered:
-            matches = multisetMatches(expectedSide.normalized, actualSide.normalized, tolerance: tolerance, match: match)
+            matches = multisetMatches(
+                expectedSide.normalized, actualSide.normalized, tolerance: tolerance, match: match)
         case .interleaved:
-            let e = streams(expectedSide.normalized), a = streams(actualSide.normalized)
-            matches = e.keys.count == a.keys.count && e.keys == a.keys && e.keys.allSatisfy { key in
-                let x = e.lines[key]!, y = a.lines[key]!
-                return x.count == y.count && zip(x, y).allSatisfy(match)
-            }
+            let e = streams(expectedSide.normalized)
+            let a = streams(actualSide.normalized)
+            matches =
+                e.keys.count == a.keys.count && e.keys == a.keys
+                && e.keys.allSatisfy { key in
+                    let x = e.lines[key]!
+                    let y = a.lines[key]!
+                    return x.count == y.count && zip(x, y).allSatisfy(match)
+                }
         }
         if matches { return Comparison(matches: true, diff: "", note: nil) }
 
-        let eOrder = expectedSide.order, aOrder = actualSide.order
+        let eOrder = expectedSide.order
+        let aOrder = actualSide.order
         let diff = Diff.unified(
             expected: eOrder.map { expected[$0] }, actual: aOrder.map { actual[$0] },
             same: { match(expectedSide.normalized[eOrder[$0]], actualSide.normalized[aOrder[$1]]) })
         let note: String?
         switch mode {
         case .unordered: note = "order is free in mode=unordered: both sides are shown sorted"
-        case .interleaved: note = "streams may interleave in mode=interleaved: both sides are shown grouped by stream (the text before ':')"
+        case .interleaved:
+            note =
+                "streams may interleave in mode=interleaved: both sides are shown grouped by stream (the text before ':')"
         default: note = nil
         }
         return Comparison(matches: false, diff: diff, note: note)
@@ -100,8 +111,10 @@ public enum Compare {
         return (Set(byKey.keys), byKey)
     }
 
-    private static func multisetMatches(_ expected: [String], _ actual: [String], tolerance: Double?,
-                                        match: (String, String) -> Bool) -> Bool {
+    private static func multisetMatches(
+        _ expected: [String], _ actual: [String], tolerance: Double?,
+        match: (String, String) -> Bool
+    ) -> Bool {
         guard expected.count == actual.count else { return false }
         if tolerance == nil { return expected.sorted() == actual.sorted() }
         // With a tolerance, pair lines of the same shape in order of their durations.
@@ -109,10 +122,13 @@ public enum Compare {
             var groups: [String: [String]] = [:]
             for line in lines { groups[Normalize.splitDurations(line).skeleton, default: []].append(line) }
             return groups.mapValues { group in
-                group.sorted { Normalize.splitDurations($0).seconds.lexicographicallyPrecedes(Normalize.splitDurations($1).seconds) }
+                group.sorted {
+                    Normalize.splitDurations($0).seconds.lexicographicallyPrecedes(Normalize.splitDurations($1).seconds)
+                }
             }
         }
-        let e = grouped(expected), a = grouped(actual)
+        let e = grouped(expected)
+        let a = grouped(actual)
         guard Set(e.keys) == Set(a.keys) else { return false }
         return e.allSatisfy { key, lines in
             let other = a[key]!

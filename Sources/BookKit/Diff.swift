@@ -35,8 +35,10 @@ public enum Diff {
     /// line goes through `visible`; `labels` name the two sides. Cost: O(n·m) time and memory
     /// after trimming the common head and tail; past 4 million cells it shows a full
     /// replacement instead.
-    public static func unified(expected: [String], actual: [String], same: (Int, Int) -> Bool,
-                               context: Int = 3, labels: (String, String) = ("expected", "actual")) -> String {
+    public static func unified(
+        expected: [String], actual: [String], same: (Int, Int) -> Bool,
+        context: Int = 3, labels: (String, String) = ("expected", "actual")
+    ) -> String {
         let edits = editScript(expected.count, actual.count, same)
         guard edits.contains(where: { if case .same = $0 { return false } else { return true } }) else { return "" }
 
@@ -49,7 +51,8 @@ public enum Diff {
         }
         var hunks: [(start: Int, end: Int)] = []  // ranges in `edits`, end exclusive
         for index in changeIndices {
-            let start = max(0, index - context), end = min(edits.count, index + 1 + context)
+            let start = max(0, index - context)
+            let end = min(edits.count, index + 1 + context)
             if let last = hunks.last, start <= last.end {
                 hunks[hunks.count - 1].end = max(last.end, end)
             } else {
@@ -58,13 +61,18 @@ public enum Diff {
         }
         for hunk in hunks {
             var lines: [String] = []
-            var eStart: Int?, aStart: Int?
-            var eCount = 0, aCount = 0
+            var eStart: Int?
+            var aStart: Int?
+            var eCount = 0
+            var aCount = 0
             // Positions before the hunk, for empty-side headers.
-            var ePos = 0, aPos = 0
+            var ePos = 0
+            var aPos = 0
             for edit in edits[0..<hunk.start] {
                 switch edit {
-                case .same: ePos += 1; aPos += 1
+                case .same:
+                    ePos += 1
+                    aPos += 1
                 case .delete: ePos += 1
                 case .insert: aPos += 1
                 }
@@ -72,8 +80,10 @@ public enum Diff {
             for edit in edits[hunk.start..<hunk.end] {
                 switch edit {
                 case .same(let i, let j):
-                    eStart = eStart ?? i; aStart = aStart ?? j
-                    eCount += 1; aCount += 1
+                    eStart = eStart ?? i
+                    aStart = aStart ?? j
+                    eCount += 1
+                    aCount += 1
                     lines.append(" " + visible(expected[i]))
                 case .delete(let i):
                     eStart = eStart ?? i
@@ -99,7 +109,8 @@ public enum Diff {
         while head < n, head < m, same(head, head) { head += 1 }
         var tail = 0
         while tail < n - head, tail < m - head, same(n - 1 - tail, m - 1 - tail) { tail += 1 }
-        let rows = n - head - tail, columns = m - head - tail
+        let rows = n - head - tail
+        let columns = m - head - tail
         var middle: [Edit] = []
         if rows * columns > 4_000_000 || rows == 0 || columns == 0 {
             middle = (0..<rows).map { .delete(head + $0) } + (0..<columns).map { .insert(head + $0) }
@@ -109,15 +120,18 @@ public enum Diff {
             var lcs = [Int32](repeating: 0, count: (rows + 1) * width)
             for i in stride(from: rows - 1, through: 0, by: -1) {
                 for j in stride(from: columns - 1, through: 0, by: -1) {
-                    lcs[i * width + j] = same(head + i, head + j)
+                    lcs[i * width + j] =
+                        same(head + i, head + j)
                         ? lcs[(i + 1) * width + j + 1] + 1
                         : max(lcs[(i + 1) * width + j], lcs[i * width + j + 1])
                 }
             }
-            var i = 0, j = 0
+            var i = 0
+            var j = 0
             while i < rows || j < columns {
                 if i < rows, j < columns, same(head + i, head + j),
-                   lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1 {
+                    lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1
+                {
                     middle.append(.same(head + i, head + j))
                     i += 1
                     j += 1

@@ -34,7 +34,8 @@ public struct DocSymbol: Sendable, Equatable, CustomStringConvertible {
     static func plain(_ component: String) -> String {
         guard let dash = component.lastIndex(of: "-"), dash != component.startIndex else { return component }
         let suffix = component[component.index(after: dash)...]
-        let isHash = (3...8).contains(suffix.count) && suffix.allSatisfy { $0.isNumber || ($0.isLetter && $0.isLowercase) }
+        let isHash =
+            (3...8).contains(suffix.count) && suffix.allSatisfy { $0.isNumber || ($0.isLetter && $0.isLowercase) }
         return suffix.hasPrefix("swift.") || isHash ? String(component[..<dash]) : component
     }
 }
@@ -85,8 +86,9 @@ public struct DocsTools: Sendable {
             let extract = directory + "/swift-symbolgraph-extract"
             guard FileSystem.isExecutableFile(docc), FileSystem.isExecutableFile(extract) else { continue }
             let swiftc = directory + "/swiftc"
-            return DocsTools(docc: docc, symbolGraphExtract: extract,
-                             swiftc: FileSystem.isExecutableFile(swiftc) ? swiftc : nil)
+            return DocsTools(
+                docc: docc, symbolGraphExtract: extract,
+                swiftc: FileSystem.isExecutableFile(swiftc) ? swiftc : nil)
         }
         return nil
     }
@@ -96,14 +98,18 @@ public struct DocsTools: Sendable {
     /// are left out. The Clang modules it needs go to `moduleCache`, not to SwiftPM's own cache: a
     /// cache reached through two paths (`.build/debug` is a symbolic link) fails to load.
     /// - Throws: `BookError` when the extraction fails (e.g. the module is not built).
-    public func extractSymbolGraph(module: String, buildDirectory: String, into directory: String,
-                                   moduleCache: String) throws(BookError) {
+    public func extractSymbolGraph(
+        module: String, buildDirectory: String, into directory: String,
+        moduleCache: String
+    ) throws(BookError) {
         try FileSystem.makeDirectories(directory)
         for name in try FileSystem.list(directory) where name.hasSuffix(".symbols.json") {
             FileSystem.remove("\(directory)/\(name)")
         }
-        var arguments = ["-module-name", module, "-minimum-access-level", "public", "-skip-synthesized-members",
-                         "-output-dir", directory, "-module-cache-path", moduleCache]
+        var arguments = [
+            "-module-name", module, "-minimum-access-level", "public", "-skip-synthesized-members",
+            "-output-dir", directory, "-module-cache-path", moduleCache,
+        ]
         for include in ["\(buildDirectory)/Modules", buildDirectory] where FileSystem.isDirectory(include) {
             arguments += ["-I", include]
         }
@@ -115,7 +121,8 @@ public struct DocsTools: Sendable {
         }
         let result = try runner.run(symbolGraphExtract, arguments, timeout: timeout)
         guard result.succeeded, FileSystem.exists("\(directory)/\(module).symbols.json") else {
-            throw BookError("""
+            throw BookError(
+                """
                 swift-symbolgraph-extract \(result.termination) for \(module) in \(buildDirectory) (is it built?)
                 \(result.stderr)\(result.stdout)
                 """)
@@ -126,11 +133,15 @@ public struct DocsTools: Sendable {
     /// inherited documentation and DocC's documentation coverage, and returns what DocC reported.
     /// With `strict`, DocC treats warnings as errors and writes no archive when there are any.
     /// - Throws: `BookError` when DocC fails for another reason than the diagnostics it reports.
-    public func convert(catalog: String, symbolGraphs: String, output: String, root: String,
-                        strict: Bool) throws(BookError) -> DocsReport {
-        var arguments = ["convert", catalog, "--additional-symbol-graph-dir", symbolGraphs, "--output-path", output,
-                         "--ide-console-output", "--enable-inherited-docs",
-                         "--experimental-documentation-coverage", "--coverage-summary-level", "detailed"]
+    public func convert(
+        catalog: String, symbolGraphs: String, output: String, root: String,
+        strict: Bool
+    ) throws(BookError) -> DocsReport {
+        var arguments = [
+            "convert", catalog, "--additional-symbol-graph-dir", symbolGraphs, "--output-path", output,
+            "--ide-console-output", "--enable-inherited-docs",
+            "--experimental-documentation-coverage", "--coverage-summary-level", "detailed",
+        ]
         if strict { arguments.append("--warnings-as-errors") }
         let result = try runner.run(docc, arguments, timeout: timeout)
         // Sorted: DocC's order changes from run to run.
@@ -152,10 +163,13 @@ public struct DocsTools: Sendable {
         var lines: [String] = []
         for raw in output.split(separator: "\n") {
             var line = String(raw)
-            let isDiagnostic = line.contains(": warning: ") || line.contains(": error: ")
+            let isDiagnostic =
+                line.contains(": warning: ") || line.contains(": error: ")
                 || line.hasPrefix("warning: ") || line.hasPrefix("error: ")
             guard isDiagnostic else { continue }
-            if let prefix = prefixes.first(where: { line.hasPrefix($0) }) { line = String(line.dropFirst(prefix.count)) }
+            if let prefix = prefixes.first(where: { line.hasPrefix($0) }) {
+                line = String(line.dropFirst(prefix.count))
+            }
             lines.append(line)
         }
         return lines
@@ -170,7 +184,8 @@ public struct DocsTools: Sendable {
                 .map { trimmed($0) }
             // Articles are pages, not symbols: the landing page lists them, the table rates them anyway.
             guard columns.count >= 8, columns[1] != "Article", let reference = columns.last,
-                  let range = reference.firstRange(of: "/documentation/") else { continue }
+                let range = reference.firstRange(of: "/documentation/")
+            else { continue }
             // After /documentation/: the module's name, then the symbol's path.
             let path = reference[range.upperBound...].split(separator: "/", maxSplits: 1).dropFirst().first ?? ""
             symbols.append(DocSymbol(path: String(path), kind: columns[1], hasAbstract: columns[2] == "true"))
@@ -212,8 +227,9 @@ public enum DocComments {
         for file in files {
             guard let text = try? FileSystem.readText(file) else { continue }
             let relative = file.hasPrefix(root + "/") ? String(file.dropFirst(root.count + 1)) : file
-            mentions += scan(lines: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-                             file: relative, index: index)
+            mentions += scan(
+                lines: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+                file: relative, index: index)
         }
         return mentions
     }
@@ -227,14 +243,17 @@ public enum DocComments {
         for mention in mentions where mention.links.count == 1 { byFile[mention.file, default: []].append(mention) }
         for (file, fileMentions) in byFile.sorted(by: { $0.key < $1.key }) {
             let path = "\(root)/\(file)"
-            var lines = try FileSystem.readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = try FileSystem.readText(path).split(separator: "\n", omittingEmptySubsequences: false).map(
+                String.init)
             // From the end of each line, so that earlier columns stay valid.
             for mention in fileMentions.sorted(by: { ($0.line, $0.column) > ($1.line, $1.column) }) {
                 var bytes = Array(lines[mention.line - 1].utf8)
                 let old = Array("`\(mention.text)`".utf8)
                 guard mention.column + old.count <= bytes.count,
-                      Array(bytes[mention.column..<mention.column + old.count]) == old else { continue }
-                bytes.replaceSubrange(mention.column..<mention.column + old.count, with: Array("``\(mention.links[0])``".utf8))
+                    Array(bytes[mention.column..<mention.column + old.count]) == old
+                else { continue }
+                bytes.replaceSubrange(
+                    mention.column..<mention.column + old.count, with: Array("``\(mention.links[0])``".utf8))
                 lines[mention.line - 1] = String(decoding: bytes, as: UTF8.self)
                 changed += 1
             }
@@ -248,9 +267,10 @@ public enum DocComments {
     public static func notOnLandingPage(catalog: String, module: String, symbols: [DocSymbol]) -> [DocSymbol] {
         let topLevel = symbols.filter { !$0.path.isEmpty && !$0.path.contains("/") }
         let pages = FileSystem.files(under: catalog, suffix: ".md")
-        guard let landing = pages.compactMap({ try? FileSystem.readText($0) })
-            .first(where: { $0.hasPrefix("# ``\(module)``") }),
-              let topics = landing.firstRange(of: "\n## Topics")
+        guard
+            let landing = pages.compactMap({ try? FileSystem.readText($0) })
+                .first(where: { $0.hasPrefix("# ``\(module)``") }),
+            let topics = landing.firstRange(of: "\n## Topics")
         else { return topLevel }
         let linked = Set(links(in: String(landing[topics.upperBound...])).map { DocSymbol.plain($0) })
         return topLevel.filter { !linked.contains(DocSymbol.plain($0.path)) }
@@ -353,16 +373,21 @@ public enum DocComments {
             while next < lines.count && next < lineIndex + 12 {
                 let text = trimmed(lines[next])
                 declaration += " " + text
-                let open = text.filter { $0 == "(" }.count, close = text.filter { $0 == ")" }.count
+                let open = text.filter { $0 == "(" }.count
+                let close = text.filter { $0 == ")" }.count
                 if text.contains("{") || text.contains("}")
-                    || (!text.hasPrefix("@") && !text.hasSuffix(",") && !text.hasSuffix("(") && open <= close) { break }
+                    || (!text.hasPrefix("@") && !text.hasSuffix(",") && !text.hasSuffix("(") && open <= close)
+                {
+                    break
+                }
                 next += 1
             }
             let enclosing = scopes.filter { $0.indent < indent }
             let words = declaration.split(whereSeparator: { " (:<".contains($0) })
             let isCase = words.first { !$0.hasPrefix("@") } == "case"
             let inPublicTypes = enclosing.allSatisfy(\.isPublic)
-            let isPublic = (words.contains("public") || words.contains("open")) && inPublicTypes
+            let isPublic =
+                (words.contains("public") || words.contains("open")) && inPublicTypes
                 || (isCase && enclosing.last?.kind == "enum" && inPublicTypes && !enclosing.isEmpty)
             guard isPublic else { continue }
 
@@ -383,16 +408,24 @@ public enum DocComments {
                 }
                 if inCodeBlock { continue }
                 for span in codeSpans(lines[docIndex]) {
-                    let candidates = index.resolve(span.text, scope: scope, parameters: parameters).filter { candidate in
+                    let candidates = index.resolve(span.text, scope: scope, parameters: parameters).filter {
+                        candidate in
                         if let documentedType, candidate.plain == documentedType.joined(separator: "/") { return false }
                         if let ownName, candidate.plain.split(separator: "/").dropLast().map(String.init) == scope,
-                           baseName(String(candidate.plain.split(separator: "/").last ?? "")) == ownName { return false }
+                            baseName(String(candidate.plain.split(separator: "/").last ?? "")) == ownName
+                        {
+                            return false
+                        }
                         return true
                     }
-                    guard !candidates.isEmpty, !candidates.contains(where: { linked.contains($0.plain) }) else { continue }
+                    guard !candidates.isEmpty, !candidates.contains(where: { linked.contains($0.plain) }) else {
+                        continue
+                    }
                     linked.formUnion(candidates.map(\.plain))
-                    mentions.append(DocMention(file: file, line: docIndex + 1, column: span.column, text: span.text,
-                                               links: candidates.map(\.link)))
+                    mentions.append(
+                        DocMention(
+                            file: file, line: docIndex + 1, column: span.column, text: span.text,
+                            links: candidates.map(\.link)))
                 }
             }
         }
@@ -403,7 +436,9 @@ public enum DocComments {
     /// an initializer.
     private static func declaredName(_ words: [Substring]) -> String? {
         for (position, word) in words.enumerated() {
-            if word == "init" || word == "init?" || word == "subscript" { return String(word.prefix(while: { $0 != "?" })) }
+            if word == "init" || word == "init?" || word == "subscript" {
+                return String(word.prefix(while: { $0 != "?" }))
+            }
             if ["func", "var", "let", "case"].contains(word), position + 1 < words.count {
                 return String(words[position + 1].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
             }
@@ -482,7 +517,13 @@ private struct SymbolIndex {
         var text = ""
         var depth = 0
         for character in span {  // generic arguments go: `Connection<M>.makePipe` names `Connection.makePipe`
-            if character == "<" { depth += 1 } else if character == ">" { depth -= 1 } else if depth == 0 { text.append(character) }
+            if character == "<" {
+                depth += 1
+            } else if character == ">" {
+                depth -= 1
+            } else if depth == 0 {
+                text.append(character)
+            }
         }
         guard let first = text.first, first.isLetter || first == "_", !text.contains(" "), depth == 0 else { return [] }
         var components: [String] = []
@@ -519,7 +560,8 @@ private struct SymbolIndex {
         if isCall, byPlainPath[type] != nil {
             let labels = Set(name.dropFirst(type.count).split(whereSeparator: { "():".contains($0) }))
             return (children[type] ?? []).filter { child in
-                child.base == "init" && labels.isSubset(of: Set(child.plain.dropFirst(4).split(whereSeparator: { "():".contains($0) })))
+                child.base == "init"
+                    && labels.isSubset(of: Set(child.plain.dropFirst(4).split(whereSeparator: { "():".contains($0) })))
             }.map { Candidate(plain: "\(type)/\($0.plain)", link: $0.path) }
         }
         return []
@@ -534,7 +576,8 @@ private struct SymbolIndex {
         if found.isEmpty && !name.contains("(") { found = candidates.filter { $0.base == name } }
         return found.map { child in
             let plain = parent.isEmpty ? child.plain : "\(parent)/\(child.plain)"
-            return Candidate(plain: plain, link: child.path.split(separator: "/").dropFirst(depth).joined(separator: "/"))
+            return Candidate(
+                plain: plain, link: child.path.split(separator: "/").dropFirst(depth).joined(separator: "/"))
         }
     }
 }
@@ -561,11 +604,15 @@ public struct DocsCheck: Sendable {
     /// Extracts the symbol graph into `workDirectory`, converts it to `output`, and collects the gaps.
     /// With `strict`, DocC writes no archive when it warns.
     /// - Throws: `BookError` when a tool fails (other than by reporting diagnostics).
-    public func run(tools: DocsTools, workDirectory: String, output: String, strict: Bool) throws(BookError) -> DocsResult {
+    public func run(tools: DocsTools, workDirectory: String, output: String, strict: Bool) throws(BookError)
+        -> DocsResult
+    {
         let graphs = "\(workDirectory)/symbol-graphs"
-        try tools.extractSymbolGraph(module: module, buildDirectory: buildDirectory, into: graphs,
-                                     moduleCache: "\(workDirectory)/module-cache")
-        let report = try tools.convert(catalog: catalog, symbolGraphs: graphs, output: output, root: root, strict: strict)
+        try tools.extractSymbolGraph(
+            module: module, buildDirectory: buildDirectory, into: graphs,
+            moduleCache: "\(workDirectory)/module-cache")
+        let report = try tools.convert(
+            catalog: catalog, symbolGraphs: graphs, output: output, root: root, strict: strict)
         let sources = FileSystem.files(under: "\(root)/Sources/\(module)", suffix: ".swift")
         return DocsResult(
             report: report,
@@ -601,9 +648,12 @@ public struct DocsResult: Sendable {
         }
         section("DocC warnings", report.diagnostics)
         section("Public symbols without a doc comment", report.undocumented.map(\.description))
-        section("Top-level symbols missing from the Topics of \(landingPage)", notOnLandingPage.map { "``\($0.path)``" })
+        section(
+            "Top-level symbols missing from the Topics of \(landingPage)", notOnLandingPage.map { "``\($0.path)``" })
         if suggestions {
-            section("Code spans naming a public symbol; a ``link`` lets DocC check the name", unlinkedMentions.map(\.description))
+            section(
+                "Code spans naming a public symbol; a ``link`` lets DocC check the name",
+                unlinkedMentions.map(\.description))
         }
         let documented = report.symbols.count - report.undocumented.count
         text += "\(report.symbols.count) symbols, \(documented) with a summary; "

@@ -150,7 +150,8 @@ public enum Normalize {
     public static func linesMatch(expected: String, actual: String, tolerance: Double?) -> Bool {
         if expected == actual { return true }
         guard let tolerance else { return false }
-        let e = splitDurations(expected), a = splitDurations(actual)
+        let e = splitDurations(expected)
+        let a = splitDurations(actual)
         guard e.skeleton == a.skeleton, e.seconds.count == a.seconds.count else { return false }
         for (x, y) in zip(e.seconds, a.seconds) where abs(x - y) > abs(x) * tolerance / 100 * (1 + 1e-9) {
             return false

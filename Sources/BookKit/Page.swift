@@ -194,17 +194,20 @@ public struct Page: Sendable {
                 if next < lines.count, let open = parseFenceOpen(lines[next]) {
                     if let close = findFenceClose(lines, after: next, open: open) {
                         let content = lines[(next + 1)..<close].map { stripIndent($0, upTo: open.indent.count) }
-                        block = FencedBlock(openLine: next, closeLine: close, fenceCharacter: open.character,
-                                            fenceLength: open.length, info: open.info, indent: open.indent,
-                                            content: content)
+                        block = FencedBlock(
+                            openLine: next, closeLine: close, fenceCharacter: open.character,
+                            fenceLength: open.length, info: open.info, indent: open.indent,
+                            content: content)
                         next = close + 1
                     } else {
                         problem(next, "unterminated fence after the marker for \(found.cell)")
                         next = lines.count
                     }
                 }
-                markers.append(Marker(kind: found.kind, cell: found.cell, line: index, block: block,
-                                      tokens: found.tokens, indent: found.indent))
+                markers.append(
+                    Marker(
+                        kind: found.kind, cell: found.cell, line: index, block: block,
+                        tokens: found.tokens, indent: found.indent))
                 index = next
             }
         }
@@ -270,8 +273,10 @@ private func stripIndent(_ line: String, upTo count: Int) -> String {
 
 /// Renders a fenced block whose fence is long enough for `content`: the preferred fence is
 /// kept when no content line could close it, otherwise it is lengthened.
-func renderFence(content: [String], info: String, indent: String = "",
-                 character: Character = "`", preferredLength: Int = 3) -> [String] {
+func renderFence(
+    content: [String], info: String, indent: String = "",
+    character: Character = "`", preferredLength: Int = 3
+) -> [String] {
     var longest = 0
     for line in content {
         let rest = line.drop(while: { $0 == " " })
@@ -376,8 +381,9 @@ func parseMarkerLine(_ line: String) -> Result<ParsedMarker, MarkerSyntaxError>?
             }
             attributes.pids = pids
         default:
-            return .failure(MarkerSyntaxError(
-                "unknown attribute '\(word.key)' (mode, stderr, timeout, tolerance, reason, pids)"))
+            return .failure(
+                MarkerSyntaxError(
+                    "unknown attribute '\(word.key)' (mode, stderr, timeout, tolerance, reason, pids)"))
         }
     }
     if attributes.mode == .manual && attributes.reason == nil {

@@ -28,9 +28,10 @@ public struct RegionSet: Sendable {
             problems += fileProblems
             for region in found {
                 if let first = byName[region.name] {
-                    problems.append(SourceProblem(
-                        path: region.path, line: region.line,
-                        message: "region '\(region.name)' is defined twice (first at \(first.path):\(first.line))"))
+                    problems.append(
+                        SourceProblem(
+                            path: region.path, line: region.line,
+                            message: "region '\(region.name)' is defined twice (first at \(first.path):\(first.line))"))
                 } else {
                     byName[region.name] = region
                     regions.append(region)
@@ -75,30 +76,41 @@ public struct RegionSet: Sendable {
             if text.hasPrefix("// cell:") {
                 let name = trimmed(text.dropFirst("// cell:".count))
                 if let current = open {
-                    problems.append(SourceProblem(
-                        path: path, line: index + 1,
-                        message: "region '\(name)' starts inside region '\(current.name)' (line \(current.line)); regions cannot nest"))
+                    problems.append(
+                        SourceProblem(
+                            path: path, line: index + 1,
+                            message:
+                                "region '\(name)' starts inside region '\(current.name)' (line \(current.line)); regions cannot nest"
+                        ))
                     open = nil
                     continue
                 }
                 if name.isEmpty || name.contains(" ") || name.contains("\t") {
-                    problems.append(SourceProblem(path: path, line: index + 1,
-                                                  message: "bad region name '\(name)' (one word expected)"))
+                    problems.append(
+                        SourceProblem(
+                            path: path, line: index + 1,
+                            message: "bad region name '\(name)' (one word expected)"))
                     continue
                 }
                 open = (name: name, line: index + 1, body: [])
             } else if text == "// end cell" {
                 guard let current = open else {
-                    problems.append(SourceProblem(path: path, line: index + 1,
-                                                  message: "'// end cell' without a '// cell: <name>' before it"))
+                    problems.append(
+                        SourceProblem(
+                            path: path, line: index + 1,
+                            message: "'// end cell' without a '// cell: <name>' before it"))
                     continue
                 }
                 if regions.contains(where: { $0.name == current.name }) {
-                    problems.append(SourceProblem(path: path, line: current.line,
-                                                  message: "region '\(current.name)' is defined twice in this file"))
+                    problems.append(
+                        SourceProblem(
+                            path: path, line: current.line,
+                            message: "region '\(current.name)' is defined twice in this file"))
                 } else {
-                    regions.append(Region(name: current.name, path: path, line: current.line,
-                                          lines: dedent(current.body)))
+                    regions.append(
+                        Region(
+                            name: current.name, path: path, line: current.line,
+                            lines: dedent(current.body)))
                 }
                 open = nil
             } else if open != nil {
@@ -106,8 +118,10 @@ public struct RegionSet: Sendable {
             }
         }
         if let current = open {
-            problems.append(SourceProblem(path: path, line: current.line,
-                                          message: "region '\(current.name)' has no '// end cell'"))
+            problems.append(
+                SourceProblem(
+                    path: path, line: current.line,
+                    message: "region '\(current.name)' has no '// end cell'"))
         }
         return (regions, problems)
     }

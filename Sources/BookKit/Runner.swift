@@ -67,8 +67,10 @@ public struct Runner: Sendable {
     /// its group is killed too, so no leftover survives (except one that left the group).
     /// Every descriptor opened here is closed before returning.
     /// - Throws: `BookError` when the binary cannot be started or a pipe cannot be made.
-    public func run(_ executable: String, _ arguments: [String], timeout: Double,
-                    mergeStderr: Bool = false) throws(BookError) -> RunResult {
+    public func run(
+        _ executable: String, _ arguments: [String], timeout: Double,
+        mergeStderr: Bool = false
+    ) throws(BookError) -> RunResult {
         let pidLog = try FileSystem.makeTemporaryFile(prefix: "book-pids")
         defer { FileSystem.remove(pidLog) }
 
@@ -93,8 +95,9 @@ public struct Runner: Sendable {
         if let home = getenv("HOME") { environment.append("HOME=" + String(cString: home)) }
         environment += ["LC_ALL=C", "MP_NOTEBOOK_BARE=1", "MP_TIME_SCALE=\(timeScale)", "MP_PID_LOG=\(pidLog)"]
 
-        let spawned = spawn(executable, [executable] + arguments, environment,
-                            stdout: out.write, stderr: errPipe?.write ?? out.write)
+        let spawned = spawn(
+            executable, [executable] + arguments, environment,
+            stdout: out.write, stderr: errPipe?.write ?? out.write)
         // The child holds its own copies; ours must go so that EOF arrives when it is done.
         close(out.write)
         if let errPipe { close(errPipe.write) }
@@ -234,8 +237,10 @@ public struct Runner: Sendable {
         return (read: fds[0], write: fds[1])
     }
 
-    private func spawn(_ path: String, _ argv: [String], _ environment: [String],
-                       stdout: Int32, stderr: Int32) -> Result<pid_t, BookError> {
+    private func spawn(
+        _ path: String, _ argv: [String], _ environment: [String],
+        stdout: Int32, stderr: Int32
+    ) -> Result<pid_t, BookError> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -257,7 +262,8 @@ public struct Runner: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup($0) } + [nil]

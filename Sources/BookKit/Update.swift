@@ -29,12 +29,15 @@ extension Page {
 /// Replaces a code block's content with its region (or inserts a block after the marker).
 func codeEdit(_ marker: Marker, _ region: Region) -> PageEdit {
     if let block = marker.block {
-        return PageEdit(start: block.openLine, end: block.closeLine + 1,
-                        lines: renderFence(content: region.lines, info: block.info, indent: block.indent,
-                                           character: block.fenceCharacter, preferredLength: block.fenceLength))
+        return PageEdit(
+            start: block.openLine, end: block.closeLine + 1,
+            lines: renderFence(
+                content: region.lines, info: block.info, indent: block.indent,
+                character: block.fenceCharacter, preferredLength: block.fenceLength))
     }
-    return PageEdit(start: marker.line + 1, end: marker.line + 1,
-                    lines: renderFence(content: region.lines, info: "swift", indent: marker.indent))
+    return PageEdit(
+        start: marker.line + 1, end: marker.line + 1,
+        lines: renderFence(content: region.lines, info: "swift", indent: marker.indent))
 }
 
 /// Replaces an output block's content with `lines` and its marker's `pids=` with `pids`
@@ -45,8 +48,9 @@ func outputEdit(_ marker: Marker, _ lines: [String], pids: [Int32]) -> PageEdit 
     let fence: [String]
     let end: Int
     if let block = marker.block {
-        fence = renderFence(content: lines, info: block.info, indent: block.indent,
-                            character: block.fenceCharacter, preferredLength: block.fenceLength)
+        fence = renderFence(
+            content: lines, info: block.info, indent: block.indent,
+            character: block.fenceCharacter, preferredLength: block.fenceLength)
         end = block.closeLine + 1
     } else {
         fence = renderFence(content: lines, info: "text", indent: marker.indent)

@@ -123,7 +123,9 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// The outcome once ready, or nil when the timeout passed first.
-    private func waitForOutcome(timeout: Duration?, operation: PoolOperation) throws(PoolError) -> Result<Value, PoolError>? {
+    private func waitForOutcome(timeout: Duration?, operation: PoolOperation) throws(PoolError) -> Result<
+        Value, PoolError
+    >? {
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
         return try monitor.withLock { () throws(PoolError) -> Result<Value, PoolError>? in
             if let outcome { return outcome }

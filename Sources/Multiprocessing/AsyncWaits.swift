@@ -153,9 +153,11 @@ final class AsyncWaits: @unchecked Sendable {
     /// Runs `attempt` until it finishes: now, then whenever the source of (`object`, `kind`) may be
     /// ready, until `deadline` passes or the task is cancelled. `readiness` is asked only when the
     /// source does not exist yet. Never blocks the calling thread beyond the first attempt.
-    func wait(on object: AnyObject, _ kind: AsyncWaitKind, until deadline: Deadline,
-              readiness: () -> AsyncReadiness,
-              attempt: @escaping @Sendable () -> AsyncAttempt) async -> AsyncWaitEnding {
+    func wait(
+        on object: AnyObject, _ kind: AsyncWaitKind, until deadline: Deadline,
+        readiness: () -> AsyncReadiness,
+        attempt: @escaping @Sendable () -> AsyncAttempt
+    ) async -> AsyncWaitEnding {
         precondition(mp_cached_pid() == pid, "a forked child must not await: the async forms are for the parent")
         if Task.isCancelled { return .cancelled }
         let first = attempt()
@@ -185,12 +187,17 @@ final class AsyncWaits: @unchecked Sendable {
         }
     }
 
-    private func register(_ waiter: AsyncWaiter, _ continuation: CheckedContinuation<AsyncWaitEnding, Never>,
-                          key: AsyncWaitKey, object: AnyObject, token: UInt64, readiness: () -> AsyncReadiness) {
+    private func register(
+        _ waiter: AsyncWaiter, _ continuation: CheckedContinuation<AsyncWaitEnding, Never>,
+        key: AsyncWaitKey, object: AnyObject, token: UInt64, readiness: () -> AsyncReadiness
+    ) {
         var early: AsyncWaitEnding?
         var pumpNow: AsyncWaitSource?
         monitor.withLock {
-            if waiter.cancelled { return early = .cancelled }
+            if waiter.cancelled {
+                early = .cancelled
+                return
+            }
             let source: AsyncWaitSource
             do throws(SystemError) {
                 if let existing = sources[key] {
@@ -220,8 +227,10 @@ final class AsyncWaits: @unchecked Sendable {
     }
 
     /// With the lock held: a new source, watched as its readiness says.
-    private func makeSource(key: AsyncWaitKey, object: AnyObject, readiness: AsyncReadiness,
-                            token: UInt64) throws(SystemError) -> AsyncWaitSource {
+    private func makeSource(
+        key: AsyncWaitKey, object: AnyObject, readiness: AsyncReadiness,
+        token: UInt64
+    ) throws(SystemError) -> AsyncWaitSource {
         lastID += 1
         let source = AsyncWaitSource(id: lastID, key: key, object: object, readiness: readiness)
         source.token = token

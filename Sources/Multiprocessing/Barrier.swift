@@ -51,7 +51,8 @@ public final class Barrier: @unchecked Sendable {
     ///   - timeout: the default for `wait()`; nil waits as long as it takes.
     /// - Throws: ``SyncError/invalidBarrierParties(_:)`` when `parties` < 1; `.system` when the shared memory
     ///   cannot be made.
-    public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError) {
+    public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError)
+    {
         guard parties >= 1 && parties <= 1 << 20 else { throw .invalidBarrierParties(parties) }
         self.parties = parties
         self.action = action

@@ -8,7 +8,8 @@ import Glibc
 
 /// Types the decoder reads without calling their `init(from:)` (see `CodecEncodeDirect`).
 protocol CodecDecodeDirect {
-    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> Self
 }
 
 final class DecoderCore: Decoder {
@@ -74,12 +75,16 @@ final class DecoderCore: Decoder {
 
     // MARK: Values
 
-    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> T
+    {
         if T.self == String.self {
-            return unsafeBitCast(try keyed(key) { () throws(CodecError) in try readString(at: offset, end: end) }, to: T.self)
+            return unsafeBitCast(
+                try keyed(key) { () throws(CodecError) in try readString(at: offset, end: end) }, to: T.self)
         }
         if T.self == [UInt8].self {
-            return unsafeBitCast(try keyed(key) { () throws(CodecError) in try readBytes(at: offset, end: end) }, to: T.self)
+            return unsafeBitCast(
+                try keyed(key) { () throws(CodecError) in try readBytes(at: offset, end: end) }, to: T.self)
         }
         if let direct = T.self as? any CodecDecodeDirect.Type {
             func read<D: CodecDecodeDirect>(_: D.Type) throws(CodecError) -> T {
@@ -91,7 +96,9 @@ final class DecoderCore: Decoder {
     }
 
     /// Calls `T(from: self)` with [offset, end) as the current value.
-    func decodeThroughInit<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> T {
+    func decodeThroughInit<T: Decodable>(_ type: T.Type, at offset: Int, end: Int, key: (any CodingKey)?)
+        throws(CodecError) -> T
+    {
         if depth >= maxDepth {
             throw .tooDeep(type: String(describing: T.self), offset: offset, path: pathText(nil), limit: maxDepth)
         }
@@ -113,7 +120,8 @@ final class DecoderCore: Decoder {
         } catch let error as CodecError {
             throw error
         } catch {
-            throw .rejected(type: String(describing: T.self), offset: offset, path: pathText(nil), reason: reasonText(error))
+            throw .rejected(
+                type: String(describing: T.self), offset: offset, path: pathText(nil), reason: reasonText(error))
         }
         if failed, let failure { throw failure }
         return value
@@ -140,12 +148,15 @@ final class DecoderCore: Decoder {
         var shift: UInt64 = 0
         var offset = offset
         while true {
-            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil)) }
+            guard offset < limit else {
+                throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
+            }
             let byte = byte(at: offset)
             offset += 1
             if shift == 63 && byte > 1 {
-                throw .invalidData(type: String(describing: type), offset: offset - 1, path: pathText(nil),
-                                   reason: "a varint overflows 64 bits")
+                throw .invalidData(
+                    type: String(describing: type), offset: offset - 1, path: pathText(nil),
+                    reason: "a varint overflows 64 bits")
             }
             value |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return (value, offset) }
@@ -158,7 +169,9 @@ final class DecoderCore: Decoder {
     func skipValue(at offset: Int, limit: Int, type: Any.Type) throws(CodecError) -> Int {
         var offset = offset
         while true {
-            guard offset < limit else { throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil)) }
+            guard offset < limit else {
+                throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
+            }
             let tag = byte(at: offset)
             switch tag {
             case Tag.null, Tag.false, Tag.true:
@@ -168,8 +181,9 @@ final class DecoderCore: Decoder {
             case Tag.string:
                 let (length, after) = try readVarint(at: offset + 1, limit: limit, type: type)
                 guard length <= UInt64(limit - after) else {
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
-                                            length: length, remaining: limit - after)
+                    throw .lengthOutOfRange(
+                        type: String(describing: type), offset: offset, path: pathText(nil),
+                        length: length, remaining: limit - after)
                 }
                 return after + Int(length)
             case Tag.packed:
@@ -177,14 +191,16 @@ final class DecoderCore: Decoder {
                     throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
                 }
                 guard let width = Tag.numberWidth(byte(at: offset + 1)) else {
-                    throw .invalidData(type: String(describing: type), offset: offset + 1, path: pathText(nil),
-                                       reason: "a packed array of unknown element tag 0x" + String(byte(at: offset + 1), radix: 16))
+                    throw .invalidData(
+                        type: String(describing: type), offset: offset + 1, path: pathText(nil),
+                        reason: "a packed array of unknown element tag 0x" + String(byte(at: offset + 1), radix: 16))
                 }
                 let (elements, after) = try readVarint(at: offset + 2, limit: limit, type: type)
                 guard elements <= UInt64((limit - after) / width) else {
                     let (bytes, overflow) = elements.multipliedReportingOverflow(by: UInt64(width))
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
-                                            length: overflow ? .max : bytes, remaining: limit - after)
+                    throw .lengthOutOfRange(
+                        type: String(describing: type), offset: offset, path: pathText(nil),
+                        length: overflow ? .max : bytes, remaining: limit - after)
                 }
                 return after + Int(elements) * width
             case Tag.keyed, Tag.unkeyed:
@@ -194,14 +210,16 @@ final class DecoderCore: Decoder {
                 let length = base.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)
                 let remaining = limit - offset - Tag.containerHeader
                 guard Int(length) <= remaining else {
-                    throw .lengthOutOfRange(type: String(describing: type), offset: offset, path: pathText(nil),
-                                            length: UInt64(length), remaining: remaining)
+                    throw .lengthOutOfRange(
+                        type: String(describing: type), offset: offset, path: pathText(nil),
+                        length: UInt64(length), remaining: remaining)
                 }
                 return offset + Tag.containerHeader + Int(length)
             default:
                 guard let width = Tag.numberWidth(tag) else {
-                    throw .invalidData(type: String(describing: type), offset: offset, path: pathText(nil),
-                                       reason: "unknown tag 0x" + String(tag, radix: 16))
+                    throw .invalidData(
+                        type: String(describing: type), offset: offset, path: pathText(nil),
+                        reason: "unknown tag 0x" + String(tag, radix: 16))
                 }
                 guard offset + 1 + width <= limit else {
                     throw .truncated(type: String(describing: type), offset: offset, path: pathText(nil))
@@ -243,10 +261,12 @@ final class DecoderCore: Decoder {
         guard byte(at: offset) == Tag.string else { throw mismatch(String.self, at: offset) }
         let (length, start) = try readVarint(at: offset + 1, limit: end, type: String.self)
         if length == 0 { return "" }
-        let utf8 = UnsafeBufferPointer(start: base.advanced(by: start).assumingMemoryBound(to: UInt8.self), count: Int(length))
+        let utf8 = UnsafeBufferPointer(
+            start: base.advanced(by: start).assumingMemoryBound(to: UInt8.self), count: Int(length))
         if isASCII(utf8) { return String(decoding: utf8, as: UTF8.self) }  // ASCII is valid UTF-8: skip validation
         guard let string = String(validating: utf8, as: UTF8.self) else {
-            throw .invalidData(type: "String", offset: offset, path: pathText(nil), reason: "the bytes are not valid UTF-8")
+            throw .invalidData(
+                type: "String", offset: offset, path: pathText(nil), reason: "the bytes are not valid UTF-8")
         }
         return string
     }
@@ -272,7 +292,9 @@ final class DecoderCore: Decoder {
     func readBytes(at offset: Int, end: Int) throws(CodecError) -> [UInt8] {
         let offset = skippingSome(offset)
         guard byte(at: offset) == Tag.packed, byte(at: offset + 1) == Tag.uint8 else {
-            if byte(at: offset) == Tag.unkeyed { return try decodeThroughInit([UInt8].self, at: offset, end: end, key: nil) }
+            if byte(at: offset) == Tag.unkeyed {
+                return try decodeThroughInit([UInt8].self, at: offset, end: end, key: nil)
+            }
             throw mismatch([UInt8].self, at: offset)
         }
         let (count, start) = try readVarint(at: offset + 2, limit: end, type: [UInt8].self)
@@ -284,8 +306,9 @@ final class DecoderCore: Decoder {
     func readKey(at offset: Int, limit: Int) throws(CodecError) -> (start: Int, count: Int, value: Int) {
         let (length, start) = try readVarint(at: offset, limit: limit, type: currentType)
         guard length <= UInt64(limit - start) else {
-            throw .lengthOutOfRange(type: String(describing: currentType), offset: offset, path: pathText(nil),
-                                    length: length, remaining: limit - start)
+            throw .lengthOutOfRange(
+                type: String(describing: currentType), offset: offset, path: pathText(nil),
+                length: length, remaining: limit - start)
         }
         return (start, Int(length), start + Int(length))
     }
@@ -327,18 +350,21 @@ final class DecoderCore: Decoder {
         let offset = skippingSome(offset)
         switch byte(at: offset) {
         case Tag.unkeyed:
-            return UnkeyedDecoder(core: self, start: offset + Tag.containerHeader, end: end, packedTag: 0, packedCount: 0)
+            return UnkeyedDecoder(
+                core: self, start: offset + Tag.containerHeader, end: end, packedTag: 0, packedCount: 0)
         case Tag.packed:
             let (elements, start) = try readVarint(at: offset + 2, limit: end, type: currentType)
-            return UnkeyedDecoder(core: self, start: start, end: end, packedTag: byte(at: offset + 1), packedCount: Int(elements))
+            return UnkeyedDecoder(
+                core: self, start: start, end: end, packedTag: byte(at: offset + 1), packedCount: Int(elements))
         default:
             throw mismatch(currentType, at: offset)
         }
     }
 
     private func staleContainer() -> CodecError {
-        .invalidData(type: String(describing: currentType), offset: position, path: pathText(nil),
-                     reason: "a container was used after the value it belongs to was decoded")
+        .invalidData(
+            type: String(describing: currentType), offset: position, path: pathText(nil),
+            reason: "a container was used after the value it belongs to was decoded")
     }
 
     /// The field for `key` in keyed frame `frame`: its value's extent, or nil when the key is absent.
@@ -353,12 +379,20 @@ final class DecoderCore: Decoder {
             let matches = name.withUTF8 { utf8 in
                 utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, base + start, length) == 0)
             }
-            if matches { return (value, try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType) }) }
+            if matches {
+                return (
+                    value,
+                    try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType)
+                    }
+                )
+            }
         }
         if frames[frame].index == nil { frames[frame].index = try buildIndex(from: frames[frame].start, to: limit) }
         guard let fieldStart = frames[frame].index![key.stringValue] else { return nil }
         let (_, _, value) = try readKey(at: fieldStart, limit: limit)
-        return (value, try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType) })
+        return (
+            value, try keyed(key) { () throws(CodecError) in try skipValue(at: value, limit: limit, type: currentType) }
+        )
     }
 
     /// Marks the field ending at `end` as read: the next in-order request starts after it.
@@ -390,10 +424,12 @@ final class DecoderCore: Decoder {
         do throws(CodecError) {
             while offset < limit {
                 let (keyStart, length, value) = try readKey(at: offset, limit: limit)
-                let bytes = UnsafeBufferPointer(start: (base + keyStart).assumingMemoryBound(to: UInt8.self), count: length)
+                let bytes = UnsafeBufferPointer(
+                    start: (base + keyStart).assumingMemoryBound(to: UInt8.self), count: length)
                 guard let name = String(validating: bytes, as: UTF8.self) else {
-                    throw CodecError.invalidData(type: String(describing: currentType), offset: keyStart,
-                                                 path: pathText(nil), reason: "a key is not valid UTF-8")
+                    throw CodecError.invalidData(
+                        type: String(describing: currentType), offset: keyStart,
+                        path: pathText(nil), reason: "a key is not valid UTF-8")
                 }
                 if let key = Key(stringValue: name) { keys.append(key) }
                 offset = try skipValue(at: value, limit: limit, type: currentType)
@@ -431,7 +467,9 @@ final class DecoderCore: Decoder {
         try keyedContainer(at: position, end: valueEnd, keyedBy: type)
     }
 
-    func keyedContainer<Key: CodingKey>(at offset: Int, end: Int, keyedBy type: Key.Type) throws(CodecError) -> KeyedDecodingContainer<Key> {
+    func keyedContainer<Key: CodingKey>(at offset: Int, end: Int, keyedBy type: Key.Type) throws(CodecError)
+        -> KeyedDecodingContainer<Key>
+    {
         let (frame, serial) = try openKeyed(at: offset, end: end)
         return KeyedDecodingContainer(KeyedDecoder<Key>(core: self, frame: frame, serial: serial))
     }
@@ -470,8 +508,9 @@ final class SuperDecoder: Decoder {
 
     private func check() throws(CodecError) {
         guard generation == core.generation else {
-            throw .invalidData(type: "super", offset: position, path: core.pathText(nil),
-                               reason: "a super decoder was used after its decode ended")
+            throw .invalidData(
+                type: "super", offset: position, path: core.pathText(nil),
+                reason: "a super decoder was used after its decode ended")
         }
     }
 
@@ -513,8 +552,9 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func required(_ key: Key) throws(CodecError) -> (value: Int, end: Int) {
         guard let field = try core.field(frame, serial, key) else {
             let frameStart = core.frames[frame].start
-            throw .keyNotFound(type: String(describing: core.currentType), offset: frameStart,
-                               path: core.pathText(nil), key: key.stringValue)
+            throw .keyNotFound(
+                type: String(describing: core.currentType), offset: frameStart,
+                path: core.pathText(nil), key: key.stringValue)
         }
         return field
     }
@@ -551,7 +591,8 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
         let field = try required(key)
-        let value = try core.keyed(key) { () throws(CodecError) in try core.readString(at: field.value, end: field.end) }
+        let value = try core.keyed(key) { () throws(CodecError) in try core.readString(at: field.value, end: field.end)
+        }
         core.consume(frame, upTo: field.end)
         return value
     }
@@ -615,24 +656,30 @@ struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
-        -> KeyedDecodingContainer<NestedKey> {
+        -> KeyedDecodingContainer<NestedKey>
+    {
         let field = try required(key)
-        let container = try core.keyed(key) { () throws(CodecError) in try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self) }
+        let container = try core.keyed(key) { () throws(CodecError) in
+            try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
+        }
         core.consume(frame, upTo: field.end)
         return container
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let field = try required(key)
-        let container = try core.keyed(key) { () throws(CodecError) in try core.openUnkeyed(at: field.value, end: field.end) }
+        let container = try core.keyed(key) { () throws(CodecError) in
+            try core.openUnkeyed(at: field.value, end: field.end)
+        }
         core.consume(frame, upTo: field.end)
         return container
     }
 
     func superDecoder() throws -> any Decoder {
         guard let field = try core.field(frame, serial, CodecKey.super) else {
-            throw CodecError.keyNotFound(type: String(describing: core.currentType),
-                                         offset: core.frames[frame].start, path: core.pathText(nil), key: "super")
+            throw CodecError.keyNotFound(
+                type: String(describing: core.currentType),
+                offset: core.frames[frame].start, path: core.pathText(nil), key: "super")
         }
         core.consume(frame, upTo: field.end)
         return core.superDecoder(at: field.value, end: field.end, key: CodecKey.super)
@@ -677,20 +724,26 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
     /// The next value's extent; fails at the end, or when the container outlived its decode.
     private func next() throws(CodecError) -> (value: Int, end: Int) {
         guard generation == core.generation else {
-            throw .invalidData(type: "unkeyed container", offset: cursor, path: core.pathText(nil),
-                               reason: "a container was used after its decode ended")
+            throw .invalidData(
+                type: "unkeyed container", offset: cursor, path: core.pathText(nil),
+                reason: "a container was used after its decode ended")
         }
         guard cursor < end else {
-            throw .typeMismatch(type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
-                                found: "the end of the unkeyed container")
+            throw .typeMismatch(
+                type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
+                found: "the end of the unkeyed container")
         }
         if packedTag != 0 {
-            throw .typeMismatch(type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
-                                found: "a packed array of " + Tag.name(packedTag))
+            throw .typeMismatch(
+                type: "element \(currentIndex)", offset: cursor, path: core.pathText(CodecKey(index: currentIndex)),
+                found: "a packed array of " + Tag.name(packedTag))
         }
-        return (cursor, try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
-            try core.skipValue(at: cursor, limit: end, type: Any.self)
-        })
+        return (
+            cursor,
+            try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+                try core.skipValue(at: cursor, limit: end, type: Any.self)
+            }
+        )
     }
 
     private mutating func advance(to offset: Int) {
@@ -703,8 +756,9 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
         if packedTag != 0, generation == core.generation, cursor < end {
             // An element of a packed array, read by a type that decodes its elements one by one.
             guard packedTag == T.codecTag else {
-                throw .typeMismatch(type: String(describing: T.self), offset: cursor,
-                                    path: core.pathText(CodecKey(index: currentIndex)), found: Tag.name(packedTag))
+                throw .typeMismatch(
+                    type: String(describing: T.self), offset: cursor,
+                    path: core.pathText(CodecKey(index: currentIndex)), found: Tag.name(packedTag))
             }
             let value = core.base.loadUnaligned(fromByteOffset: cursor, as: T.self)
             advance(to: cursor + MemoryLayout<T>.size)
@@ -726,14 +780,18 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode(_ type: Bool.Type) throws -> Bool {
         let field = try next()
-        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.readBool(at: field.value, end: field.end) }
+        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+            try core.readBool(at: field.value, end: field.end)
+        }
         advance(to: field.end)
         return value
     }
 
     mutating func decode(_ type: String.Type) throws -> String {
         let field = try next()
-        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.readString(at: field.value, end: field.end) }
+        let value = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+            try core.readString(at: field.value, end: field.end)
+        }
         advance(to: field.end)
         return value
     }
@@ -755,7 +813,9 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if packedTag != 0, let scalarType = T.self as? any CodecScalar.Type {
-            func read<S: CodecScalar>(_: S.Type) throws(CodecError) -> T { unsafeBitCast(try scalar(S.self), to: T.self) }
+            func read<S: CodecScalar>(_: S.Type) throws(CodecError) -> T {
+                unsafeBitCast(try scalar(S.self), to: T.self)
+            }
             return try read(scalarType)
         }
         let field = try next()
@@ -764,7 +824,9 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
         return value
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         let field = try next()
         let container = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
             try core.keyedContainer(at: field.value, end: field.end, keyedBy: NestedKey.self)
@@ -775,7 +837,9 @@ struct UnkeyedDecoder: UnkeyedDecodingContainer {
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let field = try next()
-        let container = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in try core.openUnkeyed(at: field.value, end: field.end) }
+        let container = try core.keyed(CodecKey(index: currentIndex)) { () throws(CodecError) in
+            try core.openUnkeyed(at: field.value, end: field.end)
+        }
         advance(to: field.end)
         return container
     }
@@ -812,19 +876,25 @@ struct SingleValueDecoder: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try core.readScalar(type, at: position, end: end) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try core.readScalar(type, at: position, end: end) }
     func decode(_ type: UInt128.Type) throws -> UInt128 { try core.readScalar(type, at: position, end: end) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try core.decodeValue(T.self, at: position, end: end, key: nil) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try core.decodeValue(T.self, at: position, end: end, key: nil)
+    }
 }
 
 // MARK: Direct decodings
 
 extension Bool: CodecDecodeDirect {
-    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Bool {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> Bool
+    {
         try core.keyed(key) { () throws(CodecError) in try core.readBool(at: offset, end: end) }
     }
 }
 
 extension CodecScalar {
-    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> Self
+    {
         try core.keyed(key) { () throws(CodecError) in try core.readScalar(Self.self, at: offset, end: end) }
     }
 }
@@ -845,7 +915,9 @@ extension Float: CodecDecodeDirect {}
 extension Double: CodecDecodeDirect {}
 
 extension Optional: CodecDecodeDirect where Wrapped: Decodable {
-    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> Self
+    {
         switch core.byte(at: offset) {
         case Tag.null:
             return nil
@@ -859,18 +931,25 @@ extension Optional: CodecDecodeDirect where Wrapped: Decodable {
 }
 
 extension Array: CodecDecodeDirect where Element: CodecScalar {
-    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError) -> Self {
+    static func decodeDirect(from core: DecoderCore, at offset: Int, end: Int, key: (any CodingKey)?) throws(CodecError)
+        -> Self
+    {
         let offset = core.skippingSome(offset)
         guard core.byte(at: offset) == Tag.packed else {
             // An unkeyed container of numbers, written by some other type: read it element by element.
             return try core.decodeThroughInit(Self.self, at: offset, end: end, key: key)
         }
-        guard core.byte(at: offset + 1) == Element.codecTag else { throw key.map(core.mismatch(Self.self, at: offset).appending) ?? core.mismatch(Self.self, at: offset) }
-        let (elements, start) = try core.keyed(key) { () throws(CodecError) in try core.readVarint(at: offset + 2, limit: end, type: Self.self) }
+        guard core.byte(at: offset + 1) == Element.codecTag else {
+            throw key.map(core.mismatch(Self.self, at: offset).appending) ?? core.mismatch(Self.self, at: offset)
+        }
+        let (elements, start) = try core.keyed(key) { () throws(CodecError) in
+            try core.readVarint(at: offset + 2, limit: end, type: Self.self)
+        }
         let count = Int(elements)  // skipValue checked count × width against the bytes present
         return Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             if count > 0 {
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: core.base + start, byteCount: count * MemoryLayout<Element>.stride)
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                    from: core.base + start, byteCount: count * MemoryLayout<Element>.stride)
             }
             initialized = count
         }

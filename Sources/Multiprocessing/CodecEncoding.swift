@@ -91,8 +91,9 @@ final class EncoderCore: Encoder {
             return
         }
         if depth >= maxDepth {
-            throw .unencodable(type: String(describing: T.self), path: pathText(key),
-                               reason: "values nested more than \(maxDepth) deep")
+            throw .unencodable(
+                type: String(describing: T.self), path: pathText(key),
+                reason: "values nested more than \(maxDepth) deep")
         }
         let savedSlot = slot
         let savedType = currentType
@@ -158,8 +159,9 @@ final class EncoderCore: Encoder {
             let frame = frames.removeLast()
             let length = buffer.count - frame.header - Tag.containerHeader
             guard length <= Int(UInt32.max) else {
-                throw .unencodable(type: String(describing: currentType), path: pathText(nil),
-                                   reason: "a container of \(length) bytes is larger than 4 GiB")
+                throw .unencodable(
+                    type: String(describing: currentType), path: pathText(nil),
+                    reason: "a container of \(length) bytes is larger than 4 GiB")
             }
             buffer.store(UInt32(length), at: frame.header + 1)
         }
@@ -170,9 +172,11 @@ final class EncoderCore: Encoder {
     @inline(__always)
     func prepareToWrite(frame: Int, serial: UInt32) throws(CodecError) {
         guard frame >= 0, frame < frames.count, frames[frame].serial == serial else {
-            throw failure ?? .unencodable(
-                type: String(describing: currentType), path: pathText(nil),
-                reason: "a container was written to after it was finished (containers must be used in nested order)")
+            throw failure
+                ?? .unencodable(
+                    type: String(describing: currentType), path: pathText(nil),
+                    reason: "a container was written to after it was finished (containers must be used in nested order)"
+                )
         }
         if frames.count > frame + 1 { try closeFrames(downTo: frame + 1) }
     }
@@ -200,10 +204,13 @@ final class EncoderCore: Encoder {
         // A second request for the same value (a subclass and its superclass sharing one encoder)
         // gets the same container.
         if slot.container >= 0, slot.container < frames.count, frames[slot.container].serial == slot.containerSerial,
-           frames[slot.container].keyed {
+            frames[slot.container].keyed
+        {
             return KeyedEncodingContainer(KeyedEncoder(core: self, frame: slot.container, serial: slot.containerSerial))
         }
-        guard claimPlaceholder(&slot) else { return KeyedEncodingContainer(KeyedEncoder(core: self, frame: -1, serial: 0)) }
+        guard claimPlaceholder(&slot) else {
+            return KeyedEncodingContainer(KeyedEncoder(core: self, frame: -1, serial: 0))
+        }
         guard buffer.count == slot.start, frames.count == slot.frameBase else {
             fail("a value asked for a keyed container after it had encoded something else")
             return KeyedEncodingContainer(KeyedEncoder(core: self, frame: -1, serial: 0))
@@ -216,7 +223,8 @@ final class EncoderCore: Encoder {
 
     func unkeyedContainer(in slot: inout ValueSlot) -> any UnkeyedEncodingContainer {
         if slot.container >= 0, slot.container < frames.count, frames[slot.container].serial == slot.containerSerial,
-           !frames[slot.container].keyed {
+            !frames[slot.container].keyed
+        {
             return UnkeyedEncoder(core: self, frame: slot.container, serial: slot.containerSerial)
         }
         guard claimPlaceholder(&slot) else { return UnkeyedEncoder(core: self, frame: -1, serial: 0) }
@@ -311,12 +319,18 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         core.buffer.append(tag: T.codecTag, raw: value)
     }
 
-    mutating func encodeNil(forKey key: Key) throws { try begin(key); core.buffer.append(byte: Tag.null) }
+    mutating func encodeNil(forKey key: Key) throws {
+        try begin(key)
+        core.buffer.append(byte: Tag.null)
+    }
     mutating func encode(_ value: Bool, forKey key: Key) throws {
         try begin(key)
         core.buffer.append(byte: value ? Tag.true : Tag.false)
     }
-    mutating func encode(_ value: String, forKey key: Key) throws { try begin(key); core.writeString(value) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try begin(key)
+        core.writeString(value)
+    }
     mutating func encode(_ value: Double, forKey key: Key) throws { try scalar(value, key) }
     mutating func encode(_ value: Float, forKey key: Key) throws { try scalar(value, key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { try scalar(value, key) }
@@ -337,25 +351,58 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     // A nil optional is written as nil, not left out, so the decoder finds every key in order.
-    private mutating func present<T: Encodable>(_ value: T?, _ key: Key, _ write: (inout Self, T) throws -> Void) throws {
+    private mutating func present<T: Encodable>(_ value: T?, _ key: Key, _ write: (inout Self, T) throws -> Void) throws
+    {
         if let value { try write(&self, value) } else { try encodeNil(forKey: key) }
     }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: Int128?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
-    mutating func encodeIfPresent(_ value: UInt128?, forKey key: Key) throws { try present(value, key) { try $0.encode($1, forKey: key) } }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: Int128?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
+    mutating func encodeIfPresent(_ value: UInt128?, forKey key: Key) throws {
+        try present(value, key) { try $0.encode($1, forKey: key) }
+    }
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
         // Through Optional's direct encoding, which keeps `.some(nil)` apart from `nil`.
         try begin(key)
@@ -363,7 +410,8 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
-        -> KeyedEncodingContainer<NestedKey> {
+        -> KeyedEncodingContainer<NestedKey>
+    {
         do {
             try begin(key)
         } catch {
@@ -430,9 +478,18 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
         core.buffer.append(tag: T.codecTag, raw: value)
     }
 
-    mutating func encodeNil() throws { try begin(); core.buffer.append(byte: Tag.null) }
-    mutating func encode(_ value: Bool) throws { try begin(); core.buffer.append(byte: value ? Tag.true : Tag.false) }
-    mutating func encode(_ value: String) throws { try begin(); core.writeString(value) }
+    mutating func encodeNil() throws {
+        try begin()
+        core.buffer.append(byte: Tag.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        try begin()
+        core.buffer.append(byte: value ? Tag.true : Tag.false)
+    }
+    mutating func encode(_ value: String) throws {
+        try begin()
+        core.writeString(value)
+    }
     mutating func encode(_ value: Double) throws { try scalar(value) }
     mutating func encode(_ value: Float) throws { try scalar(value) }
     mutating func encode(_ value: Int) throws { try scalar(value) }
@@ -452,7 +509,9 @@ struct UnkeyedEncoder: UnkeyedEncodingContainer {
         try core.encodeValue(value, key: CodecKey(index: count - 1))
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         do {
             try begin()
         } catch {
@@ -495,8 +554,9 @@ struct SingleValueEncoder: SingleValueEncodingContainer {
     @inline(__always)
     private func begin() throws(CodecError) {
         guard core.buffer.count == start, core.frames.count == frameBase else {
-            throw .unencodable(type: "value", path: core.pathText(nil),
-                               reason: "a single value container was written to twice, or after its value ended")
+            throw .unencodable(
+                type: "value", path: core.pathText(nil),
+                reason: "a single value container was written to twice, or after its value ended")
         }
     }
 
@@ -506,9 +566,18 @@ struct SingleValueEncoder: SingleValueEncodingContainer {
         core.buffer.append(tag: T.codecTag, raw: value)
     }
 
-    mutating func encodeNil() throws { try begin(); core.buffer.append(byte: Tag.null) }
-    mutating func encode(_ value: Bool) throws { try begin(); core.buffer.append(byte: value ? Tag.true : Tag.false) }
-    mutating func encode(_ value: String) throws { try begin(); core.writeString(value) }
+    mutating func encodeNil() throws {
+        try begin()
+        core.buffer.append(byte: Tag.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        try begin()
+        core.buffer.append(byte: value ? Tag.true : Tag.false)
+    }
+    mutating func encode(_ value: String) throws {
+        try begin()
+        core.writeString(value)
+    }
     mutating func encode(_ value: Double) throws { try scalar(value) }
     mutating func encode(_ value: Float) throws { try scalar(value) }
     mutating func encode(_ value: Int) throws { try scalar(value) }

@@ -32,8 +32,8 @@ public enum CodecError: Error, Equatable, CustomStringConvertible, Sendable {
     public var type: String {
         switch self {
         case .truncated(let type, _, _), .lengthOutOfRange(let type, _, _, _, _), .typeMismatch(let type, _, _, _),
-             .invalidData(let type, _, _, _), .keyNotFound(let type, _, _, _), .trailingBytes(let type, _, _),
-             .tooDeep(let type, _, _, _), .rejected(let type, _, _, _), .unencodable(let type, _, _):
+            .invalidData(let type, _, _, _), .keyNotFound(let type, _, _, _), .trailingBytes(let type, _, _),
+            .tooDeep(let type, _, _, _), .rejected(let type, _, _, _), .unencodable(let type, _, _):
             return type
         }
     }
@@ -41,9 +41,10 @@ public enum CodecError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The byte offset in the input where decoding failed; nil for encoding errors.
     public var offset: Int? {
         switch self {
-        case .truncated(_, let offset, _), .lengthOutOfRange(_, let offset, _, _, _), .typeMismatch(_, let offset, _, _),
-             .invalidData(_, let offset, _, _), .keyNotFound(_, let offset, _, _), .trailingBytes(_, let offset, _),
-             .tooDeep(_, let offset, _, _), .rejected(_, let offset, _, _):
+        case .truncated(_, let offset, _), .lengthOutOfRange(_, let offset, _, _, _),
+            .typeMismatch(_, let offset, _, _),
+            .invalidData(_, let offset, _, _), .keyNotFound(_, let offset, _, _), .trailingBytes(_, let offset, _),
+            .tooDeep(_, let offset, _, _), .rejected(_, let offset, _, _):
             return offset
         case .unencodable:
             return nil
@@ -83,7 +84,8 @@ extension CodecError {
         case .truncated(let type, let offset, let path):
             return .truncated(type: type, offset: offset, path: deeper(path))
         case .lengthOutOfRange(let type, let offset, let path, let length, let remaining):
-            return .lengthOutOfRange(type: type, offset: offset, path: deeper(path), length: length, remaining: remaining)
+            return .lengthOutOfRange(
+                type: type, offset: offset, path: deeper(path), length: length, remaining: remaining)
         case .typeMismatch(let type, let offset, let path, let found):
             return .typeMismatch(type: type, offset: offset, path: deeper(path), found: found)
         case .invalidData(let type, let offset, let path, let reason):
@@ -106,7 +108,8 @@ func reasonText(_ error: any Error) -> String {
     if let error = error as? DecodingError {
         switch error {
         case .dataCorrupted(let c): return context(c)
-        case .keyNotFound(let key, let c): return "no value for key '\(key.stringValue)'" + (c.debugDescription.isEmpty ? "" : ": " + context(c))
+        case .keyNotFound(let key, let c):
+            return "no value for key '\(key.stringValue)'" + (c.debugDescription.isEmpty ? "" : ": " + context(c))
         case .typeMismatch(let type, let c): return "expected \(type): " + context(c)
         case .valueNotFound(let type, let c): return "expected \(type), found nil: " + context(c)
         @unknown default: return String(describing: error)

@@ -28,7 +28,7 @@
 import Glibc
 
 #if !_endian(little)
-#error("The binary codec writes numbers in the host's byte order, which it assumes is little-endian.")
+    #error("The binary codec writes numbers in the host's byte order, which it assumes is little-endian.")
 #endif
 
 enum Tag {

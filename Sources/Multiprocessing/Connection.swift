@@ -28,22 +28,27 @@ extension Connection {
     ///   `.system` when the descriptors cannot be made (EMFILE: too many open files).
     /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
     public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
-        throws(ConnectionError) -> (Connection<Message>, Connection<Message>) {
+        throws(ConnectionError) -> (Connection<Message>, Connection<Message>)
+    {
         guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
             throw .invalidMaxMessageSize(maxMessageSize)
         }
         do throws(SystemError) {
             if duplex {
                 let (first, second) = try Sys.socketPair()
-                return (Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
-                        Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize))
+                return (
+                    Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
+                    Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize)
+                )
             }
             // A pipe cannot refuse SIGPIPE per call as a socket can: ignore it, so that writing to a
             // closed reader is an EPIPE error instead of death (Python ignores it at startup, too).
             Sys.ignoreSIGPIPE()
             let (readEnd, writeEnd) = try Sys.nonBlockingPipe()
-            return (Connection(fd: readEnd, kind: .receiveOnly, maxMessageSize: maxMessageSize),
-                    Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize))
+            return (
+                Connection(fd: readEnd, kind: .receiveOnly, maxMessageSize: maxMessageSize),
+                Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize)
+            )
         } catch {
             throw .system(error)
         }
@@ -206,19 +211,22 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
                 let vector = raw.bindMemory(to: iovec.self)
                 var count = 0
                 if written < header.count {
-                    vector[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + written),
-                                      iov_len: header.count - written)
+                    vector[0] = iovec(
+                        iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + written),
+                        iov_len: header.count - written)
                     count = 1
                 }
                 if let payload, payload.count > 0 {
                     let skip = max(0, written - header.count)
-                    vector[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + skip),
-                                          iov_len: payload.count - skip)
+                    vector[count] = iovec(
+                        iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress! + skip),
+                        iov_len: payload.count - skip)
                     count += 1
                 }
                 do throws(SystemError) {
-                    return try Sys.writeOnce(fd, UnsafeMutableBufferPointer(rebasing: vector[0..<count]), socket: kind == .duplex)
-                } catch where error.errno == EPIPE || error.errno == ECONNRESET {
+                    return try Sys.writeOnce(
+                        fd, UnsafeMutableBufferPointer(rebasing: vector[0..<count]), socket: kind == .duplex)
+                } catch  where error.errno == EPIPE || error.errno == ECONNRESET {
                     throw .peerClosed
                 } catch {
                     throw .system(error)
@@ -267,7 +275,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
 
-    private func receiveFrame<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T) throws(ConnectionError) -> T {
+    private func receiveFrame<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T) throws(ConnectionError)
+        -> T
+    {
         try enter(sending: false)
         defer { leave() }
         return try readLock.withLock { () throws(ConnectionError) -> T in
@@ -278,14 +288,16 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// With `readLock` held: the next frame, handed to `body`. Without `waiting`, nil when no whole
     /// frame has arrived (what has arrived stays buffered for the next call).
     private func takeFrame<T>(waiting: Bool, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
-        throws(ConnectionError) -> T? {
+        throws(ConnectionError) -> T?
+    {
         try checkOpen()
         if let framingError { throw framingError }
         while true {
             let available = readEnd - readStart
             var needed = 4
             if available >= 4 {
-                let length = Int(UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
+                let length = Int(
+                    UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
                 guard length <= maxMessageSize else {
                     // The rest of the stream cannot be trusted: this and every later receive fail.
                     framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
@@ -456,8 +468,12 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Closes the descriptor, once: whoever moves the state from "closed, unused" to "released".
     private func release() {
-        guard lifecycle.compareExchange(expected: Self.closedBit, desired: Self.closedBit | Self.releasedBit,
-                                        ordering: .acquiringAndReleasing).exchanged else { return }
+        guard
+            lifecycle.compareExchange(
+                expected: Self.closedBit, desired: Self.closedBit | Self.releasedBit,
+                ordering: .acquiringAndReleasing
+            ).exchanged
+        else { return }
         Sys.close(fd)
         wakeLock.withLock {
             if wakeFd >= 0 { Sys.close(wakeFd) }
@@ -514,7 +530,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     private func takeFrameNow<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
-        throws(ConnectionError) -> ReceiveAttempt<T> {
+        throws(ConnectionError) -> ReceiveAttempt<T>
+    {
         let taken = try readLock.withLockIfFree { () throws(ConnectionError) -> T? in
             try takeFrame(waiting: false, body)
         }

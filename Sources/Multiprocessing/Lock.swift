@@ -59,7 +59,10 @@ public final class Lock: @unchecked Sendable {
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {
-            if core.release() == 0 { preconditionFailure("Lock.withLock: \(SyncError.releasedUnlockedLock) (it was released inside the block)") }
+            if core.release() == 0 {
+                preconditionFailure(
+                    "Lock.withLock: \(SyncError.releasedUnlockedLock) (it was released inside the block)")
+            }
         }
         return try body()
     }

@@ -47,9 +47,10 @@ struct LockCore: @unchecked Sendable {
     /// Reserves one lock's words, together on one cache line (with whatever the caller adds next).
     static func reserve(in layout: inout SharedLayout) -> Fields {
         layout.startCacheLine()
-        return Fields(owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
-                      holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
-                      depth: layout.reserve(Atomic<UInt32>.self))
+        return Fields(
+            owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
+            holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
+            depth: layout.reserve(Atomic<UInt32>.self))
     }
 
     /// Initializes the words (unlocked): once, by the creator, before other processes use them.
@@ -102,7 +103,9 @@ struct LockCore: @unchecked Sendable {
 
     @inline(__always)
     private func take(_ me: UInt32) -> Bool {
-        guard owner.pointee.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged else { return false }
+        guard owner.pointee.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged else {
+            return false
+        }
         noteHolder(me)
         return true
     }

@@ -2,13 +2,14 @@
 // Typed errno, EINTR retry with the remaining time, close-on-exec descriptors,
 // signals, waiting for children, and the monotonic clock.
 
-// Said once, here, so that another platform gets one clear message instead of a page of missing calls.
-#if !os(Linux)
-#error("Multiprocessing runs on Linux only: it is built on Linux calls (pidfd_open, prctl, eventfd, signalfd, futex)")
-#endif
-
 import CMultiprocessingShims
 import Glibc
+
+// Said once, here, so that another platform gets one clear message instead of a page of missing calls.
+#if !os(Linux)
+    #error(
+        "Multiprocessing runs on Linux only: it is built on Linux calls (pidfd_open, prctl, eventfd, signalfd, futex)")
+#endif
 
 /// A failed system call: which call, and the ``errno`` it left.
 public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {

@@ -52,7 +52,8 @@ extension Sys {
 
     /// One read of up to `count` bytes, retrying EINTR. ECONNRESET is end of file.
     @inline(__always)
-    static func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Transfer {
+    static func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Transfer
+    {
         while true {
             let result = Glibc.read(fd, buffer, count)
             if result >= 0 { return .bytes(result) }
@@ -67,7 +68,9 @@ extension Sys {
 
     /// One gathering write of `parts`, retrying EINTR. On a socket it is `sendmsg` with
     /// MSG_NOSIGNAL, so a closed peer is EPIPE, never SIGPIPE; on a pipe, SIGPIPE must be ignored.
-    static func writeOnce(_ fd: Int32, _ parts: UnsafeMutableBufferPointer<iovec>, socket: Bool) throws(SystemError) -> Transfer {
+    static func writeOnce(_ fd: Int32, _ parts: UnsafeMutableBufferPointer<iovec>, socket: Bool) throws(SystemError)
+        -> Transfer
+    {
         while true {
             let result: Int
             if socket {
@@ -99,10 +102,13 @@ extension Sys {
     /// Waits until `fd` is readable (or writable), `wake` is readable, or the deadline passes.
     /// EINTR is retried with the remaining time; nil waits without limit.
     static func waitForEvent(_ fd: Int32, writable: Bool, wake: Int32, deadline: ContinuousClock.Instant?)
-        throws(SystemError) -> Readiness {
+        throws(SystemError) -> Readiness
+    {
         while true {
-            var entries = (pollfd(fd: fd, events: Int16(writable ? POLLOUT : POLLIN), revents: 0),
-                           pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
+            var entries = (
+                pollfd(fd: fd, events: Int16(writable ? POLLOUT : POLLIN), revents: 0),
+                pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+            )
             let timeout = pollTimeout(until: deadline)
             let result = withUnsafeMutableBytes(of: &entries) { raw in
                 poll(raw.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, timeout)

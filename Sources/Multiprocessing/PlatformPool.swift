@@ -16,7 +16,8 @@ extension Sys {
 
     static func socketPair(_ kind: SocketKind) throws(SystemError) -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]
-        let type = (kind == .stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_SEQPACKET.rawValue))
+        let type =
+            (kind == .stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_SEQPACKET.rawValue))
             | Int32(SOCK_CLOEXEC.rawValue)
         if socketpair(AF_UNIX, type, 0, &fds) != 0 { throw SystemError("socketpair", errno: errno) }
         return (fds[0], fds[1])
@@ -61,7 +62,8 @@ extension Sys {
 
     /// Reads what is there without waiting (the descriptor is non-blocking): the count read,
     /// 0 at end of file, nil when nothing is available now.
-    static func readAvailable(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Int? {
+    static func readAvailable(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Int?
+    {
         while true {
             let got = Glibc.read(fd, buffer, count)
             if got >= 0 { return got }
@@ -198,12 +200,14 @@ final class PlainThread: @unchecked Sendable {
         // The new thread inherits the creator's mask: block everything around the creation.
         let saved = Sys.signalMask()
         Sys.blockAllSignals()
-        let result = pthread_create(&thread, &attributes, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            start.tid.pointee = mp_gettid()
-            start.body()
-            return nil
-        }, start)
+        let result = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                start.tid.pointee = mp_gettid()
+                start.body()
+                return nil
+            }, start)
         Sys.setSignalMask(saved)
         if result != 0 {
             Unmanaged<Start>.fromOpaque(start).release()

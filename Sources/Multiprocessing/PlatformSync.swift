@@ -42,7 +42,9 @@ extension Sys {
 
     /// Sleeps while `word` holds `expected`, at most `timeout` (nil: no limit). One FUTEX_WAIT on a
     /// shared word; the caller loops, re-checking its condition.
-    static func futexWait(_ word: UnsafeMutablePointer<UInt32>, expecting expected: UInt32, timeout: Duration?) -> FutexWaitResult {
+    static func futexWait(_ word: UnsafeMutablePointer<UInt32>, expecting expected: UInt32, timeout: Duration?)
+        -> FutexWaitResult
+    {
         let result: Int32
         if let timeout {
             var relative = timespec(positive: timeout)
@@ -98,7 +100,9 @@ extension Sys {
     /// again: a holder killed inside `pthread_mutex_unlock`, after it freed the word but before it
     /// woke the sleeper, leaves that wake-up lost for good (the kernel repairs only mutexes still
     /// held at death), and an untimed wait would sleep for ever on a free mutex.
-    static func lockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, deadline: ContinuousClock.Instant?) throws(SystemError) -> MutexAcquisition? {
+    static func lockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, deadline: ContinuousClock.Instant?)
+        throws(SystemError) -> MutexAcquisition?
+    {
         while true {
             // ContinuousClock need not be CLOCK_MONOTONIC: carry the remaining time over.
             var slice = robustLockSlice
@@ -116,13 +120,17 @@ extension Sys {
     static let robustLockSlice = Duration.milliseconds(100)
 
     /// Tries to lock a robust mutex without waiting; nil when another thread holds it.
-    static func tryLockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) throws(SystemError) -> MutexAcquisition? {
+    static func tryLockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) throws(SystemError)
+        -> MutexAcquisition?
+    {
         try acquisition(of: mutex, pthread_mutex_trylock(mutex), call: "pthread_mutex_trylock")
     }
 
     /// What a lock call's result means: acquired, acquired from a dead owner (made consistent here),
     /// not acquired (nil: timed out or busy), or an error.
-    private static func acquisition(of mutex: UnsafeMutablePointer<pthread_mutex_t>, _ result: Int32, call: String) throws(SystemError) -> MutexAcquisition? {
+    private static func acquisition(of mutex: UnsafeMutablePointer<pthread_mutex_t>, _ result: Int32, call: String)
+        throws(SystemError) -> MutexAcquisition?
+    {
         switch result {
         case 0:
             return .acquired

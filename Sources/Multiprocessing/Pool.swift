@@ -137,7 +137,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     @usableFromInline
     func map(array items: [Input], chunkSize: Int?, operation: PoolOperation) throws(PoolError) -> [Output] {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
-        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation).get()
+        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation)
+            .get()
     }
 
     /// ``map(_:chunkSize:)-s2jj`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
@@ -149,8 +150,9 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where S.Element == Input {
-        try mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError,
-                     operation: .mapAsync)
+        try mapAsync(
+            array: Array(inputs), chunkSize: chunkSize, onSuccess: onSuccess, onError: onError,
+            operation: .mapAsync)
     }
 
     @usableFromInline
@@ -174,7 +176,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         jobs.reserveCapacity((items.count + size - 1) / size)
         for start in stride(from: 0, to: items.count, by: size) {
             let end = min(start + size, items.count)
-            jobs.append(try makeJob(.chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start))
+            jobs.append(
+                try makeJob(.chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start))
         }
         try engine.submit(jobs, operation: operation)
         return result
@@ -283,9 +286,10 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         jobs.reserveCapacity((items.count + chunkSize - 1) / chunkSize)
         for start in stride(from: 0, to: items.count, by: chunkSize) {
             let end = min(start + chunkSize, items.count)
-            jobs.append(chunkSize == 1
-                ? try makeJob(.task, items[start], sink: results, index: start, count: 1)
-                : try makeJob(.chunk, Array(items[start..<end]), sink: results, index: start, count: end - start))
+            jobs.append(
+                chunkSize == 1
+                    ? try makeJob(.task, items[start], sink: results, index: start, count: 1)
+                    : try makeJob(.chunk, Array(items[start..<end]), sink: results, index: start, count: end - start))
         }
         try engine.submit(jobs, operation: operation)
         return results
@@ -312,12 +316,14 @@ final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
 
     func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
         if answer.kind == FrameKind.chunkResult.rawValue,
-           let values = try? decoder.decode([Output].self, from: answer.body), values.count == job.count {
+            let values = try? decoder.decode([Output].self, from: answer.body), values.count == job.count
+        {
             chunks[job.index / chunkSize] = values
         } else {
             let outcomes = outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self)
             if let offset = outcomes.firstIndex(where: { if case .failure = $0 { true } else { false } }),
-               case .failure(let error) = outcomes[offset] {
+                case .failure(let error) = outcomes[offset]
+            {
                 record(error, at: job.index + offset)
             }
         }
@@ -404,7 +410,8 @@ extension Pool {
         onSuccess: (@Sendable ([Output]) -> Void)? = nil,
         onError: (@Sendable (PoolError) -> Void)? = nil
     ) throws(PoolError) -> AsyncResult<[Output]> where Input == PoolArguments<repeat each Argument> {
-        try mapAsync(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
-                     onError: onError, operation: .starmapAsync)
+        try mapAsync(
+            array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
+            onError: onError, operation: .starmapAsync)
     }
 }

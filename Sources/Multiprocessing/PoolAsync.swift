@@ -22,8 +22,10 @@ extension Pool {
     @inlinable
     public func map<S: Sequence>(_ inputs: S, chunkSize: Int? = nil) async throws(PoolError) -> [Output]
     where S.Element == Input {
-        try await mapAsync(array: Array(inputs), chunkSize: chunkSize, onSuccess: nil, onError: nil,
-                           operation: .map).value
+        try await mapAsync(
+            array: Array(inputs), chunkSize: chunkSize, onSuccess: nil, onError: nil,
+            operation: .map
+        ).value
     }
 
     /// `map` over argument tuples, awaited without blocking a thread: the Swift-concurrency form of
@@ -32,7 +34,9 @@ extension Pool {
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
         async throws(PoolError) -> [Output] where Input == PoolArguments<repeat each Argument>
     {
-        try await mapAsync(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: nil,
-                           onError: nil, operation: .starmap).value
+        try await mapAsync(
+            array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: nil,
+            onError: nil, operation: .starmap
+        ).value
     }
 }

@@ -264,8 +264,10 @@ final class PoolEngine: @unchecked Sendable {
         } catch {
             throw .system(error)
         }
-        slots = PoolSlots(words: shared.base.bindMemory(to: Atomic<UInt64>.self,
-                                                        capacity: processes * PoolSlots.wordsPerSlot))
+        slots = PoolSlots(
+            words: shared.base.bindMemory(
+                to: Atomic<UInt64>.self,
+                capacity: processes * PoolSlots.wordsPerSlot))
         template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
         var opened: [Int32] = []
         do throws(SystemError) {
@@ -322,7 +324,8 @@ final class PoolEngine: @unchecked Sendable {
     /// `terminate()` from the pool's deinit touches nothing).
     private func closeAll() {
         monitor.withLock { finished = true }
-        for fd in [controlFd, zygoteEnd, wakeFd] where PoolDescriptors.lock.withLock({ PoolDescriptors.open.contains(fd) }) {
+        for fd in [controlFd, zygoteEnd, wakeFd]
+        where PoolDescriptors.lock.withLock({ PoolDescriptors.open.contains(fd) }) {
             PoolDescriptors.close(fd)
         }
     }
@@ -446,8 +449,10 @@ final class PoolEngine: @unchecked Sendable {
             ProcessTable.shared.prepareToFork(installExitHandler: false)
             let pid = Glibc.fork()
             if pid == 0 {
-                runZygote(ZygoteLaunch(controlFd: zygoteEnd, parentPid: parentPid, workerMask: workerMask,
-                                       descriptorsToClose: toClose, worker: template))
+                runZygote(
+                    ZygoteLaunch(
+                        controlFd: zygoteEnd, parentPid: parentPid, workerMask: workerMask,
+                        descriptorsToClose: toClose, worker: template))
             }
             return (pid, Sys.errno)
         }
@@ -490,8 +495,11 @@ final class PoolEngine: @unchecked Sendable {
             }
             guard let victim, let last = victim.inflight.last else { return }
             // Fails when the worker has just started it: then it is no longer queued there.
-            guard slots.claim(victim.slot, last.position).pointee.compareExchange(
-                expected: last.job.id, desired: PoolSlots.stolen, ordering: .acquiringAndReleasing).exchanged else { continue }
+            guard
+                slots.claim(victim.slot, last.position).pointee.compareExchange(
+                    expected: last.job.id, desired: PoolSlots.stolen, ordering: .acquiringAndReleasing
+                ).exchanged
+            else { continue }
             _ = victim.inflight.popLast()
             victim.freePositions |= 1 << UInt64(last.position)
             victim.sent -= 1
@@ -646,8 +654,10 @@ final class PoolEngine: @unchecked Sendable {
     private func replaceZygote() {
         zygoteReplacements += 1
         guard zygoteReplacements <= Self.maxZygoteReplacements else {
-            breakPool(.broken(reason: "its zygote process or its new workers kept getting stuck "
-                              + "(\(Self.maxZygoteReplacements) zygotes replaced in a row)"))
+            breakPool(
+                .broken(
+                    reason: "its zygote process or its new workers kept getting stuck "
+                        + "(\(Self.maxZygoteReplacements) zygotes replaced in a row)"))
             return
         }
         let old = monitor.withLock { () -> pid_t in
@@ -682,8 +692,9 @@ final class PoolEngine: @unchecked Sendable {
     /// Sends what the worker's socket takes now.
     private func flush(_ worker: WorkerState) {
         do throws(SystemError) {
-            let sent = try Sys.sendAvailable(worker.fd, worker.output.base + worker.outputSent,
-                                             count: worker.output.count - worker.outputSent)
+            let sent = try Sys.sendAvailable(
+                worker.fd, worker.output.base + worker.outputSent,
+                count: worker.output.count - worker.outputSent)
             worker.outputSent += sent
             if worker.outputSent == worker.output.count {
                 worker.output.reset(keepingAtMost: 1 << 20)
@@ -764,7 +775,9 @@ final class PoolEngine: @unchecked Sendable {
             // another pool could fork a zygote that would inherit it unregistered.
             let receipt = buffer.withUnsafeMutableBytes { raw in
                 PoolDescriptors.lock.withLock { () -> Result<Sys.PacketReceipt, SystemError> in
-                    let result = Result { () throws(SystemError) in try Sys.receivePacket(controlFd, into: raw, wait: false) }
+                    let result = Result { () throws(SystemError) in
+                        try Sys.receivePacket(controlFd, into: raw, wait: false)
+                    }
                     if case .success(.received(_, let fd?)) = result { PoolDescriptors.open.insert(fd) }
                     return result
                 }
@@ -786,7 +799,8 @@ final class PoolEngine: @unchecked Sendable {
                     guard let fd else {
                         // The socket did not arrive (descriptor table full): that worker is no use.
                         sendToZygote(ControlMessage(.kill, message.c))
-                        spawnFailed(slot: Int(message.a), error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
+                        spawnFailed(
+                            slot: Int(message.a), error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
                         continue
                     }
                     workerStarted(slot: Int(message.a), number: Int(message.b), pid: pid_t(message.c), fd: fd)
@@ -876,8 +890,10 @@ final class PoolEngine: @unchecked Sendable {
         var unanswered: [PoolJob] = []
         for entry in worker.inflight.removeAll() {
             if slots.claim(worker.slot, entry.position).pointee.load(ordering: .acquiring) == PoolSlots.claimed {
-                entry.job.sink.fail(entry.job, worker.violation.map { .broken(reason: $0) }
-                    ?? .workerDied(worker: worker.name, pid: worker.pid, status: status))
+                entry.job.sink.fail(
+                    entry.job,
+                    worker.violation.map { .broken(reason: $0) }
+                        ?? .workerDied(worker: worker.name, pid: worker.pid, status: status))
             } else {
                 unanswered.append(entry.job)
             }

@@ -146,8 +146,10 @@ extension PoolResults: PoolJobSink where Output: Decodable {
 }
 
 /// One outcome per input of `job`, from the worker's answer.
-func outcomes<Output: Decodable>(of job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore,
-                                 as type: Output.Type) -> [Result<Output, PoolError>] {
+func outcomes<Output: Decodable>(
+    of job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore,
+    as type: Output.Type
+) -> [Result<Output, PoolError>] {
     let mismatch = PoolError.broken(reason: "\(worker) answered a chunk of \(job.count) with a different count")
     switch FrameKind(rawValue: answer.kind) {
     case .result?:

@@ -158,7 +158,10 @@ final class FrameReader {
 
     /// Non-blocking: reads what the socket has. `.data(filled:)` when bytes arrived; `filled` when
     /// they filled all the space offered (there may be more).
-    enum ReadResult { case data(filled: Bool), wouldBlock, endOfFile }
+    enum ReadResult {
+        case data(filled: Bool)
+        case wouldBlock, endOfFile
+    }
 
     func readAvailable(from fd: Int32) throws(SystemError) -> ReadResult {
         prepareSpace()

@@ -90,7 +90,8 @@ struct PoolSlots: @unchecked Sendable {
 /// The zygote's whole life. Never returns.
 func runZygote(_ launch: ZygoteLaunch) -> Never {
     let me = getpid()
-    ProcessTable.shared.becomeChild(pid: me, current: ChildProcess(poolProcessNamed: "PoolZygote", pid: me), identity: [])
+    ProcessTable.shared.becomeChild(
+        pid: me, current: ChildProcess(poolProcessNamed: "PoolZygote", pid: me), identity: [])
     Sys.setParentDeathSignal(SIGKILL)
     if getppid() != launch.parentPid { Sys.exitImmediately(0) }  // the parent died before prctl
     Sys.ignoreSignal(SIGINT)
@@ -135,8 +136,10 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             Sys.setParentDeathSignal(SIGKILL)
             if getppid() != me { Sys.exitImmediately(0) }
             let template = launch.worker
-            template.body(WorkerLaunch(fd: workerEnd, slot: slot, name: "PoolWorker-\(number)",
-                                       slots: template.slots, maxTasks: template.maxTasks))
+            template.body(
+                WorkerLaunch(
+                    fd: workerEnd, slot: slot, name: "PoolWorker-\(number)",
+                    slots: template.slots, maxTasks: template.maxTasks))
         }
         let forkError = Sys.errno
         Sys.close(workerEnd)
@@ -152,8 +155,10 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
     }
 
     var buffer = [UInt8](repeating: 0, count: ControlMessage.size)
-    var entries = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: childExits, events: Int16(POLLIN), revents: 0)]
+    var entries = [
+        pollfd(fd: control, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: childExits, events: Int16(POLLIN), revents: 0),
+    ]
     while true {
         entries[0].revents = 0
         entries[1].revents = 0
@@ -206,7 +211,8 @@ func runWorker<Input: Codable, Output: Codable>(
     function: (Input) throws -> Output
 ) -> Never {
     let me = getpid()
-    ProcessTable.shared.becomeChild(pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
+    ProcessTable.shared.becomeChild(
+        pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
     let slots = launch.slots
     let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: FrameHeader.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
@@ -307,8 +313,11 @@ func runWorker<Input: Codable, Output: Codable>(
             let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
             // aux: the job's claim word. Claim it, unless the parent took it back.
             let position = Int(raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self) % UInt64(PoolSlots.claimsPerSlot))
-            guard slots.claim(launch.slot, position).pointee.compareExchange(
-                expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing).exchanged else { return false }
+            guard
+                slots.claim(launch.slot, position).pointee.compareExchange(
+                    expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
+                ).exchanged
+            else { return false }
             let payload = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.headSize...])
             let started = Sys.monotonicNanoseconds
             if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }

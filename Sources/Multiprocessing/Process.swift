@@ -319,7 +319,7 @@ open class ChildProcess: @unchecked Sendable {
         do throws(SystemError) {
             guard let ended = try Sys.reapIfEnded(pid) else { return false }
             status = ended
-        } catch where error.errno == ECHILD {
+        } catch  where error.errno == ECHILD {
             status = nil  // Reaped by someone else: it has ended, but its status is lost.
         }
         if let pidfd { Sys.close(pidfd) }

@@ -106,7 +106,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
             }
             return
         }
-        let encoder = spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+        let encoder =
+            spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
             ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
         defer { keep(encoder, in: spareEncoder) }
         encoder.buffer.reset()
@@ -123,7 +124,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         if let raw {
             return withUnsafeBytes(of: item) { Array($0[..<raw.size]) }
         }
-        let encoder = spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+        let encoder =
+            spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
             ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
         defer { keep(encoder, in: spareEncoder) }
         encoder.buffer.reset()
@@ -158,12 +160,15 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     }
 
     /// Room on the stack for a small item's bytes, so that getting one allocates nothing.
-    private typealias InlineBytes = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    private typealias InlineBytes = (
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+    )
 
     private func get(until deadline: Deadline) throws(QueueError) -> Item {
         var inline: InlineBytes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return try withUnsafeMutableBytes(of: &inline) { (small: UnsafeMutableRawBufferPointer) throws(QueueError) -> Item in
+        return try withUnsafeMutableBytes(of: &inline) {
+            (small: UnsafeMutableRawBufferPointer) throws(QueueError) -> Item in
             let payload = try ring.get(until: deadline, into: small)
             defer { if payload.baseAddress != small.baseAddress { payload.deallocate() } }
             if let raw {
@@ -172,7 +177,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
                 }
                 return raw.load(UnsafeRawPointer(payload.baseAddress!))
             }
-            let decoder = spareDecoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+            let decoder =
+                spareDecoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
                 ?? DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
             defer { keep(decoder, in: spareDecoder) }
             do throws(CodecError) {

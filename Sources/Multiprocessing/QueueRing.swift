@@ -180,7 +180,8 @@ final class QueueRing: @unchecked Sendable {
         } catch {
             throw .system(error)
         }
-        mutexWord = UnsafeMutableRawPointer(memory.pointer(to: mutexField)).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
+        mutexWord = UnsafeMutableRawPointer(memory.pointer(to: mutexField)).bindMemory(
+            to: Atomic<UInt32>.self, capacity: 1)
         tail = memory.pointer(to: tailField)
         head = memory.pointer(to: headField)
         done = memory.pointer(to: doneField)
@@ -238,7 +239,9 @@ final class QueueRing: @unchecked Sendable {
 
     /// With the mutex held: the state (nobody else can change it now).
     private var lockedState: State {
-        State(head: Position(head.pointee.load(ordering: .relaxed)), tail: Position(tail.pointee.load(ordering: .relaxed)))
+        State(
+            head: Position(head.pointee.load(ordering: .relaxed)), tail: Position(tail.pointee.load(ordering: .relaxed))
+        )
     }
 
     /// Ring bytes a record with a payload of `length` bytes takes: a 4-byte length, the payload,
@@ -357,15 +360,19 @@ final class QueueRing: @unchecked Sendable {
     /// How long an operation may wait for the mutex: a little beyond its own deadline.
     @inline(__always)
     private func lockDeadline(_ deadline: Deadline) -> Deadline {
-        deadline.isNever ? deadline : Deadline(nanoseconds: max(deadline.nanoseconds, Sys.monotonicNanoseconds)).adding(Self.lockGrace)
+        deadline.isNever
+            ? deadline
+            : Deadline(nanoseconds: max(deadline.nanoseconds, Sys.monotonicNanoseconds)).adding(Self.lockGrace)
     }
 
     /// With the mutex held (`held`): lets it go, waits for a change, and locks it again. The first wait
     /// of an operation watches `word` for a short spin; later ones sleep on `condition` for at most a
     /// slice. The caller looks at the state again either way. On return `held` says whether the mutex
     /// is held: false only when `deadline` (plus the grace) passed while waiting for the mutex.
-    private func wait(on condition: SharedCondition, watching word: UnsafeMutablePointer<Atomic<UInt64>>,
-                      spin: Bool, until deadline: Deadline, held: inout Bool) {
+    private func wait(
+        on condition: SharedCondition, watching word: UnsafeMutablePointer<Atomic<UInt64>>,
+        spin: Bool, until deadline: Deadline, held: inout Bool
+    ) {
         if spin {
             let seen = word.pointee.load(ordering: .relaxed)
             unlock()
@@ -433,7 +440,9 @@ final class QueueRing: @unchecked Sendable {
     /// in `small` when it fits, else in a fresh allocation that the caller deallocates.
     /// - Throws: `.empty` when the deadline passed; `.closed`; `.corrupted` when the ring's bytes make
     ///   no sense.
-    func get(until deadline: Deadline, into small: UnsafeMutableRawBufferPointer) throws(QueueError) -> UnsafeMutableRawBufferPointer {
+    func get(until deadline: Deadline, into small: UnsafeMutableRawBufferPointer) throws(QueueError)
+        -> UnsafeMutableRawBufferPointer
+    {
         try checkOpen()
         var held = lock(until: lockDeadline(deadline))
         guard held else { throw .empty }
@@ -454,9 +463,11 @@ final class QueueRing: @unchecked Sendable {
         let length = Int(data.load(fromByteOffset: start, as: UInt32.self))
         let size = Self.recordSize(payload: length)
         guard size <= current.usedBytes else {
-            throw .corrupted("an item at ring offset \(start) claims \(length) bytes, but only \(current.usedBytes) are in use")
+            throw .corrupted(
+                "an item at ring offset \(start) claims \(length) bytes, but only \(current.usedBytes) are in use")
         }
-        let payload = length <= small.count
+        let payload =
+            length <= small.count
             ? UnsafeMutableRawBufferPointer(rebasing: small[..<length])
             : UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 16)
         copyOut(from: Int(headPosition.bytes) + 4, into: payload.baseAddress!, count: length)

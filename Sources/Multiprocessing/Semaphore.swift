@@ -81,7 +81,8 @@ public class CountingSemaphore: @unchecked Sendable {
         var current = counter.pointee.load(ordering: .relaxed)
         while true {
             if current >= limit {
-                throw limit == UInt32(Int32.max) ? .semaphoreOverflow : .releasedBoundedSemaphoreTooOften(initialValue: initialValue)
+                throw limit == UInt32(Int32.max)
+                    ? .semaphoreOverflow : .releasedBoundedSemaphoreTooOften(initialValue: initialValue)
             }
             let (exchanged, original) = counter.pointee.compareExchange(
                 expected: current, desired: current + 1, ordering: .sequentiallyConsistent)

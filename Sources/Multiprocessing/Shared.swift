@@ -18,15 +18,18 @@ struct SharedElements<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// `count` elements set by `initialize`, and an RLock in the same memory to guard them.
     static func locked(count: Int, initialize: (UnsafeMutablePointer<Element>) -> Void)
-        throws(SyncError) -> (elements: SharedElements, lock: RLock) {
+        throws(SyncError) -> (elements: SharedElements, lock: RLock)
+    {
         var layout = SharedLayout()
         let lockFields = LockCore.reserve(in: &layout)
         let elements = try SharedElements(count: count, after: &layout, initialize: initialize)
         return (elements, RLock(core: LockCore(initializing: lockFields, in: elements.memory)))
     }
 
-    private init(count: Int, after layout: inout SharedLayout,
-                 initialize: (UnsafeMutablePointer<Element>) -> Void) throws(SyncError) {
+    private init(
+        count: Int, after layout: inout SharedLayout,
+        initialize: (UnsafeMutablePointer<Element>) -> Void
+    ) throws(SyncError) {
         guard count >= 0 else { throw .invalidCount(count) }
         layout.startCacheLine()
         let field = layout.reserve(Element.self, count: count)

@@ -102,7 +102,9 @@ package struct SharedCondition: @unchecked Sendable {
     /// A whole wait on a `SharedMutex` the caller holds: registers, unlocks, sleeps until notified or
     /// `deadline`, and locks again (without a deadline, as a condition must return with its lock).
     /// Returns whether it was notified, and how the mutex was re-taken (its owner may have died).
-    package func wait(releasing mutex: SharedMutex, until deadline: ContinuousClock.Instant?) throws(SystemError) -> (notified: Bool, relock: MutexAcquisition) {
+    package func wait(releasing mutex: SharedMutex, until deadline: ContinuousClock.Instant?) throws(SystemError) -> (
+        notified: Bool, relock: MutexAcquisition
+    ) {
         let ticket = prepareToWait()
         do {
             try mutex.unlock()

@@ -98,7 +98,8 @@ public struct ProcessSnapshot: Sendable {
         guard let close = line.lastIndex(of: ")") else { return nil }
         let fields = line[line.index(after: close)...].split(separator: " ")
         guard fields.count > 3, let open = line.firstIndex(of: "("), let state = fields[0].first,
-              let parent = pid_t(fields[1]), let group = pid_t(fields[2]) else { return nil }
+            let parent = pid_t(fields[1]), let group = pid_t(fields[2])
+        else { return nil }
         self.command = String(line[line.index(after: open)..<close])
         self.pid = pid
         self.state = state

@@ -56,8 +56,9 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
         exitProcess(failures == 0 ? 0 : 1)
     case let id?:
         guard options.count == 1, let cell = chapter.cells.first(where: { $0.id == id }) else {
-            writeError("\(chapter.name): no cell named '\(options.joined(separator: " "))'. Cells: "
-                + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
+            writeError(
+                "\(chapter.name): no cell named '\(options.joined(separator: " "))'. Cells: "
+                    + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
             exitProcess(2)
         }
         exitProcess(run(cell, of: chapter) ? 0 : 1)
@@ -65,7 +66,8 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
 }
 
 private func printUsage(_ chapter: Chapter) {
-    print("""
+    print(
+        """
         \(chapter.name): \(chapter.title)
 
         usage: swift run \(chapter.name)            run every cell, in order
@@ -80,7 +82,9 @@ private func printUsage(_ chapter: Chapter) {
 /// Runs one cell in a fresh child process and reports whether it succeeded.
 private func run(_ cell: Cell, of chapter: Chapter) -> Bool {
     if Sys.environment("MP_NOTEBOOK_BARE") != "1" {
-        print("── \(cell.id): \(cell.title) " + String(repeating: "─", count: max(3, 60 - cell.id.count - cell.title.count)))
+        print(
+            "── \(cell.id): \(cell.title) "
+                + String(repeating: "─", count: max(3, 60 - cell.id.count - cell.title.count)))
     }
     let pid: pid_t
     do {

@@ -70,7 +70,9 @@ struct Options {
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             switch argument {
-            case "--quick": quick = true; repetitions = 1
+            case "--quick":
+                quick = true
+                repetitions = 1
             case "--no-python": python = false
             case "--reps":
                 guard let text = rest.popFirst(), let count = Int(text), count >= 1 else {
@@ -78,12 +80,13 @@ struct Options {
                 }
                 repetitions = count
             case "--help", "-h":
-                throw BenchmarkFailure(description: """
-                    usage: bench [--quick] [--reps N] [--no-python] [workload ...]
-                      Prints each workload's median of N repetitions (default 5) after a warm-up,
-                      beside Python's multiprocessing (fork) running the same workload.
-                      --quick: tiny sizes, one repetition (a smoke test, not a measurement).
-                    """)
+                throw BenchmarkFailure(
+                    description: """
+                        usage: bench [--quick] [--reps N] [--no-python] [workload ...]
+                          Prints each workload's median of N repetitions (default 5) after a warm-up,
+                          beside Python's multiprocessing (fork) running the same workload.
+                          --quick: tiny sizes, one repetition (a smoke test, not a measurement).
+                        """)
             default: only.insert(argument)
             }
         }
@@ -101,7 +104,9 @@ func runBenchmarks(arguments: [String]) {
     let workloads = allWorkloads.filter { options.only.isEmpty || options.only.contains($0.name) }
     let twin = options.python ? PythonTwin() : nil
     if options.python && twin == nil { print("python3 not found: measuring the Swift side only\n") }
-    print("median of \(options.repetitions) after a warm-up; \(cpuCount()) CPUs\(options.quick ? "; QUICK sizes, not a measurement" : "")")
+    print(
+        "median of \(options.repetitions) after a warm-up; \(cpuCount()) CPUs\(options.quick ? "; QUICK sizes, not a measurement" : "")"
+    )
     let header = pad("workload", 34) + pad("Swift", 16, right: true) + pad("Python", 16, right: true) + "  ratio"
     print(header)
     print(String(repeating: "-", count: header.count + 14))
@@ -142,7 +147,9 @@ private func row(_ workload: Workload, swift: Double, python: Double?) -> String
 }
 
 func format(_ value: Double) -> String {
-    value >= 100 ? String(Int(value.rounded())) : value >= 10 ? String(Double(Int(value * 10)) / 10) : String(Double(Int(value * 100)) / 100)
+    value >= 100
+        ? String(Int(value.rounded()))
+        : value >= 10 ? String(Double(Int(value * 10)) / 10) : String(Double(Int(value * 100)) / 100)
 }
 
 func format(_ value: Double, _ unit: Unit) -> String {

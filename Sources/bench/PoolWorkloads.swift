@@ -5,8 +5,10 @@ import Multiprocessing
 /// Each workload makes its pool before the clock starts (except `pool_startup`, which measures it)
 /// and shuts it down after; the default number of workers, as Python's `Pool()`.
 let poolWorkloads = [
-    Workload(name: "pool_map", title: "Pool.map, tiny items", unit: .perSecond,
-             operations: 200_000, quickOperations: 1_000) { count in
+    Workload(
+        name: "pool_map", title: "Pool.map, tiny items", unit: .perSecond,
+        operations: 200_000, quickOperations: 1_000
+    ) { count in
         let pool = try Pool { (x: Int) -> Int in x &* x }
         defer { pool.terminate() }
         _ = try pool.map(0..<(4 * pool.processes))  // the workers are up
@@ -15,8 +17,10 @@ let poolWorkloads = [
         try expect(result.count == count && result.last == (count - 1) * (count - 1), "wrong map result")
         return elapsed
     },
-    Workload(name: "pool_map_chunk1", title: "Pool.map, chunk size 1", unit: .perSecond,
-             operations: 20_000, quickOperations: 200) { count in
+    Workload(
+        name: "pool_map_chunk1", title: "Pool.map, chunk size 1", unit: .perSecond,
+        operations: 20_000, quickOperations: 200
+    ) { count in
         let pool = try Pool { (x: Int) -> Int in x &* x }
         defer { pool.terminate() }
         _ = try pool.map(0..<(4 * pool.processes))
@@ -25,8 +29,10 @@ let poolWorkloads = [
         try expect(result.count == count && result.last == (count - 1) * (count - 1), "wrong map result")
         return elapsed
     },
-    Workload(name: "pool_apply_async", title: "Pool.applyAsync + get, tiny tasks", unit: .perSecond,
-             operations: 20_000, quickOperations: 200) { count in
+    Workload(
+        name: "pool_apply_async", title: "Pool.applyAsync + get, tiny tasks", unit: .perSecond,
+        operations: 20_000, quickOperations: 200
+    ) { count in
         let pool = try Pool { (x: Int) -> Int in x &* x }
         defer { pool.terminate() }
         _ = try pool.map(0..<(4 * pool.processes))
@@ -38,8 +44,10 @@ let poolWorkloads = [
         try expect(total == (0..<count).reduce(0) { $0 &+ $1 &* $1 }, "wrong sum")
         return elapsed
     },
-    Workload(name: "pool_startup", title: "Pool start + 1 task + close/join", unit: .milliseconds,
-             operations: 50, quickOperations: 3) { count in
+    Workload(
+        name: "pool_startup", title: "Pool start + 1 task + close/join", unit: .milliseconds,
+        operations: 50, quickOperations: 3
+    ) { count in
         try seconds {
             for _ in 0..<count {
                 let pool = try Pool { (x: Int) -> Int in x &* x }

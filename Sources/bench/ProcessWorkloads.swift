@@ -3,15 +3,17 @@
 import Multiprocessing
 
 let processWorkloads = [
-    Workload(name: "process_start_join", title: "Process start+join", unit: .microseconds,
-             operations: 300, quickOperations: 5) { count in
+    Workload(
+        name: "process_start_join", title: "Process start+join", unit: .microseconds,
+        operations: 300, quickOperations: 5
+    ) { count in
         try seconds {
             for _ in 0..<count {
-                let process = ChildProcess { }
+                let process = ChildProcess {}
                 try process.start()
                 try process.join()
                 try expect(process.exitCode == 0, "a child exited with \(String(describing: process.exitCode))")
             }
         }
-    },
+    }
 ]

@@ -16,7 +16,9 @@ struct PythonTwin {
     func measure(_ workload: String, operations: Int, repetitions: Int) -> Result<Double, BenchmarkFailure> {
         // A time limit: a Python pool or semaphore whose worker died waits for ever, and so would we.
         let command = "timeout 600 python3 '\(script)' \(workload) \(operations) \(repetitions) 2>&1"
-        guard let pipe = popen(command, "r") else { return .failure(BenchmarkFailure(description: "cannot run python3")) }
+        guard let pipe = popen(command, "r") else {
+            return .failure(BenchmarkFailure(description: "cannot run python3"))
+        }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
         while fgets(&buffer, Int32(buffer.count), pipe) != nil {

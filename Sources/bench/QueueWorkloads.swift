@@ -11,7 +11,7 @@ private func queueThroughput(producers: Int, count: Int) throws -> Double {
         let children = (0..<producers).map { index in
             ChildProcess {
                 let end = index == producers - 1 ? count : (index + 1) * share
-                for value in index * share ..< end { try queue.put(value) }
+                for value in index * share..<end { try queue.put(value) }
             }
         }
         for child in children { try child.start() }
@@ -24,12 +24,16 @@ private func queueThroughput(producers: Int, count: Int) throws -> Double {
 }
 
 let queueWorkloads = [
-    Workload(name: "queue_1to1", title: "Queue 1 producer → 1 consumer", unit: .perSecond,
-             operations: 200_000, quickOperations: 1_000) { count in
+    Workload(
+        name: "queue_1to1", title: "Queue 1 producer → 1 consumer", unit: .perSecond,
+        operations: 200_000, quickOperations: 1_000
+    ) { count in
         try queueThroughput(producers: 1, count: count)
     },
-    Workload(name: "queue_4to1", title: "Queue 4 producers → 1 consumer", unit: .perSecond,
-             operations: 200_000, quickOperations: 1_000) { count in
+    Workload(
+        name: "queue_4to1", title: "Queue 4 producers → 1 consumer", unit: .perSecond,
+        operations: 200_000, quickOperations: 1_000
+    ) { count in
         try queueThroughput(producers: 4, count: count)
     },
 ]

@@ -3,8 +3,10 @@
 import Multiprocessing
 
 let syncWorkloads = [
-    Workload(name: "lock_contended", title: "Lock contended, 2 processes", unit: .perSecond,
-             operations: 1_000_000, quickOperations: 1_000) { count in
+    Workload(
+        name: "lock_contended", title: "Lock contended, 2 processes", unit: .perSecond,
+        operations: 1_000_000, quickOperations: 1_000
+    ) { count in
         let counter = try RawSharedValue(0)
         let lock = try Lock()
         let workers = (0..<2).map { _ in
@@ -23,8 +25,10 @@ let syncWorkloads = [
         try expect(counter.value == count / 2 * 2, "the counter is \(counter.value), not \(count / 2 * 2)")
         return elapsed
     },
-    Workload(name: "semaphore_handoff", title: "CountingSemaphore handoff (empty/full)", unit: .perSecond,
-             operations: 500_000, quickOperations: 1_000) { count in
+    Workload(
+        name: "semaphore_handoff", title: "CountingSemaphore handoff (empty/full)", unit: .perSecond,
+        operations: 500_000, quickOperations: 1_000
+    ) { count in
         let slots = 16
         let buffer = try RawSharedArray(repeating: 0, count: slots)
         let empty = try CountingSemaphore(value: slots)

@@ -62,7 +62,7 @@ nonisolated func runBook(_ arguments: [String]) -> Int32 {
             }
             index += 1
         case "check" where action == nil, "update" where action == nil, "docs" where action == nil,
-             "docs-coverage" where action == nil:
+            "docs-coverage" where action == nil:
             action = argument
         default:
             if argument.hasPrefix("-") { return fail("unknown option \(argument)") }
@@ -76,16 +76,20 @@ nonisolated func runBook(_ arguments: [String]) -> Int32 {
     guard let root = root ?? BookPaths.packageRoot() else {
         return fail("no Package.swift in this directory or above; use --root")
     }
-    guard let bin = bin ?? BookPaths.executableDirectory() else { return fail("cannot find this binary's directory; use --bin") }
+    guard let bin = bin ?? BookPaths.executableDirectory() else {
+        return fail("cannot find this binary's directory; use --bin")
+    }
 
     if action == "docs" || action == "docs-coverage" {
-        return runDocs(root: BookPaths.absolute(root), bin: BookPaths.absolute(bin), output: output.map(BookPaths.absolute),
-                       coverage: action == "docs-coverage", link: link)
+        return runDocs(
+            root: BookPaths.absolute(root), bin: BookPaths.absolute(bin), output: output.map(BookPaths.absolute),
+            coverage: action == "docs-coverage", link: link)
     }
     if output != nil || link { return fail("--output and --link are for docs") }
 
     let checker = BookChecker(root: BookPaths.absolute(root), binDir: BookPaths.absolute(bin))
-    let report = action == "check"
+    let report =
+        action == "check"
         ? checker.check(chapters: chapters.isEmpty ? nil : chapters)
         : checker.update(chapters: chapters.isEmpty ? nil : chapters)
     print(report.rendered, terminator: "")

@@ -17,11 +17,11 @@ for worker in workers { try worker.join() }
 var names: [String] = []
 while let report = try reports.tryGet() { names.append(report.worker) }
 let json = try JSONEncoder().encode(names.sorted())
-print(String(decoding: json, as: UTF8.self))         // ["Process-1","Process-2","Process-3"]
+print(String(decoding: json, as: UTF8.self))  // ["Process-1","Process-2","Process-3"]
 
 // A pool of two worker processes maps a function over inputs, keeping their order.
 let pool = try Pool(processes: 2) { (word: String) in word.uppercased() }
-print(try pool.map(["fork", "join", "pool"]))        // ["FORK", "JOIN", "POOL"]
+print(try pool.map(["fork", "join", "pool"]))  // ["FORK", "JOIN", "POOL"]
 pool.close()
 try pool.join()
 

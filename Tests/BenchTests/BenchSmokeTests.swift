@@ -15,7 +15,9 @@ final class BenchSmokeTests: XCTestCase {
         let bench = directory + "/bench"
         XCTAssertEqual(access(bench, X_OK), 0, "no bench executable at \(bench)")
 
-        guard let pipe = popen("'\(bench)' --quick --no-python 2>&1", "r") else { return XCTFail("cannot run \(bench)") }
+        guard let pipe = popen("'\(bench)' --quick --no-python 2>&1", "r") else {
+            return XCTFail("cannot run \(bench)")
+        }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
         while fgets(&buffer, Int32(buffer.count), pipe) != nil {

@@ -34,9 +34,11 @@ final class BookChapterTests: XCTestCase {
     func testAChangedLineInTheBookFailsTheCheck() throws {
         let root = try XCTUnwrap(BookPaths.packageRoot(from: #filePath))
         let page = try String(contentsOfFile: "\(root)/book/03-daemon-join.md", encoding: .utf8)
-        let changed = page
+        let changed =
+            page
             .replacingOccurrences(of: "main: waiting for the worker", with: "main: waiting for the workers")
-            .replacingOccurrences(of: "    print(\"main: waiting for the worker\")", with: "    print(\"main: waiting\")")
+            .replacingOccurrences(
+                of: "    print(\"main: waiting for the worker\")", with: "    print(\"main: waiting\")")
         XCTAssertNotEqual(changed, page)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("book-selftest-\(getpid())")

@@ -68,7 +68,8 @@ final class BookKitUnitTests: XCTestCase {
     }
 
     func testMarkerDefaultsAndMissingBlock() {
-        let page = Page(text: "<!-- output: chapter1/hello -->\n\n```text\nhi\n```\n<!-- code: chapter1/x -->", path: "p.md")
+        let page = Page(
+            text: "<!-- output: chapter1/hello -->\n\n```text\nhi\n```\n<!-- code: chapter1/x -->", path: "p.md")
         XCTAssertEqual(page.problems, [])
         XCTAssertEqual(page.markers.count, 2)
         XCTAssertEqual(page.markers[0].output, OutputAttributes())
@@ -159,38 +160,61 @@ final class BookKitUnitTests: XCTestCase {
     func testPidNormalizationKeepsIdentity() {
         let expected = ["parent 100 started child 200", "child 200: done", "parent 100: joined 200, exit 0"]
         let same = ["parent 4100 started child 4200", "child 4200: done", "parent 4100: joined 4200, exit 0"]
-        XCTAssertTrue(Compare.compare(expected: expected, expectedPids: [100, 200], actual: same,
-                                      actualPids: [4100, 4200], mode: .exact).matches)
+        XCTAssertTrue(
+            Compare.compare(
+                expected: expected, expectedPids: [100, 200], actual: same,
+                actualPids: [4100, 4200], mode: .exact
+            ).matches)
         // One pid where the book has two distinct ones: identity differs.
         let merged = ["parent 4100 started child 4100", "child 4100: done", "parent 4100: joined 4100, exit 0"]
-        XCTAssertFalse(Compare.compare(expected: expected, expectedPids: [100, 200], actual: merged,
-                                       actualPids: [4100], mode: .exact).matches)
+        XCTAssertFalse(
+            Compare.compare(
+                expected: expected, expectedPids: [100, 200], actual: merged,
+                actualPids: [4100], mode: .exact
+            ).matches)
         // Swapped roles.
         let swapped = ["parent 4200 started child 4100", "child 4200: done", "parent 4100: joined 4200, exit 0"]
-        XCTAssertFalse(Compare.compare(expected: expected, expectedPids: [100, 200], actual: swapped,
-                                       actualPids: [4100, 4200], mode: .exact).matches)
+        XCTAssertFalse(
+            Compare.compare(
+                expected: expected, expectedPids: [100, 200], actual: swapped,
+                actualPids: [4100, 4200], mode: .exact
+            ).matches)
 
-        XCTAssertEqual(Normalize.normalizePids(["a 77 b 770 c 77x 1.77 77.5 (77)"], pids: [77]),
-                       ["a <pid 1> b 770 c 77x 1.77 77.5 (<pid 1>)"])
+        XCTAssertEqual(
+            Normalize.normalizePids(["a 77 b 770 c 77x 1.77 77.5 (77)"], pids: [77]),
+            ["a <pid 1> b 770 c 77x 1.77 77.5 (<pid 1>)"])
         // A number that is not a pid of the run stays literal and must match.
-        XCTAssertFalse(Compare.compare(expected: ["exit 3"], expectedPids: [3], actual: ["exit 4"],
-                                       actualPids: [9], mode: .exact).matches)
-        XCTAssertEqual(Normalize.pidsOccurring(in: ["pid 30 and 10", "10 again; 20x"], known: [10, 20, 30, 40]), [10, 30])
+        XCTAssertFalse(
+            Compare.compare(
+                expected: ["exit 3"], expectedPids: [3], actual: ["exit 4"],
+                actualPids: [9], mode: .exact
+            ).matches)
+        XCTAssertEqual(
+            Normalize.pidsOccurring(in: ["pid 30 and 10", "10 again; 20x"], known: [10, 20, 30, 40]), [10, 30])
     }
 
     func testPidIdentityUnderReorderingModes() {
         let expected = ["A 100", "B 100", "C 200"]
         let actual = ["C 201", "A 101", "B 101"]
-        XCTAssertTrue(Compare.compare(expected: expected, expectedPids: [100, 200], actual: actual,
-                                      actualPids: [101, 201], mode: .unordered).matches)
+        XCTAssertTrue(
+            Compare.compare(
+                expected: expected, expectedPids: [100, 200], actual: actual,
+                actualPids: [101, 201], mode: .unordered
+            ).matches)
         let wrong = ["C 101", "A 101", "B 201"]
-        XCTAssertFalse(Compare.compare(expected: expected, expectedPids: [100, 200], actual: wrong,
-                                       actualPids: [101, 201], mode: .unordered).matches)
+        XCTAssertFalse(
+            Compare.compare(
+                expected: expected, expectedPids: [100, 200], actual: wrong,
+                actualPids: [101, 201], mode: .unordered
+            ).matches)
 
         let streams = ["worker 10: start", "worker 20: start", "worker 10: done", "worker 20: done"]
         let other = ["worker 21: start", "worker 11: start", "worker 21: done", "worker 11: done"]
-        XCTAssertTrue(Compare.compare(expected: streams, expectedPids: [10, 20], actual: other,
-                                      actualPids: [11, 21], mode: .interleaved).matches)
+        XCTAssertTrue(
+            Compare.compare(
+                expected: streams, expectedPids: [10, 20], actual: other,
+                actualPids: [11, 21], mode: .interleaved
+            ).matches)
     }
 
     func testDurationsWithinTolerance() {
@@ -207,12 +231,16 @@ final class BookKitUnitTests: XCTestCase {
         XCTAssertFalse(match("took 1 s then 2 s", "took 1 s"))
         XCTAssertEqual(Normalize.splitDurations("x1s 2s 3.5 ms").seconds, [2, 0.0035])
 
-        let comparison = Compare.compare(expected: ["round 1: 0.20 s", "total 0.40 s"], expectedPids: [],
-                                         actual: ["round 1: 0.21 s", "total 0.39 s"], actualPids: [],
-                                         mode: .exact, tolerance: 10)
+        let comparison = Compare.compare(
+            expected: ["round 1: 0.20 s", "total 0.40 s"], expectedPids: [],
+            actual: ["round 1: 0.21 s", "total 0.39 s"], actualPids: [],
+            mode: .exact, tolerance: 10)
         XCTAssertTrue(comparison.matches)
-        XCTAssertTrue(Compare.compare(expected: ["x 1.0 s", "x 2.0 s"], expectedPids: [], actual: ["x 2.1 s", "x 0.9 s"],
-                                      actualPids: [], mode: .unordered, tolerance: 15).matches)
+        XCTAssertTrue(
+            Compare.compare(
+                expected: ["x 1.0 s", "x 2.0 s"], expectedPids: [], actual: ["x 2.1 s", "x 0.9 s"],
+                actualPids: [], mode: .unordered, tolerance: 15
+            ).matches)
     }
 
     // MARK: - Modes
@@ -232,8 +260,9 @@ final class BookKitUnitTests: XCTestCase {
 
         let book = ["p: start", "q: start", "p: end", "q: end", "no colon"]
         XCTAssertTrue(check(book, ["q: start", "q: end", "p: start", "no colon", "p: end"], .interleaved))
-        XCTAssertFalse(check(book, ["p: end", "q: start", "p: start", "q: end", "no colon"], .interleaved),
-                       "one stream's lines must stay in order")
+        XCTAssertFalse(
+            check(book, ["p: end", "q: start", "p: start", "q: end", "no colon"], .interleaved),
+            "one stream's lines must stay in order")
         XCTAssertFalse(check(book, ["p: start", "q: start", "p: end", "q: end"], .interleaved), "a line is missing")
         XCTAssertFalse(check(book, book + ["p: end"], .interleaved), "a stream has an extra line")
         XCTAssertFalse(check(book, ["p: start", "r: start", "p: end", "q: end", "no colon"], .interleaved))
@@ -254,7 +283,9 @@ final class BookKitUnitTests: XCTestCase {
         actual[4] = "five "
         actual.append("11\t")
         let diff = Diff.unified(expected: expected, actual: actual, same: { expected[$0] == actual[$1] }, context: 2)
-        XCTAssertEqual(diff, """
+        XCTAssertEqual(
+            diff,
+            """
             --- expected
             +++ actual
             @@ -3,5 +3,5 @@
@@ -270,11 +301,13 @@ final class BookKitUnitTests: XCTestCase {
             +11→
             """)
         XCTAssertEqual(Diff.unified(expected: ["a"], actual: ["a"], same: { _, _ in true }), "")
-        XCTAssertEqual(Diff.unified(expected: [], actual: ["x"], same: { _, _ in false }),
-                       "--- expected\n+++ actual\n@@ -0,0 +1,1 @@\n+x")
+        XCTAssertEqual(
+            Diff.unified(expected: [], actual: ["x"], same: { _, _ in false }),
+            "--- expected\n+++ actual\n@@ -0,0 +1,1 @@\n+x")
 
-        let comparison = Compare.compare(expected: ["same", "old\r"], expectedPids: [], actual: ["same", "new"],
-                                         actualPids: [], mode: .exact)
+        let comparison = Compare.compare(
+            expected: ["same", "old\r"], expectedPids: [], actual: ["same", "new"],
+            actualPids: [], mode: .exact)
         XCTAssertFalse(comparison.matches)
         XCTAssertTrue(comparison.diff.contains("-old␍\n+new"), comparison.diff)
     }
@@ -293,8 +326,10 @@ final class BookKitUnitTests: XCTestCase {
         XCTAssertEqual(report.outputBlocks[.unordered], 1)
         XCTAssertEqual(report.outputBlocks[.manual], 1)
         XCTAssertEqual(report.codeBlocks, 2)
-        XCTAssertEqual(report.summary,
-                       "book check: 4 output blocks checked (exact 2, unordered 1, interleaved 0, manual 1), 2 code blocks; 0 failures")
+        XCTAssertEqual(
+            report.summary,
+            "book check: 4 output blocks checked (exact 2, unordered 1, interleaved 0, manual 1), 2 code blocks; 0 failures"
+        )
 
         let update = book.checker.update(chapters: ["chapter9"])
         XCTAssertTrue(update.isSuccess, update.rendered)
@@ -349,7 +384,8 @@ final class BookKitUnitTests: XCTestCase {
         XCTAssertEqual(content, ["parent \(parent)", "child \(child) of \(parent)", "parent \(parent) again"])
         XCTAssertEqual(pids, [parent, child].sorted(), "pids= lists the run's pids that occur, ascending")
         XCTAssertTrue(text.contains("<!-- output: chapter9/pids mode=exact pids=\(pids[0]),\(pids[1]) -->"), text)
-        XCTAssertEqual(page.markers.first { $0.cell.name == "greet" }?.block?.content, ["greet(\"world\")", "  // indented"])
+        XCTAssertEqual(
+            page.markers.first { $0.cell.name == "greet" }?.block?.content, ["greet(\"world\")", "  // indented"])
         XCTAssertTrue(text.hasPrefix("# Fake chapter\n\nSome prose that must survive.\n"))
 
         // A fresh run has other pids, yet matches; and a second update changes nothing.
@@ -367,7 +403,8 @@ final class BookKitUnitTests: XCTestCase {
         var text = try book.pageText()
         // Drop the lines block, name a cell that does not exist, show a region that does not
         // exist, and change a code line.
-        text = text.replacingFirst("<!-- output: chapter9/lines mode=unordered -->", with: "<!-- output: chapter9/ghost -->")
+        text = text.replacingFirst(
+            "<!-- output: chapter9/lines mode=unordered -->", with: "<!-- output: chapter9/ghost -->")
         text = text.replacingFirst("greet(\"world\")", with: "greet(\"moon\")")
         text += "\n<!-- code: chapter9/nowhere -->\n```swift\n```\n"
         text += "\n<!-- output: chapter9/hello -->\n```text\nhello, world\n```\n"
@@ -381,7 +418,8 @@ final class BookKitUnitTests: XCTestCase {
         XCTAssertTrue(messages.contains { $0.hasPrefix("cell hello has 2 output blocks") }, report.rendered)
         XCTAssertTrue(messages.contains { $0.hasPrefix("unknown mode 'fuzzy'") }, report.rendered)
         XCTAssertTrue(messages.contains("cell lines has no output block"), report.rendered)
-        XCTAssertTrue(messages.contains { $0.hasPrefix("block names cell ghost which chapter9 does not have") }, report.rendered)
+        XCTAssertTrue(
+            messages.contains { $0.hasPrefix("block names cell ghost which chapter9 does not have") }, report.rendered)
         XCTAssertTrue(messages.contains { $0.hasPrefix("no region 'nowhere'") }, report.rendered)
         XCTAssertTrue(messages.contains("region unshown is not shown in the book"), report.rendered)
         XCTAssertTrue(messages.contains { $0.hasPrefix("code block differs from region 'greet'") }, report.rendered)
@@ -405,7 +443,8 @@ final class BookKitUnitTests: XCTestCase {
         XCTAssertTrue(report.failures.contains { $0.message.contains("run `swift build`") }, report.rendered)
         // A chapter with sources but no page fails too.
         try book.mkdir("Chapters/chapter8")
-        XCTAssertTrue(book.checker.check(chapters: nil).failures.contains { $0.message.hasPrefix("chapter8 has no page") })
+        XCTAssertTrue(
+            book.checker.check(chapters: nil).failures.contains { $0.message.hasPrefix("chapter8 has no page") })
     }
 
     func testFailedRunsAndStderrAreReportedAndNeverBlessed() throws {
@@ -437,8 +476,9 @@ final class BookKitUnitTests: XCTestCase {
         try book.listMoreCells(["fails", "noisy", "merged"])
         let report = book.checker.update(chapters: nil)
         XCTAssertEqual(report.failures.count, 2, report.rendered)
-        XCTAssertTrue(report.failures.contains { $0.cell == "chapter9/fails" && $0.message.contains("exited with status 3") },
-                      report.rendered)
+        XCTAssertTrue(
+            report.failures.contains { $0.cell == "chapter9/fails" && $0.message.contains("exited with status 3") },
+            report.rendered)
         let noisy = try XCTUnwrap(report.failures.first { $0.cell == "chapter9/noisy" }, report.rendered)
         XCTAssertTrue(noisy.message.contains("wrote to stderr"))
         XCTAssertTrue(noisy.rendered.contains("stderr:\n  oops"), noisy.rendered)
@@ -504,9 +544,11 @@ final class BookKitUnitTests: XCTestCase {
         let before = try openDescriptors()
         let env = try Runner().run(book.binary, ["env"], timeout: 30)
         XCTAssertTrue(env.succeeded, env.stderr)
-        let names = Set(outputLines(env.stdout).filter { $0.contains("=") }.map { String($0.prefix(while: { $0 != "=" })) })
-        XCTAssertTrue(names.isSubset(of: ["PATH", "HOME", "LC_ALL", "MP_NOTEBOOK_BARE", "MP_TIME_SCALE", "MP_PID_LOG", "PWD"]),
-                      "\(names)")
+        let names = Set(
+            outputLines(env.stdout).filter { $0.contains("=") }.map { String($0.prefix(while: { $0 != "=" })) })
+        XCTAssertTrue(
+            names.isSubset(of: ["PATH", "HOME", "LC_ALL", "MP_NOTEBOOK_BARE", "MP_TIME_SCALE", "MP_PID_LOG", "PWD"]),
+            "\(names)")
         XCTAssertTrue(env.stdout.contains("LC_ALL=C\n"))
         XCTAssertTrue(env.stdout.contains("MP_NOTEBOOK_BARE=1\n"))
         XCTAssertTrue(env.stdout.contains("MP_TIME_SCALE=0.05\n"))
@@ -677,8 +719,10 @@ private struct FakeBook {
 
     /// Writes the page and blesses it once, so that it matches.
     func writeBlessedPage() throws {
-        try writePage(page(pidBlock: "```text\n```", helloBlock: "```text\nhello, world\n```",
-                           codeBlock: "```swift\ngreet(\"world\")\n  // indented\n```"))
+        try writePage(
+            page(
+                pidBlock: "```text\n```", helloBlock: "```text\nhello, world\n```",
+                codeBlock: "```swift\ngreet(\"world\")\n  // indented\n```"))
         let report = checker.update(chapters: nil)
         guard report.isSuccess else { throw BookError("could not bless the fake page:\n" + report.rendered) }
     }

@@ -6,8 +6,9 @@ import XCTest
 /// `swift-format lint --strict` reports nothing. `make format` applies it.
 final class FormatTests: XCTestCase {
     /// The package's root: three levels above this file (Tests/BookTests/FormatTests.swift).
-    private let root = String(#filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
-        .joined(separator: "/"))
+    private let root = String(
+        #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
+            .joined(separator: "/"))
 
     /// `swift-format` of the toolchain whose `swift` comes first in PATH, or else the first in PATH.
     private func swiftFormat() throws -> String {
@@ -15,24 +16,32 @@ final class FormatTests: XCTestCase {
         let entries = path.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         var directories: [String] = []
         for entry in entries {
-            if let swift = FileSystem.realPath(entry + "/swift"), let slash = swift.lastIndex(of: "/") {
-                directories.append(String(swift[..<slash]))
-            }
+            guard let resolved = realpath(entry + "/swift", nil) else { continue }
+            defer { free(resolved) }
+            let swift = String(cString: resolved)
+            if let slash = swift.lastIndex(of: "/") { directories.append(String(swift[..<slash])) }
         }
-        for directory in directories + entries where FileSystem.isExecutableFile(directory + "/swift-format") {
+        for directory in directories + entries where access(directory + "/swift-format", X_OK) == 0 {
             return directory + "/swift-format"
         }
-        throw XCTSkip("swift-format is not beside swift in PATH (it ships with the toolchain): formatting is not checked")
+        throw XCTSkip(
+            "swift-format is not beside swift in PATH (it ships with the toolchain): formatting is not checked")
     }
 
     func testTheSwiftSourcesFollowTheFormatConfiguration() throws {
         let tool = try swiftFormat()
-        let folders = ["Package.swift", "Sources", "Chapters", "Tests"].filter { FileSystem.exists("\(root)/\($0)") }
-        let result = try Runner().run(tool, ["lint", "--strict", "--recursive", "--parallel",
-                                             "--configuration", "\(root)/.swift-format"] + folders.map { "\(root)/\($0)" },
-                                      timeout: 300)
+        let folders = ["Package.swift", "Sources", "Chapters", "Tests"].filter { access("\(root)/\($0)", F_OK) == 0 }
+        let result = try Runner().run(
+            tool,
+            [
+                "lint", "--strict", "--recursive", "--parallel",
+                "--configuration", "\(root)/.swift-format",
+            ] + folders.map { "\(root)/\($0)" },
+            timeout: 300)
         let findings = (result.stdout + result.stderr).split(separator: "\n").filter { !$0.isEmpty }
-        XCTAssertTrue(result.succeeded && findings.isEmpty, """
+        XCTAssertTrue(
+            result.succeeded && findings.isEmpty,
+            """
             swift-format lint --strict: \(findings.count) finding(s); run `make format` (first ones below)
             \(findings.prefix(20).joined(separator: "\n"))
             """)
@@ -45,9 +54,14 @@ final class FormatTests: XCTestCase {
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         let directory = try XCTUnwrap(made.map { String(cString: $0) })
         addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
-        try "let a = 1; let b = 2\nfunc  f( ) { }\n".write(toFile: "\(directory)/Bad.swift", atomically: true, encoding: .utf8)
-        let result = try Runner().run(tool, ["lint", "--strict", "--configuration", "\(root)/.swift-format",
-                                             "\(directory)/Bad.swift"], timeout: 60)
+        try "let a = 1; let b = 2\nfunc  f( ) { }\n".write(
+            toFile: "\(directory)/Bad.swift", atomically: true, encoding: .utf8)
+        let result = try Runner().run(
+            tool,
+            [
+                "lint", "--strict", "--configuration", "\(root)/.swift-format",
+                "\(directory)/Bad.swift",
+            ], timeout: 60)
         XCTAssertFalse(result.succeeded)
         XCTAssertTrue((result.stdout + result.stderr).contains("DoNotUseSemicolons"), result.stderr)
     }

@@ -102,7 +102,9 @@ final class FoundationInteropTests: XCTestCase {
         let sampler = ChildProcess(name: "sampler") {
             started.set()
             try barrier.wait(timeout: .seconds(60))
-            for index in 0..<samples.count { samples[index] = Date(timeIntervalSince1970: Double(index)).timeIntervalSince1970 }
+            for index in 0..<samples.count {
+                samples[index] = Date(timeIntervalSince1970: Double(index)).timeIntervalSince1970
+            }
             try condition.withLock { () throws(SyncError) in
                 seconds.value = 1.5
                 try condition.notifyAll()
@@ -177,7 +179,9 @@ final class FoundationInteropTests: XCTestCase {
         // The codec on its own: a Foundation value in, the same value out; garbage is a CodecError.
         let bytes = try BinaryEncoder().encode(sent)
         XCTAssertEqual(try BinaryDecoder().decode(Order.self, from: bytes), sent)
-        XCTAssertThrowsError(try BinaryDecoder().decode(Order.self, from: [1, 2, 3])) { XCTAssertNotNil($0 as? CodecError) }
+        XCTAssertThrowsError(try BinaryDecoder().decode(Order.self, from: [1, 2, 3])) {
+            XCTAssertNotNil($0 as? CodecError)
+        }
 
         // The bare system calls, and the process-level functions.
         let forked: ForkResult = try forkProcess()
@@ -189,7 +193,9 @@ final class FoundationInteropTests: XCTestCase {
         XCTAssertEqual(currentProcess().name, "MainProcess")
         XCTAssertGreaterThanOrEqual(cpuCount(), 1)
         let idle = ChildProcess(name: "idle") { _ = started.wait(timeout: .seconds(60)) }
-        XCTAssertThrowsError(try idle.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "idle", operation: ProcessOperation.join)) }
+        XCTAssertThrowsError(try idle.join()) {
+            XCTAssertEqual($0 as? ProcessError, .notStarted(name: "idle", operation: ProcessOperation.join))
+        }
         started.clear()
         try idle.start()
         XCTAssertTrue(activeChildren().contains { $0 === idle })
@@ -207,7 +213,8 @@ final class FoundationInteropTests: XCTestCase {
         let thisFile = try String(contentsOf: here, encoding: .utf8)
         // Only names in code count (not in comments or strings), and only plain ones: `Foundation.Pipe`
         // is not a use of a runtime `Pipe`.
-        let plain = thisFile
+        let plain =
+            thisFile
             .replacingOccurrences(of: "//[^\n]*", with: "", options: .regularExpression)
             .replacingOccurrences(of: #""[^"\n]*""#, with: "", options: .regularExpression)
             .replacingOccurrences(of: #"Foundation\.\w+"#, with: "", options: .regularExpression)
@@ -217,7 +224,9 @@ final class FoundationInteropTests: XCTestCase {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("public ") || line.hasPrefix("open ") {
                 let words = line.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
-                let kinds: Set<String> = ["class", "struct", "enum", "protocol", "typealias", "actor", "func", "var", "let"]
+                let kinds: Set<String> = [
+                    "class", "struct", "enum", "protocol", "typealias", "actor", "func", "var", "let",
+                ]
                 if let kind = words.firstIndex(where: kinds.contains), kind + 1 < words.count {
                     names.insert(words[kind + 1])
                 }
@@ -233,18 +242,24 @@ final class FoundationInteropTests: XCTestCase {
     /// The README's complete program is `Sources/readme-example/main.swift`, byte for byte, and it
     /// prints what its comments say.
     func testTheReadmeProgramIsTheExampleAndRuns() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let program = try String(contentsOf: root.appendingPathComponent("Sources/readme-example/main.swift"), encoding: .utf8)
+        let program = try String(
+            contentsOf: root.appendingPathComponent("Sources/readme-example/main.swift"), encoding: .utf8)
         let marker = "<!-- the program: Sources/readme-example/main.swift -->\n```swift\n"
         let start = try XCTUnwrap(readme.range(of: marker), "README.md has no \(marker)")
         let end = try XCTUnwrap(readme.range(of: "\n```\n", range: start.upperBound..<readme.endIndex))
         let block = String(readme[start.upperBound..<end.lowerBound]) + "\n"
         if block != program {
-            let (shown, file) = (block.split(separator: "\n", omittingEmptySubsequences: false),
-                                 program.split(separator: "\n", omittingEmptySubsequences: false))
-            let line = (0..<min(shown.count, file.count)).first { shown[$0] != file[$0] } ?? min(shown.count, file.count)
-            XCTFail("""
+            let (shown, file) = (
+                block.split(separator: "\n", omittingEmptySubsequences: false),
+                program.split(separator: "\n", omittingEmptySubsequences: false)
+            )
+            let line =
+                (0..<min(shown.count, file.count)).first { shown[$0] != file[$0] } ?? min(shown.count, file.count)
+            XCTFail(
+                """
                 README.md's program differs from Sources/readme-example/main.swift at line \(line + 1):
                 README: \(line < shown.count ? shown[line] : "(end)")
                 file:   \(line < file.count ? file[line] : "(end)")
@@ -263,7 +278,9 @@ final class FoundationInteropTests: XCTestCase {
         let printed = output.fileHandleForReading.readDataToEndOfFile()
         run.waitUntilExit()
         XCTAssertEqual(run.terminationStatus, 0)
-        XCTAssertEqual(String(decoding: printed, as: UTF8.self), """
+        XCTAssertEqual(
+            String(decoding: printed, as: UTF8.self),
+            """
             ["Process-1","Process-2","Process-3"]
             ["FORK", "JOIN", "POOL"]
             echo ran in another program

@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Multiprocessing
 
 /// How many threads the awaits of a test may add: the cooperative pool may grow to one thread per
@@ -90,7 +91,9 @@ final class AsyncTests: XCTestCase {
 
     func testReceivesOnManyConnections() async throws {
         let pairs = try (0..<100).map { _ in try Connection<String>.makePipe() }
-        let sender = ChildProcess { for (index, pair) in pairs.enumerated().reversed() { try pair.1.send("message \(index)") } }
+        let sender = ChildProcess {
+            for (index, pair) in pairs.enumerated().reversed() { try pair.1.send("message \(index)") }
+        }
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for (index, pair) in pairs.enumerated() { group.addTask { (index, try await pair.0.receive()) } }
             await expectSuspended(100)

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 final class BarrierTests: XCTestCase {
@@ -18,14 +19,16 @@ final class BarrierTests: XCTestCase {
         XCTAssertEqual(workers.map(\.exitCode), [0, 0, 0])
         let all = indices.elements
         for round in 0..<rounds {
-            XCTAssertEqual(all[round * 3 ..< round * 3 + 3].sorted(), [0, 1, 2], "round \(round)")
+            XCTAssertEqual(all[round * 3..<round * 3 + 3].sorted(), [0, 1, 2], "round \(round)")
         }
         XCTAssertEqual(actions.value, rounds)
         XCTAssertFalse(barrier.isBroken)
     }
 
     /// Children wait on a barrier of `parties`; returns them with a pipe of their outcomes.
-    private func waiters(_ count: Int, on barrier: Barrier, timeout: Duration? = nil) throws -> ([ChildProcess], ReportPipe) {
+    private func waiters(_ count: Int, on barrier: Barrier, timeout: Duration? = nil) throws -> (
+        [ChildProcess], ReportPipe
+    ) {
         let report = try ReportPipe()
         let children = (0..<count).map { _ in
             ChildProcess {
@@ -68,7 +71,9 @@ final class BarrierTests: XCTestCase {
         let barrier = try Barrier(parties: 3)
         let (patient, report) = try waiters(1, on: barrier)
         waitForWaiting(barrier, 1)
-        let (result, waited) = timed { Result { () throws(SyncError) in try barrier.wait(timeout: .milliseconds(200)) } }
+        let (result, waited) = timed {
+            Result { () throws(SyncError) in try barrier.wait(timeout: .milliseconds(200)) }
+        }
         XCTAssertThrowsError(try result.get()) { XCTAssertEqual($0 as? SyncError, .brokenBarrier) }
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(200))
         XCTAssertLessThan(waited, .milliseconds(2200))
@@ -107,10 +112,12 @@ final class BarrierTests: XCTestCase {
             XCTAssertEqual(failure.error as? Oops, Oops(code: 42), "the original value, not a string")
             XCTAssertEqual(failure.typeName, "Oops")
             XCTAssertEqual(failure.description, "oops 42")
-            XCTAssertEqual(SyncError.barrierActionFailed(failure), .barrierActionFailed(BarrierActionFailure(Oops(code: 42))))
+            XCTAssertEqual(
+                SyncError.barrierActionFailed(failure), .barrierActionFailed(BarrierActionFailure(Oops(code: 42))))
             XCTAssertNotEqual(failure, BarrierActionFailure(Oops(code: 7)))
-            XCTAssertEqual(SyncError.barrierActionFailed(failure).description,
-                           "the barrier's action failed (the barrier is now broken): oops 42")
+            XCTAssertEqual(
+                SyncError.barrierActionFailed(failure).description,
+                "the barrier's action failed (the barrier is now broken): oops 42")
         } catch {
             XCTFail("unexpected \(error)")
         }

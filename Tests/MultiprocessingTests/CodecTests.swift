@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Multiprocessing
 
 // MARK: Sample types: every standard Codable shape
@@ -14,7 +15,8 @@ private enum Color: String, Codable, Equatable {
 }
 
 private enum Level: Int, Codable, Equatable {
-    case low = 1, high = 10
+    case low = 1
+    case high = 10
 }
 
 private enum Direction: Codable, Equatable {
@@ -75,8 +77,10 @@ private struct Everything: Codable, Equatable {
     var color = Color.green
     var level = Level.high
     var direction = Direction.south
-    var shapes: [Shape] = [.circle(radius: 1), .rectangle(width: 2, height: 3),
-                           .polygon([Point(x: 0, y: 0)]), .labelled("x", 7), .empty]
+    var shapes: [Shape] = [
+        .circle(radius: 1), .rectangle(width: 2, height: 3),
+        .polygon([Point(x: 0, y: 0)]), .labelled("x", 7), .empty,
+    ]
     var tree = Tree.node(.leaf(1), .node(.leaf(2), .leaf(3)))
 }
 
@@ -157,8 +161,16 @@ private struct Shuffled: Codable, Equatable {
     }
 }
 
-private struct Version1: Codable { var id: Int; var name: String; var legacy: Bool }
-private struct Version2: Codable, Equatable { var id: Int; var name: String; var note: String? }
+private struct Version1: Codable {
+    var id: Int
+    var name: String
+    var legacy: Bool
+}
+private struct Version2: Codable, Equatable {
+    var id: Int
+    var name: String
+    var note: String?
+}
 
 private struct Item: Codable, Equatable {
     var id: Int
@@ -183,7 +195,9 @@ private func deepNode(_ depth: Int) -> Node {
 }
 
 final class CodecTests: XCTestCase {
-    private func roundTrip<T: Codable & Equatable>(_ value: T, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func roundTrip<T: Codable & Equatable>(_ value: T, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let bytes = try BinaryEncoder().encode(value)
         let back = try BinaryDecoder().decode(T.self, from: bytes)
         XCTAssertEqual(back, value, file: file, line: line)
@@ -211,14 +225,24 @@ final class CodecTests: XCTestCase {
 
     func testScalarsRoundTrip() throws {
         for value in [0, 1, -1, .max, .min] { try roundTrip(value) }
-        try roundTrip(Int8.min); try roundTrip(Int16.max); try roundTrip(Int32.min); try roundTrip(Int64.max)
-        try roundTrip(UInt8.max); try roundTrip(UInt16.max); try roundTrip(UInt32.max); try roundTrip(UInt64.max)
-        try roundTrip(UInt.max); try roundTrip(Int128.min); try roundTrip(UInt128.max)
+        try roundTrip(Int8.min)
+        try roundTrip(Int16.max)
+        try roundTrip(Int32.min)
+        try roundTrip(Int64.max)
+        try roundTrip(UInt8.max)
+        try roundTrip(UInt16.max)
+        try roundTrip(UInt32.max)
+        try roundTrip(UInt64.max)
+        try roundTrip(UInt.max)
+        try roundTrip(Int128.min)
+        try roundTrip(UInt128.max)
         for value in [0.0, -0.0, 1e300, -.infinity, .leastNonzeroMagnitude, .pi] { try roundTrip(value) }
-        try roundTrip(Float(1.5)); try roundTrip(Float.greatestFiniteMagnitude)
+        try roundTrip(Float(1.5))
+        try roundTrip(Float.greatestFiniteMagnitude)
         let nan = try BinaryDecoder().decode(Double.self, from: BinaryEncoder().encode(Double.nan))
         XCTAssertTrue(nan.isNaN)
-        try roundTrip(true); try roundTrip(false)
+        try roundTrip(true)
+        try roundTrip(false)
         for text in ["", "a", "naïve café", "👩‍👩‍👧‍👦 family", String(repeating: "long ", count: 100_000)] {
             try roundTrip(text)
         }
@@ -229,7 +253,8 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(try BinaryEncoder().encode(UInt8(7)), [Tag.uint8, 7])
         XCTAssertEqual(try BinaryEncoder().encode(true), [Tag.true])
         XCTAssertEqual(try BinaryEncoder().encode("hi"), [Tag.string, 2, 104, 105])
-        XCTAssertEqual(try BinaryEncoder().encode([UInt8](repeating: 1, count: 3)), [Tag.packed, Tag.uint8, 3, 1, 1, 1])
+        XCTAssertEqual(
+            try BinaryEncoder().encode([UInt8](repeating: 1, count: 3)), [Tag.packed, Tag.uint8, 3, 1, 1, 1])
         // A one-megabyte byte array costs four bytes of overhead, not one tag per byte.
         XCTAssertEqual(try BinaryEncoder().encode([UInt8](repeating: 0, count: 1 << 20)).count, (1 << 20) + 5)
         XCTAssertEqual(try BinaryEncoder().encode(Item(id: 1, name: "x", score: 2)).count, 5 + 3 + 9 + 5 + 3 + 6 + 9)
@@ -272,7 +297,9 @@ final class CodecTests: XCTestCase {
         try roundTrip(Color.blue)
         try roundTrip(Level.low)
         try roundTrip(Direction.north)
-        for shape: Shape in [.circle(radius: 2), .rectangle(width: 1, height: 2), .polygon([]), .labelled("", -1), .empty] {
+        for shape: Shape in [
+            .circle(radius: 2), .rectangle(width: 1, height: 2), .polygon([]), .labelled("", -1), .empty,
+        ] {
             try roundTrip(shape)
         }
         try roundTrip(Tree.node(.node(.leaf(1), .leaf(2)), .leaf(3)))
@@ -280,7 +307,8 @@ final class CodecTests: XCTestCase {
 
     func testClassesRoundTrip() throws {
         try roundTrip(Account(owner: "ada", balance: 100))
-        let dog = try BinaryDecoder().decode(Dog.self, from: BinaryEncoder().encode(Dog(name: "rex", tricks: ["sit", "roll"])))
+        let dog = try BinaryDecoder().decode(
+            Dog.self, from: BinaryEncoder().encode(Dog(name: "rex", tricks: ["sit", "roll"])))
         XCTAssertEqual(dog.name, "rex")
         XCTAssertEqual(dog.tricks, ["sit", "roll"])
         let cat = try BinaryDecoder().decode(Cat.self, from: BinaryEncoder().encode(Cat(name: "tom", lives: 9)))
@@ -297,8 +325,9 @@ final class CodecTests: XCTestCase {
     func testTheEncoderIsReusableAndDeterministic() throws {
         let first = try BinaryEncoder().encode(Everything())
         XCTAssertEqual(try BinaryEncoder().encode(Everything()).count, first.count)
-        XCTAssertEqual(try BinaryEncoder().encode(Item(id: 3, name: "n", score: 1)),
-                       try BinaryEncoder().encode(Item(id: 3, name: "n", score: 1)))
+        XCTAssertEqual(
+            try BinaryEncoder().encode(Item(id: 3, name: "n", score: 1)),
+            try BinaryEncoder().encode(Item(id: 3, name: "n", score: 1)))
     }
 
     // MARK: Malformed input
@@ -306,7 +335,8 @@ final class CodecTests: XCTestCase {
     func testEveryTruncationThrows() throws {
         let bytes = try BinaryEncoder().encode(Everything())
         for length in 0..<bytes.count {
-            XCTAssertNotNil(decodeError(Everything.self, Array(bytes[..<length])), "a prefix of \(length) bytes decoded")
+            XCTAssertNotNil(
+                decodeError(Everything.self, Array(bytes[..<length])), "a prefix of \(length) bytes decoded")
         }
         XCTAssertEqual(decodeError(Int.self, [Tag.int64, 1, 2]), .truncated(type: "Int", offset: 0, path: "Int"))
         XCTAssertEqual(decodeError(Int.self, []), .truncated(type: "Int", offset: 0, path: "Int"))
@@ -317,28 +347,36 @@ final class CodecTests: XCTestCase {
         let error = try XCTUnwrap(decodeError(OtherItem.self, bytes))
         // The first field's value starts after the container header (5) and the key "id" (3).
         XCTAssertEqual(error, .typeMismatch(type: "String", offset: 8, path: "OtherItem.id", found: "Int64"))
-        XCTAssertEqual(decodeError(String.self, try BinaryEncoder().encode(5)),
-                       .typeMismatch(type: "String", offset: 0, path: "String", found: "Int64"))
-        XCTAssertEqual(decodeError(Int32.self, try BinaryEncoder().encode(5)),
-                       .typeMismatch(type: "Int32", offset: 0, path: "Int32", found: "Int64"))
-        XCTAssertEqual(decodeError(Item.self, try BinaryEncoder().encode([1, 2])),
-                       .typeMismatch(type: "Item", offset: 0, path: "Item", found: "packed array of Int64"))
-        XCTAssertEqual(decodeError([Int].self, try BinaryEncoder().encode([1.5])),
-                       .typeMismatch(type: "Array<Int>", offset: 0, path: "Array<Int>", found: "packed array of Double"))
-        XCTAssertEqual(decodeError(Int.self, try BinaryEncoder().encode(Int?.none)),
-                       .typeMismatch(type: "Int", offset: 0, path: "Int", found: "nil"))
+        XCTAssertEqual(
+            decodeError(String.self, try BinaryEncoder().encode(5)),
+            .typeMismatch(type: "String", offset: 0, path: "String", found: "Int64"))
+        XCTAssertEqual(
+            decodeError(Int32.self, try BinaryEncoder().encode(5)),
+            .typeMismatch(type: "Int32", offset: 0, path: "Int32", found: "Int64"))
+        XCTAssertEqual(
+            decodeError(Item.self, try BinaryEncoder().encode([1, 2])),
+            .typeMismatch(type: "Item", offset: 0, path: "Item", found: "packed array of Int64"))
+        XCTAssertEqual(
+            decodeError([Int].self, try BinaryEncoder().encode([1.5])),
+            .typeMismatch(type: "Array<Int>", offset: 0, path: "Array<Int>", found: "packed array of Double"))
+        XCTAssertEqual(
+            decodeError(Int.self, try BinaryEncoder().encode(Int?.none)),
+            .typeMismatch(type: "Int", offset: 0, path: "Int", found: "nil"))
         let message = String(describing: error)
-        XCTAssertTrue(message.contains("String") && message.contains("byte 8") && message.contains("OtherItem.id"), message)
+        XCTAssertTrue(
+            message.contains("String") && message.contains("byte 8") && message.contains("OtherItem.id"), message)
     }
 
     func testAbsurdLengthsThrowWithoutAllocating() {
         // A string, a byte array and a container that each claim far more bytes than there are.
         let hugeString: [UInt8] = [Tag.string, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 65]
-        XCTAssertEqual(decodeError(String.self, hugeString),
-                       .lengthOutOfRange(type: "String", offset: 0, path: "String", length: UInt64(Int64.max), remaining: 1))
+        XCTAssertEqual(
+            decodeError(String.self, hugeString),
+            .lengthOutOfRange(type: "String", offset: 0, path: "String", length: UInt64(Int64.max), remaining: 1))
         let hugeBytes: [UInt8] = [Tag.packed, Tag.uint8] + [UInt8](repeating: 0x80, count: 9) + [0x01]
-        XCTAssertEqual(decodeError([UInt8].self, hugeBytes),
-                       .lengthOutOfRange(type: "Array<UInt8>", offset: 0, path: "Array<UInt8>", length: 1 << 63, remaining: 0))
+        XCTAssertEqual(
+            decodeError([UInt8].self, hugeBytes),
+            .lengthOutOfRange(type: "Array<UInt8>", offset: 0, path: "Array<UInt8>", length: 1 << 63, remaining: 0))
         let hugeDoubles: [UInt8] = [Tag.packed, Tag.double, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
         if case .lengthOutOfRange(_, _, _, let length, _)? = decodeError([Double].self, hugeDoubles) {
             XCTAssertEqual(length, .max, "the byte count overflows and is reported as UInt64.max")
@@ -346,25 +384,30 @@ final class CodecTests: XCTestCase {
             XCTFail("expected lengthOutOfRange")
         }
         let hugeContainer: [UInt8] = [Tag.keyed, 0xFF, 0xFF, 0xFF, 0xFF]
-        XCTAssertEqual(decodeError(Item.self, hugeContainer),
-                       .lengthOutOfRange(type: "Item", offset: 0, path: "Item", length: UInt64(UInt32.max), remaining: 0))
+        XCTAssertEqual(
+            decodeError(Item.self, hugeContainer),
+            .lengthOutOfRange(type: "Item", offset: 0, path: "Item", length: UInt64(UInt32.max), remaining: 0))
         let hugeArray: [UInt8] = [Tag.unkeyed, 0, 0, 0, 0x40, Tag.true]
         XCTAssertNotNil(decodeError([Bool].self, hugeArray))
     }
 
     func testTrailingBytesThrow() throws {
         let bytes = try BinaryEncoder().encode(Item(id: 1, name: "x", score: 2))
-        XCTAssertEqual(decodeError(Item.self, bytes + [Tag.null]), .trailingBytes(type: "Item", offset: bytes.count, count: 1))
+        XCTAssertEqual(
+            decodeError(Item.self, bytes + [Tag.null]), .trailingBytes(type: "Item", offset: bytes.count, count: 1))
         XCTAssertEqual(decodeError(Bool.self, [Tag.true, Tag.true]), .trailingBytes(type: "Bool", offset: 1, count: 1))
     }
 
     func testInvalidBytesThrow() throws {
-        XCTAssertEqual(decodeError(Int.self, [0x00]),
-                       .invalidData(type: "Int", offset: 0, path: "Int", reason: "unknown tag 0x0"))
-        XCTAssertEqual(decodeError(String.self, [Tag.string, 2, 0xC3, 0x28]),
-                       .invalidData(type: "String", offset: 0, path: "String", reason: "the bytes are not valid UTF-8"))
-        XCTAssertEqual(decodeError(String.self, [Tag.string] + [UInt8](repeating: 0xFF, count: 9) + [0x02]),
-                       .invalidData(type: "String", offset: 10, path: "String", reason: "a varint overflows 64 bits"))
+        XCTAssertEqual(
+            decodeError(Int.self, [0x00]),
+            .invalidData(type: "Int", offset: 0, path: "Int", reason: "unknown tag 0x0"))
+        XCTAssertEqual(
+            decodeError(String.self, [Tag.string, 2, 0xC3, 0x28]),
+            .invalidData(type: "String", offset: 0, path: "String", reason: "the bytes are not valid UTF-8"))
+        XCTAssertEqual(
+            decodeError(String.self, [Tag.string] + [UInt8](repeating: 0xFF, count: 9) + [0x02]),
+            .invalidData(type: "String", offset: 10, path: "String", reason: "a varint overflows 64 bits"))
         XCTAssertNotNil(decodeError([UInt8].self, [Tag.packed, 0x77, 0]))
     }
 
@@ -474,15 +517,20 @@ final class CodecTests: XCTestCase {
             case 2:
                 bytes.removeSubrange(position...)
             case 3:
-                bytes.insert(contentsOf: (0..<Int(random.next() % 8)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: position)
+                bytes.insert(
+                    contentsOf: (0..<Int(random.next() % 8)).map { _ in UInt8(truncatingIfNeeded: random.next()) },
+                    at: position)
             case 4 where !bytes.isEmpty:
                 bytes.removeSubrange(position..<min(bytes.count, position + Int(random.next() % 16) + 1))
             case 5 where bytes.count >= position + 4:
                 // A length field made absurd.
-                let huge: [UInt8] = [[0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0x80]][Int(random.next() % 3)]
+                let huge: [UInt8] = [[0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0x80]][
+                    Int(random.next() % 3)]
                 bytes.replaceSubrange(position..<position + 4, with: huge)
             default:
-                let tags: [UInt8] = [Tag.null, Tag.some, Tag.int64, Tag.string, Tag.packed, Tag.keyed, Tag.unkeyed, 0xEE]
+                let tags: [UInt8] = [
+                    Tag.null, Tag.some, Tag.int64, Tag.string, Tag.packed, Tag.keyed, Tag.unkeyed, 0xEE,
+                ]
                 if !bytes.isEmpty { bytes[position] = tags[Int(random.next() % UInt64(tags.count))] }
             }
         }

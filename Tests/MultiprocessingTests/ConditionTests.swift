@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 final class ConditionTests: XCTestCase {
@@ -44,8 +45,9 @@ final class ConditionTests: XCTestCase {
         XCTAssertThrowsError(try condition.wait(for: { true })) {
             XCTAssertEqual($0 as? SyncError, .conditionLockNotHeld(operation: .wait))
         }
-        XCTAssertEqual(SyncError.conditionLockNotHeld(operation: .wait).description,
-                       "cannot wait on a Condition without holding its lock")
+        XCTAssertEqual(
+            SyncError.conditionLockNotHeld(operation: .wait).description,
+            "cannot wait on a Condition without holding its lock")
         // Held by another process is not held by this one.
         condition.acquire()
         let report = try ReportPipe()
@@ -124,7 +126,9 @@ final class ConditionTests: XCTestCase {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
             try condition.withLock { () throws(SyncError) in
-                let (result, waited) = try timed { () throws(SyncError) in try condition.wait(timeout: .milliseconds(300)) }
+                let (result, waited) = try timed { () throws(SyncError) in
+                    try condition.wait(timeout: .milliseconds(300))
+                }
                 report.write("\(result) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n")
             }
         }

@@ -2,6 +2,7 @@ import CMultiprocessingShims
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Multiprocessing
 
 private struct Note: Codable, Equatable {
@@ -36,8 +37,10 @@ private func header(_ length: UInt32) -> [UInt8] {
 }
 
 /// Expects `body` to throw exactly `expected`.
-private func XCTAssertThrows<T>(_ expected: ConnectionError, _ body: () throws(ConnectionError) -> T,
-                                file: StaticString = #filePath, line: UInt = #line) {
+private func assertThrows<T>(
+    _ expected: ConnectionError, _ body: () throws(ConnectionError) -> T,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         let value = try body()
         XCTFail("expected \(expected), got \(value)", file: file, line: line)
@@ -76,21 +79,23 @@ final class ConnectionTests: XCTestCase {
         XCTAssertFalse(writer.isReadable)
         try writer.send("one way")
         XCTAssertEqual(try reader.receive(), "one way")
-        XCTAssertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
+        assertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
             try reader.send("back")
         }
-        XCTAssertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
+        assertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
             try writer.receive()
         }
-        XCTAssertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
+        assertThrows(.wrongDirection(.receive)) { () throws(ConnectionError) in
             try writer.poll()
         }
-        XCTAssertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
+        assertThrows(.wrongDirection(.send)) { () throws(ConnectionError) in
             try reader.sendBytes([1])
         }
-        XCTAssertEqual(ConnectionError.wrongDirection(.send).description, "cannot send on the receiving end of a one-way pipe")
-        XCTAssertEqual(ConnectionError.wrongDirection(.receive).description,
-                       "cannot receive on the sending end of a one-way pipe")
+        XCTAssertEqual(
+            ConnectionError.wrongDirection(.send).description, "cannot send on the receiving end of a one-way pipe")
+        XCTAssertEqual(
+            ConnectionError.wrongDirection(.receive).description,
+            "cannot receive on the sending end of a one-way pipe")
     }
 
     func testUseAfterCloseThrowsAndCloseTwiceIsFine() throws {
@@ -99,11 +104,11 @@ final class ConnectionTests: XCTestCase {
         a.close()
         XCTAssertTrue(a.isClosed)
         XCTAssertFalse(b.isClosed)
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.send(1) }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.receive() }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.poll() }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.sendBytes([]) }
-        XCTAssertThrows(.closed) { () throws(ConnectionError) in try a.receiveBytes() }
+        assertThrows(.closed) { () throws(ConnectionError) in try a.send(1) }
+        assertThrows(.closed) { () throws(ConnectionError) in try a.receive() }
+        assertThrows(.closed) { () throws(ConnectionError) in try a.poll() }
+        assertThrows(.closed) { () throws(ConnectionError) in try a.sendBytes([]) }
+        assertThrows(.closed) { () throws(ConnectionError) in try a.receiveBytes() }
     }
 
     func testEndOfFileOnlyAfterEveryWriterClosedIncludingAnInheritedCopy() throws {
@@ -124,8 +129,8 @@ final class ConnectionTests: XCTestCase {
             try child.join()
             XCTAssertEqual(child.exitCode, 0)
             XCTAssertTrue(try reader.poll(timeout: .seconds(10)), "end of file is ready")
-            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
-            XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
+            assertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
+            assertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
             _ = try mayFinish.readAll()
             reader.close()
         }
@@ -143,7 +148,7 @@ final class ConnectionTests: XCTestCase {
         for number in 1...3 { XCTAssertEqual(try reader.receive(), number) }
         XCTAssertFalse(try reader.poll(timeout: .milliseconds(100)))
         writer.close()
-        XCTAssertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
+        assertThrows(.endOfFile) { () throws(ConnectionError) in try reader.receive() }
     }
 
     func testPollWithZeroNegativeTimedAndNilTimeouts() throws {
@@ -192,7 +197,7 @@ final class ConnectionTests: XCTestCase {
                 (back, forth) = (parentEnd, childEnd)
             } else {
                 (childEnd, parentEnd) = try Connection<[UInt8]>.makePipe(duplex: false)  // parent → child
-                (back, forth) = try Connection<[UInt8]>.makePipe(duplex: false)           // child → parent
+                (back, forth) = try Connection<[UInt8]>.makePipe(duplex: false)  // child → parent
             }
             let child = ChildProcess {
                 let received = try childEnd.receive()
@@ -213,8 +218,8 @@ final class ConnectionTests: XCTestCase {
         for duplex in [true, false] {
             let (reader, writer) = try Connection<String>.makePipe(duplex: duplex)
             reader.close()
-            XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.send("anyone?") }
-            XCTAssertThrows(.peerClosed) { () throws(ConnectionError) in try writer.sendBytes([1]) }
+            assertThrows(.peerClosed) { () throws(ConnectionError) in try writer.send("anyone?") }
+            assertThrows(.peerClosed) { () throws(ConnectionError) in try writer.sendBytes([1]) }
             writer.close()
         }
     }
@@ -246,7 +251,10 @@ final class ConnectionTests: XCTestCase {
             try child.join()
             try sender.join(timeout: .seconds(20))
             XCTAssertEqual(sender.exitCode, 0, "duplex \(duplex): the sender must throw peerClosed, not die of SIGPIPE")
-            if sender.isAlive { try sender.kill(); try sender.join() }
+            if sender.isAlive {
+                try sender.kill()
+                try sender.join()
+            }
         }
     }
 
@@ -255,43 +263,49 @@ final class ConnectionTests: XCTestCase {
         let (reader, writer) = try Connection<[UInt8]>.makePipe(duplex: false)
         writeRaw(header(100) + [UInt8](repeating: 7, count: 10), to: writer.fd)
         writer.close()
-        XCTAssertThrows(.truncated(expected: 104, received: 14)) { () throws(ConnectionError) in try reader.receive() }
+        assertThrows(.truncated(expected: 104, received: 14)) { () throws(ConnectionError) in try reader.receive() }
 
         let (reader2, writer2) = try Connection<Int>.makePipe(duplex: true)
         writeRaw([1, 0], to: writer2.fd)  // half a header
         writer2.close()
-        XCTAssertThrows(.truncated(expected: 4, received: 2)) { () throws(ConnectionError) in try reader2.receive() }
+        assertThrows(.truncated(expected: 4, received: 2)) { () throws(ConnectionError) in try reader2.receive() }
     }
 
     func testAFrameLargerThanTheMaximumIsRefusedWithoutAllocatingIt() throws {
         let (a, b) = try Connection<[UInt8]>.makePipe(duplex: true, maxMessageSize: 1024)
         XCTAssertEqual(a.maxMessageSize, 1024)
-        XCTAssertThrows(.messageTooLarge(size: 2048 + 4, maximum: 1024)) { () throws(ConnectionError) in
+        assertThrows(.messageTooLarge(size: 2048 + 4, maximum: 1024)) { () throws(ConnectionError) in
             try a.send([UInt8](repeating: 0, count: 2048))
         }
-        XCTAssertThrows(.messageTooLarge(size: 2048, maximum: 1024)) { () throws(ConnectionError) in
+        assertThrows(.messageTooLarge(size: 2048, maximum: 1024)) { () throws(ConnectionError) in
             try a.sendBytes([UInt8](repeating: 0, count: 2048))
         }
         XCTAssertFalse(try b.poll(), "nothing was sent")
         // A peer (or garbage) announcing 4 GiB: refused at once, and the stream stays refused.
         writeRaw(header(.max), to: a.fd)
-        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
-        XCTAssertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in try b.receive() }
-        XCTAssertThrows(.invalidMaxMessageSize(0)) { () throws(ConnectionError) in
+        assertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in
+            try b.receive()
+        }
+        assertThrows(.messageTooLarge(size: Int(UInt32.max), maximum: 1024)) { () throws(ConnectionError) in
+            try b.receive()
+        }
+        assertThrows(.invalidMaxMessageSize(0)) { () throws(ConnectionError) in
             try Connection<Int>.makePipe(maxMessageSize: 0)
         }
-        XCTAssertThrows(.invalidMaxMessageSize(Int(UInt32.max) + 1)) { () throws(ConnectionError) in
+        assertThrows(.invalidMaxMessageSize(Int(UInt32.max) + 1)) { () throws(ConnectionError) in
             try Connection<Int>.makePipe(maxMessageSize: Int(UInt32.max) + 1)
         }
-        XCTAssertEqual(ConnectionError.invalidMaxMessageSize(0).description,
-                       "maxMessageSize must be between 1 and 4294967295, not 0")
+        XCTAssertEqual(
+            ConnectionError.invalidMaxMessageSize(0).description,
+            "maxMessageSize must be between 1 and 4294967295, not 0")
     }
 
     func testAnUndecodableMessageSaysWhichTypeAndTheNextOneStillArrives() throws {
         let (a, b) = try Connection<Int>.makePipe()
         try a.sendBytes(BinaryEncoder().encode("not a number"))
         try a.send(42)
-        XCTAssertThrows(.undecodable(.typeMismatch(type: "Int", offset: 0, path: "Int", found: "String"))) { () throws(ConnectionError) in
+        assertThrows(.undecodable(.typeMismatch(type: "Int", offset: 0, path: "Int", found: "String"))) {
+            () throws(ConnectionError) in
             try b.receive()
         }
         XCTAssertEqual(try b.receive(), 42)
@@ -363,7 +377,8 @@ final class ConnectionTests: XCTestCase {
         let threads = (0..<4).map { sender in
             TestThread {
                 for number in 0..<500 {
-                    try? a.send(Note(sender: "t\(sender)", number: number, words: Array(repeating: "x", count: number % 13)))
+                    try? a.send(
+                        Note(sender: "t\(sender)", number: number, words: Array(repeating: "x", count: number % 13)))
                 }
             }
         }
@@ -498,11 +513,13 @@ final class TestThread: @unchecked Sendable {
 
     init(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body))
-        pthread_create(&handle, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &handle, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box.toOpaque())
     }
 
     func join() {

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 final class EventTests: XCTestCase {
@@ -15,8 +16,9 @@ final class EventTests: XCTestCase {
         event.set()
         XCTAssertTrue(event.isSet)
         for waiter in waiters { try waiter.join() }
-        XCTAssertEqual(try report.readAll().split(separator: "\n").sorted(),
-                       ["waiter 0: true", "waiter 1: true", "waiter 2: true"])
+        XCTAssertEqual(
+            try report.readAll().split(separator: "\n").sorted(),
+            ["waiter 0: true", "waiter 1: true", "waiter 2: true"])
         XCTAssertTrue(event.wait(timeout: .zero))
         event.clear()
         XCTAssertFalse(event.isSet)

@@ -2,9 +2,10 @@
 // printed on failure, bounded waits, and one /proc-based check that nothing was left behind.
 
 import Glibc
-import XCTest
-@testable import Multiprocessing
 import Notebook
+import XCTest
+
+@testable import Multiprocessing
 
 /// A seeded random source for a fault test. The seed comes from MP_FAULT_SEED when set (to replay a
 /// failure), otherwise it is fresh; `describe` is put into every assertion message.
@@ -47,7 +48,9 @@ struct Leftovers {
         let own = dirfd(directory)
         var names: [Int32] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if let fd = Int32(name), fd != own { names.append(fd) }
         }
         closedir(directory)
@@ -55,7 +58,8 @@ struct Leftovers {
         for fd in names {
             var buffer = [CChar](repeating: 0, count: 256)
             let length = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
-            result[fd] = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+            result[fd] =
+                length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
         }
         return result
     }
@@ -88,9 +92,10 @@ struct Leftovers {
             return extra.isEmpty && ProcessTable.shared.unreapedChildren.isEmpty
         }
         for process in extra {
-            found.append(process.state == "Z"
-                ? "zombie child \(process.pid) not reaped"
-                : "process \(process.pid) (parent \(process.parentPid), state \(process.state)) still running")
+            found.append(
+                process.state == "Z"
+                    ? "zombie child \(process.pid) not reaped"
+                    : "process \(process.pid) (parent \(process.parentPid), state \(process.state)) still running")
         }
         let tracked = ProcessTable.shared.unreapedChildren
         if !tracked.isEmpty {
@@ -106,15 +111,20 @@ struct Leftovers {
     }
 
     /// Asserts that nothing is left; kills and reaps what is, so one failure does not cascade.
-    func assertNothingLeft(_ context: String, within timeout: Duration = .seconds(5),
-                           file: StaticString = #filePath, line: UInt = #line) {
+    func assertNothingLeft(
+        _ context: String, within timeout: Duration = .seconds(5),
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let found = problems(within: timeout)
         XCTAssertEqual(found, [], context, file: file, line: line)
         if !found.isEmpty {
             for process in Self.programProcesses() where !processes.contains(process.pid) {
                 kill(process.pid, SIGKILL)
             }
-            for child in ProcessTable.shared.unreapedChildren { try? child.kill(); _ = try? child.join() }
+            for child in ProcessTable.shared.unreapedChildren {
+                try? child.kill()
+                _ = try? child.join()
+            }
         }
     }
 }
@@ -125,7 +135,10 @@ func bounded<T: Sendable>(_ bound: Duration, _ body: @escaping @Sendable () -> T
     let box = BoundedBox<T>()
     let thread = TestThread {
         let value = body()
-        box.mutex.withLock { box.value = value; box.done = true }
+        box.mutex.withLock {
+            box.value = value
+            box.done = true
+        }
     }
     let deadline = ContinuousClock.now + bound
     while ContinuousClock.now < deadline {

@@ -1,6 +1,7 @@
 import CMultiprocessingShims
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// A message whose payload can be checked by whoever receives it: its bytes are derived from `seq`.
@@ -74,8 +75,15 @@ final class FaultTests: XCTestCase {
                 }
             }
             let context = "round \(round), duplex \(duplex), kill after \(killAfter): \(random.describe)"
-            guard let outcome else { XCTFail("receive hung: \(context)"); try child.kill(); break }
-            guard case .success(let (received, error)) = outcome else { XCTFail("gap, duplicate or corrupt frame: \(context)"); break }
+            guard let outcome else {
+                XCTFail("receive hung: \(context)")
+                try child.kill()
+                break
+            }
+            guard case .success(let (received, error)) = outcome else {
+                XCTFail("gap, duplicate or corrupt frame: \(context)")
+                break
+            }
             XCTAssertGreaterThanOrEqual(received, killAfter, context)
             switch error {
             case .endOfFile?: break
@@ -180,10 +188,13 @@ final class FaultTests: XCTestCase {
             for worker in workers {
                 try worker.join(timeout: .seconds(30))
                 if victims.contains(where: { $0 === worker }) {
-                    XCTAssert(worker.exitCode == -SIGKILL || worker.exitCode == 0, "victim \(String(describing: worker.exitCode)): \(context)")
+                    XCTAssert(
+                        worker.exitCode == -SIGKILL || worker.exitCode == 0,
+                        "victim \(String(describing: worker.exitCode)): \(context)")
                     if worker.exitCode == -SIGKILL { killed += 1 }
                 } else {
-                    XCTAssertEqual(worker.exitCode, 0, "survivor (3: exclusion broken, 4: acquire timed out): \(context)")
+                    XCTAssertEqual(
+                        worker.exitCode, 0, "survivor (3: exclusion broken, 4: acquire timed out): \(context)")
                 }
             }
             XCTAssertTrue(lock.acquire(timeout: Duration.seconds(5)), context)
@@ -241,8 +252,9 @@ final class FaultTests: XCTestCase {
             for member in again { try member.join(timeout: .seconds(15)) }
             XCTAssertEqual(again.map(\.exitCode), Array(repeating: 0, count: parties), "after reset: \(context)")
         }
-        print("FAULTS barrier-party: \(killedInside + killedOutside) parties SIGKILLed survived "
-              + "(\(killedInside) noticed by the waiters, \(killedOutside) ended by the timeout)")
+        print(
+            "FAULTS barrier-party: \(killedInside + killedOutside) parties SIGKILLed survived "
+                + "(\(killedInside) noticed by the waiters, \(killedOutside) ended by the timeout)")
         leftovers.assertNothingLeft(random.describe)
     }
 
@@ -327,8 +339,9 @@ final class FaultTests: XCTestCase {
             XCTAssertLessThanOrEqual(unrecordedPuts, producerKilled ? 1 : 0, "items from nowhere: \(context)")
             inFlightLost += lost
         }
-        print("FAULTS queue: \(killedProducers) producers and \(killedConsumers) consumers SIGKILLed survived; "
-              + "items in flight lost with a killed consumer: \(inFlightLost); none duplicated")
+        print(
+            "FAULTS queue: \(killedProducers) producers and \(killedConsumers) consumers SIGKILLed survived; "
+                + "items in flight lost with a killed consumer: \(inFlightLost); none duplicated")
         leftovers.assertNothingLeft(random.describe)
     }
 
@@ -388,8 +401,9 @@ final class FaultTests: XCTestCase {
             pool.close()
             try pool.join()
         }
-        print("FAULTS pool: \(killed) workers SIGKILLed mid-workload survived; \(failedTasks) tasks failed with "
-              + "workerDied, \(succeeded) returned the right result, none lost")
+        print(
+            "FAULTS pool: \(killed) workers SIGKILLed mid-workload survived; \(failedTasks) tasks failed with "
+                + "workerDied, \(succeeded) returned the right result, none lost")
         leftovers.assertNothingLeft(random.describe)
     }
 
@@ -410,7 +424,8 @@ final class FaultTests: XCTestCase {
             let (_, waited) = try timed { try child.join(timeout: .seconds(10)) }
             let context = "round \(round): \(random.describe)"
             XCTAssertLessThan(waited, .seconds(5), context)
-            XCTAssert(child.exitCode == 0 || child.exitCode == -SIGKILL, "\(String(describing: child.exitCode)): \(context)")
+            XCTAssert(
+                child.exitCode == 0 || child.exitCode == -SIGKILL, "\(String(describing: child.exitCode)): \(context)")
             if child.exitCode == -SIGKILL { killed += 1 }
         }
         print("FAULTS process: \(killed) children SIGKILLed at random moments joined and reaped")

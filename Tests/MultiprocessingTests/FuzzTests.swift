@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 // The same shapes as the libFuzzer target (Sources/CodecFuzzer/main.swift), for the committed corpus.
@@ -43,7 +44,9 @@ final class FuzzTests: XCTestCase {
     /// Writes the bytes into a socket and receives until an error other than an undecodable message.
     /// Returns how many messages decoded. Every outcome must be a typed ConnectionError.
     private static func readFrames(_ bytes: [UInt8]) -> Int {
-        guard let (reader, writer) = try? Connection<Record>.makePipe(duplex: true, maxMessageSize: 1 << 16) else { return -1 }
+        guard let (reader, writer) = try? Connection<Record>.makePipe(duplex: true, maxMessageSize: 1 << 16) else {
+            return -1
+        }
         defer { reader.close() }
         var offset = 0
         bytes.withUnsafeBytes { raw in
@@ -71,7 +74,9 @@ final class FuzzTests: XCTestCase {
         defer { closedir(directory) }
         var files = 0
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasPrefix(".") { continue }
             let fd = open(Self.corpus + "/" + name, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
@@ -97,14 +102,16 @@ final class FuzzTests: XCTestCase {
                 // Cap the address space 256 MiB above what the child has mapped now: a frame header
                 // or a length field believed (up to 4 GiB) would fail to allocate and crash the child.
                 let pages = Self.mappedPages()
-                var limit = rlimit(rlim_cur: rlim_t(pages * 4096 + (256 << 20)), rlim_max: rlim_t(pages * 4096 + (256 << 20)))
+                var limit = rlimit(
+                    rlim_cur: rlim_t(pages * 4096 + (256 << 20)), rlim_max: rlim_t(pages * 4096 + (256 << 20)))
                 _ = setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit)
             }
             let samples: [[UInt8]] = try (0..<8).map { n in
                 var stream: [UInt8] = []
                 for m in 0..<(n + 1) {
-                    let record = Record(id: n * 10 + m, name: String(repeating: "n", count: m * 3), scores: [1.5, -2],
-                                        tags: ["a": n, "bb": m], parent: m.isMultiple(of: 2) ? nil : m, flag: true)
+                    let record = Record(
+                        id: n * 10 + m, name: String(repeating: "n", count: m * 3), scores: [1.5, -2],
+                        tags: ["a": n, "bb": m], parent: m.isMultiple(of: 2) ? nil : m, flag: true)
                     let body = try BinaryEncoder().encode(record)
                     withUnsafeBytes(of: UInt32(body.count).littleEndian) { stream += $0 }
                     stream += body
@@ -121,11 +128,14 @@ final class FuzzTests: XCTestCase {
                     case 1 where !bytes.isEmpty: bytes[position] = UInt8(truncatingIfNeeded: random.next())
                     case 2: bytes.removeSubrange(position...)
                     case 3 where bytes.count >= position + 4:
-                        let huge: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF], [0, 0, 1, 0], [0xFF, 0xFF, 0, 0], [0, 0, 0, 0x80]]
+                        let huge: [[UInt8]] = [
+                            [0xFF, 0xFF, 0xFF, 0xFF], [0, 0, 1, 0], [0xFF, 0xFF, 0, 0], [0, 0, 0, 0x80],
+                        ]
                         bytes.replaceSubrange(position..<position + 4, with: huge[Int(random.next() % 4)])
                     case 4:
                         let other = samples[Int(random.next() % UInt64(samples.count))]
-                        bytes.insert(contentsOf: other.prefix(Int(random.next() % UInt64(other.count + 1))), at: position)
+                        bytes.insert(
+                            contentsOf: other.prefix(Int(random.next() % UInt64(other.count + 1))), at: position)
                     default:
                         bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: position)
                     }
@@ -139,13 +149,19 @@ final class FuzzTests: XCTestCase {
             try child.join(timeout: .seconds(120))
         }
         let context = "inner seed \(seed): \(random.describe)"
-        if child.isAlive { try child.kill(); try child.join() }
+        if child.isAlive {
+            try child.kill()
+            try child.join()
+        }
         XCTAssertEqual(child.exitCode, 0, "crashed, or allocated beyond the cap: \(context)")
-        let line = try report.readAll().split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let line = try report.readAll().split(separator: " ").compactMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         XCTAssertEqual(line.first, iterations, context)
         XCTAssertGreaterThan(line.last ?? 0, 0, "some mutations must still decode: \(context)")
         XCTAssertLessThan(waited, Duration.seconds(120), context)
-        print("FUZZ mutation harness: \(iterations) mutated frame streams, \(line.last ?? 0) still decoded, in \(waited)")
+        print(
+            "FUZZ mutation harness: \(iterations) mutated frame streams, \(line.last ?? 0) still decoded, in \(waited)")
     }
 
     /// Pages of address space this process has mapped (/proc/self/statm, first field).

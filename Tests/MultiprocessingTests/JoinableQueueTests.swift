@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 final class JoinableQueueTests: XCTestCase {
@@ -58,7 +59,8 @@ final class JoinableQueueTests: XCTestCase {
         try child.join()
         XCTAssertEqual(child.exitCode, 0)
         XCTAssertTrue(queue.join(timeout: .seconds(5)))
-        XCTAssertEqual("\(QueueError.taskDoneTooManyTimes)", "taskDone() called more times than items were taken from the queue")
+        XCTAssertEqual(
+            "\(QueueError.taskDoneTooManyTimes)", "taskDone() called more times than items were taken from the queue")
     }
 
     func testJoinWithNothingPutReturnsAtOnce() throws {

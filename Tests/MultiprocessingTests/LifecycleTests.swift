@@ -1,11 +1,13 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// Exit handling, daemons, parent death, and leaks.
 final class LifecycleTests: XCTestCase {
     /// A program (a child) starts a daemon, reports its pid, then ends as `end` says.
-    private func daemonPidAfterProgram(ends end: @escaping () -> Never) throws -> (daemon: pid_t, program: ChildProcess) {
+    private func daemonPidAfterProgram(ends end: @escaping () -> Never) throws -> (daemon: pid_t, program: ChildProcess)
+    {
         let report = try ReportPipe()
         let program = ChildProcess {
             let daemon = ChildProcess(daemon: true) { while true { pause() } }
@@ -27,7 +29,10 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testDaemonDiesWhenTheParentIsKilled() throws {
-        let (daemon, program) = try daemonPidAfterProgram { kill(getpid(), SIGKILL); while true { pause() } }
+        let (daemon, program) = try daemonPidAfterProgram {
+            kill(getpid(), SIGKILL)
+            while true { pause() }
+        }
         XCTAssertEqual(program.exitCode, -SIGKILL)
         XCTAssertTrue(becomesDead(daemon, within: .seconds(2)), "daemon \(daemon) survived its parent's SIGKILL")
     }
@@ -64,7 +69,7 @@ final class LifecycleTests: XCTestCase {
     func testThousandStartJoinCyclesLeakNothing() throws {
         let descriptorsBefore = openDescriptorCount()
         for _ in 0..<1_000 {
-            let process = ChildProcess { }
+            let process = ChildProcess {}
             try process.start()
             try process.join()
             XCTAssertEqual(process.exitCode, 0)
@@ -82,11 +87,13 @@ final class LifecycleTests: XCTestCase {
         for _ in 0..<threads {
             var handle = pthread_t()
             let box = Unmanaged.passRetained(worker)
-            pthread_create(&handle, nil, { raw in
-                let process = Unmanaged<ChildProcess>.fromOpaque(raw!).takeRetainedValue()
-                _ = try? process.join()
-                return nil
-            }, box.toOpaque())
+            pthread_create(
+                &handle, nil,
+                { raw in
+                    let process = Unmanaged<ChildProcess>.fromOpaque(raw!).takeRetainedValue()
+                    _ = try? process.join()
+                    return nil
+                }, box.toOpaque())
             handles.append(handle)
         }
         for handle in handles { pthread_join(handle, nil) }

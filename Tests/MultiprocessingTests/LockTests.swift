@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// Lock and RLock across processes: exclusion, timeouts, misuse, dead holders, signals.
@@ -120,7 +121,10 @@ final class LockTests: XCTestCase {
 
     func testTryAcquireTakesOverFromAKilledHolder() throws {
         let lock = try Lock()
-        let holder = ChildProcess { lock.acquire(); kill(getpid(), SIGKILL) }
+        let holder = ChildProcess {
+            lock.acquire()
+            kill(getpid(), SIGKILL)
+        }
         try holder.start()
         try holder.join()  // reaped: the holder's pid no longer exists
         XCTAssertTrue(lock.tryAcquire())
@@ -197,7 +201,9 @@ final class LockTests: XCTestCase {
         try intruder.start()
         try intruder.join()
         let ppid = getpid()
-        XCTAssertEqual(try report.readAll(), """
+        XCTAssertEqual(
+            try report.readAll(),
+            """
             true
             cannot release an RLock held by process \(ppid): only its owner may release it
             acquire: false
@@ -209,18 +215,25 @@ final class LockTests: XCTestCase {
     func testRLockReleaseByAnotherThreadThrows() throws {
         let lock = try RLock()
         lock.acquire()
-        final class Box: @unchecked Sendable { var error: SyncError?; var lock: RLock? }
+        final class Box: @unchecked Sendable {
+            var error: SyncError?
+            var lock: RLock?
+        }
         let box = Box()
         box.lock = lock
         var thread = pthread_t()
         let context = Unmanaged.passRetained(box).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            do throws(SyncError) { try box.lock!.release() } catch { box.error = error }
-            return nil
-        }, context)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                do throws(SyncError) { try box.lock!.release() } catch { box.error = error }
+                return nil
+            }, context)
         pthread_join(thread, nil)
-        guard case .releasedRLockOfAnotherOwner(let pid, _)? = box.error else { return XCTFail("\(String(describing: box.error))") }
+        guard case .releasedRLockOfAnotherOwner(let pid, _)? = box.error else {
+            return XCTFail("\(String(describing: box.error))")
+        }
         XCTAssertEqual(pid, getpid())
         XCTAssertTrue(box.error!.description.contains("of this process"))
         try lock.release()
@@ -228,7 +241,11 @@ final class LockTests: XCTestCase {
 
     func testRLockOwnerKilledIsTakenOverAtDepthOne() throws {
         let lock = try RLock()
-        let holder = ChildProcess { lock.acquire(); lock.acquire(); kill(getpid(), SIGKILL) }
+        let holder = ChildProcess {
+            lock.acquire()
+            lock.acquire()
+            kill(getpid(), SIGKILL)
+        }
         try holder.start()
         try holder.join()
         XCTAssertTrue(lock.acquire(timeout: .seconds(5)))

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// SIGKILL the main process of a tree: nothing it started survives 2 s later.
@@ -23,7 +24,7 @@ final class ParentDeathTests: XCTestCase {
                 lock.acquire()
                 var daemons = [
                     ChildProcess(daemon: true) { while true { pause() } },
-                    ChildProcess(daemon: true) { while true { mp_spin() } },
+                    ChildProcess(daemon: true) { while true { spinWithoutSystemCalls() } },
                     ChildProcess(daemon: true) { lock.acquire() },  // blocked for ever on the held lock
                 ]
                 for daemon in daemons { try daemon.start() }
@@ -33,7 +34,7 @@ final class ParentDeathTests: XCTestCase {
                     let helpers = (0..<2).map { _ in ChildProcess(daemon: true) { while true { pause() } } }
                     for helper in helpers { try helper.start() }
                     report.write("grandchildren \(helpers.map { String($0.pid!) }.joined(separator: " "))\n")
-                    while let _ = try? requests.receive() {}
+                    while (try? requests.receive()) != nil {}
                 }
                 try worker.start()
                 requests.close()
@@ -60,19 +61,22 @@ final class ParentDeathTests: XCTestCase {
             XCTAssertEqual(program.exitCode, -SIGKILL)
             let deadline = ContinuousClock.now + .seconds(2)
             for pid in pids {
-                XCTAssertTrue(becomesDead(pid, within: max(.zero, ContinuousClock.now.duration(to: deadline))),
-                              "process \(pid) survived its killed parent by 2 s: round \(round), \(random.describe)")
+                XCTAssertTrue(
+                    becomesDead(pid, within: max(.zero, ContinuousClock.now.duration(to: deadline))),
+                    "process \(pid) survived its killed parent by 2 s: round \(round), \(random.describe)")
             }
             Sys.close(report.readEnd)
             Sys.close(report.writeEnd)
         }
-        print("FAULTS parent-death: 3 trees (27 descendants: daemons, a worker, grandchildren, a pool) gone within 2 s of their root's SIGKILL")
+        print(
+            "FAULTS parent-death: 3 trees (27 descendants: daemons, a worker, grandchildren, a pool) gone within 2 s of their root's SIGKILL"
+        )
         leftovers.assertNothingLeft(random.describe)
     }
 }
 
 /// Spins without a system call (a busy daemon).
 @inline(never)
-private func mp_spin() {
+private func spinWithoutSystemCalls() {
     for _ in 0..<1_000_000 { _ = getpid }
 }

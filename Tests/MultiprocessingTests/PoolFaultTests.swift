@@ -1,6 +1,7 @@
 import Glibc
 import Notebook
 import XCTest
+
 @testable import Multiprocessing
 
 /// Faults, provoked for real: workers killed mid-task, crashing, exiting, corrupting their stream;
@@ -85,8 +86,10 @@ final class PoolFaultTests: XCTestCase {
         return String(line.dropLast())
     }
 
-    private func assertWorkerDied(_ result: AsyncResult<Int>, pid: pid_t, status: ExitStatus,
-                                  file: StaticString = #filePath, line: UInt = #line) {
+    private func assertWorkerDied(
+        _ result: AsyncResult<Int>, pid: pid_t, status: ExitStatus,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try result.get(timeout: .seconds(10)), file: file, line: line) { error in
             guard case .workerDied(let worker, let diedPid, let diedStatus)? = error as? PoolError else {
                 return XCTFail("expected workerDied, got \(error)", file: file, line: line)
@@ -104,8 +107,10 @@ final class PoolFaultTests: XCTestCase {
         XCTAssertEqual(kill(pid, SIGKILL), 0)
         let killed = ContinuousClock.now
         XCTAssertThrowsError(try doomed.get(timeout: .seconds(2))) { error in
-            XCTAssertEqual(error as? PoolError, .workerDied(worker: "PoolWorker-1", pid: pid, status: .signaled(SIGKILL)))
-            XCTAssertEqual("\(error)", "PoolWorker-1 (pid \(pid)) was killed by signal 9 (SIGKILL) while running this task")
+            XCTAssertEqual(
+                error as? PoolError, .workerDied(worker: "PoolWorker-1", pid: pid, status: .signaled(SIGKILL)))
+            XCTAssertEqual(
+                "\(error)", "PoolWorker-1 (pid \(pid)) was killed by signal 9 (SIGKILL) while running this task")
         }
         XCTAssertLessThan(ContinuousClock.now - killed, .seconds(2))
         let next = try (0..<100).map { try pool.applyAsync(.square($0)) }
@@ -176,8 +181,9 @@ final class PoolFaultTests: XCTestCase {
             XCTAssertThrowsError(try outcomes[0].get()) { error in
                 guard case .workerDied(_, _, .exited(9)?)? = error as? PoolError else { return XCTFail("\(error)") }
             }
-            XCTAssertEqual(try outcomes.dropFirst().map { try $0.get() }, (0..<40).map { $0 * $0 },
-                           "tasks the dead worker had not started are run by its replacement, not failed")
+            XCTAssertEqual(
+                try outcomes.dropFirst().map { try $0.get() }, (0..<40).map { $0 * $0 },
+                "tasks the dead worker had not started are run by its replacement, not failed")
         }
         XCTAssertGreaterThan(pool.requeuedTaskCount, 0, "the dead worker held unstarted tasks in \(attempts) attempts")
         pool.close()
@@ -203,7 +209,10 @@ final class PoolFaultTests: XCTestCase {
         let pool = try makePool(processes: 1)
         XCTAssertThrowsError(try pool.applyAsync(.corrupt).get(timeout: .seconds(20))) { error in
             guard case .broken(let reason)? = error as? PoolError else { return XCTFail("\(error)") }
-            XCTAssertEqual(reason, "PoolWorker-1 sent a corrupt message (an answer to job 999999999, which it was not running) and was stopped")
+            XCTAssertEqual(
+                reason,
+                "PoolWorker-1 sent a corrupt message (an answer to job 999999999, which it was not running) and was stopped"
+            )
         }
         XCTAssertEqual(try pool.apply(.square(12)), 144)
         pool.close()
@@ -214,7 +223,9 @@ final class PoolFaultTests: XCTestCase {
         struct NoDatabase: Error, CustomStringConvertible { var description: String { "no database" } }
         let pool = try Pool(processes: 2, initializer: { throw NoDatabase() }) { (x: Int) -> Int in x }
         XCTAssertThrowsError(try pool.apply(1)) { error in
-            guard case .initializerFailed(let worker, "no database")? = error as? PoolError else { return XCTFail("\(error)") }
+            guard case .initializerFailed(let worker, "no database")? = error as? PoolError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertTrue(worker.hasPrefix("PoolWorker-"))
         }
         XCTAssertThrowsError(try pool.applyAsync(2)) { error in
@@ -234,8 +245,12 @@ final class PoolFaultTests: XCTestCase {
         XCTAssertThrowsError(try pending.get(timeout: .seconds(5))) { error in
             XCTAssertEqual(error as? PoolError, .broken(reason: "its zygote process ended"))
         }
-        XCTAssertThrowsError(try pool.apply(.square(1))) { XCTAssertEqual($0 as? PoolError, .broken(reason: "its zygote process ended")) }
-        for pid in workers { XCTAssertTrue(becomesDead(pid, within: .seconds(2)), "worker \(pid) died with its zygote") }
+        XCTAssertThrowsError(try pool.apply(.square(1))) {
+            XCTAssertEqual($0 as? PoolError, .broken(reason: "its zygote process ended"))
+        }
+        for pid in workers {
+            XCTAssertTrue(becomesDead(pid, within: .seconds(2)), "worker \(pid) died with its zygote")
+        }
         try pool.join()
     }
 
@@ -269,7 +284,9 @@ final class PoolFaultTests: XCTestCase {
         XCTAssertLessThan(waited, .seconds(5), "settled once the zygote was presumed stuck")
         XCTAssertNotEqual(pool.processIDs.zygote, stoppedZygote)
         XCTAssertNil(processState(stoppedZygote), "the stuck zygote was killed and reaped")
-        for pid in workers { XCTAssertTrue(becomesDead(pid, within: .seconds(2)), "worker \(pid) died with its zygote") }
+        for pid in workers {
+            XCTAssertTrue(becomesDead(pid, within: .seconds(2)), "worker \(pid) died with its zygote")
+        }
         XCTAssertEqual(try pool.map((0..<100).map { Job.square($0) }), (0..<100).map { $0 * $0 })
         pool.close()
         try pool.join()
@@ -333,7 +350,8 @@ final class PoolFaultTests: XCTestCase {
         let pool = line.split(separator: " ").compactMap { pid_t($0) }
         XCTAssertEqual(pool.count, 3, "the zygote and two workers")
         for pid in pool {
-            XCTAssertTrue(becomesDead(pid, within: .seconds(2) - (ContinuousClock.now - died)), "pid \(pid) outlived its parent")
+            XCTAssertTrue(
+                becomesDead(pid, within: .seconds(2) - (ContinuousClock.now - died)), "pid \(pid) outlived its parent")
         }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import Notebook
 import XCTest
+
 @testable import Multiprocessing
 
 /// The pool's API: results and their order, arguments, AsyncResult, callbacks, async forms,
@@ -49,19 +50,27 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(Array(try pool.imap([Int]())).count, 0)
         XCTAssertEqual(Array(try pool.imapUnordered([Int]())).count, 0)
         pool.close()
-        XCTAssertThrowsError(try pool.map([Int]())) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .map, state: .closed)) }
+        XCTAssertThrowsError(try pool.map([Int]())) {
+            XCTAssertEqual($0 as? PoolError, .notRunning(operation: .map, state: .closed))
+        }
         try pool.join()
     }
 
     func testInvalidArgumentsThrow() throws {
-        XCTAssertThrowsError(try Pool(processes: 0) { (x: Int) in x }) { XCTAssertEqual($0 as? PoolError, .invalidProcessCount(0)) }
-        XCTAssertThrowsError(try Pool(processes: -2) { (x: Int) in x }) { XCTAssertEqual($0 as? PoolError, .invalidProcessCount(-2)) }
+        XCTAssertThrowsError(try Pool(processes: 0) { (x: Int) in x }) {
+            XCTAssertEqual($0 as? PoolError, .invalidProcessCount(0))
+        }
+        XCTAssertThrowsError(try Pool(processes: -2) { (x: Int) in x }) {
+            XCTAssertEqual($0 as? PoolError, .invalidProcessCount(-2))
+        }
         XCTAssertThrowsError(try Pool(processes: 1, maxTasksPerChild: 0) { (x: Int) in x }) {
             XCTAssertEqual($0 as? PoolError, .invalidMaxTasksPerChild(0))
         }
         let pool = try Pool(processes: 1) { (x: Int) in x }
         XCTAssertThrowsError(try pool.map([1], chunkSize: 0)) { XCTAssertEqual($0 as? PoolError, .invalidChunkSize(0)) }
-        XCTAssertThrowsError(try pool.imap([1], chunkSize: -1)) { XCTAssertEqual($0 as? PoolError, .invalidChunkSize(-1)) }
+        XCTAssertThrowsError(try pool.imap([1], chunkSize: -1)) {
+            XCTAssertEqual($0 as? PoolError, .invalidChunkSize(-1))
+        }
         XCTAssertEqual(PoolError.invalidProcessCount(0).description, "a pool needs at least 1 process, not 0")
         XCTAssertEqual(try Pool { (x: Int) in x }.processes, cpuCount(), "nil means cpuCount()")
         pool.terminate()
@@ -106,9 +115,12 @@ final class PoolTests: XCTestCase {
 
     func testInitializerRunsInEveryWorkerIncludingReplacements() throws {
         let report = try ReportPipe()
-        let pool = try Pool(processes: 2, maxTasksPerChild: 1, initializer: {
-            report.write("\(getpid())\n")
-        }) { (_: Int) -> Int32 in getpid() }
+        let pool = try Pool(
+            processes: 2, maxTasksPerChild: 1,
+            initializer: {
+                report.write("\(getpid())\n")
+            }
+        ) { (_: Int) -> Int32 in getpid() }
         let taskPids = Set(try pool.map(0..<6, chunkSize: 1))
         pool.close()
         try pool.join()
@@ -191,26 +203,34 @@ final class PoolTests: XCTestCase {
         let box = Box()
         let pool = try Pool(processes: 1) { (x: Int) -> Int in x }
         let poolReference = pool
-        let result = try pool.applyAsync(1, onSuccess: { _ in
-            // The callback runs on the pool's own thread: nothing can finish while it runs.
-            do throws(PoolError) { _ = try poolReference.apply(2) } catch { box.errors.append(error) }
-            do throws(PoolError) { _ = try poolReference.map([3]) } catch { box.errors.append(error) }
-            do throws(PoolError) { _ = try poolReference.applyAsync(5).get() } catch { box.errors.append(error) }
-            do throws(PoolError) {
-                for outcome in try poolReference.imap([6]) { _ = try outcome.get() }
-            } catch { box.errors.append(error) }
-        })
+        let result = try pool.applyAsync(
+            1,
+            onSuccess: { _ in
+                // The callback runs on the pool's own thread: nothing can finish while it runs.
+                do throws(PoolError) { _ = try poolReference.apply(2) } catch { box.errors.append(error) }
+                do throws(PoolError) { _ = try poolReference.map([3]) } catch { box.errors.append(error) }
+                do throws(PoolError) { _ = try poolReference.applyAsync(5).get() } catch { box.errors.append(error) }
+                do throws(PoolError) {
+                    for outcome in try poolReference.imap([6]) { _ = try outcome.get() }
+                } catch { box.errors.append(error) }
+            })
         XCTAssertEqual(try result.get(timeout: .seconds(10)), 1)
-        XCTAssertEqual(box.errors, [.blockingCallInCallback(operation: .apply),
-                                    .blockingCallInCallback(operation: .map),
-                                    .blockingCallInCallback(operation: .getResult),
-                                    .blockingCallInCallback(operation: .iterateResults)])
-        XCTAssertEqual(box.errors.map(\.description), [
-            "cannot apply in a result callback: callbacks run on the pool's own thread",
-            "cannot map in a result callback: callbacks run on the pool's own thread",
-            "cannot get a result in a result callback: callbacks run on the pool's own thread",
-            "cannot iterate results in a result callback: callbacks run on the pool's own thread",
-        ])
+        XCTAssertEqual(
+            box.errors,
+            [
+                .blockingCallInCallback(operation: .apply),
+                .blockingCallInCallback(operation: .map),
+                .blockingCallInCallback(operation: .getResult),
+                .blockingCallInCallback(operation: .iterateResults),
+            ])
+        XCTAssertEqual(
+            box.errors.map(\.description),
+            [
+                "cannot apply in a result callback: callbacks run on the pool's own thread",
+                "cannot map in a result callback: callbacks run on the pool's own thread",
+                "cannot get a result in a result callback: callbacks run on the pool's own thread",
+                "cannot iterate results in a result callback: callbacks run on the pool's own thread",
+            ])
         pool.close()
         try pool.join()
     }
@@ -298,9 +318,15 @@ final class PoolTests: XCTestCase {
         let queued = try (0..<100).map { try pool.applyAsync($0) }
         pool.close()
         pool.close()  // again: nothing happens
-        XCTAssertThrowsError(try pool.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .closed)) }
-        XCTAssertThrowsError(try pool.applyAsync(1)) { XCTAssertEqual("\($0)", "cannot applyAsync: the pool is closed") }
-        XCTAssertThrowsError(try pool.imap([1])) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .imap, state: .closed)) }
+        XCTAssertThrowsError(try pool.apply(1)) {
+            XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .closed))
+        }
+        XCTAssertThrowsError(try pool.applyAsync(1)) {
+            XCTAssertEqual("\($0)", "cannot applyAsync: the pool is closed")
+        }
+        XCTAssertThrowsError(try pool.imap([1])) {
+            XCTAssertEqual($0 as? PoolError, .notRunning(operation: .imap, state: .closed))
+        }
         try pool.join()
         try pool.join()  // again: returns at once
         XCTAssertEqual(try queued.map { try $0.get(timeout: .zero) }, Array(0..<100), "close lets queued work finish")
@@ -309,7 +335,9 @@ final class PoolTests: XCTestCase {
 
         let other = try Pool(processes: 1) { (x: Int) -> Int in x }
         other.terminate()
-        XCTAssertThrowsError(try other.apply(1)) { XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .terminated)) }
+        XCTAssertThrowsError(try other.apply(1)) {
+            XCTAssertEqual($0 as? PoolError, .notRunning(operation: .apply, state: .terminated))
+        }
         try other.join()
     }
 

@@ -1,11 +1,12 @@
-import Glibc
 import CMultiprocessingShims
+import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 final class ProcessTests: XCTestCase {
     func testExitCodesForReturnThrowExitTerminateAndKill() throws {
-        let returns = ChildProcess { }
+        let returns = ChildProcess {}
         let throwsError = ChildProcess { throw TestFailure() }
         let exits = ChildProcess { exitProcess(7) }
         let terminated = ChildProcess { while true { pause() } }
@@ -35,7 +36,10 @@ final class ProcessTests: XCTestCase {
     func testJoinWithTimeoutReturnsWhileTheChildRuns() throws {
         let worker = ChildProcess { while true { pause() } }
         try worker.start()
-        defer { try? worker.kill(); _ = try? worker.join() }
+        defer {
+            try? worker.kill()
+            _ = try? worker.join()
+        }
         let started = ContinuousClock.now
         try worker.join(timeout: .milliseconds(200))
         let waited = ContinuousClock.now - started
@@ -109,30 +113,41 @@ final class ProcessTests: XCTestCase {
     }
 
     func testMisuseThrowsTypedErrors() throws {
-        let worker = ChildProcess(name: "w") { }
-        XCTAssertThrowsError(try worker.join()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .join)) }
-        XCTAssertThrowsError(try worker.terminate()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .terminate)) }
-        XCTAssertThrowsError(try worker.kill()) { XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .kill)) }
-        XCTAssertEqual(ProcessError.notStarted(name: "w", operation: .terminate).description,
-                       "cannot terminate w: it has not been started")
+        let worker = ChildProcess(name: "w") {}
+        XCTAssertThrowsError(try worker.join()) {
+            XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .join))
+        }
+        XCTAssertThrowsError(try worker.terminate()) {
+            XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .terminate))
+        }
+        XCTAssertThrowsError(try worker.kill()) {
+            XCTAssertEqual($0 as? ProcessError, .notStarted(name: "w", operation: .kill))
+        }
+        XCTAssertEqual(
+            ProcessError.notStarted(name: "w", operation: .terminate).description,
+            "cannot terminate w: it has not been started")
         try worker.setDaemon(true)
         try worker.setDaemon(false)
         try worker.start()
         XCTAssertThrowsError(try worker.start()) { XCTAssertEqual($0 as? ProcessError, .alreadyStarted(name: "w")) }
-        XCTAssertThrowsError(try worker.setDaemon(true)) { XCTAssertEqual($0 as? ProcessError, .daemonAfterStart(name: "w")) }
+        XCTAssertThrowsError(try worker.setDaemon(true)) {
+            XCTAssertEqual($0 as? ProcessError, .daemonAfterStart(name: "w"))
+        }
         try worker.join()
         XCTAssertNoThrow(try worker.terminate(), "signalling an ended process is not an error")
         XCTAssertNoThrow(try worker.kill())
-        XCTAssertThrowsError(try currentProcess().join()) { XCTAssertEqual($0 as? ProcessError, .cannotJoinCurrentProcess) }
+        XCTAssertThrowsError(try currentProcess().join()) {
+            XCTAssertEqual($0 as? ProcessError, .cannotJoinCurrentProcess)
+        }
     }
 
     func testMisuseInsideAChild() throws {
         let report = try ReportPipe()
-        let sibling = ChildProcess { }
+        let sibling = ChildProcess {}
         try sibling.start()
         let daemon = ChildProcess(daemon: true) {
             do {
-                try ChildProcess { }.start()
+                try ChildProcess {}.start()
                 report.write("started a child\n")
             } catch {
                 report.write("\(error)\n")
@@ -148,10 +163,12 @@ final class ProcessTests: XCTestCase {
         try daemon.join()
         try sibling.join()
         let lines = try report.readAll().split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines, [
-            ProcessError.daemonicProcessCannotStartChildren(name: daemon.name).description,
-            ProcessError.notOwnedByThisProcess(name: sibling.name, operation: .join).description,
-        ])
+        XCTAssertEqual(
+            lines,
+            [
+                ProcessError.daemonicProcessCannotStartChildren(name: daemon.name).description,
+                ProcessError.notOwnedByThisProcess(name: sibling.name, operation: .join).description,
+            ])
     }
 
     func testNamesAndCurrentProcess() throws {
@@ -178,7 +195,10 @@ final class ProcessTests: XCTestCase {
     func testSubclassRun() throws {
         final class Exiter: ChildProcess, @unchecked Sendable {
             let code: Int32
-            init(code: Int32) { self.code = code; super.init() }
+            init(code: Int32) {
+                self.code = code
+                super.init()
+            }
             override func run() throws { exitProcess(code) }
         }
         let process = Exiter(code: 42)

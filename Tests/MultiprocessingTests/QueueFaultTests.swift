@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// Producers and consumers SIGKILLed in the middle of an operation, for real: at chosen points inside
@@ -11,7 +12,9 @@ final class QueueFaultTests: XCTestCase {
     }
 
     /// Runs `body` in a child that sets the hook to die at `point`, and checks that it died there.
-    private func killedInside<Item>(_ queue: Queue<Item>, at point: QueueFaultPoint, _ body: @escaping () throws -> Void) throws {
+    private func killedInside<Item>(
+        _ queue: Queue<Item>, at point: QueueFaultPoint, _ body: @escaping () throws -> Void
+    ) throws {
         let child = ChildProcess {
             queue.faultHook = self.die(at: point)
             try body()
@@ -167,7 +170,9 @@ final class QueueFaultTests: XCTestCase {
     /// Waits (spinning, up to 10 s) until `pid` holds the queue's mutex, then SIGKILLs it: the kill may
     /// still land just after it let go, but often lands inside. A purely random kill mostly finds a
     /// process outside its short critical section.
-    private func killAimedInside<Item>(_ queue: Queue<Item>, _ process: ChildProcess, unless giveUp: () -> Bool = { false }) throws {
+    private func killAimedInside<Item>(
+        _ queue: Queue<Item>, _ process: ChildProcess, unless giveUp: () -> Bool = { false }
+    ) throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while queue.mutexOwner != process.pid! && !giveUp() && ContinuousClock.now < deadline { Sys.cpuRelax() }
         try process.kill()
@@ -199,7 +204,11 @@ final class QueueFaultTests: XCTestCase {
             var killed = false
             func take(_ value: Int) {
                 let (producer, sequence) = (value >> 32, value & 0xFFFF_FFFF)
-                if next[producer] != sequence { brokenRuns.append("iteration \(iteration): producer \(producer) sent \(sequence), expected \(next[producer] ?? -1)") }
+                if next[producer] != sequence {
+                    brokenRuns.append(
+                        "iteration \(iteration): producer \(producer) sent \(sequence), expected \(next[producer] ?? -1)"
+                    )
+                }
                 next[producer] = sequence + 1
             }
             while !(killed && next[2] == steadyItems) {
@@ -221,7 +230,8 @@ final class QueueFaultTests: XCTestCase {
         // Kills that landed while the victim held the queue's mutex were each recovered by the next
         // locker. With 50 aimed kills, none landing inside is a one-in-millions event.
         print("producers killed holding the mutex: \(queue.recoveredOwnerDeaths) of \(iterations)")
-        XCTAssertGreaterThan(queue.recoveredOwnerDeaths, 0, "no kill landed inside put: the test proved less than it should")
+        XCTAssertGreaterThan(
+            queue.recoveredOwnerDeaths, 0, "no kill landed inside put: the test proved less than it should")
     }
 
     /// A consumer getting in a tight loop is SIGKILLed at a random moment (every other time: a moment
@@ -284,8 +294,12 @@ final class QueueFaultTests: XCTestCase {
             XCTAssertTrue(queue.isEmpty)
         }
         XCTAssertEqual(duplicates, 0)
-        XCTAssertLessThanOrEqual(lostPerKill.max() ?? 0, 1, "more than the one item in flight went missing: \(lostPerKill)")
-        print("consumers killed holding the mutex: \(queue.recoveredOwnerDeaths) of \(iterations); items in flight lost: \(missing)")
-        XCTAssertGreaterThan(queue.recoveredOwnerDeaths, 0, "no kill landed inside get: the test proved less than it should")
+        XCTAssertLessThanOrEqual(
+            lostPerKill.max() ?? 0, 1, "more than the one item in flight went missing: \(lostPerKill)")
+        print(
+            "consumers killed holding the mutex: \(queue.recoveredOwnerDeaths) of \(iterations); items in flight lost: \(missing)"
+        )
+        XCTAssertGreaterThan(
+            queue.recoveredOwnerDeaths, 0, "no kill landed inside get: the test proved less than it should")
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// A message with some shape, to prove that items are not only numbers.
@@ -14,14 +15,19 @@ struct Parcel: Codable, Equatable {
 
 /// Runs `body` on a new pthread of this (test) process; returns a function that waits for it to end.
 func onThread(_ body: @escaping @Sendable () -> Void) -> () -> Void {
-    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
     var thread = pthread_t()
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    pthread_create(&thread, nil, { argument in
-        let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
+    pthread_create(
+        &thread, nil,
+        { argument in
+            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
     return { pthread_join(thread, nil) }
 }
 
@@ -56,8 +62,9 @@ final class QueueTests: XCTestCase {
     func testStructuredItemsRoundTripAcrossProcesses() throws {
         let queue = try Queue<Parcel>()
         let parcels = (0..<50).map {
-            Parcel(producer: 1, sequence: $0, label: "parcel \($0) ✉️", kind: $0 % 2 == 0 ? .small : .large,
-                   payload: [UInt8](repeating: UInt8($0), count: $0 * 37))
+            Parcel(
+                producer: 1, sequence: $0, label: "parcel \($0) ✉️", kind: $0 % 2 == 0 ? .small : .large,
+                payload: [UInt8](repeating: UInt8($0), count: $0 * 37))
         }
         let child = ChildProcess { for parcel in parcels { try queue.put(parcel) } }
         try child.start()
@@ -99,7 +106,9 @@ final class QueueTests: XCTestCase {
         XCTAssertLessThan(quick, .milliseconds(500))
         let (zero, _) = timed { Result { () throws(QueueError) in try queue.put(3, timeout: .zero) } }
         XCTAssertThrowsError(try zero.get()) { XCTAssertEqual($0 as? QueueError, .full) }
-        let (timedOut, waited) = timed { Result { () throws(QueueError) in try queue.put(3, timeout: .milliseconds(300)) } }
+        let (timedOut, waited) = timed {
+            Result { () throws(QueueError) in try queue.put(3, timeout: .milliseconds(300)) }
+        }
         XCTAssertThrowsError(try timedOut.get()) { XCTAssertEqual($0 as? QueueError, .full) }
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
         XCTAssertLessThan(waited, .milliseconds(2300))
@@ -115,7 +124,9 @@ final class QueueTests: XCTestCase {
         let (nowait, quick) = timed { Result { () throws(QueueError) in try queue.tryGet() } }
         XCTAssertNil(try nowait.get())
         XCTAssertLessThan(quick, .milliseconds(500))
-        let (timedOut, waited) = timed { Result { () throws(QueueError) in try queue.get(timeout: .milliseconds(300)) } }
+        let (timedOut, waited) = timed {
+            Result { () throws(QueueError) in try queue.get(timeout: .milliseconds(300)) }
+        }
         XCTAssertThrowsError(try timedOut.get()) { XCTAssertEqual($0 as? QueueError, .empty) }
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(300))
         XCTAssertLessThan(waited, .milliseconds(2300))
@@ -160,10 +171,14 @@ final class QueueTests: XCTestCase {
         let child = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
-            let (got, waitedGet) = timed { Result { () throws(QueueError) in try queue.get(timeout: .milliseconds(300)) } }
+            let (got, waitedGet) = timed {
+                Result { () throws(QueueError) in try queue.get(timeout: .milliseconds(300)) }
+            }
             report.write("get: \(got) \(waitedGet >= .milliseconds(300)) \(waitedGet < .milliseconds(2300))\n")
             try queue.put(1)
-            let (put, waitedPut) = timed { Result { () throws(QueueError) in try queue.put(2, timeout: .milliseconds(300)) } }
+            let (put, waitedPut) = timed {
+                Result { () throws(QueueError) in try queue.put(2, timeout: .milliseconds(300)) }
+            }
             report.write("put: \(put) \(waitedPut >= .milliseconds(300)) \(waitedPut < .milliseconds(2300))\n")
         }
         try child.start()
@@ -171,18 +186,25 @@ final class QueueTests: XCTestCase {
         let sent = pester(child.pid!, with: SIGUSR1, every: .milliseconds(5)) { !child.isAlive }
         XCTAssertGreaterThan(sent, 10)
         XCTAssertEqual(child.exitCode, 0)
-        XCTAssertEqual(try report.readAll(), "get: failure(the queue is empty) true true\nput: failure(the queue is full) true true\n")
+        XCTAssertEqual(
+            try report.readAll(),
+            "get: failure(the queue is empty) true true\nput: failure(the queue is full) true true\n")
     }
 
     // MARK: Many producers and consumers
 
     func testFourProducersOfTenThousandItemsArriveExactlyOnceInOrderPerProducer() throws {
-        struct Item: Codable { var producer: Int; var sequence: Int }
+        struct Item: Codable {
+            var producer: Int
+            var sequence: Int
+        }
         let producers = 4
         let perProducer = 10_000
         let queue = try Queue<Item>(maxSize: 100)
         let children = (0..<producers).map { producer in
-            ChildProcess { for sequence in 0..<perProducer { try queue.put(Item(producer: producer, sequence: sequence)) } }
+            ChildProcess {
+                for sequence in 0..<perProducer { try queue.put(Item(producer: producer, sequence: sequence)) }
+            }
         }
         for child in children { try child.start() }
         var next = [Int](repeating: 0, count: producers)
@@ -218,7 +240,7 @@ final class QueueTests: XCTestCase {
             }
         }
         let producerProcesses = (0..<producers).map { producer in
-            ChildProcess { for value in producer * perProducer ..< (producer + 1) * perProducer { try queue.put(value) } }
+            ChildProcess { for value in producer * perProducer..<(producer + 1) * perProducer { try queue.put(value) } }
         }
         for process in consumerProcesses + producerProcesses { try process.start() }
         for process in producerProcesses { try process.join() }
@@ -226,7 +248,9 @@ final class QueueTests: XCTestCase {
         for process in consumerProcesses { try process.join() }
         XCTAssertEqual((consumerProcesses + producerProcesses).map(\.exitCode), [Int32?](repeating: 0, count: 6))
         let counts = seen.elements
-        let wrong = (0..<total).filter { value in (0..<consumers).reduce(0) { $0 + Int(counts[$1 * total + value]) } != 1 }
+        let wrong = (0..<total).filter { value in
+            (0..<consumers).reduce(0) { $0 + Int(counts[$1 * total + value]) } != 1
+        }
         XCTAssertEqual(wrong, [])
         XCTAssertTrue(queue.isEmpty)
     }
@@ -249,7 +273,9 @@ final class QueueTests: XCTestCase {
             init(fine: Bool) { self.fine = fine }
             init(from decoder: any Decoder) throws { fine = try decoder.singleValueContainer().decode(Bool.self) }
             func encode(to encoder: any Encoder) throws {
-                guard fine else { throw EncodingError.invalidValue(self, .init(codingPath: [], debugDescription: "not fine")) }
+                guard fine else {
+                    throw EncodingError.invalidValue(self, .init(codingPath: [], debugDescription: "not fine"))
+                }
                 var container = encoder.singleValueContainer()
                 try container.encode(fine)
             }
@@ -267,7 +293,9 @@ final class QueueTests: XCTestCase {
     func testAnItemLargerThanTheRingIsAnErrorAtOnce() throws {
         let queue = try Queue<[UInt8]>(maxSize: 0, capacity: 4096)
         XCTAssertEqual(queue.capacity, 4096)
-        let (result, waited) = timed { Result { () throws(QueueError) in try queue.put([UInt8](repeating: 1, count: 5000)) } }
+        let (result, waited) = timed {
+            Result { () throws(QueueError) in try queue.put([UInt8](repeating: 1, count: 5000)) }
+        }
         XCTAssertThrowsError(try result.get()) { error in
             guard case .itemTooLarge(let bytes, 4096)? = error as? QueueError else { return XCTFail("\(error)") }
             XCTAssertGreaterThan(bytes, 5000)
@@ -368,7 +396,10 @@ final class QueueTests: XCTestCase {
         }
         let deadline = ContinuousClock.now + .seconds(10)
         while queue.sleeperCounts.notEmpty == 0 && ContinuousClock.now < deadline { Sys.sleep(for: .milliseconds(1)) }
-        let (_, waited) = timed { queue.close(); finished() }
+        let (_, waited) = timed {
+            queue.close()
+            finished()
+        }
         XCTAssertEqual(outcome.error, .closed)
         XCTAssertLessThan(waited, .seconds(2))
     }
@@ -378,10 +409,14 @@ final class QueueTests: XCTestCase {
     func testInvalidSizesAreErrors() {
         XCTAssertThrowsError(try Queue<Int>(maxSize: -1)) { XCTAssertEqual($0 as? QueueError, .invalidMaxSize(-1)) }
         XCTAssertThrowsError(try Queue<Int>(capacity: 100)) { XCTAssertEqual($0 as? QueueError, .invalidCapacity(100)) }
-        XCTAssertThrowsError(try Queue<Int>(capacity: 1 << 31)) { XCTAssertEqual($0 as? QueueError, .invalidCapacity(1 << 31)) }
+        XCTAssertThrowsError(try Queue<Int>(capacity: 1 << 31)) {
+            XCTAssertEqual($0 as? QueueError, .invalidCapacity(1 << 31))
+        }
         XCTAssertEqual(try Queue<Int>(capacity: 5000).capacity, 8192)
         XCTAssertEqual(try Queue<Int>().capacity, Queue<Int>.defaultCapacity)
-        XCTAssertEqual("\(QueueError.invalidCapacity(100))", "invalid queue capacity 100 bytes: it must be between 4096 and 1073741824")
+        XCTAssertEqual(
+            "\(QueueError.invalidCapacity(100))",
+            "invalid queue capacity 100 bytes: it must be between 4096 and 1073741824")
         XCTAssertEqual("\(QueueError.full)", "the queue is full")
         XCTAssertEqual("\(QueueError.empty)", "the queue is empty")
     }

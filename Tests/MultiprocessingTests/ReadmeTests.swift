@@ -1,17 +1,20 @@
 import XCTest
+
 @testable import Multiprocessing
 
 /// The README's "runtime in one screen" snippet, run for real, so the README cannot drift.
 final class ReadmeTests: XCTestCase {
     func testTheReadmeSnippetRuns() throws {
         let worker = ChildProcess(name: "worker") { print("hello from \(currentProcess().name)") }
-        try worker.start(); try worker.join()              // worker.exitCode == 0
+        try worker.start()
+        try worker.join()  // worker.exitCode == 0
         XCTAssertEqual(worker.exitCode, 0)
 
-        let lock = try Lock(); lock.withLock { /* one process at a time */ }
-        let counter = try SharedValue(0)                    // plain data in shared memory
-        let queue = try Queue<String>(maxSize: 10)          // any Codable item
-        let (a, b) = try Connection<String>.makePipe(duplex: true)    // two connected ends
+        let lock = try Lock()
+        lock.withLock { print("one process at a time") }
+        let counter = try SharedValue(0)  // plain data in shared memory
+        let queue = try Queue<String>(maxSize: 10)  // any Codable item
+        let (a, b) = try Connection<String>.makePipe(duplex: true)  // two connected ends
         let pool = try Pool(processes: 3) { (x: Int) in x * x }
         let squares = try pool.map(Array(1...10))
 
@@ -42,5 +45,14 @@ final class ReadmeTests: XCTestCase {
             }
             searchFrom = found.upperBound
         }
+        // The reference docs' landing page shows the same block.
+        let landing = try String(
+            contentsOf: root.appendingPathComponent("Sources/Multiprocessing/Multiprocessing.docc/Multiprocessing.md"),
+            encoding: .utf8)
+        let landingOpen = try XCTUnwrap(landing.range(of: "```swift\n"))
+        let landingClose = try XCTUnwrap(landing.range(of: "\n```\n", range: landingOpen.upperBound..<landing.endIndex))
+        XCTAssertEqual(
+            landing[landingOpen.upperBound..<landingClose.lowerBound], readme[open.upperBound..<close.lowerBound],
+            "the DocC landing page's example differs from the README's")
     }
 }

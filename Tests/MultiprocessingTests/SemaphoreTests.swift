@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// CountingSemaphore and BoundedSemaphore across processes.
@@ -25,7 +26,10 @@ final class SemaphoreTests: XCTestCase {
             ChildProcess {
                 for _ in 0..<200 {
                     slots.withAcquired {
-                        let now = inside.withLock { $0 += 1; return $0 }
+                        let now = inside.withLock {
+                            $0 += 1
+                            return $0
+                        }
                         most.withLock { $0 = max($0, now) }
                         inside.withLock { $0 -= 1 }
                     }
@@ -76,11 +80,15 @@ final class SemaphoreTests: XCTestCase {
         }
         try child.start()
         try child.join()
-        XCTAssertEqual(try report.readAll(), "BoundedSemaphore released too many times: its value cannot exceed its initial value 2\n")
+        XCTAssertEqual(
+            try report.readAll(),
+            "BoundedSemaphore released too many times: its value cannot exceed its initial value 2\n")
     }
 
     func testInvalidValuesThrow() {
-        XCTAssertThrowsError(try CountingSemaphore(value: -1)) { XCTAssertEqual($0 as? SyncError, .invalidSemaphoreValue(-1)) }
+        XCTAssertThrowsError(try CountingSemaphore(value: -1)) {
+            XCTAssertEqual($0 as? SyncError, .invalidSemaphoreValue(-1))
+        }
         XCTAssertThrowsError(try BoundedSemaphore(value: Int(Int32.max) + 1))
         let full = try? CountingSemaphore(value: Int(Int32.max))
         XCTAssertThrowsError(try full?.release()) { XCTAssertEqual($0 as? SyncError, .semaphoreOverflow) }

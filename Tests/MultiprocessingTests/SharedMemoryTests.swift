@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import XCTest
+
 @testable import Multiprocessing
 
 /// The shared-memory layer: regions, the robust mutex, the futex condition.
@@ -37,7 +38,9 @@ final class SharedMemoryTests: XCTestCase {
         let memory = try SharedMemory(layout)
         let value = memory.pointer(to: counter)
         value.initialize(to: Atomic(0))
-        let children = (0..<2).map { _ in ChildProcess { for _ in 0..<10_000 { value.pointee.add(1, ordering: .relaxed) } } }
+        let children = (0..<2).map { _ in
+            ChildProcess { for _ in 0..<10_000 { value.pointee.add(1, ordering: .relaxed) } }
+        }
         for child in children { try child.start() }
         for child in children { try child.join() }
         XCTAssertEqual(children.map(\.exitCode), [0, 0])
@@ -60,7 +63,8 @@ final class SharedMemoryTests: XCTestCase {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+            names.append(
+                withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
         }
         return names.sorted()
     }
@@ -170,8 +174,10 @@ final class SharedMemoryTests: XCTestCase {
         let conditionFields = SharedCondition.reserve(in: &layout)
         let flagField = layout.reserve(Int.self)
         let memory = try SharedMemory(layout)
-        return (try SharedMutex(initializing: mutexField, in: memory),
-                SharedCondition(initializing: conditionFields, in: memory), memory.pointer(to: flagField))
+        return (
+            try SharedMutex(initializing: mutexField, in: memory),
+            SharedCondition(initializing: conditionFields, in: memory), memory.pointer(to: flagField)
+        )
     }
 
     func testNotifyWakesAWaiterInAnotherProcess() throws {
@@ -198,7 +204,9 @@ final class SharedMemoryTests: XCTestCase {
     func testWaitTimesOutWithoutANotify() throws {
         let (mutex, condition, _) = try mutexAndCondition()
         try mutex.lock()
-        let ((notified, relock), waited) = try timed { try condition.wait(releasing: mutex, until: ContinuousClock.now + .milliseconds(150)) }
+        let ((notified, relock), waited) = try timed {
+            try condition.wait(releasing: mutex, until: ContinuousClock.now + .milliseconds(150))
+        }
         try mutex.unlock()
         XCTAssertFalse(notified)
         XCTAssertEqual(relock, .acquired)

@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// SharedValue and SharedArray (with a lock), RawSharedValue and RawSharedArray (without): plain
@@ -42,19 +43,27 @@ final class SharedValueTests: XCTestCase {
         XCTAssertFalse(counter.lock.isOwnedByCurrentThread, "released although the body threw")
         XCTAssertEqual(counter.value, 6, "what the body changed before throwing stays changed, as in Python")
         let array = try SharedArray([1, 2, 3])
-        XCTAssertThrowsError(try array.withLock { (elements) throws(Refused) in
-            elements[0] = 10
-            throw Refused(at: elements[0])
-        }) { XCTAssertEqual($0 as? Refused, Refused(at: 10)) }
+        XCTAssertThrowsError(
+            try array.withLock { (elements) throws(Refused) in
+                elements[0] = 10
+                throw Refused(at: elements[0])
+            }
+        ) { XCTAssertEqual($0 as? Refused, Refused(at: 10)) }
         XCTAssertFalse(array.lock.isOwnedByCurrentThread)
         // A body that cannot throw needs no `try`.
-        let doubled = counter.withLock { $0 *= 2; return $0 }
+        let doubled = counter.withLock {
+            $0 *= 2
+            return $0
+        }
         XCTAssertEqual(doubled, 12)
         XCTAssertEqual(array.withLock { $0.reduce(0, +) }, 15)
     }
 
     func testRawStructValueHasNoLockAndIsSharedAcrossAFork() throws {
-        struct Point: BitwiseCopyable, Equatable { var x: Int32; var y: Double }
+        struct Point: BitwiseCopyable, Equatable {
+            var x: Int32
+            var y: Double
+        }
         let point = try RawSharedValue(Point(x: 1, y: 2))
         XCTAssertEqual(point.value, Point(x: 1, y: 2))
         let child = ChildProcess { point.value = Point(x: 7, y: 8.5) }
@@ -71,7 +80,12 @@ final class SharedValueTests: XCTestCase {
         let sum = try RawSharedValue(0)
         let workers = (1...2).map { worker in
             ChildProcess {
-                for _ in 0..<10_000 { lock.withLock { count.value += 1; sum.value += worker } }
+                for _ in 0..<10_000 {
+                    lock.withLock {
+                        count.value += 1
+                        sum.value += worker
+                    }
+                }
             }
         }
         for worker in workers { try worker.start() }
@@ -115,7 +129,9 @@ final class SharedValueTests: XCTestCase {
         XCTAssertEqual(try RawSharedArray<UInt8>([]).elements, [])
         XCTAssertEqual(try RawSharedArray(repeating: 7, count: 3).elements, [7, 7, 7])
         XCTAssertThrowsError(try SharedArray<Double>(count: -1)) { XCTAssertEqual($0 as? SyncError, .invalidCount(-1)) }
-        XCTAssertThrowsError(try RawSharedArray<Double>(count: -2)) { XCTAssertEqual($0 as? SyncError, .invalidCount(-2)) }
+        XCTAssertThrowsError(try RawSharedArray<Double>(count: -2)) {
+            XCTAssertEqual($0 as? SyncError, .invalidCount(-2))
+        }
         // Bigger than a page.
         let big = try SharedArray<Double>(count: 100_000)
         big[99_999] = 1

@@ -1,6 +1,7 @@
 import CMultiprocessingShims
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// SIGUSR1 storms (a handler without SA_RESTART, so every delivery is an EINTR) during the blocking
@@ -75,8 +76,12 @@ final class SignalStormTests: XCTestCase {
         let timing = try ReportPipe()
         let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
-            let (result, waited) = timed { Result { () throws(SyncError) in try lone.wait(timeout: .milliseconds(300)) } }
-            timing.write("\(result == .failure(.brokenBarrier)) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n")
+            let (result, waited) = timed {
+                Result { () throws(SyncError) in try lone.wait(timeout: .milliseconds(300)) }
+            }
+            timing.write(
+                "\(result == .failure(.brokenBarrier)) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n"
+            )
         }
         try waiter.start()
         let storm2 = try startStorm([waiter.pid!])
@@ -95,8 +100,10 @@ final class SignalStormTests: XCTestCase {
         let report = try ReportPipe()
         let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
-            for (name, attempt) in [("lock", { lock.acquire(timeout: .milliseconds(300)) }),
-                                    ("rlock", { rlock.acquire(timeout: .milliseconds(300)) })] {
+            for (name, attempt) in [
+                ("lock", { lock.acquire(timeout: .milliseconds(300)) }),
+                ("rlock", { rlock.acquire(timeout: .milliseconds(300)) }),
+            ] {
                 let (acquired, waited) = timed(attempt)
                 report.write("\(name) \(acquired) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n")
             }

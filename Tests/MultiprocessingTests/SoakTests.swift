@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import Multiprocessing
 
 /// Long runs of ordinary work: descriptors, zombies and resident memory stay flat. Each test prints
@@ -15,7 +16,9 @@ final class SoakTests: XCTestCase {
         var residentKiB: Int
 
         static func now() -> Figures {
-            Figures(descriptors: descriptorsOutsideDispatch(), zombies: zombieChildren().count, residentKiB: MultiprocessingTests.residentKiB())
+            Figures(
+                descriptors: descriptorsOutsideDispatch(), zombies: zombieChildren().count,
+                residentKiB: MultiprocessingTests.residentKiB())
         }
 
         var description: String { "fds \(descriptors), zombies \(zombies), RSS \(residentKiB) KiB" }
@@ -28,12 +31,17 @@ final class SoakTests: XCTestCase {
             defer { closedir(directory) }
             var count = 0
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
                 guard name != ".", name != ".." else { continue }
                 var target = [CChar](repeating: 0, count: 256)
                 let length = readlink("/proc/self/fd/" + name, &target, target.count - 1)
-                let link = length > 0 ? String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-                if ["anon_inode:[eventfd]", "anon_inode:[eventpoll]", "anon_inode:[timerfd]"].contains(link) { continue }
+                let link =
+                    length > 0 ? String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+                if ["anon_inode:[eventfd]", "anon_inode:[eventpoll]", "anon_inode:[timerfd]"].contains(link) {
+                    continue
+                }
                 count += 1
             }
             return count - 1  // the directory's own descriptor
@@ -43,15 +51,18 @@ final class SoakTests: XCTestCase {
     /// Prints the soak's `SOAK` line and checks that it stayed flat: `descriptors` open afterwards
     /// (by default as many as before), no zombie, resident memory within the bound (not under a
     /// sanitizer, whose allocator makes it meaningless).
-    private func assertFlat(_ what: String, elapsed: Duration, before: Figures, after: Figures,
-                            descriptors: Int? = nil, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertFlat(
+        _ what: String, elapsed: Duration, before: Figures, after: Figures,
+        descriptors: Int? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) {
         print("SOAK \(what) in \(elapsed): before \(before); after \(after)")
         XCTAssertEqual(after.descriptors, descriptors ?? before.descriptors, file: file, line: line)
         XCTAssertEqual(after.zombies, 0, file: file, line: line)
         XCTAssertGreaterThan(before.residentKiB, 0, file: file, line: line)
         if !underSanitizer {
-            XCTAssertLessThan(after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)",
-                              file: file, line: line)
+            XCTAssertLessThan(
+                after.residentKiB - before.residentKiB, residentGrowthBound, "RSS \(before) -> \(after)",
+                file: file, line: line)
         }
     }
 
@@ -59,11 +70,15 @@ final class SoakTests: XCTestCase {
         let leftovers = Leftovers()
         let cycles = underSanitizer ? 300 : 10_000
         let start = ContinuousClock.now
-        for _ in 0..<200 { let p = ChildProcess { }; try p.start(); try p.join() }  // warm-up: lazy allocations
+        for _ in 0..<200 {
+            let p = ChildProcess {}
+            try p.start()
+            try p.join()
+        }  // warm-up: lazy allocations
         let before = Figures.now()
         var failures = 0
         for cycle in 0..<cycles {
-            let process = ChildProcess(daemon: cycle % 2 == 0) { }
+            let process = ChildProcess(daemon: cycle % 2 == 0) {}
             try process.start()
             try process.join(timeout: cycle % 3 == 0 ? .seconds(10) : nil)  // both join paths
             if process.exitCode != 0 { failures += 1 }
@@ -119,8 +134,9 @@ final class SoakTests: XCTestCase {
         let after = Figures.now()
         let elapsed = ContinuousClock.now - start
         // `parentEnd` was open when `before` was taken (the child's end was already closed), and is closed now.
-        assertFlat("\(2 * half) pipe messages", elapsed: elapsed, before: before, after: after,
-                   descriptors: before.descriptors - 1)
+        assertFlat(
+            "\(2 * half) pipe messages", elapsed: elapsed, before: before, after: after,
+            descriptors: before.descriptors - 1)
         XCTAssertLessThan(elapsed, .seconds(60))
         leftovers.assertNothingLeft("after \(2 * half) messages")
     }

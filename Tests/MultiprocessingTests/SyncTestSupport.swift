@@ -1,5 +1,6 @@
 import CMultiprocessingShims
 import Glibc
+
 @testable import Multiprocessing
 
 extension ReportPipe {
@@ -24,8 +25,10 @@ func catchSignalWithoutRestart(_ signal: Int32) {
 
 /// Sends `signal` to `pid` every `interval` until `done` returns true (at most `limit`). Returns how many.
 @discardableResult
-func pester(_ pid: pid_t, with signal: Int32, every interval: Duration = .milliseconds(10),
-            limit: Duration = .seconds(10), until done: () -> Bool) -> Int {
+func pester(
+    _ pid: pid_t, with signal: Int32, every interval: Duration = .milliseconds(10),
+    limit: Duration = .seconds(10), until done: () -> Bool
+) -> Int {
     let deadline = ContinuousClock.now + limit
     var sent = 0
     while !done() && ContinuousClock.now < deadline {

@@ -1,6 +1,7 @@
 import Glibc
-@testable import Multiprocessing
 import Notebook
+
+@testable import Multiprocessing
 
 /// Descriptors open in this process right now (from /proc/self/fd).
 func openDescriptorCount() -> Int {
