@@ -68,7 +68,7 @@ fuzz:
 		"$(CURDIR)" > $(FUZZ_DIR)/shims/module.modulemap
 	swiftc -swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -module-name CodecFuzzer \
 		-package-name MultiprocessingBook -I $(FUZZ_DIR)/shims \
-		Sources/Multiprocessing/*.swift Sources/CodecFuzzer/main.swift $(FUZZ_DIR)/shims.o \
+		$(shell find Sources/Multiprocessing -name "*.swift") Sources/CodecFuzzer/main.swift $(FUZZ_DIR)/shims.o \
 		-o $(FUZZ_DIR)/codec-fuzzer
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/codec-fuzzer -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-malloc_limit_mb=64 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \

@@ -209,7 +209,12 @@ final class FoundationInteropTests: XCTestCase {
     func testEveryPublicNameOfTheRuntimeIsUsedBesideFoundation() throws {
         let here = URL(fileURLWithPath: #filePath)
         let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let sources = root.appendingPathComponent("Sources/Multiprocessing")
+        // The runtime and any target it re-exports (every folder under Sources named Multiprocessing…).
+        let sourceFolders = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("Sources").path
+        )
+        .filter { $0.hasPrefix("Multiprocessing") }
+        .map { root.appendingPathComponent("Sources").appendingPathComponent($0) }
         let thisFile = try String(contentsOf: here, encoding: .utf8)
         // Only names in code count (not in comments or strings), and only plain ones: `Foundation.Pipe`
         // is not a use of a runtime `Pipe`.
@@ -220,8 +225,13 @@ final class FoundationInteropTests: XCTestCase {
             .replacingOccurrences(of: #"Foundation\.\w+"#, with: "", options: .regularExpression)
         let usedWords = Set(plain.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
         var names: Set<String> = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: sources.path) where file.hasSuffix(".swift") {
-            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+        let files = try sourceFolders.flatMap { folder in
+            try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }
+                .map { folder.appendingPathComponent($0) }
+        }
+        XCTAssertGreaterThan(files.count, 30, "the runtime's sources were not found")
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
             for line in text.split(separator: "\n") where line.hasPrefix("public ") || line.hasPrefix("open ") {
                 let words = line.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
                 let kinds: Set<String> = [
@@ -232,7 +242,8 @@ final class FoundationInteropTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(names.count, 30, "found too few public names in \(sources.path): \(names.sorted())")
+        XCTAssertGreaterThan(
+            names.count, 30, "found too few public names in \(sourceFolders.map(\.path)): \(names.sorted())")
         XCTAssertTrue(names.isSuperset(of: ["ChildProcess", "Connection", "CountingSemaphore", "Pool", "exitProcess"]))
         let unused = names.subtracting(usedWords)
         XCTAssertTrue(unused.isEmpty, "public names not used in \(here.lastPathComponent): \(unused.sorted())")
