@@ -300,22 +300,8 @@ func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() && abs(seconds) < 1e9 ? String(Int(seconds)) : String(seconds)
 }
 
+/// The conventional name of a signal, from the one table in the C shim (the runtime's `signalName` uses it too).
 private func signalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGKILL: return "SIGKILL"
-    case SIGTERM: return "SIGTERM"
-    case SIGSEGV: return "SIGSEGV"
-    case SIGABRT: return "SIGABRT"
-    case SIGINT: return "SIGINT"
-    case SIGPIPE: return "SIGPIPE"
-    case SIGBUS: return "SIGBUS"
-    case SIGILL: return "SIGILL"
-    case SIGTRAP: return "SIGTRAP"
-    case SIGFPE: return "SIGFPE"
-    case SIGHUP: return "SIGHUP"
-    case SIGALRM: return "SIGALRM"
-    case SIGUSR1: return "SIGUSR1"
-    case SIGUSR2: return "SIGUSR2"
-    default: return "signal \(signal)"
-    }
+    if let name = mp_signal_name(signal) { return String(cString: name) }
+    return "signal \(signal)"
 }

@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-int mp_wifexited(int status) { return WIFEXITED(status); }
 int mp_wexitstatus(int status) { return WEXITSTATUS(status); }
 int mp_wifsignaled(int status) { return WIFSIGNALED(status); }
 int mp_wtermsig(int status) { return WTERMSIG(status); }
@@ -40,7 +39,27 @@ int mp_affinity_cpu_count(void) {
 pid_t mp_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int mp_errno(void) { return errno; }
-void mp_set_errno(int value) { errno = value; }
+
+const char *mp_signal_name(int sig) {
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    default: return NULL;
+    }
+}
 
 static int set_disposition(int sig, void (*handler)(int)) {
     struct sigaction action;

@@ -16,7 +16,6 @@
 int mp_pipe_cloexec(int fds[2]);
 
 // Wait-status macros (WIFEXITED & co. are macros, invisible to Swift).
-int mp_wifexited(int status);
 int mp_wexitstatus(int status);
 int mp_wifsignaled(int status);
 int mp_wtermsig(int status);
@@ -35,9 +34,12 @@ int mp_affinity_cpu_count(void);
 // The kernel thread id of the calling thread.
 pid_t mp_gettid(void);
 
-// The errno of the calling thread, and a way to set it (errno is a macro).
+// The errno of the calling thread (errno is a macro).
 int mp_errno(void);
-void mp_set_errno(int value);
+
+// The conventional name of a signal ("SIGKILL" for SIGKILL), or NULL for one without a name here.
+// The one table of signal names: the runtime's signalName and the book's runner both use it.
+const char *mp_signal_name(int sig);
 
 // Set a signal to be ignored, or back to its default action (sigaction).
 int mp_signal_ignore(int sig);
@@ -55,7 +57,7 @@ int mp_set_stdout_buffering(int mode);
 // at its first write, as at program start (full into a pipe or file, line on a terminal).
 int mp_reopen_stdout(void);
 
-// ---- Process-shared synchronization (PlatformSync.swift) ----
+// ---- Process-shared synchronization (Platform/Futex.swift) ----
 
 // futex(FUTEX_WAIT) on a word that other processes share (not FUTEX_PRIVATE_FLAG): sleeps while
 // *word == expected, for at most `relative` on CLOCK_MONOTONIC (NULL: no limit). Returns 0 when

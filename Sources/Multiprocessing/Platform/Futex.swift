@@ -1,5 +1,5 @@
-// The platform layer for process-shared synchronization: futexes on words in shared memory,
-// robust process-shared pthread mutexes, thread liveness, and cached process/thread ids.
+// Futexes and robust mutexes: process-shared waiting on words in shared memory, robust
+// process-shared pthread mutexes that survive a dead owner, and the CPU's spin-wait hint.
 
 import CMultiprocessingShims
 import Glibc
@@ -26,14 +26,6 @@ package enum MutexAcquisition: Equatable, Sendable {
 }
 
 extension Sys {
-    /// The calling process's pid, without a system call (cached; refreshed in a forked child).
-    package static var processID: pid_t { mp_cached_pid() }
-
-    /// The calling thread's kernel thread id, without a system call after the first (cached).
-    /// Unique across every process of the machine while the thread lives; equals the pid for the
-    /// main thread.
-    package static var threadID: pid_t { mp_cached_tid() }
-
     /// A hint to the CPU inside a spin-wait loop.
     @inline(__always)
     static func cpuRelax() {
@@ -41,7 +33,8 @@ extension Sys {
     }
 
     /// Sleeps while `word` holds `expected`, at most `timeout` (nil: no limit). One FUTEX_WAIT on a
-    /// shared word; the caller loops, re-checking its condition.
+    /// shared word; the caller loops, re-checking its condition. Not retried on EINTR on purpose:
+    /// `.interrupted` lets the caller recompute the time left.
     static func futexWait(_ word: UnsafeMutablePointer<UInt32>, expecting expected: UInt32, timeout: Duration?)
         -> FutexWaitResult
     {
@@ -65,25 +58,6 @@ extension Sys {
     @discardableResult
     static func futexWake(_ word: UnsafeMutablePointer<UInt32>, count: Int32) -> Int32 {
         max(0, mp_futex_wake(word, count))
-    }
-
-    /// True when the thread (or process) with this id has ended: it no longer exists, or it is a
-    /// zombie that nobody has reaped yet. A live or stopped thread is not gone. Costs a `kill(0)`
-    /// and, while the id exists, one read of /proc/<id>/stat (about 10 µs).
-    static func threadIsGone(_ tid: pid_t) -> Bool {
-        guard tid > 0 else { return true }
-        if Glibc.kill(tid, 0) != 0 && mp_errno() == ESRCH { return true }
-        // kill(0) succeeds on a zombie: /proc tells. Unreadable /proc: assume it lives.
-        let fd = open("/proc/\(tid)/stat", O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return mp_errno() == ENOENT }
-        defer { Glibc.close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return false }
-        // "tid (command) S ...": the state follows the last ')'.
-        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return false }
-        let state = buffer[close + 2]
-        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
     }
 
     /// Initializes a process-shared, robust, error-checking mutex in place (in shared memory).
@@ -149,23 +123,5 @@ extension Sys {
     static func unlockSharedMutex(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) throws(SystemError) {
         let error = pthread_mutex_unlock(mutex)
         if error != 0 { throw SystemError("pthread_mutex_unlock", errno: error) }
-    }
-}
-
-extension timespec {
-    /// A non-negative duration as a timespec (negative durations become zero).
-    init(positive duration: Duration) {
-        let (seconds, attoseconds) = max(duration, .zero).components
-        self.init(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-    }
-
-    func adding(_ duration: Duration) -> timespec {
-        let extra = timespec(positive: duration)
-        var sum = timespec(tv_sec: tv_sec + extra.tv_sec, tv_nsec: tv_nsec + extra.tv_nsec)
-        if sum.tv_nsec >= 1_000_000_000 {
-            sum.tv_sec += 1
-            sum.tv_nsec -= 1_000_000_000
-        }
-        return sum
     }
 }

@@ -1,4 +1,4 @@
-// The platform layer for shared memory: anonymous MAP_SHARED mappings that forked children inherit.
+// Memory: anonymous MAP_SHARED mappings that forked children inherit.
 // They have no name (nothing in /dev/shm, nothing to leak) and vanish with the last process mapping them.
 
 import CMultiprocessingShims
