@@ -107,7 +107,7 @@ extension Sys {
     static func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Transfer
     {
         switch try call("read", .read, { Glibc.read(fd, buffer, count) }) {
-        case .done(let count): return .bytes(count)
+        case .done(let moved): return .bytes(moved)
         case .wouldBlock: return .wouldBlock
         case .endOfFile: return .bytes(0)
         }
@@ -128,7 +128,7 @@ extension Sys {
             result = try call("writev") { writev(fd, parts.baseAddress, Int32(parts.count)) }
         }
         switch result {
-        case .done(let count): return .bytes(count)
+        case .done(let moved): return .bytes(moved)
         case .wouldBlock, .endOfFile: return .wouldBlock  // .endOfFile: only reads report it
         }
     }
@@ -157,7 +157,7 @@ extension Sys {
             mp_receive_with_descriptor(fd, buffer.baseAddress, buffer.count, &passed, wait ? 0 : 1)
         }
         switch result {
-        case .done(let count): return .received(count: count, descriptor: passed >= 0 ? passed : nil)
+        case .done(let received): return .received(count: received, descriptor: passed >= 0 ? passed : nil)
         case .wouldBlock: return .wouldBlock
         case .endOfFile: return .endOfFile
         }
@@ -168,7 +168,7 @@ extension Sys {
     static func readAvailable(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Int?
     {
         switch try call("read", .read, { Glibc.read(fd, buffer, count) }) {
-        case .done(let count): return count
+        case .done(let moved): return moved
         case .endOfFile: return 0
         case .wouldBlock: return nil
         }
@@ -178,7 +178,7 @@ extension Sys {
     /// A peer that is gone is `EPIPE`, never a SIGPIPE.
     static func sendAvailable(_ fd: Int32, _ bytes: UnsafeRawPointer, count: Int) throws(SystemError) -> Int {
         switch try call("send", .plain, { send(fd, bytes, count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }) {
-        case .done(let count): return count
+        case .done(let moved): return moved
         case .wouldBlock, .endOfFile: return 0  // .endOfFile: only reads report it
         }
     }
