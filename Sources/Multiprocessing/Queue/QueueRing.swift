@@ -44,53 +44,6 @@ package enum QueueFaultPoint: Sendable {
     case taskDoneChecked
 }
 
-/// When a queue operation gives up waiting: a moment on the monotonic clock, or never. A plain
-/// number, cheap to pass around on the fast path (unlike an optional `ContinuousClock.Instant`).
-struct Deadline {
-    /// Nanoseconds on `Sys.monotonicNanoseconds`; `Int64.max` for never.
-    let nanoseconds: Int64
-
-    static var never: Deadline { Deadline(nanoseconds: .max) }
-    static var now: Deadline { Deadline(nanoseconds: Sys.monotonicNanoseconds) }
-
-    init(nanoseconds: Int64) {
-        self.nanoseconds = nanoseconds
-    }
-
-    /// `timeout` from now; never for nil.
-    init(timeout: Duration?) {
-        guard let timeout else {
-            self = .never
-            return
-        }
-        self = Deadline.now.adding(timeout)
-    }
-
-    var isNever: Bool { nanoseconds == .max }
-    var hasPassed: Bool { !isNever && Sys.monotonicNanoseconds >= nanoseconds }
-
-    /// Later by `duration` (never stays never; saturates instead of overflowing).
-    func adding(_ duration: Duration) -> Deadline {
-        guard !isNever else { return self }
-        let (seconds, attoseconds) = duration.components
-        let (scaled, overflow1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (span, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        let (sum, overflow3) = nanoseconds.addingReportingOverflow(span)
-        if overflow1 || overflow2 || overflow3 {
-            return seconds < 0 ? Deadline(nanoseconds: .min) : Deadline(nanoseconds: .max - 1)  // not `never`, as good
-        }
-        return Deadline(nanoseconds: sum)
-    }
-
-    func earlier(_ other: Deadline) -> Deadline { nanoseconds <= other.nanoseconds ? self : other }
-
-    /// The same moment on `ContinuousClock` (nil for never), for the calls that take instants.
-    var instant: ContinuousClock.Instant? {
-        guard !isNever else { return nil }
-        return ContinuousClock.now + .nanoseconds(nanoseconds &- Sys.monotonicNanoseconds)
-    }
-}
-
 /// The shared ring and this process's view of it (`closed` and the fault hook are per process object).
 final class QueueRing: @unchecked Sendable {
     static let minimumCapacity = 4096
@@ -99,11 +52,10 @@ final class QueueRing: @unchecked Sendable {
     /// in the CPU caches of producer and consumer.
     static let defaultCapacity = 1 << 20
 
-    /// Lock: try this many times, pausing 1, 2, 4 ... `maxBackoff` CPU pauses between tries, before
-    /// sleeping in the kernel. Critical sections are a few hundred nanoseconds of copying.
+    /// Lock: try this many times, pausing 1, 2, 4 ... 64 CPU pauses between tries (`SpinBackoff`, look
+    /// first), before sleeping in the kernel. Critical sections are a few hundred nanoseconds of copying.
     static let lockSpins = 20
-    static let maxBackoff = 64
-    /// Empty (or full): watch the tail (or head) this many times, with the same backoff, before
+    /// Empty (or full): watch the tail (or head) this many times, with the same backoff (pause first), before
     /// sleeping on the condition. A producer that is running usually delivers meanwhile, and the
     /// two sides avoid a futex sleep and wake-up (several µs) per item.
     static let watchSpins = 40
@@ -303,19 +255,19 @@ final class QueueRing: @unchecked Sendable {
     /// A dead owner's mutex is taken over: the state needs no repair (see the file comment), but every
     /// sleeper is woken, in case the dead one had swallowed a wake-up.
     private func lock(until deadline: Deadline) -> Bool {
-        var backoff = 1
-        for _ in 0..<Self.lockSpins {
-            // Look before trying: a failed try still takes the cache line from the holder.
-            if mutexWord.pointee.load(ordering: .relaxed) == 0, let acquisition = tryLock() {
-                noteAcquisition(acquisition)
-                return true
-            }
-            for _ in 0..<backoff { Sys.cpuRelax() }
-            backoff = min(backoff << 1, Self.maxBackoff)
+        var acquisition: MutexAcquisition?
+        // Look before trying: a failed try still takes the cache line from the holder.
+        let spun = SpinBackoff.spin(looks: Self.lockSpins, .lookFirst) {
+            guard mutexWord.pointee.load(ordering: .relaxed) == 0 else { return false }
+            acquisition = tryLock()
+            return acquisition != nil
         }
-        let acquisition: MutexAcquisition?
+        if spun, let acquisition {
+            noteAcquisition(acquisition)
+            return true
+        }
         do {
-            acquisition = try mutex.lock(until: deadline.instant)
+            acquisition = try mutex.lock(until: deadline)
         } catch {
             preconditionFailure("Queue: locking its mutex failed: \(error)")  // EDEADLK: a bug here
         }
@@ -360,9 +312,7 @@ final class QueueRing: @unchecked Sendable {
     /// How long an operation may wait for the mutex: a little beyond its own deadline.
     @inline(__always)
     private func lockDeadline(_ deadline: Deadline) -> Deadline {
-        deadline.isNever
-            ? deadline
-            : Deadline(nanoseconds: max(deadline.nanoseconds, Sys.monotonicNanoseconds)).adding(Self.lockGrace)
+        deadline.isNever ? deadline : max(deadline, .now).adding(Self.lockGrace)
     }
 
     /// With the mutex held (`held`): lets it go, waits for a change, and locks it again. The first wait
@@ -377,18 +327,15 @@ final class QueueRing: @unchecked Sendable {
             let seen = word.pointee.load(ordering: .relaxed)
             unlock()
             held = false
-            var backoff = 1
-            for _ in 0..<Self.watchSpins {
-                for _ in 0..<backoff { Sys.cpuRelax() }
-                if word.pointee.load(ordering: .relaxed) != seen { break }
-                backoff = min(backoff << 1, Self.maxBackoff)
+            _ = SpinBackoff.spin(looks: Self.watchSpins, .pauseFirst) {
+                word.pointee.load(ordering: .relaxed) != seen
             }
         } else {
             let ticket = condition.prepareToWait()
             unlock()
             held = false
             let sliceEnd = Deadline.now.adding(Self.sleepSlice).earlier(deadline)
-            _ = condition.sleep(ticket: ticket, until: sliceEnd.instant)
+            _ = condition.sleep(ticket: ticket, until: sliceEnd)
         }
         held = lock(until: lockDeadline(deadline))
     }
@@ -533,7 +480,7 @@ final class QueueRing: @unchecked Sendable {
         let condition = forItem ? notEmpty : (maxItems > 0 && lockedState.count >= maxItems ? notFull : roomForBytes)
         let ticket = condition.prepareToWait()
         unlock()
-        _ = condition.sleep(ticket: ticket, until: deadline.instant)
+        _ = condition.sleep(ticket: ticket, until: deadline)
     }
 
     // MARK: Copying
