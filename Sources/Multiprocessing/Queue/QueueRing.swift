@@ -151,32 +151,6 @@ final class QueueRing: @unchecked Sendable {
 
     // MARK: State
 
-    /// A committed position: how many items and how many bytes ever passed it (both wrapping).
-    struct Position: Equatable {
-        var items: UInt32
-        var bytes: UInt32
-
-        init(_ word: UInt64) {
-            items = UInt32(truncatingIfNeeded: word >> 32)
-            bytes = UInt32(truncatingIfNeeded: word)
-        }
-
-        init(items: UInt32, bytes: UInt32) {
-            self.items = items
-            self.bytes = bytes
-        }
-
-        var word: UInt64 { UInt64(items) << 32 | UInt64(bytes) }
-    }
-
-    /// Head and tail as they were at one moment.
-    struct State {
-        var head: Position
-        var tail: Position
-        var count: Int { Int(tail.items &- head.items) }
-        var usedBytes: Int { Int(tail.bytes &- head.bytes) }
-    }
-
     /// The state now. Without the mutex: head, tail, head again; when both reads of the head agree,
     /// the tail was read while that head was current, so the pair existed at that moment.
     var state: State {
@@ -194,13 +168,6 @@ final class QueueRing: @unchecked Sendable {
         State(
             head: Position(head.pointee.load(ordering: .relaxed)), tail: Position(tail.pointee.load(ordering: .relaxed))
         )
-    }
-
-    /// Ring bytes a record with a payload of `length` bytes takes: a 4-byte length, the payload,
-    /// padding to a multiple of 4 (so that a length never straddles the end of the ring).
-    @inline(__always)
-    static func recordSize(payload length: Int) -> Int {
-        (4 + length + 3) & ~3
     }
 
     /// Whether a put of the smallest item would have to wait now.
@@ -340,6 +307,44 @@ final class QueueRing: @unchecked Sendable {
         held = lock(until: lockDeadline(deadline))
     }
 
+    /// Where an operation that cannot go on waits: the condition it sleeps on, the state word whose
+    /// change it watches for, and whether it watches (a short spin) instead of sleeping.
+    private typealias Blocker = (
+        condition: SharedCondition, word: UnsafeMutablePointer<Atomic<UInt64>>, spin: Bool
+    )
+
+    /// The common start of `put` and `get`: locks the mutex and waits, until `deadline`, for a state in
+    /// which `ready` says the operation can go on; returns that state with the mutex held (the caller
+    /// unlocks). Each time it cannot go on (and the deadline has not passed), `blocker` says where to
+    /// wait, told whether this is the operation's first wait.
+    /// - Throws: `timedOut` when the deadline (plus the grace, for the mutex) passed; `.closed` when
+    ///   this object is (or becomes) closed. The mutex is not held then.
+    @inline(__always)
+    private func lockWhenReady(
+        until deadline: Deadline, orThrow timedOut: QueueError, _ ready: (State) -> Bool,
+        blocker: (State, _ firstWait: Bool) -> Blocker
+    ) throws(QueueError) -> State {
+        try checkOpen()
+        var held = lock(until: lockDeadline(deadline))
+        guard held else { throw timedOut }
+        var handedOver = false
+        defer { if held && !handedOver { unlock() } }
+        var waits = 0
+        while true {
+            try checkOpen()
+            let current = lockedState
+            if ready(current) {
+                handedOver = true
+                return current
+            }
+            if deadline.hasPassed { throw timedOut }
+            let (condition, word, spin) = blocker(current, waits == 0)
+            wait(on: condition, watching: word, spin: spin, until: deadline, held: &held)
+            guard held else { throw timedOut }
+            waits += 1
+        }
+    }
+
     // MARK: Operations
 
     /// Appends one record (a 4-byte length, then `payload`), waiting until `deadline` (a passed
@@ -349,30 +354,17 @@ final class QueueRing: @unchecked Sendable {
     func put(payload: UnsafeRawBufferPointer, until deadline: Deadline) throws(QueueError) {
         let size = Self.recordSize(payload: payload.count)
         guard size <= capacity else { throw .itemTooLarge(byteCount: size, capacity: capacity) }
-        try checkOpen()
-        var held = lock(until: lockDeadline(deadline))
-        guard held else { throw .full }
-        defer { if held { unlock() } }
-        var waits = 0
-        var current: State
-        while true {
-            try checkOpen()
-            current = lockedState
-            let slotFree = maxItems == 0 || current.count < maxItems
-            if slotFree && capacity - current.usedBytes >= size { break }
-            if deadline.hasPassed { throw .full }
-            if slotFree {
-                // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
-                if UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
-                    bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
-                }
-                wait(on: roomForBytes, watching: head, spin: false, until: deadline, held: &held)
-            } else {
-                wait(on: notFull, watching: head, spin: waits == 0, until: deadline, held: &held)
+        let current = try lockWhenReady(until: deadline, orThrow: .full) { current in
+            (maxItems == 0 || current.count < maxItems) && capacity - current.usedBytes >= size
+        } blocker: { current, firstWait in
+            guard maxItems == 0 || current.count < maxItems else { return (notFull, head, firstWait) }
+            // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
+            if UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
+                bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
             }
-            guard held else { throw .full }
-            waits += 1
+            return (roomForBytes, head, false)
         }
+        defer { unlock() }
         let tailPosition = current.tail
         data.storeBytes(of: UInt32(payload.count), toByteOffset: Int(tailPosition.bytes) & mask, as: UInt32.self)
         copyIn(payload, at: Int(tailPosition.bytes) + 4)
@@ -390,21 +382,12 @@ final class QueueRing: @unchecked Sendable {
     func get(until deadline: Deadline, into small: UnsafeMutableRawBufferPointer) throws(QueueError)
         -> UnsafeMutableRawBufferPointer
     {
-        try checkOpen()
-        var held = lock(until: lockDeadline(deadline))
-        guard held else { throw .empty }
-        defer { if held { unlock() } }
-        var waits = 0
-        var current: State
-        while true {
-            try checkOpen()
-            current = lockedState
-            if current.count > 0 { break }
-            if deadline.hasPassed { throw .empty }
-            wait(on: notEmpty, watching: tail, spin: waits == 0, until: deadline, held: &held)
-            guard held else { throw .empty }
-            waits += 1
+        let current = try lockWhenReady(until: deadline, orThrow: .empty) {
+            $0.count > 0
+        } blocker: { _, firstWait in
+            (notEmpty, tail, firstWait)
         }
+        defer { unlock() }
         let headPosition = current.head
         let start = Int(headPosition.bytes) & mask
         let length = Int(data.load(fromByteOffset: start, as: UInt32.self))
