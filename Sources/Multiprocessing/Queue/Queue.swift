@@ -1,4 +1,9 @@
 // Queue: Python's multiprocessing.Queue, a FIFO of Codable items that processes share.
+//
+// Queue/ holds Queue and JoinableQueue (this file and JoinableQueue.swift), their engine QueueRing
+// (a ring in shared memory; QueueRingState.swift says what its words mean), their async forms
+// (QueueAsync.swift) and QueueError. May depend on SharedState/, Platform/, Codec/ and, for the
+// async forms only, Async/.
 
 import Synchronization
 

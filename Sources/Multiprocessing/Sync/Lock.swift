@@ -1,4 +1,9 @@
 // Lock: Python's multiprocessing.Lock, a binary semaphore in shared memory.
+//
+// Sync/ holds the public synchronization primitives, Python's multiprocessing.synchronize and
+// sharedctypes: Lock and RLock (on LockCore), CountingSemaphore and BoundedSemaphore, Event,
+// Condition, Barrier, SharedValue and SharedArray, and SyncError. Each object lives in its own
+// shared mapping, made before fork. May depend on SharedState/ and Platform/ only.
 
 import Glibc
 
