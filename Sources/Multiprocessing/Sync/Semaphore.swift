@@ -123,7 +123,7 @@ public class CountingSemaphore: @unchecked Sendable {
     @inline(never)
     private func acquireContended(until deadline: Deadline) -> Bool {
         if deadline.hasPassed { return false }
-        // A spin budget, not a timeout: measured on `ContinuousClock` as it always was.
+        // A spin budget, not a timeout, and not `SpinBackoff` (see `spinBudget`): on `ContinuousClock` as before.
         let spinUntil = ContinuousClock.now + Self.spinBudget
         repeat {
             for _ in 0..<32 {
