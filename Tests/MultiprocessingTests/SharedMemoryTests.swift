@@ -106,7 +106,7 @@ final class SharedMemoryTests: XCTestCase {
         }
         try holder.start()
         XCTAssertEqual(try report.readAll(), "locked\n")
-        let (acquisition, waited) = try timed { try mutex.lock(until: ContinuousClock.now + .seconds(5)) }
+        let (acquisition, waited) = try timed { try mutex.lock(until: Deadline(timeout: .seconds(5))) }
         XCTAssertEqual(acquisition, .recoveredFromDeadOwner)
         XCTAssertLessThan(waited, .seconds(5))
         try mutex.unlock()
@@ -135,13 +135,13 @@ final class SharedMemoryTests: XCTestCase {
     func testTimedLockTimesOutThenSucceedsWhenReleased() throws {
         let (mutex, _, _) = try mutexAndCounter()
         let (holder, letGo) = try holdInChild(mutex)
-        let (result, waited) = try timed { try mutex.lock(until: ContinuousClock.now + .milliseconds(200)) }
+        let (result, waited) = try timed { try mutex.lock(until: Deadline(timeout: .milliseconds(200))) }
         XCTAssertNil(result)
         XCTAssertGreaterThanOrEqual(waited, .milliseconds(200))
         XCTAssertLessThan(waited, .milliseconds(2200))
         XCTAssertNil(try mutex.tryLock())
         letGo.write("!")
-        XCTAssertEqual(try mutex.lock(until: ContinuousClock.now + .seconds(5)), .acquired)
+        XCTAssertEqual(try mutex.lock(until: Deadline(timeout: .seconds(5))), .acquired)
         try mutex.unlock()
         try holder.join()
         XCTAssertEqual(holder.exitCode, 0)
@@ -154,7 +154,7 @@ final class SharedMemoryTests: XCTestCase {
         let waiter = ChildProcess {
             catchSignalWithoutRestart(SIGUSR1)
             report.write("ready\n")
-            let (result, waited) = try timed { try mutex.lock(until: ContinuousClock.now + .milliseconds(300)) }
+            let (result, waited) = try timed { try mutex.lock(until: Deadline(timeout: .milliseconds(300))) }
             report.write("\(result == nil) \(waited >= .milliseconds(300)) \(waited < .milliseconds(2300))\n")
         }
         try waiter.start()
@@ -186,7 +186,7 @@ final class SharedMemoryTests: XCTestCase {
         let waiter = ChildProcess {
             try mutex.withLock { _ throws(SystemError) in
                 while flag.pointee == 0 {
-                    _ = try condition.wait(releasing: mutex, until: ContinuousClock.now + .seconds(10))
+                    _ = try condition.wait(releasing: mutex, until: Deadline(timeout: .seconds(10)))
                 }
             }
             report.write("saw \(flag.pointee)\n")
@@ -205,7 +205,7 @@ final class SharedMemoryTests: XCTestCase {
         let (mutex, condition, _) = try mutexAndCondition()
         try mutex.lock()
         let ((notified, relock), waited) = try timed {
-            try condition.wait(releasing: mutex, until: ContinuousClock.now + .milliseconds(150))
+            try condition.wait(releasing: mutex, until: Deadline(timeout: .milliseconds(150)))
         }
         try mutex.unlock()
         XCTAssertFalse(notified)
@@ -221,7 +221,7 @@ final class SharedMemoryTests: XCTestCase {
         func waiter(_ name: String) -> ChildProcess {
             ChildProcess {
                 try mutex.lock()
-                let (notified, _) = try condition.wait(releasing: mutex, until: ContinuousClock.now + .seconds(20))
+                let (notified, _) = try condition.wait(releasing: mutex, until: Deadline(timeout: .seconds(20)))
                 try mutex.unlock()
                 report.write("\(name) notified: \(notified)\n")
             }

@@ -20,53 +20,13 @@
 //
 // The threads are plain pthreads, started on first use and kept for the life of the process: a
 // forked child, where they do not exist, must not await (see `ChildProcess`).
+//
+// Async/ holds this engine (this file) and the vocabulary the async forms speak to it
+// (AsyncAttempt.swift); the async forms themselves live with their objects (ProcessAsync.swift,
+// QueueAsync.swift, ConnectionAsync.swift, PoolAsync.swift). May depend on Platform/ only.
 
 import CMultiprocessingShims
 import Glibc
-
-/// What one attempt of an async form found.
-enum AsyncAttempt {
-    /// The operation is over, done or failed for good; the attempt stored its outcome.
-    case finished
-    /// It cannot go on yet. A futex source sleeps until the state moves from `token` (what it saw).
-    case notYet(token: UInt64)
-    /// Another thread holds what it needs (a connection's receive lock): try again after a pause.
-    case busy
-}
-
-/// How an await ended.
-enum AsyncWaitEnding {
-    case finished, timedOut, cancelled
-    /// The machinery could not be set up (no descriptor or thread left).
-    case failed(SystemError)
-}
-
-/// What makes a source worth another attempt.
-enum AsyncReadiness {
-    /// One of these descriptors turns readable (or hangs up). `owned`: closed when the source ends.
-    case descriptors([Int32], owned: Bool)
-    /// A waiting thread's bounded wait: returns once the state may have moved from the last attempt's
-    /// token, or at the deadline (the end of its slice).
-    case futex(@Sendable (_ token: UInt64, _ until: Deadline) -> Void)
-    /// `AsyncWaits.signal` from this process.
-    case signal
-    /// Nothing to watch (a kernel without pidfds): attempt again after a growing pause.
-    case polling
-}
-
-/// The operations that have sources: one source per object and operation.
-enum AsyncWaitKind: UInt8 {
-    case join, get, put, allDone, receive, result
-}
-
-/// Where an attempt stores its outcome for the awaiting task. Written by the finishing attempt, read
-/// by the task once resumed (the engine's lock orders the two).
-final class AsyncOutcome<Value, Failure: Error>: @unchecked Sendable {
-    private var stored: Result<Value, Failure>?
-
-    func set(_ result: Result<Value, Failure>) { stored = result }
-    func get() throws(Failure) -> Value { try stored!.get() }
-}
 
 private struct AsyncWaitKey: Hashable {
     let object: ObjectIdentifier, kind: AsyncWaitKind
@@ -75,7 +35,7 @@ private struct AsyncWaitKey: Hashable {
 /// One suspended await. Mutable state under the engine's lock.
 private final class AsyncWaiter: @unchecked Sendable {
     let id: UInt64
-    let deadline: Int64  // nanoseconds on the monotonic clock; `Int64.max` for none
+    let deadline: Deadline
     let attempt: @Sendable () -> AsyncAttempt
     var continuation: CheckedContinuation<AsyncWaitEnding, Never>?
     var source: AsyncWaitSource?
@@ -83,7 +43,7 @@ private final class AsyncWaiter: @unchecked Sendable {
     /// only count when the attempt did not finish).
     var ended = false, attempting = false, cancelled = false, expired = false
 
-    init(id: UInt64, deadline: Int64, attempt: @escaping @Sendable () -> AsyncAttempt) {
+    init(id: UInt64, deadline: Deadline, attempt: @escaping @Sendable () -> AsyncAttempt) {
         (self.id, self.deadline, self.attempt) = (id, deadline, attempt)
     }
 }
@@ -101,7 +61,7 @@ private final class AsyncWaitSource: @unchecked Sendable {
     /// `scheduled`: a futex source in the run queue or in a waiting thread's hands.
     var scheduled = false, retired = false
     var token: UInt64 = 0
-    var retryAt: Int64?
+    var retryAt: Deadline?
     var pause = AsyncWaits.firstPause
 
     init(id: UInt64, key: AsyncWaitKey, object: AnyObject, readiness: AsyncReadiness) {
@@ -121,8 +81,8 @@ final class AsyncWaits: @unchecked Sendable {
     static let longSlice = Duration.milliseconds(100)
     static let shortSlice = Duration.milliseconds(10)
     /// Pauses of `.busy` and `.polling` sources: 1 ms, doubling to 20 ms.
-    static let firstPause: Int64 = 1_000_000
-    static let maxPause: Int64 = 20_000_000
+    static let firstPause = Duration.milliseconds(1)
+    static let maxPause = Duration.milliseconds(20)
     private static let threadStack = 2 << 20
 
     private typealias Resumption = (CheckedContinuation<AsyncWaitEnding, Never>, AsyncWaitEnding)
@@ -134,10 +94,11 @@ final class AsyncWaits: @unchecked Sendable {
     private var sourcesByID: [UInt64: AsyncWaitSource] = [:]
     private var timedWaiters: [UInt64: AsyncWaiter] = [:]
     /// Waiters' deadlines and sources' retries, sorted by (at, id).
-    private var timers: [(at: Int64, id: UInt64)] = []
+    private var timers: [(at: Deadline, id: UInt64)] = []
     private var epoll: Int32 = -1, wake: Int32 = -1
-    /// When the reactor will look at the timers by itself; `.min` while it is awake.
-    private var reactorWakesAt: Int64 = .min
+    /// When the reactor will look at the timers by itself; `awake` while it is awake.
+    private var reactorWakesAt = AsyncWaits.awake
+    private static let awake = Deadline(nanoseconds: .min)
     private var runQueue: [AsyncWaitSource] = []
     private var waitingThreads = 0, idleWaitingThreads = 0
     /// Kept, never joined: the threads live as long as the process.
@@ -167,7 +128,7 @@ final class AsyncWaits: @unchecked Sendable {
         if case .notYet(let seen) = first { token = seen }
         let waiter = monitor.withLock { () -> AsyncWaiter in
             lastID += 1
-            return AsyncWaiter(id: lastID, deadline: deadline.nanoseconds, attempt: attempt)
+            return AsyncWaiter(id: lastID, deadline: deadline, attempt: attempt)
         }
         let key = AsyncWaitKey(object: ObjectIdentifier(object), kind: kind)
         return await withTaskCancellationHandler {
@@ -205,7 +166,7 @@ final class AsyncWaits: @unchecked Sendable {
                 } else {
                     source = try makeSource(key: key, object: object, readiness: readiness(), token: token)
                 }
-                if waiter.deadline != .max { try startReactor() }
+                if !waiter.deadline.isNever { try startReactor() }
                 if case .futex = source.readiness, !source.scheduled { try schedule(source) }
             } catch {
                 if let made = sources[key] { retireIfIdle(made) }
@@ -215,7 +176,7 @@ final class AsyncWaits: @unchecked Sendable {
             waiter.continuation = continuation
             waiter.source = source
             source.waiters.append(waiter)
-            if waiter.deadline != .max {
+            if !waiter.deadline.isNever {
                 timedWaiters[waiter.id] = waiter
                 addTimer(at: waiter.deadline, id: waiter.id)
             }
@@ -282,7 +243,7 @@ final class AsyncWaits: @unchecked Sendable {
         if let source = waiter.source, let index = source.waiters.firstIndex(where: { $0 === waiter }) {
             source.waiters.remove(at: index)
         }
-        if waiter.deadline != .max {
+        if !waiter.deadline.isNever {
             timedWaiters[waiter.id] = nil
             removeTimer(at: waiter.deadline, id: waiter.id)
         }
@@ -364,7 +325,7 @@ final class AsyncWaits: @unchecked Sendable {
     /// With the lock held: pump the source again after its pause, which doubles each time.
     private func retryLater(_ source: AsyncWaitSource) {
         if let at = source.retryAt { removeTimer(at: at, id: source.id) }
-        let at = Sys.monotonicNanoseconds &+ source.pause
+        let at = Deadline.now.adding(source.pause)
         source.pause = min(source.pause * 2, Self.maxPause)
         source.retryAt = at
         addTimer(at: at, id: source.id)
@@ -372,7 +333,7 @@ final class AsyncWaits: @unchecked Sendable {
 
     // MARK: Timers
 
-    private func timerIndex(at: Int64, id: UInt64) -> Int {
+    private func timerIndex(at: Deadline, id: UInt64) -> Int {
         var (low, high) = (0, timers.count)
         while low < high {
             let middle = (low + high) / 2
@@ -382,15 +343,15 @@ final class AsyncWaits: @unchecked Sendable {
         return low
     }
 
-    private func addTimer(at: Int64, id: UInt64) {
+    private func addTimer(at: Deadline, id: UInt64) {
         timers.insert((at, id), at: timerIndex(at: at, id: id))
         if at < reactorWakesAt {
-            reactorWakesAt = .min
+            reactorWakesAt = Self.awake
             Sys.signalEvent(wake)
         }
     }
 
-    private func removeTimer(at: Int64, id: UInt64) {
+    private func removeTimer(at: Deadline, id: UInt64) {
         let index = timerIndex(at: at, id: id)
         if index < timers.count && timers[index].id == id { timers.remove(at: index) }
     }
@@ -421,17 +382,15 @@ final class AsyncWaits: @unchecked Sendable {
         let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(capacity))
         while true {
             let timeout = monitor.withLock { () -> Int32 in
-                let next = timers.first?.at ?? .max
+                let next = timers.first?.at ?? .never
                 reactorWakesAt = next
-                guard next != .max else { return -1 }
-                let remaining = next &- Sys.monotonicNanoseconds
-                return remaining <= 0 ? 0 : Int32(clamping: (remaining + 999_999) / 1_000_000)
+                return next.pollMilliseconds
             }
             let count = max(0, mp_epoll_wait(epoll, tokens, capacity, timeout))
             var ready: [UInt64: AsyncWaitSource] = [:]
             var resumptions: [Resumption] = []
             monitor.withLock {
-                reactorWakesAt = .min
+                reactorWakesAt = Self.awake
                 for token in UnsafeBufferPointer(start: tokens, count: Int(count)) {
                     if token == 0 {
                         var counter: UInt64 = 0
@@ -441,7 +400,7 @@ final class AsyncWaits: @unchecked Sendable {
                         ready[source.id] = source
                     }
                 }
-                let now = Sys.monotonicNanoseconds
+                let now = Deadline.now
                 while let first = timers.first, first.at <= now {
                     timers.removeFirst()
                     if let waiter = timedWaiters[first.id] {

@@ -1,4 +1,9 @@
 // Queue: Python's multiprocessing.Queue, a FIFO of Codable items that processes share.
+//
+// Queue/ holds Queue and JoinableQueue (this file and JoinableQueue.swift), their engine QueueRing
+// (a ring in shared memory; QueueRingState.swift says what its words mean), their async forms
+// (QueueAsync.swift) and QueueError. May depend on SharedState/, Platform/, Codec/ and, for the
+// async forms only, Async/.
 
 import Synchronization
 
@@ -100,29 +105,25 @@ public class Queue<Item: Codable>: @unchecked Sendable {
 
     private func put(_ item: Item, until deadline: Deadline) throws(QueueError) {
         if ring.isClosed { throw .closed }
-        if let raw {
-            try withUnsafeBytes(of: item) { (bytes: UnsafeRawBufferPointer) throws(QueueError) in
-                try ring.put(payload: UnsafeRawBufferPointer(rebasing: bytes[..<raw.size]), until: deadline)
-            }
-            return
-        }
-        let encoder =
-            spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
-            ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
-        defer { keep(encoder, in: spareEncoder) }
-        encoder.buffer.reset()
-        do {
-            try encoder.encode(item)
-        } catch {
-            throw .unencodable(error)
-        }
-        try ring.put(payload: encoder.buffer.bytes, until: deadline)
+        try withPayload(of: item) { (payload) throws(QueueError) in try ring.put(payload: payload, until: deadline) }
     }
 
     /// The bytes `put` stores for `item`: the async put encodes once, on the caller's thread, then waits.
     final func encodedPayload(of item: Item) throws(QueueError) -> [UInt8] {
+        try withPayload(of: item) { Array($0) }
+    }
+
+    /// Runs `body` with the bytes that stand for `item` in the ring: a number's raw bytes, or its
+    /// encoding by a spare encoder (kept for the next call once `body` is done with the bytes).
+    /// - Throws: `.unencodable` when the codec refuses `item`; what `body` throws.
+    @inline(__always)
+    private func withPayload<T>(of item: Item, _ body: (UnsafeRawBufferPointer) throws(QueueError) -> T)
+        throws(QueueError) -> T
+    {
         if let raw {
-            return withUnsafeBytes(of: item) { Array($0[..<raw.size]) }
+            return try withUnsafeBytes(of: item) { (bytes: UnsafeRawBufferPointer) throws(QueueError) in
+                try body(UnsafeRawBufferPointer(rebasing: bytes[..<raw.size]))
+            }
         }
         let encoder =
             spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
@@ -134,7 +135,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         } catch {
             throw .unencodable(error)
         }
-        return Array(encoder.buffer.bytes)
+        return try body(encoder.buffer.bytes)
     }
 
     // MARK: Getting

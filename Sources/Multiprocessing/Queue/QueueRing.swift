@@ -44,53 +44,6 @@ package enum QueueFaultPoint: Sendable {
     case taskDoneChecked
 }
 
-/// When a queue operation gives up waiting: a moment on the monotonic clock, or never. A plain
-/// number, cheap to pass around on the fast path (unlike an optional `ContinuousClock.Instant`).
-struct Deadline {
-    /// Nanoseconds on `Sys.monotonicNanoseconds`; `Int64.max` for never.
-    let nanoseconds: Int64
-
-    static var never: Deadline { Deadline(nanoseconds: .max) }
-    static var now: Deadline { Deadline(nanoseconds: Sys.monotonicNanoseconds) }
-
-    init(nanoseconds: Int64) {
-        self.nanoseconds = nanoseconds
-    }
-
-    /// `timeout` from now; never for nil.
-    init(timeout: Duration?) {
-        guard let timeout else {
-            self = .never
-            return
-        }
-        self = Deadline.now.adding(timeout)
-    }
-
-    var isNever: Bool { nanoseconds == .max }
-    var hasPassed: Bool { !isNever && Sys.monotonicNanoseconds >= nanoseconds }
-
-    /// Later by `duration` (never stays never; saturates instead of overflowing).
-    func adding(_ duration: Duration) -> Deadline {
-        guard !isNever else { return self }
-        let (seconds, attoseconds) = duration.components
-        let (scaled, overflow1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (span, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        let (sum, overflow3) = nanoseconds.addingReportingOverflow(span)
-        if overflow1 || overflow2 || overflow3 {
-            return seconds < 0 ? Deadline(nanoseconds: .min) : Deadline(nanoseconds: .max - 1)  // not `never`, as good
-        }
-        return Deadline(nanoseconds: sum)
-    }
-
-    func earlier(_ other: Deadline) -> Deadline { nanoseconds <= other.nanoseconds ? self : other }
-
-    /// The same moment on `ContinuousClock` (nil for never), for the calls that take instants.
-    var instant: ContinuousClock.Instant? {
-        guard !isNever else { return nil }
-        return ContinuousClock.now + .nanoseconds(nanoseconds &- Sys.monotonicNanoseconds)
-    }
-}
-
 /// The shared ring and this process's view of it (`closed` and the fault hook are per process object).
 final class QueueRing: @unchecked Sendable {
     static let minimumCapacity = 4096
@@ -99,11 +52,10 @@ final class QueueRing: @unchecked Sendable {
     /// in the CPU caches of producer and consumer.
     static let defaultCapacity = 1 << 20
 
-    /// Lock: try this many times, pausing 1, 2, 4 ... `maxBackoff` CPU pauses between tries, before
-    /// sleeping in the kernel. Critical sections are a few hundred nanoseconds of copying.
+    /// Lock: try this many times, pausing 1, 2, 4 ... 64 CPU pauses between tries (`SpinBackoff`, look
+    /// first), before sleeping in the kernel. Critical sections are a few hundred nanoseconds of copying.
     static let lockSpins = 20
-    static let maxBackoff = 64
-    /// Empty (or full): watch the tail (or head) this many times, with the same backoff, before
+    /// Empty (or full): watch the tail (or head) this many times, with the same backoff (pause first), before
     /// sleeping on the condition. A producer that is running usually delivers meanwhile, and the
     /// two sides avoid a futex sleep and wake-up (several µs) per item.
     static let watchSpins = 40
@@ -199,32 +151,6 @@ final class QueueRing: @unchecked Sendable {
 
     // MARK: State
 
-    /// A committed position: how many items and how many bytes ever passed it (both wrapping).
-    struct Position: Equatable {
-        var items: UInt32
-        var bytes: UInt32
-
-        init(_ word: UInt64) {
-            items = UInt32(truncatingIfNeeded: word >> 32)
-            bytes = UInt32(truncatingIfNeeded: word)
-        }
-
-        init(items: UInt32, bytes: UInt32) {
-            self.items = items
-            self.bytes = bytes
-        }
-
-        var word: UInt64 { UInt64(items) << 32 | UInt64(bytes) }
-    }
-
-    /// Head and tail as they were at one moment.
-    struct State {
-        var head: Position
-        var tail: Position
-        var count: Int { Int(tail.items &- head.items) }
-        var usedBytes: Int { Int(tail.bytes &- head.bytes) }
-    }
-
     /// The state now. Without the mutex: head, tail, head again; when both reads of the head agree,
     /// the tail was read while that head was current, so the pair existed at that moment.
     var state: State {
@@ -242,13 +168,6 @@ final class QueueRing: @unchecked Sendable {
         State(
             head: Position(head.pointee.load(ordering: .relaxed)), tail: Position(tail.pointee.load(ordering: .relaxed))
         )
-    }
-
-    /// Ring bytes a record with a payload of `length` bytes takes: a 4-byte length, the payload,
-    /// padding to a multiple of 4 (so that a length never straddles the end of the ring).
-    @inline(__always)
-    static func recordSize(payload length: Int) -> Int {
-        (4 + length + 3) & ~3
     }
 
     /// Whether a put of the smallest item would have to wait now.
@@ -303,19 +222,19 @@ final class QueueRing: @unchecked Sendable {
     /// A dead owner's mutex is taken over: the state needs no repair (see the file comment), but every
     /// sleeper is woken, in case the dead one had swallowed a wake-up.
     private func lock(until deadline: Deadline) -> Bool {
-        var backoff = 1
-        for _ in 0..<Self.lockSpins {
-            // Look before trying: a failed try still takes the cache line from the holder.
-            if mutexWord.pointee.load(ordering: .relaxed) == 0, let acquisition = tryLock() {
-                noteAcquisition(acquisition)
-                return true
-            }
-            for _ in 0..<backoff { Sys.cpuRelax() }
-            backoff = min(backoff << 1, Self.maxBackoff)
+        var acquisition: MutexAcquisition?
+        // Look before trying: a failed try still takes the cache line from the holder.
+        let spun = SpinBackoff.spin(looks: Self.lockSpins, .lookFirst) {
+            guard mutexWord.pointee.load(ordering: .relaxed) == 0 else { return false }
+            acquisition = tryLock()
+            return acquisition != nil
         }
-        let acquisition: MutexAcquisition?
+        if spun, let acquisition {
+            noteAcquisition(acquisition)
+            return true
+        }
         do {
-            acquisition = try mutex.lock(until: deadline.instant)
+            acquisition = try mutex.lock(until: deadline)
         } catch {
             preconditionFailure("Queue: locking its mutex failed: \(error)")  // EDEADLK: a bug here
         }
@@ -360,9 +279,7 @@ final class QueueRing: @unchecked Sendable {
     /// How long an operation may wait for the mutex: a little beyond its own deadline.
     @inline(__always)
     private func lockDeadline(_ deadline: Deadline) -> Deadline {
-        deadline.isNever
-            ? deadline
-            : Deadline(nanoseconds: max(deadline.nanoseconds, Sys.monotonicNanoseconds)).adding(Self.lockGrace)
+        deadline.isNever ? deadline : max(deadline, .now).adding(Self.lockGrace)
     }
 
     /// With the mutex held (`held`): lets it go, waits for a change, and locks it again. The first wait
@@ -377,20 +294,55 @@ final class QueueRing: @unchecked Sendable {
             let seen = word.pointee.load(ordering: .relaxed)
             unlock()
             held = false
-            var backoff = 1
-            for _ in 0..<Self.watchSpins {
-                for _ in 0..<backoff { Sys.cpuRelax() }
-                if word.pointee.load(ordering: .relaxed) != seen { break }
-                backoff = min(backoff << 1, Self.maxBackoff)
+            _ = SpinBackoff.spin(looks: Self.watchSpins, .pauseFirst) {
+                word.pointee.load(ordering: .relaxed) != seen
             }
         } else {
             let ticket = condition.prepareToWait()
             unlock()
             held = false
             let sliceEnd = Deadline.now.adding(Self.sleepSlice).earlier(deadline)
-            _ = condition.sleep(ticket: ticket, until: sliceEnd.instant)
+            _ = condition.sleep(ticket: ticket, until: sliceEnd)
         }
         held = lock(until: lockDeadline(deadline))
+    }
+
+    /// Where an operation that cannot go on waits: the condition it sleeps on, the state word whose
+    /// change it watches for, and whether it watches (a short spin) instead of sleeping.
+    private typealias Blocker = (
+        condition: SharedCondition, word: UnsafeMutablePointer<Atomic<UInt64>>, spin: Bool
+    )
+
+    /// The common start of `put` and `get`: locks the mutex and waits, until `deadline`, for a state in
+    /// which `ready` says the operation can go on; returns that state with the mutex held (the caller
+    /// unlocks). Each time it cannot go on (and the deadline has not passed), `blocker` says where to
+    /// wait, told whether this is the operation's first wait.
+    /// - Throws: `timedOut` when the deadline (plus the grace, for the mutex) passed; `.closed` when
+    ///   this object is (or becomes) closed. The mutex is not held then.
+    @inline(__always)
+    private func lockWhenReady(
+        until deadline: Deadline, orThrow timedOut: QueueError, _ ready: (State) -> Bool,
+        blocker: (State, _ firstWait: Bool) -> Blocker
+    ) throws(QueueError) -> State {
+        try checkOpen()
+        var held = lock(until: lockDeadline(deadline))
+        guard held else { throw timedOut }
+        var handedOver = false
+        defer { if held && !handedOver { unlock() } }
+        var waits = 0
+        while true {
+            try checkOpen()
+            let current = lockedState
+            if ready(current) {
+                handedOver = true
+                return current
+            }
+            if deadline.hasPassed { throw timedOut }
+            let (condition, word, spin) = blocker(current, waits == 0)
+            wait(on: condition, watching: word, spin: spin, until: deadline, held: &held)
+            guard held else { throw timedOut }
+            waits += 1
+        }
     }
 
     // MARK: Operations
@@ -402,30 +354,17 @@ final class QueueRing: @unchecked Sendable {
     func put(payload: UnsafeRawBufferPointer, until deadline: Deadline) throws(QueueError) {
         let size = Self.recordSize(payload: payload.count)
         guard size <= capacity else { throw .itemTooLarge(byteCount: size, capacity: capacity) }
-        try checkOpen()
-        var held = lock(until: lockDeadline(deadline))
-        guard held else { throw .full }
-        defer { if held { unlock() } }
-        var waits = 0
-        var current: State
-        while true {
-            try checkOpen()
-            current = lockedState
-            let slotFree = maxItems == 0 || current.count < maxItems
-            if slotFree && capacity - current.usedBytes >= size { break }
-            if deadline.hasPassed { throw .full }
-            if slotFree {
-                // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
-                if UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
-                    bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
-                }
-                wait(on: roomForBytes, watching: head, spin: false, until: deadline, held: &held)
-            } else {
-                wait(on: notFull, watching: head, spin: waits == 0, until: deadline, held: &held)
+        let current = try lockWhenReady(until: deadline, orThrow: .full) { current in
+            (maxItems == 0 || current.count < maxItems) && capacity - current.usedBytes >= size
+        } blocker: { current, firstWait in
+            guard maxItems == 0 || current.count < maxItems else { return (notFull, head, firstWait) }
+            // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
+            if UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
+                bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
             }
-            guard held else { throw .full }
-            waits += 1
+            return (roomForBytes, head, false)
         }
+        defer { unlock() }
         let tailPosition = current.tail
         data.storeBytes(of: UInt32(payload.count), toByteOffset: Int(tailPosition.bytes) & mask, as: UInt32.self)
         copyIn(payload, at: Int(tailPosition.bytes) + 4)
@@ -443,21 +382,12 @@ final class QueueRing: @unchecked Sendable {
     func get(until deadline: Deadline, into small: UnsafeMutableRawBufferPointer) throws(QueueError)
         -> UnsafeMutableRawBufferPointer
     {
-        try checkOpen()
-        var held = lock(until: lockDeadline(deadline))
-        guard held else { throw .empty }
-        defer { if held { unlock() } }
-        var waits = 0
-        var current: State
-        while true {
-            try checkOpen()
-            current = lockedState
-            if current.count > 0 { break }
-            if deadline.hasPassed { throw .empty }
-            wait(on: notEmpty, watching: tail, spin: waits == 0, until: deadline, held: &held)
-            guard held else { throw .empty }
-            waits += 1
+        let current = try lockWhenReady(until: deadline, orThrow: .empty) {
+            $0.count > 0
+        } blocker: { _, firstWait in
+            (notEmpty, tail, firstWait)
         }
+        defer { unlock() }
         let headPosition = current.head
         let start = Int(headPosition.bytes) & mask
         let length = Int(data.load(fromByteOffset: start, as: UInt32.self))
@@ -533,7 +463,7 @@ final class QueueRing: @unchecked Sendable {
         let condition = forItem ? notEmpty : (maxItems > 0 && lockedState.count >= maxItems ? notFull : roomForBytes)
         let ticket = condition.prepareToWait()
         unlock()
-        _ = condition.sleep(ticket: ticket, until: deadline.instant)
+        _ = condition.sleep(ticket: ticket, until: deadline)
     }
 
     // MARK: Copying

@@ -55,26 +55,22 @@ package struct SharedCondition: @unchecked Sendable {
     }
 
     /// Step 2, after releasing the lock: sleeps until a `notify` that came after the ticket, or until
-    /// `deadline` (nil: no limit). True when notified, false on timeout. Signals do not end the wait
+    /// `deadline` (never: no limit). True when notified, false on timeout. Signals do not end the wait
     /// early, and the wait does not restart from scratch after them: it goes on until the same deadline.
     /// Then the caller re-takes the lock.
-    package func sleep(ticket: UInt32, until deadline: ContinuousClock.Instant?) -> Bool {
+    package func sleep(ticket: UInt32, until deadline: Deadline) -> Bool {
         defer { waiters.pointee.subtract(1, ordering: .sequentiallyConsistent) }
         let word = UnsafeMutableRawPointer(sequence).assumingMemoryBound(to: UInt32.self)
         while true {
             if sequence.pointee.load(ordering: .sequentiallyConsistent) != ticket { return true }
-            var timeout: Duration?
-            if let deadline {
-                let remaining = ContinuousClock.now.duration(to: deadline)
-                if remaining <= .zero { return false }
-                timeout = remaining
-            }
+            let timeout = deadline.remaining
+            if let timeout, timeout <= .zero { return false }
             switch Sys.futexWait(word, expecting: ticket, timeout: timeout) {
             case .woken, .valueChanged, .interrupted:
                 continue  // the top of the loop decides: notified, or sleep again
             case .timedOut:
                 // The kernel did not pick this waiter: a notify it missed went to another one.
-                if let deadline, ContinuousClock.now >= deadline { return false }
+                if deadline.hasPassed { return false }
             }
         }
     }
@@ -102,14 +98,14 @@ package struct SharedCondition: @unchecked Sendable {
     /// A whole wait on a `SharedMutex` the caller holds: registers, unlocks, sleeps until notified or
     /// `deadline`, and locks again (without a deadline, as a condition must return with its lock).
     /// Returns whether it was notified, and how the mutex was re-taken (its owner may have died).
-    package func wait(releasing mutex: SharedMutex, until deadline: ContinuousClock.Instant?) throws(SystemError) -> (
+    package func wait(releasing mutex: SharedMutex, until deadline: Deadline) throws(SystemError) -> (
         notified: Bool, relock: MutexAcquisition
     ) {
         let ticket = prepareToWait()
         do {
             try mutex.unlock()
         } catch {
-            _ = sleep(ticket: ticket, until: ContinuousClock.now)  // unregisters
+            _ = sleep(ticket: ticket, until: .now)  // unregisters
             throw error
         }
         let notified = sleep(ticket: ticket, until: deadline)

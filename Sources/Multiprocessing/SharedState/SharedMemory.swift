@@ -1,6 +1,10 @@
 // Shared memory for the runtime's own use: one anonymous mapping per object, made before fork,
 // holding several fields (words, mutexes, conditions, user data) at planned offsets.
 // Lock, CountingSemaphore, Event, Condition, Barrier, SharedValue and Queue are all built on it.
+//
+// SharedState/ holds the process-shared building blocks below the public objects: SharedMemory and
+// SharedLayout (this file), SharedMutex (robust pthread mutex), SharedCondition (futex condition)
+// and SpinBackoff (the one spin-then-sleep policy). May depend on Platform/ only.
 
 import Glibc
 

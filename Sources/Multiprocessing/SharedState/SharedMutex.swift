@@ -40,10 +40,10 @@ package struct SharedMutex: @unchecked Sendable {
         try Sys.lockSharedMutex(mutex, deadline: nil) ?? .acquired
     }
 
-    /// Locks, waiting until `deadline` at most (nil: no limit); nil when the deadline passed first.
+    /// Locks, waiting until `deadline` at most (never: no limit); nil when the deadline passed first.
     /// Signals do not cut the wait short or restart it.
-    package func lock(until deadline: ContinuousClock.Instant?) throws(SystemError) -> MutexAcquisition? {
-        try Sys.lockSharedMutex(mutex, deadline: deadline)
+    package func lock(until deadline: Deadline) throws(SystemError) -> MutexAcquisition? {
+        try Sys.lockSharedMutex(mutex, deadline: deadline.instant)
     }
 
     /// Locks if no one holds the mutex; nil otherwise. Never waits.

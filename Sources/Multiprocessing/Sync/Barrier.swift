@@ -92,7 +92,7 @@ public final class Barrier: @unchecked Sendable {
     ///   breaks it); `.barrierActionFailed` (holding the thrown error) in the waiter whose `action` threw.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Int {
-        let deadline = (timeout ?? self.timeout).map { ContinuousClock.now + $0 }
+        let deadline = Deadline(timeout: timeout ?? self.timeout)
         try lock()
         defer { unlock() }
         // Wait while the previous round drains or a reset completes.
@@ -195,14 +195,13 @@ public final class Barrier: @unchecked Sendable {
 
     /// Sleeps on the condition for one slice (or until `deadline`); then breaks the barrier if a waiter
     /// inside has died, or if `deadline` has passed (and throws).
-    private func sleep(until deadline: ContinuousClock.Instant?) throws(SyncError) {
-        let now = ContinuousClock.now
-        if let deadline, now >= deadline {
+    private func sleep(until deadline: Deadline) throws(SyncError) {
+        let now = Deadline.now
+        if now >= deadline {
             breakBarrier()
             throw .brokenBarrier
         }
-        var sliceEnd = now + Self.livenessSlice
-        if let deadline { sliceEnd = min(sliceEnd, deadline) }
+        let sliceEnd = now.adding(Self.livenessSlice).earlier(deadline)
         let relock: MutexAcquisition
         do { (_, relock) = try condition.wait(releasing: mutex, until: sliceEnd) } catch { throw .system(error) }
         if relock == .recoveredFromDeadOwner || reapDeadWaiters() {

@@ -100,10 +100,10 @@ public final class Condition: @unchecked Sendable {
     ///   the lock.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Bool {
-        try wait(until: timeout.map { ContinuousClock.now + $0 })
+        try wait(until: Deadline(timeout: timeout))
     }
 
-    private func wait(until deadline: ContinuousClock.Instant?) throws(SyncError) -> Bool {
+    private func wait(until deadline: Deadline) throws(SyncError) -> Bool {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
         let ticket = condition.prepareToWait()
         switch underlying {
@@ -127,10 +127,10 @@ public final class Condition: @unchecked Sendable {
     @discardableResult
     public func wait(for predicate: () -> Bool, timeout: Duration? = nil) throws(SyncError) -> Bool {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = Deadline(timeout: timeout)
         var satisfied = predicate()
         while !satisfied {
-            if let deadline, ContinuousClock.now >= deadline { break }
+            if deadline.hasPassed { break }
             _ = try wait(until: deadline)
             satisfied = predicate()
         }

@@ -74,7 +74,7 @@ public final class Event: @unchecked Sendable {
     public func wait(timeout: Duration? = nil) -> Bool {
         let seen = word.pointee.load(ordering: .acquiring)
         if seen & 1 == 1 { return true }
-        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let deadline = Deadline(timeout: timeout)
         waiters.pointee.add(1, ordering: .sequentiallyConsistent)
         defer { waiters.pointee.subtract(1, ordering: .sequentiallyConsistent) }
         while true {
@@ -82,8 +82,7 @@ public final class Event: @unchecked Sendable {
             // Raised now, or raised (a new generation) and cleared since we looked.
             if current != seen { return true }
             var nap = Self.sleepSlice
-            if let deadline {
-                let remaining = ContinuousClock.now.duration(to: deadline)
+            if let remaining = deadline.remaining {
                 if remaining <= .zero { return false }
                 nap = min(nap, remaining)
             }

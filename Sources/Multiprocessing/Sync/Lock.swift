@@ -1,4 +1,9 @@
 // Lock: Python's multiprocessing.Lock, a binary semaphore in shared memory.
+//
+// Sync/ holds the public synchronization primitives, Python's multiprocessing.synchronize and
+// sharedctypes: Lock and RLock (on LockCore), CountingSemaphore and BoundedSemaphore, Event,
+// Condition, Barrier, SharedValue and SharedArray, and SyncError. Each object lives in its own
+// shared mapping, made before fork. May depend on SharedState/ and Platform/ only.
 
 import Glibc
 
@@ -33,18 +38,18 @@ public final class Lock: @unchecked Sendable {
     /// Acquires the lock, waiting as long as it takes (a dead holder's lock is taken over).
     /// Signals do not interrupt the wait.
     public func acquire() {
-        _ = core.acquire(until: nil)
+        _ = core.acquire(until: .never)
     }
 
     /// Acquires the lock, waiting at most `timeout` (zero or negative: not at all).
     /// Returns false when the timeout passed first. Signals neither shorten nor restart the wait.
     public func acquire(timeout: Duration) -> Bool {
-        core.acquire(until: ContinuousClock.now + timeout)
+        core.acquire(until: Deadline(timeout: timeout))
     }
 
     /// Acquires the lock if it is free (or its holder has died); never waits.
     public func tryAcquire() -> Bool {
-        core.acquire(until: ContinuousClock.now)
+        core.acquire(until: .now)
     }
 
     /// Releases the lock, whoever acquired it, and wakes one waiter.
@@ -79,5 +84,5 @@ public final class Lock: @unchecked Sendable {
 
     /// For `Condition`: release, and acquire again.
     func releaseForWait() { _ = core.release() }
-    func reacquireAfterWait() { _ = core.acquire(until: nil) }
+    func reacquireAfterWait() { _ = core.acquire(until: .never) }
 }

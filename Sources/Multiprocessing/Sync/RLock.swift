@@ -30,20 +30,20 @@ public final class RLock: @unchecked Sendable {
 
     /// Acquires the lock (again, if this thread owns it), waiting as long as it takes.
     public func acquire() {
-        _ = acquire(until: nil)
+        _ = acquire(until: .never)
     }
 
     /// Acquires the lock, waiting at most `timeout` (zero or negative: not at all). False on timeout.
     public func acquire(timeout: Duration) -> Bool {
-        acquire(until: ContinuousClock.now + timeout)
+        acquire(until: Deadline(timeout: timeout))
     }
 
     /// Acquires the lock if it is free or already this thread's; never waits.
     public func tryAcquire() -> Bool {
-        acquire(until: ContinuousClock.now)
+        acquire(until: .now)
     }
 
-    private func acquire(until deadline: ContinuousClock.Instant?) -> Bool {
+    private func acquire(until deadline: Deadline) -> Bool {
         if core.ownerThread == LockCore.me {
             core.depth.pointee.add(1, ordering: .relaxed)
             return true
@@ -94,7 +94,7 @@ public final class RLock: @unchecked Sendable {
     }
 
     func reacquireAfterWait(depth: UInt32) {
-        _ = core.acquire(until: nil)
+        _ = core.acquire(until: .never)
         core.depth.pointee.store(depth, ordering: .relaxed)
     }
 }

@@ -60,13 +60,13 @@ public class CountingSemaphore: @unchecked Sendable {
 
     /// Takes one unit, waiting as long as it takes. Signals do not interrupt the wait.
     public func acquire() {
-        _ = acquire(until: nil)
+        _ = acquire(until: .never)
     }
 
     /// Takes one unit, waiting at most `timeout` (zero or negative: not at all). False on timeout.
     /// Signals neither shorten nor restart the wait.
     public func acquire(timeout: Duration) -> Bool {
-        acquire(until: ContinuousClock.now + timeout)
+        acquire(until: Deadline(timeout: timeout))
     }
 
     /// Takes one unit if one is free; never waits.
@@ -115,14 +115,15 @@ public class CountingSemaphore: @unchecked Sendable {
         return false
     }
 
-    private func acquire(until deadline: ContinuousClock.Instant?) -> Bool {
+    private func acquire(until deadline: Deadline) -> Bool {
         if takeOne() { return true }
         return acquireContended(until: deadline)
     }
 
     @inline(never)
-    private func acquireContended(until deadline: ContinuousClock.Instant?) -> Bool {
-        if let deadline, ContinuousClock.now >= deadline { return false }
+    private func acquireContended(until deadline: Deadline) -> Bool {
+        if deadline.hasPassed { return false }
+        // A spin budget, not a timeout, and not `SpinBackoff` (see `spinBudget`): on `ContinuousClock` as before.
         let spinUntil = ContinuousClock.now + Self.spinBudget
         repeat {
             for _ in 0..<32 {
@@ -138,8 +139,7 @@ public class CountingSemaphore: @unchecked Sendable {
                 continue
             }
             var nap = Self.sleepSlice
-            if let deadline {
-                let remaining = ContinuousClock.now.duration(to: deadline)
+            if let remaining = deadline.remaining {
                 if remaining <= .zero { return false }
                 nap = min(nap, remaining)
             }
