@@ -17,10 +17,12 @@ let package = Package(
         .target(name: "CMultiprocessingShims"),
         // The runtime: Python's multiprocessing re-created for Swift on Linux.
         .target(name: "Multiprocessing", dependencies: ["CMultiprocessingShims"]),
+        // What the book's checker and the chapter runner agree on: environment names, the pid log.
+        .target(name: "BookProtocol"),
         // The chapter runner: cells, headers, one cell or all, time scale.
-        .target(name: "Notebook", dependencies: ["Multiprocessing"]),
+        .target(name: "Notebook", dependencies: ["Multiprocessing", "BookProtocol"]),
         // Book parsing, code-region sync, output normalization, check and bless.
-        .target(name: "BookKit", dependencies: ["CMultiprocessingShims"]),
+        .target(name: "BookKit", dependencies: ["CMultiprocessingShims", "BookProtocol"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),

@@ -168,19 +168,17 @@ open class ChildProcess: @unchecked Sendable {
             if table.current.isDaemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
             state = .starting
         }
-        table.prepareToFork(installExitHandler: true)
         // Known before fork: in the child, getppid() already names the adopter if we die at once.
         let parentPid = table.pid
         let pid: pid_t
         do throws(SystemError) {
-            pid = try Sys.fork()
+            pid = try ProcessTable.fork(installExitHandler: true)
         } catch {
             mutex.withLock { state = .created }
             throw .system(error)
         }
         if pid == 0 { runAsChild(parentPid: parentPid) }
         mutex.withLock { state = .running(pid: pid, pidfd: nil) }
-        table.forked(childPid: pid)
         table.register(self)
     }
 
