@@ -28,8 +28,13 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
         // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
         .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
+        // What the runtime's tests share (process state, pipes, waiting), without XCTest.
+        .target(
+            name: "MultiprocessingTestSupport", dependencies: ["Multiprocessing"],
+            path: "Tests/MultiprocessingTestSupport"),
         .testTarget(
-            name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
+            name: "MultiprocessingTests",
+            dependencies: ["Multiprocessing", "MultiprocessingTestSupport", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Foundation and the runtime imported together: every runtime name must stay unambiguous.

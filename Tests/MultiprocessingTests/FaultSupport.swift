@@ -2,7 +2,7 @@
 // printed on failure, bounded waits, and one /proc-based check that nothing was left behind.
 
 import Glibc
-import Notebook
+import MultiprocessingTestSupport
 import XCTest
 
 @testable import Multiprocessing
@@ -66,15 +66,15 @@ struct Leftovers {
 
     /// Every process in /proc running this test program in our process group, other than us and
     /// our ancestors: our children, their children, and orphans re-parented elsewhere.
-    static func programProcesses() -> [ProcessSnapshot] {
-        let me = ProcessSnapshot(pid: getpid())
+    static func programProcesses() -> [ProcessStat] {
+        let me = ProcessStat(pid: getpid())
         var ancestors: Set<pid_t> = [getpid()]
         var pid = getppid()
-        while pid > 1, let info = ProcessSnapshot(pid: pid) {
+        while pid > 1, let info = ProcessStat(pid: pid) {
             ancestors.insert(pid)
             pid = info.parentPid
         }
-        return ProcessSnapshot.all().filter {
+        return ProcessStat.all().filter {
             !ancestors.contains($0.pid) && $0.processGroup == me?.processGroup && $0.command == me?.command
         }
     }
@@ -84,7 +84,7 @@ struct Leftovers {
     /// the runtime still tracks, and new descriptors. Empty when nothing is left.
     func problems(within timeout: Duration = .seconds(5)) -> [String] {
         var found: [String] = []
-        var extra: [ProcessSnapshot] = []
+        var extra: [ProcessStat] = []
         _ = waitUntil(timeout: timeout) {
             extra = Self.programProcesses().filter { !processes.contains($0.pid) }
             // An orphan zombie is for its new parent (init) to reap; ours are counted below.
@@ -155,20 +155,6 @@ private final class BoundedBox<T>: @unchecked Sendable {
     let mutex = LocalMutex()
     var value: T?
     var done = false
-}
-
-/// Resident memory of this process in KiB (VmRSS from /proc/self/status).
-func residentKiB() -> Int {
-    guard let file = fopen("/proc/self/status", "r") else { return -1 }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 256)
-    while fgets(&buffer, Int32(buffer.count), file) != nil {
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if line.hasPrefix("VmRSS:") {
-            return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? -1
-        }
-    }
-    return -1
 }
 
 /// True when this test binary runs under a sanitizer (`make sanitize`): forking a sanitized process
