@@ -81,10 +81,9 @@ final class ProcessTests: XCTestCase {
     }
 
     func testJoinWithoutPidfdFallsBackToPollingWaitpid() throws {
-        Sys.pidfdEnabled = false
-        defer { Sys.pidfdEnabled = true }
         let descriptorsBefore = openDescriptorCount()
         let blocked = ChildProcess { while true { pause() } }
+        blocked.usesPidfd = false
         try blocked.start()
         XCTAssertEqual(openDescriptorCount(), descriptorsBefore, "no pidfd was opened")
         let started = ContinuousClock.now
