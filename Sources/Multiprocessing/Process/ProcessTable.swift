@@ -63,6 +63,12 @@ package final class ProcessTable: @unchecked Sendable {
         mutex.withLock { children }
     }
 
+    /// The children this process started and has not reaped yet (ended or not), without reaping
+    /// any: what the tests' leftover check compares. `activeChildren()` reaps, so it cannot tell.
+    package static var unreapedChildren: [ChildProcess] {
+        shared.unreapedChildren
+    }
+
     /// At normal exit of any process: terminate living daemonic children, then join every child.
     /// Runs once; later calls return at once.
     func runExitHandling() {
