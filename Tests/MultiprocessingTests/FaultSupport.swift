@@ -15,7 +15,7 @@ struct FaultRandom: RandomNumberGenerator {
     private var generator: SplitMix64
 
     init(_ test: String) {
-        seed = Sys.environment("MP_FAULT_SEED").flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
+        seed = ProcessIO.environment("MP_FAULT_SEED").flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         generator = SplitMix64(seed: seed)
         print("\(test): seed \(seed) (replay with MP_FAULT_SEED=\(seed))")
     }
@@ -59,7 +59,7 @@ func bounded<T: Sendable>(_ bound: Duration, _ body: @escaping @Sendable () -> T
             thread.join()
             return box.mutex.withLock { box.value }
         }
-        Sys.sleep(for: .milliseconds(1))
+        ProcessIO.sleep(for: .milliseconds(1))
     }
     return nil
 }

@@ -62,7 +62,7 @@ final class ProcessTests: XCTestCase {
         let storm = ChildProcess {
             for _ in 0..<2_000 {
                 kill(target, SIGUSR1)
-                Sys.sleep(for: .microseconds(100))
+                ProcessIO.sleep(for: .microseconds(100))
             }
         }
         try blocked.start()
@@ -103,7 +103,7 @@ final class ProcessTests: XCTestCase {
     }
 
     func testJoinWithTimeoutReturnsAsSoonAsTheChildEnds() throws {
-        let worker = ChildProcess { Sys.sleep(for: .milliseconds(50)) }
+        let worker = ChildProcess { ProcessIO.sleep(for: .milliseconds(50)) }
         try worker.start()
         let started = ContinuousClock.now
         try worker.join(timeout: .seconds(30))
