@@ -17,17 +17,24 @@ let package = Package(
         .target(name: "CMultiprocessingShims"),
         // The runtime: Python's multiprocessing re-created for Swift on Linux.
         .target(name: "Multiprocessing", dependencies: ["CMultiprocessingShims"]),
+        // What the book's checker and the chapter runner agree on: environment names, the pid log.
+        .target(name: "BookProtocol"),
         // The chapter runner: cells, headers, one cell or all, time scale.
-        .target(name: "Notebook", dependencies: ["Multiprocessing"]),
+        .target(name: "Notebook", dependencies: ["Multiprocessing", "BookProtocol"]),
         // Book parsing, code-region sync, output normalization, check and bless.
-        .target(name: "BookKit", dependencies: ["CMultiprocessingShims"]),
+        .target(name: "BookKit", dependencies: ["CMultiprocessingShims", "BookProtocol"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
         // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
         .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
+        // What the runtime's tests share (process state, pipes, waiting), without XCTest.
+        .target(
+            name: "MultiprocessingTestSupport", dependencies: ["Multiprocessing"],
+            path: "Tests/MultiprocessingTestSupport"),
         .testTarget(
-            name: "MultiprocessingTests", dependencies: ["Multiprocessing", "Notebook", "CMultiprocessingShims"]),
+            name: "MultiprocessingTests",
+            dependencies: ["Multiprocessing", "MultiprocessingTestSupport", "CMultiprocessingShims"]),
         // A smoke run of every benchmark at tiny sizes (each checks its own result).
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Foundation and the runtime imported together: every runtime name must stay unambiguous.

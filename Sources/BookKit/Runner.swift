@@ -1,3 +1,4 @@
+import BookProtocol
 import CMultiprocessingShims
 import Glibc
 
@@ -93,7 +94,10 @@ public struct Runner: Sendable {
             environment.append("PATH=/usr/local/bin:/usr/bin:/bin")
         }
         if let home = getenv("HOME") { environment.append("HOME=" + String(cString: home)) }
-        environment += ["LC_ALL=C", "MP_NOTEBOOK_BARE=1", "MP_TIME_SCALE=\(timeScale)", "MP_PID_LOG=\(pidLog)"]
+        environment += [
+            "LC_ALL=C", "\(BookEnvironment.bare)=1", "\(BookEnvironment.timeScale)=\(timeScale)",
+            "\(BookEnvironment.pidLog)=\(pidLog)",
+        ]
 
         let spawned = spawn(
             executable, [executable] + arguments, environment,
@@ -281,12 +285,7 @@ public struct Runner: Sendable {
 
     private func readPidLog(_ path: String) -> [Int32] {
         guard let text = try? FileSystem.readText(path) else { return [] }
-        var seen = Set<Int32>()
-        var pids: [Int32] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == " " || $0 == "\t" || $0 == "\r" }) {
-            if let pid = Int32(line), pid > 0, seen.insert(pid).inserted { pids.append(pid) }
-        }
-        return pids
+        return BookEnvironment.pids(inLog: text)
     }
 }
 

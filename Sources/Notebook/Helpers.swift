@@ -12,22 +12,22 @@ public final class Cue: @unchecked Sendable {
 
     /// - Throws: `SystemError` if no pipe can be made (too many open files).
     public init() throws {
-        (readEnd, writeEnd) = try Sys.pipe()
+        (readEnd, writeEnd) = try ProcessIO.pipe()
     }
 
     deinit {
-        Sys.close(readEnd)
-        Sys.close(writeEnd)
+        ProcessIO.close(readEnd)
+        ProcessIO.close(writeEnd)
     }
 
     /// Releases `times` waiters (one each), in this process or any other that has the cue.
     public func signal(times: Int = 1) {
-        Sys.writeAll(String(repeating: "!", count: times), to: writeEnd)
+        ProcessIO.writeAll(String(repeating: "!", count: times), to: writeEnd)
     }
 
     /// Blocks until a `signal()` releases this waiter.
     public func wait() {
-        _ = try? Sys.read(readEnd, upTo: 1)
+        _ = try? ProcessIO.read(readEnd, upTo: 1)
     }
 }
 
@@ -37,25 +37,25 @@ public final class Cue: @unchecked Sendable {
 /// for any program whose output goes into a pipe or a file.
 /// - Throws: `SystemError` when the pipe or the fork fails; the child's own errors end the child.
 public func captureStandardOutput(_ body: () throws -> Void) throws -> String {
-    let (readEnd, writeEnd) = try Sys.pipe()
+    let (readEnd, writeEnd) = try ProcessIO.pipe()
     switch try forkProcess() {
     case .child:
-        Sys.close(readEnd)
-        try? Sys.redirect(writeEnd, to: 1)
-        Sys.close(writeEnd)
-        Sys.reopenStandardOutput()
+        ProcessIO.close(readEnd)
+        try? ProcessIO.redirect(writeEnd, to: 1)
+        ProcessIO.close(writeEnd)
+        ProcessIO.reopenStandardOutput()
         do {
             try body()
         } catch {
-            Sys.flushStdio()
-            Sys.writeAll("captured child failed: \(error)\n", to: 2)
+            ProcessIO.flushStdio()
+            ProcessIO.writeAll("captured child failed: \(error)\n", to: 2)
             exitProcess(1)
         }
         exitProcess(0)
     case .parent(let pid):
-        Sys.close(writeEnd)
-        defer { Sys.close(readEnd) }
-        let bytes = try Sys.readToEnd(readEnd)
+        ProcessIO.close(writeEnd)
+        defer { ProcessIO.close(readEnd) }
+        let bytes = try ProcessIO.readToEnd(readEnd)
         _ = try waitForProcess(pid)
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -63,7 +63,7 @@ public func captureStandardOutput(_ body: () throws -> Void) throws -> String {
 
 /// Writes out whatever standard output has buffered (C's `fflush`).
 public func flushStandardOutput() {
-    Sys.flushStdio()
+    ProcessIO.flushStdio()
 }
 
 /// Polls `condition` every millisecond until it holds or `timeout` passes; returns whether it held.
@@ -72,7 +72,7 @@ public func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool)
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now >= deadline { return false }
-        Sys.sleep(for: .milliseconds(1))
+        ProcessIO.sleep(for: .milliseconds(1))
     }
     return true
 }
@@ -89,36 +89,21 @@ public struct ProcessSnapshot: Sendable {
 
     /// Reads /proc/<pid>/stat; nil once the process is gone (reaped).
     public init?(pid: pid_t) {
-        guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 1024)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // "pid (command) state ppid pgrp ...": the command may contain spaces, so split after its ')'.
-        guard let close = line.lastIndex(of: ")") else { return nil }
-        let fields = line[line.index(after: close)...].split(separator: " ")
-        guard fields.count > 3, let open = line.firstIndex(of: "("), let state = fields[0].first,
-            let parent = pid_t(fields[1]), let group = pid_t(fields[2])
-        else { return nil }
-        self.command = String(line[line.index(after: open)..<close])
-        self.pid = pid
-        self.state = state
-        self.parentPid = parent
-        self.processGroup = group
+        guard let stat = ProcessStat(pid: pid) else { return nil }
+        self.init(stat)
+    }
+
+    private init(_ stat: ProcessStat) {
+        self.pid = stat.pid
+        self.state = stat.state
+        self.parentPid = stat.parentPid
+        self.processGroup = stat.processGroup
+        self.command = stat.command
     }
 
     /// Every process in /proc right now.
     public static func all() -> [ProcessSnapshot] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
-        var found: [ProcessSnapshot] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if let pid = pid_t(name), let snapshot = ProcessSnapshot(pid: pid) { found.append(snapshot) }
-        }
-        return found
+        ProcessStat.all().map(ProcessSnapshot.init)
     }
 
     /// Every process in /proc that is still running (not a zombie), in the caller's process group,

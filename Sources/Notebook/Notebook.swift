@@ -1,5 +1,6 @@
 // The chapter runner: a chapter is an ordered list of cells, each run in a fresh child process.
 
+import BookProtocol
 import Glibc
 import Multiprocessing
 
@@ -36,9 +37,10 @@ public struct Chapter: Sendable {
 /// Each cell runs in a fresh child process, so exit-time behaviour is real per cell.
 /// The exit status is 1 when a cell failed, 2 on a usage error.
 public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arguments) -> Never {
+    startPidLog()
     // Line-buffered even into a pipe, so that output appears in the order processes print it,
     // in a terminal and in the book's checker alike.
-    Sys.setStandardOutputBuffering(.line)
+    ProcessIO.setStandardOutputBuffering(.line)
     let options = Array(arguments.dropFirst())
     switch options.first {
     case "--help", "-h":
@@ -81,7 +83,7 @@ private func printUsage(_ chapter: Chapter) {
 
 /// Runs one cell in a fresh child process and reports whether it succeeded.
 private func run(_ cell: Cell, of chapter: Chapter) -> Bool {
-    if Sys.environment("MP_NOTEBOOK_BARE") != "1" {
+    if ProcessIO.environment(BookEnvironment.bare) != "1" {
         print(
             "── \(cell.id): \(cell.title) "
                 + String(repeating: "─", count: max(3, 60 - cell.id.count - cell.title.count)))
@@ -114,6 +116,6 @@ private func run(_ cell: Cell, of chapter: Chapter) -> Bool {
 }
 
 private func writeError(_ text: String) {
-    Sys.flushStdio()
-    Sys.writeAll(text, to: 2)
+    ProcessIO.flushStdio()
+    ProcessIO.writeAll(text, to: 2)
 }

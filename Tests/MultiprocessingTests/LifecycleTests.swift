@@ -41,7 +41,7 @@ final class LifecycleTests: XCTestCase {
         let report = try ReportPipe()
         let program = ChildProcess {
             let worker = ChildProcess {
-                Sys.sleep(for: .milliseconds(100))
+                ProcessIO.sleep(for: .milliseconds(100))
                 report.write("worker done\n")
             }
             try worker.start()
@@ -57,7 +57,7 @@ final class LifecycleTests: XCTestCase {
         struct Broken: Error, CustomStringConvertible { var description: String { "it broke" } }
         let report = try ReportPipe()
         let child = ChildProcess(name: "breaker") {
-            try Sys.redirect(report.writeEnd, to: 2)
+            try ProcessIO.redirect(report.writeEnd, to: 2)
             throw Broken()
         }
         try child.start()
@@ -80,7 +80,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testJoinFromManyThreads() throws {
-        let worker = ChildProcess { Sys.sleep(for: .milliseconds(100)) }
+        let worker = ChildProcess { ProcessIO.sleep(for: .milliseconds(100)) }
         try worker.start()
         let threads = 4
         var handles: [pthread_t] = []

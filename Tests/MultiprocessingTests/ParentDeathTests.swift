@@ -55,7 +55,7 @@ final class ParentDeathTests: XCTestCase {
                 pids += line.split(separator: " ").dropFirst().compactMap { pid_t($0) }
             }
             XCTAssertEqual(pids.count, 9, "3 daemons, a worker, 2 grandchildren, a pool's zygote and 2 workers")
-            Sys.sleep(for: random.microseconds(0...20_000))
+            ProcessIO.sleep(for: random.microseconds(0...20_000))
             try program.kill()
             try program.join(timeout: .seconds(5))
             XCTAssertEqual(program.exitCode, -SIGKILL)
@@ -65,8 +65,8 @@ final class ParentDeathTests: XCTestCase {
                     becomesDead(pid, within: max(.zero, ContinuousClock.now.duration(to: deadline))),
                     "process \(pid) survived its killed parent by 2 s: round \(round), \(random.describe)")
             }
-            Sys.close(report.readEnd)
-            Sys.close(report.writeEnd)
+            ProcessIO.close(report.readEnd)
+            ProcessIO.close(report.writeEnd)
         }
         print(
             "FAULTS parent-death: 3 trees (27 descendants: daemons, a worker, grandchildren, a pool) gone within 2 s of their root's SIGKILL"

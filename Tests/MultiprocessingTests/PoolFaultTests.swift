@@ -1,5 +1,5 @@
 import Glibc
-import Notebook
+import MultiprocessingTestSupport
 import XCTest
 
 @testable import Multiprocessing

@@ -1,5 +1,5 @@
 import Glibc
-import Notebook
+import MultiprocessingTestSupport
 import XCTest
 
 @testable import Multiprocessing
@@ -77,7 +77,7 @@ final class PoolTests: XCTestCase {
     }
 
     func testGetTimeoutThrowsAfterAboutTheTimeout() throws {
-        let gate = try Cue()
+        let gate = try Gate()
         let pool = try Pool(processes: 1) { (x: Int) -> Int in
             gate.wait()
             return x
@@ -265,7 +265,7 @@ final class PoolTests: XCTestCase {
     }
 
     func testCancellingAnAwaitDoesNotCancelTheTask() async throws {
-        let gate = try Cue()
+        let gate = try Gate()
         let pool = try Pool(processes: 1) { (x: Int) -> Int in
             gate.wait()
             return x
@@ -287,7 +287,7 @@ final class PoolTests: XCTestCase {
     }
 
     func testNoTaskWaitsBehindALongOneWhileAWorkerIsIdle() throws {
-        let gate = try Cue()
+        let gate = try Gate()
         let pool = try Pool(processes: 2) { (x: Int) -> Int in
             if x < 0 { gate.wait() }
             return x
@@ -342,7 +342,7 @@ final class PoolTests: XCTestCase {
     }
 
     func testTerminateWith10000QueuedTasksReturnsWithin2Seconds() throws {
-        let gate = try Cue()
+        let gate = try Gate()
         let pool = try Pool(processes: 2) { (x: Int) -> Int in
             gate.wait()
             return x

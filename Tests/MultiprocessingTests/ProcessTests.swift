@@ -62,7 +62,7 @@ final class ProcessTests: XCTestCase {
         let storm = ChildProcess {
             for _ in 0..<2_000 {
                 kill(target, SIGUSR1)
-                Sys.sleep(for: .microseconds(100))
+                ProcessIO.sleep(for: .microseconds(100))
             }
         }
         try blocked.start()
@@ -81,10 +81,9 @@ final class ProcessTests: XCTestCase {
     }
 
     func testJoinWithoutPidfdFallsBackToPollingWaitpid() throws {
-        Sys.pidfdEnabled = false
-        defer { Sys.pidfdEnabled = true }
         let descriptorsBefore = openDescriptorCount()
         let blocked = ChildProcess { while true { pause() } }
+        blocked.usesPidfd = false
         try blocked.start()
         XCTAssertEqual(openDescriptorCount(), descriptorsBefore, "no pidfd was opened")
         let started = ContinuousClock.now
@@ -104,7 +103,7 @@ final class ProcessTests: XCTestCase {
     }
 
     func testJoinWithTimeoutReturnsAsSoonAsTheChildEnds() throws {
-        let worker = ChildProcess { Sys.sleep(for: .milliseconds(50)) }
+        let worker = ChildProcess { ProcessIO.sleep(for: .milliseconds(50)) }
         try worker.start()
         let started = ContinuousClock.now
         try worker.join(timeout: .seconds(30))
@@ -240,5 +239,34 @@ final class ProcessTests: XCTestCase {
         kill(pid, SIGTERM)
         XCTAssertEqual(try waitForProcess(pid), .signaled(SIGTERM))
         XCTAssertThrowsError(try waitForProcess(pid)) { XCTAssertEqual(($0 as? SystemError)?.errno, ECHILD) }
+    }
+
+    /// The observer hears every fork the runtime makes, in the process that forked, and a forked
+    /// child keeps it. Installed in a throwaway child, so the test process keeps no observer.
+    func testTheForkObserverHearsEveryForkAndChildrenInheritIt() throws {
+        let report = try ReportPipe()
+        let writeEnd = report.writeEnd
+        switch try forkProcess() {
+        case .child:
+            ProcessTable.install(ForkObserver { child in ProcessIO.writeAll("observed \(child)\n", to: writeEnd) })
+            let started = ChildProcess {
+                // The grandchild is forked by the child: heard by the child's inherited observer.
+                guard case .parent(let grandchild) = try forkProcess() else { exitProcess(0) }
+                report.write("forked \(grandchild)\n")
+                _ = try waitForProcess(grandchild)
+            }
+            try? started.start()
+            report.write("started \(started.pid ?? -1)\n")
+            _ = try? started.join()
+            exitProcess(0)
+        case .parent(let pid):
+            let lines = try report.readAll().split(separator: "\n").map(String.init)
+            XCTAssertEqual(try waitForProcess(pid), .exited(0))
+            let observed = lines.filter { $0.hasPrefix("observed ") }.map { $0.dropFirst("observed ".count) }
+            let made = lines.filter { !$0.hasPrefix("observed ") }.map { $0.split(separator: " ").last ?? "" }
+            XCTAssertEqual(made.count, 2, "the child started one process, which forked one: \(lines)")
+            XCTAssertEqual(Set(observed), Set(made), "every fork was observed, once: \(lines)")
+            XCTAssertEqual(observed.count, made.count, "\(lines)")
+        }
     }
 }

@@ -1,4 +1,11 @@
-// ChildProcess: Python's multiprocessing.Process on fork.
+// Process/: starting, watching and ending processes. Python's multiprocessing.Process on fork
+// (ChildProcess, currentProcess, exitProcess, activeChildren), the bare fork and waitpid
+// (ForkProcess.swift), what a process knows about itself and its children (ProcessTable.swift),
+// the runtime's one fork path and its observer hook (ForkObserver.swift), the async join
+// (ProcessAsync.swift) and ProcessError.
+// May depend on Platform only (and Async for the async join). Everything else that forks (the
+// pool) goes through `ProcessTable.fork(installExitHandler:)`, so that every fork flushes stdio,
+// installs the exit handling when asked, and is reported to the observer.
 
 import Glibc
 
@@ -50,6 +57,7 @@ open class ChildProcess: @unchecked Sendable {
     private let mutex = LocalMutex()
     private var state: State
     private var daemonic: Bool
+    private var pidfdAllowed = true
 
     /// Creates a process that will run `target` (or ``run()``, if a subclass overrides it).
     ///
@@ -116,6 +124,13 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Whether a timed join may wait on a pidfd (true by default). Tests turn it off, before
+    /// ``start()``, to exercise the path for kernels without pidfds: a join then polls `waitpid`.
+    package var usesPidfd: Bool {
+        get { mutex.withLock { pidfdAllowed } }
+        set { mutex.withLock { pidfdAllowed = newValue } }
+    }
+
     /// The child's pid; nil before ``start()``.
     public var pid: pid_t? {
         mutex.withLock {
@@ -168,19 +183,17 @@ open class ChildProcess: @unchecked Sendable {
             if table.current.isDaemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
             state = .starting
         }
-        table.prepareToFork(installExitHandler: true)
         // Known before fork: in the child, getppid() already names the adopter if we die at once.
         let parentPid = table.pid
         let pid: pid_t
         do throws(SystemError) {
-            pid = try Sys.fork()
+            pid = try ProcessTable.fork(installExitHandler: true)
         } catch {
             mutex.withLock { state = .created }
             throw .system(error)
         }
         if pid == 0 { runAsChild(parentPid: parentPid) }
         mutex.withLock { state = .running(pid: pid, pidfd: nil) }
-        table.forked(childPid: pid)
         table.register(self)
     }
 
@@ -276,7 +289,7 @@ open class ChildProcess: @unchecked Sendable {
                     throw .system(error)
                 }
                 if !timed { return .waitUntilEnded(pid) }
-                if pidfd == nil {
+                if pidfd == nil && pidfdAllowed {
                     pidfd = Sys.pidfd(for: pid)
                     state = .running(pid: pid, pidfd: pidfd)
                 }

@@ -22,13 +22,11 @@ public enum ForkResult: Equatable, Sendable {
 /// - Cost: one `fork` system call (about 100 µs for a small program).
 public func forkProcess() throws(SystemError) -> ForkResult {
     let table = ProcessTable.shared
-    table.prepareToFork(installExitHandler: false)
-    let pid = try Sys.fork()
+    let pid = try ProcessTable.fork(installExitHandler: false)
     if pid == 0 {
         table.becomeChild(pid: getpid(), current: nil, identity: [])
         return .child
     }
-    table.forked(childPid: pid)
     return .parent(childPid: pid)
 }
 

@@ -3,13 +3,9 @@
 
 import Glibc
 
-final class ProcessTable: @unchecked Sendable {
+package final class ProcessTable: @unchecked Sendable {
     /// This process's table. Replaced only in a freshly forked child, which has one thread.
-    nonisolated(unsafe) static var shared = ProcessTable(
-        pid: getpid(),
-        identity: [],
-        pidLogPath: Sys.environment("MP_PID_LOG"),
-        ownPidLogged: false)
+    nonisolated(unsafe) static var shared = ProcessTable(pid: getpid(), identity: [])
 
     /// Set once atexit has our handler. Memory is copied by fork, and so is the atexit list.
     nonisolated(unsafe) private static var exitHandlerInstalled = false
@@ -24,16 +20,10 @@ final class ProcessTable: @unchecked Sendable {
     /// Children started by this process and not yet reaped.
     private var children: [ChildProcess] = []
     private var exitHandlingDone = false
-    /// MP_PID_LOG: where every pid this tree creates is recorded for the book checker.
-    private let pidLogPath: String?
-    private var ownPidLogged: Bool
-
-    private init(pid: pid_t, identity: [Int], pidLogPath: String?, ownPidLogged: Bool, current: ChildProcess? = nil) {
+    private init(pid: pid_t, identity: [Int], current: ChildProcess? = nil) {
         self.pid = pid
         self.current = current ?? ChildProcess(mainProcessWithPid: pid)
         self.identity = identity
-        self.pidLogPath = pidLogPath
-        self.ownPidLogged = ownPidLogged
     }
 
     /// The identity for the next child's default name (`Process-1`, `Process-1:2`, ...).
@@ -44,29 +34,21 @@ final class ProcessTable: @unchecked Sendable {
         }
     }
 
-    /// Everything a fork needs first: the exit handler installed, our pid logged, stdio flushed.
+    /// Everything a fork needs first: the exit handler installed (if asked), stdio flushed.
+    /// Part of `ProcessTable.fork(installExitHandler:)`; called directly only by the pool's forks.
+    // forwarding: make private at integration (the pool forks through `fork(installExitHandler:)` then).
     func prepareToFork(installExitHandler: Bool) {
         if installExitHandler && !Self.exitHandlerInstalled {
             Self.exitHandlerInstalled = true
             atexit { ProcessTable.shared.runExitHandling() }
         }
-        if let pidLogPath, !ownPidLogged {
-            ownPidLogged = true
-            Sys.appendLine(String(pid), toFile: pidLogPath)
-        }
         Sys.flushStdio()
-    }
-
-    /// In the parent, right after fork.
-    func forked(childPid: pid_t) {
-        if let pidLogPath { Sys.appendLine(String(childPid), toFile: pidLogPath) }
     }
 
     /// In the child, right after fork: a fresh table, with `current` as this process
     /// (nil: a fresh `MainProcess`, for `forkProcess()`).
     func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int]) {
-        ProcessTable.shared = ProcessTable(
-            pid: pid, identity: identity, pidLogPath: pidLogPath, ownPidLogged: true, current: current)
+        ProcessTable.shared = ProcessTable(pid: pid, identity: identity, current: current)
     }
 
     func register(_ child: ChildProcess) {
@@ -79,6 +61,12 @@ final class ProcessTable: @unchecked Sendable {
 
     var unreapedChildren: [ChildProcess] {
         mutex.withLock { children }
+    }
+
+    /// The children this process started and has not reaped yet (ended or not), without reaping
+    /// any: what the tests' leftover check compares. `activeChildren()` reaps, so it cannot tell.
+    package static var unreapedChildren: [ChildProcess] {
+        shared.unreapedChildren
     }
 
     /// At normal exit of any process: terminate living daemonic children, then join every child.

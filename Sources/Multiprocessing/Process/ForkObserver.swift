@@ -1,0 +1,50 @@
+// The one fork path of the runtime, and the hook that lets a program watch it.
+// Every fork the runtime makes goes through `ProcessTable.fork(installExitHandler:)`, which tells
+// the installed observer each new child's pid. The book's runner uses it to log every pid a chapter
+// creates; the runtime itself records nothing.
+
+import Glibc
+
+/// Watches the forks the runtime makes. Installed once with `ProcessTable.install(_:)`.
+package struct ForkObserver: Sendable {
+    let didFork: @Sendable (_ child: pid_t) -> Void
+
+    /// `didFork` runs in the parent, right after each fork the runtime makes (`ChildProcess.start`,
+    /// `forkProcess`, a pool's zygote and its workers), with the new child's pid. It may run in a
+    /// pool's zygote, which has one thread and must stay plain: no Dispatch, no Swift concurrency,
+    /// no lock another thread may hold. Its cost is added to every fork.
+    package init(didFork: @escaping @Sendable (_ child: pid_t) -> Void) {
+        self.didFork = didFork
+    }
+}
+
+extension ProcessTable {
+    /// The observer, if any. Written once before the first fork; a fork copies it (plain memory),
+    /// so children and their children keep observing.
+    nonisolated(unsafe) private static var observer: ForkObserver?
+
+    /// Installs `observer` for every later fork of this process and of its descendants.
+    /// Call it once, before the first fork, from one thread (it is a plain store, not synchronised).
+    package static func install(_ observer: ForkObserver) {
+        self.observer = observer
+    }
+
+    /// The runtime's one fork: installs the exit handler first if asked (`ChildProcess` children
+    /// are joined at exit; a bare `forkProcess` child is not), flushes stdio so buffered text is not
+    /// printed twice, forks, and in the parent tells the observer. The caller does the child's side
+    /// (`becomeChild`) when this returns 0.
+    /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
+    /// - Cost: one `fork` (about 100 µs for a small program), plus the observer's work.
+    static func fork(installExitHandler: Bool) throws(SystemError) -> pid_t {
+        shared.prepareToFork(installExitHandler: installExitHandler)
+        let pid = try Sys.fork()
+        if pid != 0 { observer?.didFork(pid) }
+        return pid
+    }
+
+    /// The parent's side of a fork made elsewhere: tells the observer.
+    // forwarding: remove at integration (the pool forks through `fork(installExitHandler:)` then).
+    func forked(childPid: pid_t) {
+        Self.observer?.didFork(childPid)
+    }
+}
