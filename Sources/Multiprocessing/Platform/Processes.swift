@@ -84,9 +84,6 @@ extension Sys {
         }
     }
 
-    /// Off only in tests, to exercise the path for kernels without pidfds.
-    nonisolated(unsafe) package static var pidfdEnabled = true
-
     /// Blocks until the child has ended, without reaping it (waitid with WNOWAIT), so that the
     /// reaping can happen under a lock. ECHILD (already reaped) returns at once.
     static func waitUntilEnded(_ pid: pid_t) throws(SystemError) {
@@ -100,7 +97,6 @@ extension Sys {
 
     /// A pidfd for a child, or nil where the kernel has none (then callers poll `waitpid`).
     static func pidfd(for pid: pid_t) -> Int32? {
-        guard pidfdEnabled else { return nil }
         let fd = mp_pidfd_open(pid)
         return fd >= 0 ? fd : nil
     }
@@ -128,15 +124,5 @@ extension Sys {
         let affinity = mp_affinity_cpu_count()
         if affinity > 0 { return Int(affinity) }
         return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    }
-
-    /// Appends one line to a file (O_APPEND keeps lines from many processes whole).
-    static func appendLine(_ line: String, toFile path: String) {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        var text = line
-        text.append("\n")
-        text.withUTF8 { bytes in _ = write(fd, bytes.baseAddress, bytes.count) }
-        Glibc.close(fd)
     }
 }
