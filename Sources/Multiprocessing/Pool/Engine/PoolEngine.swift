@@ -1,0 +1,278 @@
+// The parent's side of a pool: the job queue, the I/O thread, and the workers as the parent sees them.
+//
+// One plain thread (the I/O thread) does all the pool's I/O. It forks the zygote, asks it for
+// workers, hands queued jobs to workers with spare capacity, reads their answers, completes
+// results (running callbacks), and learns of every worker's death from the zygote, which reaps
+// them. Its sockets are non-blocking and it buffers what a worker cannot take yet, so it never
+// blocks on a write: a worker blocked writing a big result back is always read. (This is why one
+// thread suffices where CPython needs a task handler and a result handler: the classic deadlock
+// needs a sender that blocks.) The callers' threads only encode inputs and queue jobs.
+//
+// Pacing: a worker may be sent a few jobs ahead (as many as fit in about 150 µs of its measured job
+// time), so tiny jobs do not wait for a round trip; a worker with nothing to do takes unstarted jobs
+// back from a busy one (see `PoolSlots`), so a long job never holds up the jobs queued behind it.
+//
+// Faults: a worker claims each job in shared memory before running it. When a worker dies, its
+// unanswered jobs are split by their claims: the one it was running fails with `workerDied`
+// (naming the exit status or signal the zygote reported); the ones it never started go back to the
+// front of the queue. A replacement is forked, and nothing waits for ever.
+//
+// A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
+// socket ended, within `zygoteAnswerTimeout`) is killed and replaced: its workers die with it (their
+// parent-death signal), their jobs are settled as above, and a new zygote forks new workers. It is
+// forked from a process with threads, so it could in principle inherit a lock some other thread
+// held at that instant; this turns that rare hang into a short pause.
+
+import Glibc
+import Synchronization
+
+final class PoolEngine: @unchecked Sendable {
+    enum Phase: Equatable {
+        case running
+        case closed
+        case terminating
+        case terminated
+        case broken(PoolError)
+
+        /// Why a call that queues work fails in this phase; nil while running.
+        func refusal(of operation: PoolOperation) -> PoolError? {
+            switch self {
+            case .running: return nil
+            case .closed: return .notRunning(operation: operation, state: .closed)
+            case .terminating, .terminated: return .notRunning(operation: operation, state: .terminated)
+            case .broken(let error): return error
+            }
+        }
+    }
+
+    let processes: Int
+    let maxTasksPerChild: Int?
+    /// Only this process may use the pool: a forked child has a copy of the object, not the pool.
+    let ownerPid: pid_t
+    let template: WorkerLaunch.Template
+    let shared: SharedMemory
+    let slots: PoolSlots
+    /// The parent's and the zygote's ends of the control socket (new ones when the zygote is replaced).
+    var controlFd: Int32
+    var zygoteEnd: Int32
+    let wakeFd: Int32
+    let workerMask: sigset_t
+    private(set) var thread: PlainThread?
+    let nextJobID = Atomic<UInt64>(1)
+
+    // Shared with the callers' threads, under `monitor`.
+    let monitor = LocalMonitor()
+    var phase = Phase.running
+    var queue = Deque<PoolJob>()
+    /// The I/O thread is (about to be) asleep in poll and should be woken for new work.
+    var wakeOnSubmit = false
+    var finished = false
+    var startup: Result<pid_t, SystemError>?
+    var livePids: [Int: pid_t] = [:]
+    var zygote: pid_t = 0
+    /// Jobs a dead worker had not started, sent to another (for tests).
+    var requeued = 0
+    /// Jobs taken back from a busy worker for an idle one (for tests).
+    var stolen = 0
+
+    // The I/O thread's own.
+    var workers: [WorkerState?]
+    /// When each slot's outstanding spawn request was sent (nil: none): the zygote owes an answer.
+    var spawnAskedAt: [ContinuousClock.Instant?]
+    var retryAt: [ContinuousClock.Instant?]
+    /// Zygotes replaced since a worker last started.
+    var zygoteReplacements = 0
+    /// Workers in a row that never finished starting (killed after `zygoteAnswerTimeout`).
+    var stuckStarts = 0
+    var lastWorkerNumber = 0
+    /// Moving average of how long a job runs in a worker, in nanoseconds.
+    var jobNanoseconds: Double?
+    let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+
+    /// How much work a worker may be sent ahead, in nanoseconds of its measured job time: enough to
+    /// keep it busy while the parent (sharing two cores with it) reads and refills. Jobs sent ahead
+    /// are never stuck behind a slow one: an idle worker takes them back (see `assignJobs`).
+    static let queuedWorkBudget = 1_000_000.0
+    /// At most this many jobs per worker (fewer than the 64 claim words of a slot).
+    static let maxDepth = 48
+    /// How long the zygote may take to answer a spawn request or report a worker's death, and a new
+    /// worker to start, before they are presumed stuck (a fork takes well under a millisecond;
+    /// tests shorten it). Two workers in a row stuck at start-up get their zygote replaced.
+    nonisolated(unsafe) package static var zygoteAnswerTimeout = Duration.seconds(10)
+    /// Replacements in a row without a working zygote before the pool gives up as broken.
+    static let maxZygoteReplacements = 3
+
+    init(processes: Int, maxTasksPerChild: Int?, body: @escaping (WorkerLaunch) -> Never) throws(PoolError) {
+        self.processes = processes
+        self.maxTasksPerChild = maxTasksPerChild
+        ownerPid = ProcessTable.shared.pid
+        workers = Array(repeating: nil, count: processes)
+        spawnAskedAt = Array(repeating: nil, count: processes)
+        retryAt = Array(repeating: nil, count: processes)
+        workerMask = Sys.signalMask()
+        do throws(SystemError) {
+            shared = try SharedMemory(byteCount: PoolSlots.byteCount(processes: processes))
+        } catch {
+            throw .system(error)
+        }
+        slots = PoolSlots(
+            words: shared.base.bindMemory(
+                to: Atomic<UInt64>.self,
+                capacity: processes * PoolSlots.wordsPerSlot))
+        template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
+        var opened: [Int32] = []
+        do throws(SystemError) {
+            let (parentEnd, childEnd) = try Self.makeControlSocket()
+            opened = [parentEnd, childEnd]
+            let wake = try PoolDescriptors.lock.withLock { () throws(SystemError) in
+                let fd = try Sys.eventDescriptor()
+                PoolDescriptors.open.insert(fd)
+                return fd
+            }
+            controlFd = parentEnd
+            zygoteEnd = childEnd
+            wakeFd = wake
+        } catch {
+            for fd in opened { PoolDescriptors.close(fd) }
+            throw .system(error)
+        }
+    }
+
+    /// A socket pair for the parent and a zygote, registered as the pool's.
+    static func makeControlSocket() throws(SystemError) -> (parentEnd: Int32, zygoteEnd: Int32) {
+        try PoolDescriptors.lock.withLock { () throws(SystemError) in
+            let pair = try Sys.socketPair(.packets)
+            PoolDescriptors.open.insert(pair.0)
+            PoolDescriptors.open.insert(pair.1)
+            return pair
+        }
+    }
+
+    /// Starts the I/O thread, which forks the zygote and asks it for the workers. Returns once the
+    /// zygote exists (the workers come up in the background).
+    func start() throws(PoolError) {
+        // The zygote, and every worker, runs on a copy of this thread's stack: give it a main-sized one.
+        let thread: PlainThread
+        do throws(SystemError) {
+            thread = try PlainThread(stackSize: 8 << 20) { [self] in ioThreadMain() }
+        } catch {
+            closeAll()
+            throw .system(error)
+        }
+        self.thread = thread
+        let result = monitor.withLock {
+            while startup == nil { _ = monitor.wait(until: nil) }
+            return startup!
+        }
+        if case .failure(let error) = result {
+            thread.join()
+            closeAll()
+            throw .system(error)
+        }
+    }
+
+    /// After a failed start: closes what is left open; the engine counts as finished (so
+    /// `terminate()` from the pool's deinit touches nothing).
+    func closeAll() {
+        monitor.withLock { finished = true }
+        for fd in [controlFd, zygoteEnd, wakeFd]
+        where PoolDescriptors.lock.withLock({ PoolDescriptors.open.contains(fd) }) {
+            PoolDescriptors.close(fd)
+        }
+    }
+
+    // MARK: The callers' side
+
+    var isOwnedByThisProcess: Bool { ProcessTable.shared.pid == ownerPid }
+
+    func makeJobID() -> UInt64 {
+        nextJobID.add(1, ordering: .relaxed).oldValue
+    }
+
+    /// Queues jobs, or throws why the pool takes no more work.
+    func submit(_ jobs: [PoolJob], operation: PoolOperation) throws(PoolError) {
+        try submit(operation: operation) { queue.append(contentsOf: jobs) }
+    }
+
+    func submit(_ job: PoolJob, operation: PoolOperation) throws(PoolError) {
+        try submit(operation: operation) { queue.append(job) }
+    }
+
+    func submit(operation: PoolOperation, _ enqueue: () -> Void) throws(PoolError) {
+        guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: operation) }
+        try monitor.withLock { () throws(PoolError) in
+            if let refusal = phase.refusal(of: operation) { throw refusal }
+            enqueue()
+            if wakeOnSubmit {
+                wakeOnSubmit = false
+                Sys.signalEvent(wakeFd)
+            }
+        }
+    }
+
+    /// Checks that the pool takes work now (for calls that have nothing to queue).
+    func checkRunning(operation: PoolOperation) throws(PoolError) {
+        guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: operation) }
+        try monitor.withLock { () throws(PoolError) in
+            if let refusal = phase.refusal(of: operation) { throw refusal }
+        }
+    }
+
+    func close() {
+        guard isOwnedByThisProcess else { return }
+        monitor.withLock {
+            if phase == .running { phase = .closed }
+            if !finished { Sys.signalEvent(wakeFd) }
+        }
+    }
+
+    /// Stops the workers at once and fails every unfinished job with `.terminated`. Returns when
+    /// every process of the pool has been reaped (at once when called from a callback).
+    func terminate() {
+        guard isOwnedByThisProcess else { return }
+        monitor.withLock {
+            switch phase {
+            case .running, .closed: phase = .terminating
+            default: break
+            }
+            if !finished { Sys.signalEvent(wakeFd) }
+        }
+        guard let thread else { return }
+        if thread.isCurrent {
+            thread.detach()  // from a callback: the I/O thread ends by itself once this returns
+            return
+        }
+        waitUntilFinished()
+    }
+
+    func join() throws(PoolError) {
+        guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: .join) }
+        if monitor.withLock({ phase == .running }) { throw .joinWhileRunning }
+        if thread?.isCurrent == true { throw .blockingCallInCallback(operation: .join) }
+        waitUntilFinished()
+    }
+
+    func waitUntilFinished() {
+        monitor.withLock {
+            while !finished { _ = monitor.wait(until: nil) }
+        }
+        thread?.join()
+    }
+
+    /// The zygote's pid and the workers' pids now (for tests and demos).
+    var processIDs: (zygote: pid_t, workers: [pid_t]) {
+        monitor.withLock { (zygote, livePids.keys.sorted().map { livePids[$0]! }) }
+    }
+
+    var requeuedCount: Int { monitor.withLock { requeued } }
+    var stolenCount: Int { monitor.withLock { stolen } }
+
+    /// Waits until `count` workers are up, or the timeout passes; returns their pids.
+    func waitForWorkers(count: Int, timeout: Duration) -> [pid_t] {
+        let deadline = ContinuousClock.now + timeout
+        return monitor.withLock {
+            while livePids.count < count && !finished && monitor.wait(until: deadline) {}
+            return livePids.keys.sorted().map { livePids[$0]! }
+        }
+    }
+}
