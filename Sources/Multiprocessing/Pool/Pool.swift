@@ -271,7 +271,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         throws(PoolError) -> PoolJob
     {
         let id = engine.makeJobID()
-        let buffer = ByteBuffer(capacity: FrameHeader.size + 32 + count * MemoryLayout<Input>.stride)
+        let buffer = ByteBuffer(
+            capacity: PoolFrameHead.lengthPrefix + PoolFrameHead.size + 32 + count * MemoryLayout<Input>.stride)
         let start = buffer.startFrame(kind, id: id)
         do throws(CodecError) {
             try EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth).encode(value)

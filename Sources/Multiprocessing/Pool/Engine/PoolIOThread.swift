@@ -189,7 +189,7 @@ extension PoolEngine {
         worker.endedAt = ContinuousClock.now
         worker.startingSince = nil  // its fate is now the zygote's death report
         // A worker closes its socket only by ending; make sure it does, so its death is reported.
-        sendToZygote(ControlMessage(.kill, Int64(worker.pid)))
+        sendToZygote(.kill(pid: worker.pid))
     }
 
     /// Reads and handles everything the worker has sent.
@@ -227,7 +227,7 @@ extension PoolEngine {
     func handleFrames(from worker: WorkerState) throws(ProtocolViolation) {
         while let frame = try worker.reader.nextFrame() {
             if frame.kind == FrameKind.initializerFailed.rawValue {
-                let description = (try? decoder.decode(RemoteFailure.self, from: frame.body))?.description ?? "?"
+                let description = PoolAnswer.remoteFailure(frame, decoder: decoder)?.description ?? "?"
                 breakPool(.initializerFailed(worker: worker.name, description: description))
                 continue
             }
@@ -257,14 +257,14 @@ extension PoolEngine {
     func shutDown(failingWith error: PoolError?) {
         // Not sendToZygote: a zygote that is already gone must not turn this end into "broken".
         if let error {
-            try? ControlMessage(.terminate).send(on: controlFd)
+            try? ControlMessage.terminate.send(on: controlFd)
             let queued = monitor.withLock { queue.removeAll() }
             for case let worker? in workers {
                 for entry in worker.inflight.removeAll() { entry.job.sink.fail(entry.job, error) }
             }
             for job in queued { job.sink.fail(job, error) }
         } else {
-            try? ControlMessage(.exit).send(on: controlFd)
+            try? ControlMessage.exit.send(on: controlFd)
         }
         for case let worker? in workers { PoolDescriptors.close(worker.fd) }
         workers = Array(repeating: nil, count: processes)

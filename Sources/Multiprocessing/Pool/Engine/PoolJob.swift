@@ -32,12 +32,12 @@ final class PoolJob: @unchecked Sendable {
     /// Writes a new id into the job and its frame (I/O thread).
     func renumber(_ newID: UInt64) {
         id = newID
-        (frame.base + 5).storeBytes(of: newID, as: UInt64.self)
+        PoolFrameHead.store(id: newID, at: frame.base + PoolFrameHead.lengthPrefix)
     }
 
     /// Writes the claim word's position into the frame's aux field, before it is sent (I/O thread).
     func setClaimPosition(_ position: Int) {
-        (frame.base + 13).storeBytes(of: UInt64(position), as: UInt64.self)
+        PoolFrameHead.store(aux: UInt64(position), at: frame.base + PoolFrameHead.lengthPrefix)
     }
 }
 

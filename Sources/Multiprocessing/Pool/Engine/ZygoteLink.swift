@@ -130,23 +130,21 @@ extension PoolEngine {
                     if let fd { PoolDescriptors.close(fd) }
                     continue
                 }
-                let message = buffer.withUnsafeBytes { ControlMessage(bytes: $0) }
-                switch ControlMessage.Kind(rawValue: message.kind) {
-                case .spawned?:
+                switch buffer.withUnsafeBytes({ ControlMessage(bytes: $0) }) {
+                case .spawned(let slot, let number, let pid)?:
                     guard let fd else {
                         // The socket did not arrive (descriptor table full): that worker is no use.
-                        sendToZygote(ControlMessage(.kill, message.c))
-                        spawnFailed(
-                            slot: Int(message.a), error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
+                        sendToZygote(.kill(pid: pid))
+                        spawnFailed(slot: slot, error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
                         continue
                     }
-                    workerStarted(slot: Int(message.a), number: Int(message.b), pid: pid_t(message.c), fd: fd)
-                case .spawnFailed?:
+                    workerStarted(slot: slot, number: number, pid: pid, fd: fd)
+                case .spawnFailed(let slot, _, let errno)?:
                     if let fd { PoolDescriptors.close(fd) }
-                    spawnFailed(slot: Int(message.a), error: SystemError("fork", errno: Int32(message.c)))
-                case .died?:
+                    spawnFailed(slot: slot, error: SystemError("fork", errno: errno))
+                case .died(let pid, let status)?:
                     if let fd { PoolDescriptors.close(fd) }
-                    workerDied(pid: pid_t(message.a), status: ExitStatus(kind: message.b, value: message.c))
+                    workerDied(pid: pid, status: status)
                 default:
                     if let fd { PoolDescriptors.close(fd) }
                 }
@@ -168,7 +166,7 @@ extension PoolEngine {
         lastWorkerNumber += 1
         spawnAskedAt[slot] = ContinuousClock.now
         retryAt[slot] = nil
-        sendToZygote(ControlMessage(.spawn, Int64(slot), Int64(lastWorkerNumber)))
+        sendToZygote(.spawn(slot: slot, number: lastWorkerNumber))
     }
 
     /// Forks that failed are tried again after a pause, as long as there is work for the worker.

@@ -31,7 +31,7 @@ func runWorker<Input: Codable, Output: Codable>(
     ProcessTable.shared.becomeChild(
         pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
     let slots = launch.slots
-    let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: FrameHeader.maxLength)
+    let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
@@ -122,24 +122,25 @@ func runWorker<Input: Codable, Output: Codable>(
         } catch {
             exitProcess(0)  // end of file: the parent is gone
         }
-        guard frame.count >= FrameHeader.headSize else { exitProcess(2) }  // corrupt: the parent sees us die
+        guard frame.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
         let ran = frame.withUnsafeBytes { raw -> Bool in
-            let kind = FrameKind(rawValue: raw[0])
+            let head = PoolFrameHead(at: raw.baseAddress!)
+            let kind = FrameKind(rawValue: head.kind)
             if kind == .stop { exitProcess(0) }
             guard kind == .task || kind == .chunk else { exitProcess(2) }
-            let id = raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)
+            let id = head.id
             // aux: the job's claim word. Claim it, unless the parent took it back.
-            let position = Int(raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self) % UInt64(PoolSlots.claimsPerSlot))
+            let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
             guard
                 slots.claim(launch.slot, position).pointee.compareExchange(
                     expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
                 ).exchanged
             else { return false }
-            let payload = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.headSize...])
+            let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
             let started = Sys.monotonicNanoseconds
             if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
             // aux of the answer: how long the job ran, for the parent's pacing.
-            (output.base + 9).storeBytes(of: UInt64(clamping: Sys.monotonicNanoseconds &- started), as: UInt64.self)
+            PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
             return true
         }
         guard ran else { continue }

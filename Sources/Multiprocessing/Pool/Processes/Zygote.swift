@@ -62,7 +62,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
         do {
             ends = try Sys.socketPair(.stream)
         } catch {
-            reply(ControlMessage(.spawnFailed, Int64(slot), Int64(number), Int64(error.errno)))
+            reply(.spawnFailed(slot: slot, number: number, errno: error.errno))
             return
         }
         let (parentEnd, workerEnd) = ends
@@ -85,12 +85,12 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
         Sys.close(workerEnd)
         if pid < 0 {
             Sys.close(parentEnd)
-            reply(ControlMessage(.spawnFailed, Int64(slot), Int64(number), Int64(forkError)))
+            reply(.spawnFailed(slot: slot, number: number, errno: forkError))
             return
         }
         live.insert(pid)
         ProcessTable.shared.forked(childPid: pid)
-        reply(ControlMessage(.spawned, Int64(slot), Int64(number), Int64(pid)), passing: parentEnd)
+        reply(.spawned(slot: slot, number: number, pid: pid), passing: parentEnd)
         Sys.close(parentEnd)
     }
 
@@ -107,10 +107,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             Sys.drainEvents(childExits)
             while let (pid, status) = Sys.reapAnyChild() {
                 live.remove(pid)
-                switch status {
-                case .exited(let code): reply(ControlMessage(.died, Int64(pid), 0, Int64(code)))
-                case .signaled(let signal): reply(ControlMessage(.died, Int64(pid), 1, Int64(signal)))
-                }
+                reply(.died(pid: pid, status: status))
             }
         }
         if entries[0].revents != 0 {
@@ -119,11 +116,9 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             case .received(let count, let descriptor)?:
                 if let descriptor { Sys.close(descriptor) }
                 guard count == ControlMessage.size else { continue }
-                let message = buffer.withUnsafeBytes { ControlMessage(bytes: $0) }
-                switch ControlMessage.Kind(rawValue: message.kind) {
-                case .spawn?: spawn(slot: Int(message.a), number: Int(message.b))
-                case .kill?:
-                    let pid = pid_t(truncatingIfNeeded: message.a)
+                switch buffer.withUnsafeBytes({ ControlMessage(bytes: $0) }) {
+                case .spawn(let slot, let number)?: spawn(slot: slot, number: number)
+                case .kill(let pid)?:
                     if live.contains(pid) { _ = Glibc.kill(pid, SIGKILL) }
                 case .terminate?, .exit?: killAllAndExit()
                 default: continue
@@ -132,12 +127,5 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             case .endOfFile?, nil: killAllAndExit()  // the parent is gone
             }
         }
-    }
-}
-
-extension ExitStatus {
-    /// From the zygote's `died` message: b = 0 exited, 1 signaled; c = the code or signal.
-    init(kind: Int64, value: Int64) {
-        self = kind == 0 ? .exited(Int32(truncatingIfNeeded: value)) : .signaled(Int32(truncatingIfNeeded: value))
     }
 }

@@ -19,12 +19,11 @@ final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
     }
 
     func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
-        if answer.kind == FrameKind.chunkResult.rawValue,
-            let values = try? decoder.decode([Output].self, from: answer.body), values.count == job.count
-        {
+        if let values = PoolAnswer.chunkValues(answer, count: job.count, decoder: decoder, as: Output.self) {
             chunks[job.index / chunkSize] = values
         } else {
-            let outcomes = outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self)
+            let outcomes = PoolAnswer.outcomes(
+                answer, count: job.count, worker: worker, decoder: decoder, as: Output.self)
             if let offset = outcomes.firstIndex(where: { if case .failure = $0 { true } else { false } }),
                 case .failure(let error) = outcomes[offset]
             {
