@@ -50,7 +50,6 @@ final class PoolEngine: @unchecked Sendable {
     /// Only this process may use the pool: a forked child has a copy of the object, not the pool.
     let ownerPid: pid_t
     let template: WorkerLaunch.Template
-    let shared: SharedMemory
     let slots: PoolSlots
     /// The parent's and the zygote's ends of the control socket (new ones when the zygote is replaced).
     var controlFd: Int32
@@ -110,15 +109,13 @@ final class PoolEngine: @unchecked Sendable {
         spawnAskedAt = Array(repeating: nil, count: processes)
         retryAt = Array(repeating: nil, count: processes)
         workerMask = Sys.signalMask()
+        var layout = SharedLayout()
+        let fields = PoolSlots.reserve(in: &layout, processes: processes)
         do throws(SystemError) {
-            shared = try SharedMemory(byteCount: PoolSlots.byteCount(processes: processes))
+            slots = PoolSlots(initializing: fields, in: try SharedMemory(layout))
         } catch {
             throw .system(error)
         }
-        slots = PoolSlots(
-            words: shared.base.bindMemory(
-                to: Atomic<UInt64>.self,
-                capacity: processes * PoolSlots.wordsPerSlot))
         template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
         var opened: [Int32] = []
         do throws(SystemError) {

@@ -13,8 +13,6 @@ import Synchronization
 /// and when a worker dies the parent knows exactly which of its jobs had started.
 struct PoolSlots: @unchecked Sendable {
     static let claimsPerSlot = 64
-    /// 1 status word + 64 claims, padded to whole cache lines.
-    static let wordsPerSlot = 72
     /// A claim word: the worker has started the job.
     static let claimed = UInt64.max
     /// A claim word: the parent took the job back.
@@ -32,17 +30,47 @@ struct PoolSlots: @unchecked Sendable {
     /// a worker stuck at start-up).
     nonisolated(unsafe) package static var startupHook: (() -> Void)?
 
-    let words: UnsafeMutablePointer<Atomic<UInt64>>
-
-    static func byteCount(processes: Int) -> Int {
-        processes * wordsPerSlot * MemoryLayout<Atomic<UInt64>>.stride
+    /// Where each slot's words live in the pool's region: the status word on a cache line of its
+    /// own, then the claim words from the next cache line (72 words a slot, as the worker and the
+    /// parent write different lines).
+    struct Fields {
+        let status: [SharedField<Atomic<UInt64>>]
+        let claims: [SharedField<Atomic<UInt64>>]
     }
 
+    /// Plans one status word and `claimsPerSlot` claim words for each of `processes` slots.
+    static func reserve(in layout: inout SharedLayout, processes: Int) -> Fields {
+        var status: [SharedField<Atomic<UInt64>>] = []
+        var claims: [SharedField<Atomic<UInt64>>] = []
+        for _ in 0..<processes {
+            layout.startCacheLine()
+            status.append(layout.reserve(Atomic<UInt64>.self))
+            layout.startCacheLine()
+            claims.append(layout.reserve(Atomic<UInt64>.self, count: claimsPerSlot))
+        }
+        layout.startCacheLine()
+        return Fields(status: status, claims: claims)
+    }
+
+    /// Keeps the region mapped as long as a copy of the slots (the engine's, a worker's) exists.
+    private let memory: SharedMemory
+    private let statusWords: [UnsafeMutablePointer<Atomic<UInt64>>]
+    private let claimWords: [UnsafeMutablePointer<Atomic<UInt64>>]
+
+    /// The slots of `fields` in `memory` (fresh, zero-filled: every word starts at 0, no job).
+    init(initializing fields: Fields, in memory: SharedMemory) {
+        self.memory = memory
+        statusWords = fields.status.map { memory.pointer(to: $0) }
+        claimWords = fields.claims.map { memory.pointer(to: $0) }
+    }
+
+    /// The status word of `slot`: 0 until its worker started, then `started(pid)` or `initializing`.
     func status(_ slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        words + slot * Self.wordsPerSlot
+        statusWords[slot]
     }
 
+    /// The claim word at `position` (0..<claimsPerSlot) of `slot`.
     func claim(_ slot: Int, _ position: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        words + slot * Self.wordsPerSlot + 8 + position
+        claimWords[slot] + position
     }
 }
