@@ -64,10 +64,24 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     ///     (a forked child cannot); plain code and pthreads are fine.
     /// - Throws: ``PoolError/invalidProcessCount(_:)``, `.invalidMaxTasksPerChild`, or `.system` when the
     ///   zygote, its socket or the pool's thread cannot be created.
-    public init(
+    public convenience init(
         processes: Int? = nil,
         maxTasksPerChild: Int? = nil,
         initializer: (@Sendable () throws -> Void)? = nil,
+        _ function: @escaping @Sendable (Input) throws -> Output
+    ) throws(PoolError) {
+        try self.init(
+            processes: processes, maxTasksPerChild: maxTasksPerChild, initializer: initializer, tuning: .standard,
+            function)
+    }
+
+    /// The public initializer with the pool's timing knobs given (tests shorten the zygote's answer
+    /// time or make new workers hang). Throws as the public one does.
+    package init(
+        processes: Int?,
+        maxTasksPerChild: Int?,
+        initializer: (@Sendable () throws -> Void)?,
+        tuning: PoolTuning,
         _ function: @escaping @Sendable (Input) throws -> Output
     ) throws(PoolError) {
         let count = processes ?? cpuCount()
@@ -75,7 +89,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw .invalidMaxTasksPerChild(maxTasksPerChild) }
         self.processes = count
         self.maxTasksPerChild = maxTasksPerChild
-        engine = try PoolEngine(processes: count, maxTasksPerChild: maxTasksPerChild) { launch in
+        engine = try PoolEngine(processes: count, maxTasksPerChild: maxTasksPerChild, tuning: tuning) { launch in
             runWorker(launch, initializer: initializer, function: function)
         }
         try engine.start()

@@ -18,7 +18,7 @@
 // front of the queue. A replacement is forked, and nothing waits for ever.
 //
 // A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
-// socket ended, within `zygoteAnswerTimeout`) is killed and replaced: its workers die with it (their
+// socket ended, within `PoolTuning.answerTimeout`) is killed and replaced: its workers die with it (their
 // parent-death signal), their jobs are settled as above, and a new zygote forks new workers. It is
 // forked from a process with threads, so it could in principle inherit a lock some other thread
 // held at that instant; this turns that rare hang into a short pause.
@@ -56,6 +56,8 @@ final class PoolEngine: @unchecked Sendable {
     var zygoteEnd: Int32
     let wakeFd: Int32
     let workerMask: sigset_t
+    /// How long the zygote may stay silent, and a new worker take to start (PoolTuning).
+    let answerTimeout: Duration
     private(set) var thread: PlainThread?
     let nextJobID = Atomic<UInt64>(1)
 
@@ -81,9 +83,11 @@ final class PoolEngine: @unchecked Sendable {
     var retryAt: [ContinuousClock.Instant?]
     /// Zygotes replaced since a worker last started.
     var zygoteReplacements = 0
-    /// Workers in a row that never finished starting (killed after `zygoteAnswerTimeout`).
+    /// Workers in a row that never finished starting (killed after `answerTimeout`).
     var stuckStarts = 0
     var lastWorkerNumber = 0
+    /// Zygotes forked so far (1 for the first; a replacement gets the next).
+    var zygotesForked = 0
     /// Moving average of how long a job runs in a worker, in nanoseconds.
     var jobNanoseconds: Double?
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
@@ -94,16 +98,15 @@ final class PoolEngine: @unchecked Sendable {
     static let queuedWorkBudget = 1_000_000.0
     /// At most this many jobs per worker (fewer than the 64 claim words of a slot).
     static let maxDepth = 48
-    /// How long the zygote may take to answer a spawn request or report a worker's death, and a new
-    /// worker to start, before they are presumed stuck (a fork takes well under a millisecond;
-    /// tests shorten it). Two workers in a row stuck at start-up get their zygote replaced.
-    nonisolated(unsafe) package static var zygoteAnswerTimeout = Duration.seconds(10)
     /// Replacements in a row without a working zygote before the pool gives up as broken.
     static let maxZygoteReplacements = 3
 
-    init(processes: Int, maxTasksPerChild: Int?, body: @escaping (WorkerLaunch) -> Never) throws(PoolError) {
+    init(
+        processes: Int, maxTasksPerChild: Int?, tuning: PoolTuning, body: @escaping (WorkerLaunch) -> Never
+    ) throws(PoolError) {
         self.processes = processes
         self.maxTasksPerChild = maxTasksPerChild
+        answerTimeout = tuning.answerTimeout
         ownerPid = ProcessTable.shared.pid
         workers = Array(repeating: nil, count: processes)
         spawnAskedAt = Array(repeating: nil, count: processes)
@@ -116,7 +119,8 @@ final class PoolEngine: @unchecked Sendable {
         } catch {
             throw .system(error)
         }
-        template = WorkerLaunch.Template(body: body, slots: slots, maxTasks: maxTasksPerChild)
+        template = WorkerLaunch.Template(
+            body: body, slots: slots, maxTasks: maxTasksPerChild, startup: tuning.workerStartup)
         var opened: [Int32] = []
         do throws(SystemError) {
             let (parentEnd, childEnd) = try Self.makeControlSocket()

@@ -130,7 +130,7 @@ extension PoolEngine {
             var deadline: ContinuousClock.Instant?
             for case let instant? in retryAt { deadline = min(deadline ?? instant, instant) }
             if let owed = zygoteOwesAnswerSince() {
-                let instant = owed + Self.zygoteAnswerTimeout
+                let instant = owed + answerTimeout
                 deadline = min(deadline ?? instant, instant)
             }
             let mustLoop = monitor.withLock { () -> Bool in
@@ -158,7 +158,7 @@ extension PoolEngine {
             if entries[1].revents != 0 { handleControlMessages() }
             retrySpawns()
             checkStartingWorkers()
-            if let owed = zygoteOwesAnswerSince(), ContinuousClock.now - owed >= Self.zygoteAnswerTimeout {
+            if let owed = zygoteOwesAnswerSince(), ContinuousClock.now - owed >= answerTimeout {
                 replaceZygote()
             }
         }

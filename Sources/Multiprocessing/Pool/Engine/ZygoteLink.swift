@@ -8,6 +8,8 @@ extension PoolEngine {
     /// Forks a zygote on the control socket's zygote end (I/O thread), which is then closed here.
     func forkZygote() throws(SystemError) -> pid_t {
         let parentPid = ProcessTable.shared.pid
+        zygotesForked += 1
+        let number = zygotesForked
         let (pid, forkError): (pid_t, Int32) = PoolDescriptors.lock.withLock {
             let toClose = Array(PoolDescriptors.open.subtracting([zygoteEnd]))
             ProcessTable.shared.prepareToFork(installExitHandler: false)
@@ -16,7 +18,7 @@ extension PoolEngine {
                 runZygote(
                     ZygoteLaunch(
                         controlFd: zygoteEnd, parentPid: parentPid, workerMask: workerMask,
-                        descriptorsToClose: toClose, worker: template))
+                        descriptorsToClose: toClose, number: number, worker: template))
             }
             return (pid, Sys.errno)
         }
@@ -53,7 +55,7 @@ extension PoolEngine {
                 worker.startingSince = nil
                 stuckStarts = 0
                 zygoteReplacements = 0  // this zygote works
-            } else if now - since >= Self.zygoteAnswerTimeout {
+            } else if now - since >= answerTimeout {
                 worker.startingSince = nil
                 stuckStarts += 1
                 markEndOfFile(worker)  // kills it through the zygote, which reports its death

@@ -26,10 +26,6 @@ struct PoolSlots: @unchecked Sendable {
         UInt64(UInt32(bitPattern: pid)) << 2 | 2
     }
 
-    /// Run by each worker just before it reports that it started (tests make it hang, to stand for
-    /// a worker stuck at start-up).
-    nonisolated(unsafe) package static var startupHook: (() -> Void)?
-
     /// Where each slot's words live in the pool's region: the status word on a cache line of its
     /// own, then the claim words from the next cache line (72 words a slot, as the worker and the
     /// parent write different lines).

@@ -10,6 +10,8 @@ struct WorkerLaunch {
         let body: (WorkerLaunch) -> Never
         let slots: PoolSlots
         let maxTasks: Int?
+        /// PoolTuning.workerStartup, given the number of the zygote that forks the worker.
+        let startup: (@Sendable (Int) -> Void)?
     }
 
     let fd: Int32
@@ -17,6 +19,8 @@ struct WorkerLaunch {
     let name: String
     let slots: PoolSlots
     let maxTasks: Int?
+    /// Run just before the worker reports that it started (PoolTuning.workerStartup).
+    let startup: (() -> Void)?
 }
 
 /// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
@@ -53,7 +57,7 @@ func runWorker<Input: Codable, Output: Codable>(
         try? encoder.encode(failure)
     }
 
-    PoolSlots.startupHook?()
+    launch.startup?()
     slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
     if let initializer {
         slots.status(launch.slot).pointee.store(PoolSlots.initializing, ordering: .releasing)

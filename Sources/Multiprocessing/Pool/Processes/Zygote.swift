@@ -24,6 +24,8 @@ struct ZygoteLaunch {
     /// Descriptors of the parent's pools (this one's parent end included) that the zygote must not
     /// keep open: a copy would hide the end of file their owners wait for.
     let descriptorsToClose: [Int32]
+    /// 1 for the pool's first zygote, then one more for each replacement.
+    let number: Int
     let worker: WorkerLaunch.Template
 }
 
@@ -79,7 +81,8 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             template.body(
                 WorkerLaunch(
                     fd: workerEnd, slot: slot, name: "PoolWorker-\(number)",
-                    slots: template.slots, maxTasks: template.maxTasks))
+                    slots: template.slots, maxTasks: template.maxTasks,
+                    startup: template.startup.map { hook in { hook(launch.number) } }))
         }
         let forkError = Sys.errno
         Sys.close(workerEnd)
