@@ -56,8 +56,6 @@ final class PoolEngine: @unchecked Sendable {
     var zygoteEnd: Int32
     let wakeFd: Int32
     let workerMask: sigset_t
-    /// How long the zygote may stay silent, and a new worker take to start (PoolTuning).
-    let answerTimeout: Duration
     private(set) var thread: PlainThread?
     let nextJobID = Atomic<UInt64>(1)
 
@@ -77,40 +75,23 @@ final class PoolEngine: @unchecked Sendable {
     var stolen = 0
 
     // The I/O thread's own.
-    var workers: [WorkerState?]
-    /// When each slot's outstanding spawn request was sent (nil: none): the zygote owes an answer.
-    var spawnAskedAt: [ContinuousClock.Instant?]
-    var retryAt: [ContinuousClock.Instant?]
-    /// Zygotes replaced since a worker last started.
-    var zygoteReplacements = 0
-    /// Workers in a row that never finished starting (killed after `answerTimeout`).
-    var stuckStarts = 0
-    var lastWorkerNumber = 0
+    /// Which worker gets which job, and when a process is presumed stuck (decisions only).
+    var scheduler: PoolScheduler<PoolJob>
+    /// Each live worker's socket and buffers, by slot (the same slots as `scheduler.workers`).
+    var channels: [WorkerChannel?]
     /// Zygotes forked so far (1 for the first; a replacement gets the next).
     var zygotesForked = 0
-    /// Moving average of how long a job runs in a worker, in nanoseconds.
-    var jobNanoseconds: Double?
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-
-    /// How much work a worker may be sent ahead, in nanoseconds of its measured job time: enough to
-    /// keep it busy while the parent (sharing two cores with it) reads and refills. Jobs sent ahead
-    /// are never stuck behind a slow one: an idle worker takes them back (see `assignJobs`).
-    static let queuedWorkBudget = 1_000_000.0
-    /// At most this many jobs per worker (fewer than the 64 claim words of a slot).
-    static let maxDepth = 48
-    /// Replacements in a row without a working zygote before the pool gives up as broken.
-    static let maxZygoteReplacements = 3
 
     init(
         processes: Int, maxTasksPerChild: Int?, tuning: PoolTuning, body: @escaping (WorkerLaunch) -> Never
     ) throws(PoolError) {
         self.processes = processes
         self.maxTasksPerChild = maxTasksPerChild
-        answerTimeout = tuning.answerTimeout
         ownerPid = ProcessTable.shared.pid
-        workers = Array(repeating: nil, count: processes)
-        spawnAskedAt = Array(repeating: nil, count: processes)
-        retryAt = Array(repeating: nil, count: processes)
+        scheduler = PoolScheduler(
+            .init(processes: processes, maxTasksPerChild: maxTasksPerChild, answerTimeout: tuning.answerTimeout))
+        channels = Array(repeating: nil, count: processes)
         workerMask = Sys.signalMask()
         var layout = SharedLayout()
         let fields = PoolSlots.reserve(in: &layout, processes: processes)

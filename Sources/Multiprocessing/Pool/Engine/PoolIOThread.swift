@@ -16,72 +16,42 @@ extension PoolEngine {
         run()
     }
 
-    var depthLimit: Int {
-        guard let nanoseconds = jobNanoseconds else { return 1 }
-        return max(1, min(Self.maxDepth, Int(Self.queuedWorkBudget / max(nanoseconds, 1))))
-    }
-
-    func canTake(_ worker: WorkerState, depth: Int) -> Bool {
-        if worker.endOfFile || worker.writeFailed || worker.stopping || worker.inflight.count >= depth { return false }
-        if let maxTasksPerChild, worker.sent >= maxTasksPerChild { return false }
-        return true
-    }
-
     /// With `monitor` held: gives queued jobs to the least loaded workers with spare capacity; once
     /// the queue is empty, a worker with nothing to do takes back the last unstarted job of the
-    /// busiest one.
+    /// busiest one (the scheduler decides; this writes the claim words and frames).
     func assignJobs() {
-        let depth = depthLimit
-        while let job = queue.first {
-            var best: WorkerState?
-            for case let worker? in workers where canTake(worker, depth: depth) {
-                if best == nil || worker.inflight.count < best!.inflight.count { best = worker }
-            }
-            guard let worker = best else { return }
-            _ = queue.popFirst()
-            send(job, to: worker)
-        }
-        for case let idle? in workers where idle.inflight.isEmpty && canTake(idle, depth: depth) {
-            var victim: WorkerState?
-            for case let busy? in workers where busy.inflight.count >= 2 {
-                if victim == nil || busy.inflight.count > victim!.inflight.count { victim = busy }
-            }
-            guard let victim, let last = victim.inflight.last else { return }
+        for assignment in scheduler.assign(from: &queue) { carryOut(assignment) }
+        guard queue.isEmpty else { return }
+        for idle in scheduler.idleSlots {
+            guard let takeBack = scheduler.takeBack(for: idle) else { return }
             // Fails when the worker has just started it: then it is no longer queued there.
             guard
-                slots.claim(victim.slot, last.position).pointee.compareExchange(
-                    expected: last.job.id, desired: PoolSlots.stolen, ordering: .acquiringAndReleasing
+                slots.claim(takeBack.victim, takeBack.sent.position).pointee.compareExchange(
+                    expected: takeBack.sent.id, desired: PoolSlots.stolen, ordering: .acquiringAndReleasing
                 ).exchanged
             else { continue }
-            _ = victim.inflight.popLast()
-            victim.freePositions |= 1 << UInt64(last.position)
-            victim.sent -= 1
             stolen += 1
-            last.job.renumber(makeJobID())  // the victim still reads the old frame, and skips it
-            send(last.job, to: idle)
+            takeBack.sent.job.renumber(makeJobID())  // the victim still reads the old frame, and skips it
+            carryOut(scheduler.commit(takeBack))
         }
     }
 
     /// Hands a job to a worker: its claim word, then its frame into the worker's output.
-    func send(_ job: PoolJob, to worker: WorkerState) {
-        let position = worker.freePositions.trailingZeroBitCount
-        worker.freePositions &= ~(1 << UInt64(position))
-        slots.claim(worker.slot, position).pointee.store(job.id, ordering: .releasing)
-        job.setClaimPosition(position)
-        worker.inflight.append(InFlight(job: job, position: position))
-        worker.output.append(job.frame.bytes)
-        worker.sent += 1
+    func carryOut(_ assignment: PoolScheduler<PoolJob>.Assignment) {
+        let job = assignment.job
+        slots.claim(assignment.slot, assignment.position).pointee.store(job.id, ordering: .releasing)
+        job.setClaimPosition(assignment.position)
+        channels[assignment.slot]!.output.append(job.frame.bytes)
     }
 
-    /// With `monitor` held: whether some worker could take a job now.
-    func hasSpareCapacity() -> Bool {
-        let depth = depthLimit
-        return workers.contains { $0.map { canTake($0, depth: depth) } ?? false }
+    /// Whether nothing more may be written to the worker in `slot` (it is ending).
+    func cannotWrite(_ slot: Int) -> Bool {
+        scheduler.workers[slot]?.writeFailed ?? true
     }
 
     func run() {
         var entries: [pollfd] = []
-        var owners: [WorkerState?] = []
+        var owners: [WorkerChannel?] = []
         while true {
             var current = Phase.running
             var drained = false
@@ -101,20 +71,22 @@ extension PoolEngine {
                 break
             }
             if drained {
-                var anyWorker = false
-                for case let worker? in workers {
-                    anyWorker = true
-                    if worker.inflight.isEmpty && !worker.stopping {
-                        worker.stopping = true
-                        worker.output.finishFrame(startedAt: worker.output.startFrame(.stop, id: 0))
-                    }
-                }
-                if !anyWorker && !isSpawning {
+                switch scheduler.drain() {
+                case .finished:
                     shutDown(failingWith: nil)
                     return
+                case .stop(let stops):
+                    for slot in stops {
+                        let output = channels[slot]!.output
+                        output.finishFrame(startedAt: output.startFrame(.stop, id: 0))
+                    }
+                case .busy:
+                    break
                 }
             }
-            for case let worker? in workers where worker.hasPendingOutput && !worker.writeFailed { flush(worker) }
+            for case let channel? in channels where channel.hasPendingOutput && !cannotWrite(channel.slot) {
+                flush(channel)
+            }
 
             entries.removeAll(keepingCapacity: true)
             owners.removeAll(keepingCapacity: true)
@@ -122,20 +94,15 @@ extension PoolEngine {
             entries.append(pollfd(fd: controlFd, events: Int16(POLLIN), revents: 0))
             owners.append(nil)
             owners.append(nil)
-            for case let worker? in workers where !worker.endOfFile {
-                let events = POLLIN | (worker.hasPendingOutput && !worker.writeFailed ? POLLOUT : 0)
-                entries.append(pollfd(fd: worker.fd, events: Int16(events), revents: 0))
-                owners.append(worker)
+            for case let channel? in channels where scheduler.workers[channel.slot]?.hasEnded == false {
+                let events = POLLIN | (channel.hasPendingOutput && !cannotWrite(channel.slot) ? POLLOUT : 0)
+                entries.append(pollfd(fd: channel.fd, events: Int16(events), revents: 0))
+                owners.append(channel)
             }
-            var deadline: ContinuousClock.Instant?
-            for case let instant? in retryAt { deadline = min(deadline ?? instant, instant) }
-            if let owed = zygoteOwesAnswerSince() {
-                let instant = owed + answerTimeout
-                deadline = min(deadline ?? instant, instant)
-            }
+            let deadline = scheduler.pollDeadline()
             let mustLoop = monitor.withLock { () -> Bool in
                 if phase != current { return true }
-                let spare = hasSpareCapacity()
+                let spare = scheduler.hasSpareCapacity
                 if phase == .running && !queue.isEmpty && spare { return true }
                 wakeOnSubmit = spare
                 return false
@@ -150,22 +117,20 @@ extension PoolEngine {
             monitor.withLock { wakeOnSubmit = false }
             if entries[0].revents != 0 { Sys.drainEvents(wakeFd) }
             for index in 2..<entries.count where entries[index].revents != 0 {
-                guard let worker = owners[index] else { continue }
+                guard let channel = owners[index] else { continue }
                 let revents = Int32(entries[index].revents)
-                if revents & (POLLIN | POLLHUP | POLLERR) != 0 { receive(from: worker) }
-                if revents & POLLOUT != 0 && !worker.writeFailed { flush(worker) }
+                if revents & (POLLIN | POLLHUP | POLLERR) != 0 { receive(from: channel) }
+                if revents & POLLOUT != 0 && !cannotWrite(channel.slot) { flush(channel) }
             }
             if entries[1].revents != 0 { handleControlMessages() }
             retrySpawns()
             checkStartingWorkers()
-            if let owed = zygoteOwesAnswerSince(), ContinuousClock.now - owed >= answerTimeout {
-                replaceZygote()
-            }
+            if scheduler.zygoteAnswerIsOverdue(at: ContinuousClock.now) { replaceZygote() }
         }
     }
 
     /// Sends what the worker's socket takes now.
-    func flush(_ worker: WorkerState) {
+    func flush(_ worker: WorkerChannel) {
         do throws(SystemError) {
             let sent = try Sys.sendAvailable(
                 worker.fd, worker.output.base + worker.outputSent,
@@ -179,22 +144,18 @@ extension PoolEngine {
             // EPIPE: it is ending. Keep reading what it wrote; its death report comes from the zygote.
             worker.output.reset()
             worker.outputSent = 0
-            worker.writeFailed = true
+            scheduler.writeFailed(slot: worker.slot)
         }
     }
 
-    func markEndOfFile(_ worker: WorkerState) {
-        guard !worker.endOfFile else { return }
-        worker.endOfFile = true
-        worker.endedAt = ContinuousClock.now
-        worker.startingSince = nil  // its fate is now the zygote's death report
+    func markEndOfFile(_ worker: WorkerChannel) {
         // A worker closes its socket only by ending; make sure it does, so its death is reported.
-        sendToZygote(.kill(pid: worker.pid))
+        if let pid = scheduler.streamEnded(slot: worker.slot, at: ContinuousClock.now) { sendToZygote(.kill(pid: pid)) }
     }
 
     /// Reads and handles everything the worker has sent.
-    func receive(from worker: WorkerState) {
-        while !worker.endOfFile {
+    func receive(from worker: WorkerChannel) {
+        while scheduler.workers[worker.slot]?.hasEnded == false {
             let result: FrameReader.ReadResult
             do throws(SystemError) {
                 result = try worker.reader.readAvailable(from: worker.fd)
@@ -224,21 +185,14 @@ extension PoolEngine {
         }
     }
 
-    func handleFrames(from worker: WorkerState) throws(ProtocolViolation) {
+    func handleFrames(from worker: WorkerChannel) throws(ProtocolViolation) {
         while let frame = try worker.reader.nextFrame() {
             if frame.kind == FrameKind.initializerFailed.rawValue {
                 let description = PoolAnswer.remoteFailure(frame, decoder: decoder)?.description ?? "?"
                 breakPool(.initializerFailed(worker: worker.name, description: description))
                 continue
             }
-            guard let head = worker.inflight.first, head.job.id == frame.id else {
-                throw ProtocolViolation(description: "an answer to job \(frame.id), which it was not running")
-            }
-            _ = worker.inflight.popFirst()
-            worker.freePositions |= 1 << UInt64(head.position)
-            let job = head.job
-            let nanoseconds = Double(frame.aux)
-            jobNanoseconds = jobNanoseconds.map { $0 + (nanoseconds - $0) / 8 } ?? nanoseconds
+            let job = try scheduler.answered(slot: worker.slot, id: frame.id, ranFor: frame.aux)
             job.sink.finish(job, answer: frame, worker: worker.name, decoder: decoder)
         }
     }
@@ -259,15 +213,14 @@ extension PoolEngine {
         if let error {
             try? ControlMessage.terminate.send(on: controlFd)
             let queued = monitor.withLock { queue.removeAll() }
-            for case let worker? in workers {
-                for entry in worker.inflight.removeAll() { entry.job.sink.fail(entry.job, error) }
-            }
+            for job in scheduler.abandonAll() { job.sink.fail(job, error) }
             for job in queued { job.sink.fail(job, error) }
         } else {
             try? ControlMessage.exit.send(on: controlFd)
         }
-        for case let worker? in workers { PoolDescriptors.close(worker.fd) }
-        workers = Array(repeating: nil, count: processes)
+        _ = scheduler.abandonAll()  // (a graceful end has none in flight)
+        for case let channel? in channels { PoolDescriptors.close(channel.fd) }
+        channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
         if zygotePid > 0 && (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
             _ = Glibc.kill(zygotePid, SIGKILL)

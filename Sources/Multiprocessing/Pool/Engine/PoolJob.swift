@@ -12,7 +12,7 @@ protocol PoolJobSink: AnyObject {
 }
 
 /// One unit of work: one input (`task`) or a chunk of inputs (`chunk`), encoded as its frame.
-final class PoolJob: @unchecked Sendable {
+final class PoolJob: SchedulableJob, @unchecked Sendable {
     /// Unique in the pool; a job taken back from a worker gets a new one before it is sent again.
     private(set) var id: UInt64
     let frame: ByteBuffer
@@ -39,10 +39,4 @@ final class PoolJob: @unchecked Sendable {
     func setClaimPosition(_ position: Int) {
         PoolFrameHead.store(aux: UInt64(position), at: frame.base + PoolFrameHead.lengthPrefix)
     }
-}
-
-/// A job sent to a worker and not yet answered, with its claim word.
-struct InFlight {
-    let job: PoolJob
-    let position: Int
 }

@@ -29,53 +29,36 @@ extension PoolEngine {
         return pid
     }
 
-    /// Whether a spawn request waits for the zygote's answer.
-    var isSpawning: Bool { spawnAskedAt.contains { $0 != nil } }
-
-    /// Since when the zygote has owed the oldest answer it has not given yet, if any.
-    func zygoteOwesAnswerSince() -> ContinuousClock.Instant? {
-        var oldest: ContinuousClock.Instant?
-        for case let instant? in spawnAskedAt { oldest = min(oldest ?? instant, instant) }
-        for case let worker? in workers {
-            if let instant = worker.endedAt { oldest = min(oldest ?? instant, instant) }
-            if let instant = worker.startingSince { oldest = min(oldest ?? instant, instant) }
+    /// Carries out what the scheduler decided, in order.
+    func perform(_ actions: [PoolScheduler<PoolJob>.Action]) {
+        for action in actions {
+            switch action {
+            case .requestSpawn(let slot, let number): sendToZygote(.spawn(slot: slot, number: number))
+            case .kill(let pid): sendToZygote(.kill(pid: pid))
+            case .replaceZygote: replaceZygote()
+            case .breakPool(let reason): breakPool(.broken(reason: reason))
+            }
         }
-        return oldest
     }
 
     /// Workers that reported they started stop being watched; a worker that has not after the
-    /// timeout is killed (its jobs had not started: they go to the others). The second in a row
-    /// means the zygote's copy of the program is stuck (a lock inherited held): it is replaced.
+    /// timeout is killed through the zygote (its jobs had not started: they go to the others). The
+    /// second in a row means the zygote's copy of the program is stuck: it is replaced.
     func checkStartingWorkers() {
-        let now = ContinuousClock.now
-        for case let worker? in workers {
-            guard let since = worker.startingSince else { continue }
-            let status = slots.status(worker.slot).pointee.load(ordering: .acquiring)
-            if status == PoolSlots.started(worker.pid) || status == PoolSlots.initializing {
-                worker.startingSince = nil
-                stuckStarts = 0
-                zygoteReplacements = 0  // this zygote works
-            } else if now - since >= answerTimeout {
-                worker.startingSince = nil
-                stuckStarts += 1
-                markEndOfFile(worker)  // kills it through the zygote, which reports its death
-            }
-        }
-        if stuckStarts >= 2 {
-            stuckStarts = 0
-            replaceZygote()
-        }
+        let slots = self.slots
+        perform(
+            scheduler.checkStartingWorkers(at: ContinuousClock.now) { worker in
+                let status = slots.status(worker.slot).pointee.load(ordering: .acquiring)
+                let started = status == PoolSlots.started(worker.pid) || status == PoolSlots.initializing
+                return started ? .started : .starting
+            })
     }
 
     /// The zygote stopped answering: kills it (its workers die with it), settles their jobs, and
     /// forks a new zygote that forks new workers. After several in a row, the pool is broken.
     func replaceZygote() {
-        zygoteReplacements += 1
-        guard zygoteReplacements <= Self.maxZygoteReplacements else {
-            breakPool(
-                .broken(
-                    reason: "its zygote process or its new workers kept getting stuck "
-                        + "(\(Self.maxZygoteReplacements) zygotes replaced in a row)"))
+        if let refusal = scheduler.beginZygoteReplacement() {
+            perform([refusal])
             return
         }
         let old = monitor.withLock { () -> pid_t in
@@ -88,12 +71,10 @@ extension PoolEngine {
         }
         // Its workers were sent SIGKILL, their parent-death signal, before it could be reaped: none
         // of them runs any more, so their claims say exactly which jobs had started.
-        for case let worker? in workers { _ = retire(worker, status: .signaled(SIGKILL), checkInitializer: false) }
-        PoolDescriptors.close(controlFd)
-        for slot in 0..<processes {
-            spawnAskedAt[slot] = nil
-            retryAt[slot] = nil
+        for slot in channels.indices where channels[slot] != nil {
+            _ = retire(slot: slot, status: .signaled(SIGKILL), checkInitializer: false)
         }
+        PoolDescriptors.close(controlFd)
         do throws(SystemError) {
             (controlFd, zygoteEnd) = try Self.makeControlSocket()
             _ = try forkZygote()
@@ -165,84 +146,65 @@ extension PoolEngine {
     }
 
     func requestSpawn(_ slot: Int) {
-        lastWorkerNumber += 1
-        spawnAskedAt[slot] = ContinuousClock.now
-        retryAt[slot] = nil
-        sendToZygote(.spawn(slot: slot, number: lastWorkerNumber))
+        perform([scheduler.requestSpawn(slot: slot, at: ContinuousClock.now)])
     }
 
     /// Forks that failed are tried again after a pause, as long as there is work for the worker.
     func retrySpawns() {
-        guard retryAt.contains(where: { $0 != nil }) else { return }
+        guard scheduler.hasSpawnsToRetry else { return }
         let wanted = monitor.withLock { phase == .running || (phase == .closed && !queue.isEmpty) }
-        let now = ContinuousClock.now
-        for slot in 0..<processes {
-            guard let instant = retryAt[slot] else { continue }
-            if !wanted {
-                retryAt[slot] = nil
-            } else if instant <= now {
-                requestSpawn(slot)
-            }
-        }
+        perform(scheduler.retrySpawns(at: ContinuousClock.now, wanted: wanted))
     }
 
     func workerStarted(slot: Int, number: Int, pid: pid_t, fd: Int32) {
-        guard slot >= 0 && slot < processes, workers[slot] == nil else {
+        guard scheduler.workerStarted(slot: slot, number: number, pid: pid, at: ContinuousClock.now) else {
             PoolDescriptors.close(fd)
             return
         }
-        spawnAskedAt[slot] = nil
         try? Sys.setNonBlocking(fd)
-        let worker = WorkerState(slot: slot, name: "PoolWorker-\(number)", pid: pid, fd: fd)
-        worker.startingSince = ContinuousClock.now
-        workers[slot] = worker
+        channels[slot] = WorkerChannel(slot: slot, name: "PoolWorker-\(number)", fd: fd)
         monitor.withLock { livePids[slot] = pid }
         monitor.broadcast()
     }
 
     func spawnFailed(slot: Int, error: SystemError) {
-        guard slot >= 0 && slot < processes else { return }
-        spawnAskedAt[slot] = nil
-        retryAt[slot] = ContinuousClock.now + .milliseconds(100)
         // With no worker at all, queued work would wait for ever: fail it now.
-        if workers.allSatisfy({ $0 == nil }) && !isSpawning {
+        if scheduler.spawnFailed(slot: slot, at: ContinuousClock.now) {
             let queued = monitor.withLock { queue.removeAll() }
             for job in queued { job.sink.fail(job, .system(error)) }
         }
     }
 
     func workerDied(pid: pid_t, status: ExitStatus) {
-        guard let worker = workers.first(where: { $0?.pid == pid }) ?? nil else { return }
-        if retire(worker, status: status) { requestSpawn(worker.slot) }
+        guard let slot = scheduler.slot(ofPid: pid) else { return }
+        if retire(slot: slot, status: status) { requestSpawn(slot) }
     }
 
     /// Settles the jobs of a worker that has died: the one it had started fails, the others go
     /// back to the queue. Returns whether it should be replaced.
-    func retire(_ worker: WorkerState, status: ExitStatus, checkInitializer: Bool = true) -> Bool {
+    func retire(slot: Int, status: ExitStatus, checkInitializer: Bool = true) -> Bool {
+        guard let channel = channels[slot], let worker = scheduler.workers[slot] else { return false }
         // Everything it wrote before it died is in the socket: take it first.
-        receive(from: worker)
-        if checkInitializer && slots.status(worker.slot).pointee.load(ordering: .acquiring) == PoolSlots.initializing {
-            breakPool(.initializerFailed(worker: worker.name, description: "the worker \(status) while running it"))
+        receive(from: channel)
+        if checkInitializer && slots.status(slot).pointee.load(ordering: .acquiring) == PoolSlots.initializing {
+            breakPool(.initializerFailed(worker: channel.name, description: "the worker \(status) while running it"))
         }
-        var unanswered: [PoolJob] = []
-        for entry in worker.inflight.removeAll() {
-            if slots.claim(worker.slot, entry.position).pointee.load(ordering: .acquiring) == PoolSlots.claimed {
-                entry.job.sink.fail(
-                    entry.job,
-                    worker.violation.map { .broken(reason: $0) }
-                        ?? .workerDied(worker: worker.name, pid: worker.pid, status: status))
-            } else {
-                unanswered.append(entry.job)
-            }
+        let slots = self.slots
+        let (failed, unstarted) = scheduler.retire(slot: slot) { sent in
+            slots.claim(slot, sent.position).pointee.load(ordering: .acquiring) == PoolSlots.claimed
         }
+        let error =
+            channel.violation.map { PoolError.broken(reason: $0) }
+            ?? .workerDied(worker: channel.name, pid: worker.pid, status: status)
+        for job in failed { job.sink.fail(job, error) }
         let respawn = monitor.withLock { () -> Bool in
-            queue.prepend(unanswered)  // never started: they run elsewhere
-            requeued += unanswered.count
-            livePids[worker.slot] = nil
+            queue.prepend(unstarted)  // never started: they run elsewhere
+            requeued += unstarted.count
+            livePids[slot] = nil
             return phase == .running || (phase == .closed && !queue.isEmpty)
         }
-        PoolDescriptors.close(worker.fd)
-        workers[worker.slot] = nil
+        PoolDescriptors.close(channel.fd)
+        channels[slot] = nil
         return respawn
     }
 }

@@ -9,6 +9,8 @@ struct Deque<Element> {
     var count: Int { storage.count - head }
     var first: Element? { isEmpty ? nil : storage[head] }
     var last: Element? { isEmpty ? nil : storage.last }
+    /// A copy of the elements, first to last (for inspection; O(count)).
+    var elements: [Element] { Array(storage[head...]) }
 
     mutating func append(_ element: Element) {
         storage.append(element)
