@@ -8,7 +8,7 @@
 // waits on (AsyncResult, PoolResults, a map's collector).
 //
 // May depend on: Connection, Process, SharedState, Platform and the codec. Scheduling/ depends on
-// nothing.
+// nothing but its own Deque and Wire's ProtocolViolation (the error of an answer out of order).
 
 import Glibc
 

@@ -8,9 +8,10 @@
 // thread suffices where CPython needs a task handler and a result handler: the classic deadlock
 // needs a sender that blocks.) The callers' threads only encode inputs and queue jobs.
 //
-// Pacing: a worker may be sent a few jobs ahead (as many as fit in about 150 µs of its measured job
+// Pacing: a worker may be sent a few jobs ahead (as many as fit in about 1 ms of its measured job
 // time), so tiny jobs do not wait for a round trip; a worker with nothing to do takes unstarted jobs
 // back from a busy one (see `PoolSlots`), so a long job never holds up the jobs queued behind it.
+// These decisions are `PoolScheduler`'s; the engine carries them out.
 //
 // Faults: a worker claims each job in shared memory before running it. When a worker dies, its
 // unanswered jobs are split by their claims: the one it was running fails with `workerDied`
@@ -18,8 +19,8 @@
 // front of the queue. A replacement is forked, and nothing waits for ever.
 //
 // A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
-// socket ended, within `PoolTuning.answerTimeout`) is killed and replaced: its workers die with it (their
-// parent-death signal), their jobs are settled as above, and a new zygote forks new workers. It is
+// socket ended, within `PoolTuning.answerTimeout`) is killed and replaced: its workers die with it
+// (their parent-death signal), their jobs are settled as above, and a new zygote forks new workers. It is
 // forked from a process with threads, so it could in principle inherit a lock some other thread
 // held at that instant; this turns that rare hang into a short pause.
 
