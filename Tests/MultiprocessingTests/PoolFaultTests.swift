@@ -32,9 +32,10 @@ final class PoolFaultTests: XCTestCase {
         Sys.close(report.writeEnd)
     }
 
-    private func makePool(processes: Int = 2) throws -> Pool<Job, Int> {
+    private func makePool(processes: Int = 2, tuning: PoolTuning = .standard) throws -> Pool<Job, Int> {
         let report = self.report!
-        return try Pool(processes: processes) { (job: Job) -> Int in
+        return try Pool(processes: processes, maxTasksPerChild: nil, initializer: nil, tuning: tuning) {
+            (job: Job) -> Int in
             switch job {
             case .square(let x):
                 return x * x
@@ -254,24 +255,19 @@ final class PoolFaultTests: XCTestCase {
         try pool.join()
     }
 
-    /// Shortens how long the pool waits for a zygote or a new worker until this test ends; optionally
-    /// makes every worker of the zygotes forked from now on hang at start-up (a stuck worker).
-    private func useZygoteTimeout(_ timeout: Duration, workersHangAtStartUp: Bool = false) {
-        PoolEngine.zygoteAnswerTimeout = timeout
-        if workersHangAtStartUp { PoolSlots.startupHook = { while true { pause() } } }
-        addTeardownBlock {
-            PoolEngine.zygoteAnswerTimeout = .seconds(10)
-            PoolSlots.startupHook = nil
+    /// A start-up hook that makes the workers of the zygotes it names hang (a stuck worker).
+    private static func hangAtStartUp(inZygotes hangs: @escaping @Sendable (Int) -> Bool) -> @Sendable (Int) -> Void {
+        { zygote in
+            if hangs(zygote) { while true { pause() } }
         }
     }
 
     /// A zygote that stops answering (SIGSTOPped here, so the death of a worker is never reported)
-    /// is killed and replaced after `zygoteAnswerTimeout`: the dead worker's task fails with
+    /// is killed and replaced after `PoolTuning.answerTimeout`: the dead worker's task fails with
     /// `workerDied`, the zygote's other worker dies with it, and new workers take the next tasks.
     func testAZygoteThatStopsAnsweringIsReplaced() throws {
-        useZygoteTimeout(.seconds(2))
         let leftovers = Leftovers()
-        let pool = try makePool()
+        let pool = try makePool(tuning: PoolTuning(answerTimeout: .seconds(2)))
         let workers = pool.waitForWorkers()
         let stoppedZygote = pool.processIDs.zygote
         let running = try pool.applyAsync(.hang)
@@ -294,14 +290,13 @@ final class PoolFaultTests: XCTestCase {
     }
 
     /// Workers that never finish starting (here: a start-up hook that waits for ever, in the
-    /// zygote's copy of the program only) are killed after `zygoteAnswerTimeout`; two in a row get
+    /// first zygote's workers only) are killed after `PoolTuning.answerTimeout`; two in a row get
     /// their zygote replaced. The jobs sent to them had not started: they all complete elsewhere.
     func testWorkersStuckAtStartUpGetTheirZygoteReplaced() throws {
-        useZygoteTimeout(.seconds(2), workersHangAtStartUp: true)
         let leftovers = Leftovers()
-        let pool = try makePool()
+        let hook = Self.hangAtStartUp(inZygotes: { $0 == 1 })  // a new zygote's workers start
+        let pool = try makePool(tuning: PoolTuning(answerTimeout: .seconds(2), workerStartup: hook))
         let poisonedZygote = pool.processIDs.zygote
-        PoolSlots.startupHook = nil  // the zygote has its own copy; a new zygote will not
         let mapped = try pool.mapAsync((0..<100).map { Job.square($0) })
         let (squares, waited) = try timed { try mapped.get(timeout: .seconds(20)) }
         XCTAssertEqual(squares, (0..<100).map { $0 * $0 }, "no job was lost or failed")
@@ -313,12 +308,12 @@ final class PoolFaultTests: XCTestCase {
         leftovers.assertNothingLeft("after workers stuck at start-up")
     }
 
-    /// When the workers of every new zygote get stuck too (the start-up hook stays), the pool tries
+    /// When the workers of every new zygote get stuck too (the start-up hook hangs in every zygote), the pool tries
     /// three replacements, then breaks with a typed error instead of trying for ever.
     func testAPoolWhoseWorkersAlwaysGetStuckBreaksAfterThreeReplacements() throws {
-        useZygoteTimeout(.milliseconds(300), workersHangAtStartUp: true)
         let leftovers = Leftovers()
-        let pool = try makePool()
+        let hook = Self.hangAtStartUp(inZygotes: { _ in true })
+        let pool = try makePool(tuning: PoolTuning(answerTimeout: .milliseconds(300), workerStartup: hook))
         let mapped = try pool.mapAsync((0..<10).map { Job.square($0) })
         let (outcome, waited) = timed { Result { () throws(PoolError) in try mapped.get(timeout: .seconds(30)) } }
         guard case .failure(.broken(let reason)) = outcome else { return XCTFail("\(outcome)") }
@@ -333,7 +328,7 @@ final class PoolFaultTests: XCTestCase {
         let pids = try ReportPipe()
         let makePool = self.makePool
         let program = ChildProcess {
-            let pool = try makePool(2)
+            let pool = try makePool(2, .standard)
             let workers = pool.waitForWorkers()
             _ = try pool.applyAsync(.hang)  // one worker busy, one idle
             _ = try pool.applyAsync(.square(2))
@@ -362,7 +357,7 @@ final class PoolFaultTests: XCTestCase {
         let program = ChildProcess {
             setpgid(0, 0)  // its own process group, which a terminal's Ctrl-C would signal as a whole
             try Sys.redirect(stderr.writeEnd, to: 2)
-            let pool = try makePool(2)
+            let pool = try makePool(2, .standard)
             let workers = pool.waitForWorkers()
             for _ in 0..<10 { _ = try pool.applyAsync(.hang) }
             pids.write(([pool.processIDs.zygote] + workers).map(String.init).joined(separator: " ") + "\n")

@@ -1,4 +1,14 @@
 // Pool: Python's multiprocessing.Pool on fork, with the work function fixed at creation.
+//
+// What lives in Pool/: the public `Pool` (here, PoolArguments.swift, PoolAsync.swift) and its errors
+// (PoolError.swift); Wire/, what the pool's processes say to each other (frame head, answers,
+// control messages); Scheduling/, which worker gets which job (plain values: no I/O, clock or locks);
+// Engine/, the parent's side (the callers' queue, the I/O thread, the zygote link, each worker's
+// channel); Processes/, the zygote, the worker loop and their shared slots; Results/, what a caller
+// waits on (AsyncResult, PoolResults, a map's collector).
+//
+// May depend on: Connection, Process, SharedState, Platform and the codec. Scheduling/ depends on
+// nothing but its own Deque and Wire's ProtocolViolation (the error of an answer out of order).
 
 import Glibc
 
@@ -54,10 +64,24 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     ///     (a forked child cannot); plain code and pthreads are fine.
     /// - Throws: ``PoolError/invalidProcessCount(_:)``, `.invalidMaxTasksPerChild`, or `.system` when the
     ///   zygote, its socket or the pool's thread cannot be created.
-    public init(
+    public convenience init(
         processes: Int? = nil,
         maxTasksPerChild: Int? = nil,
         initializer: (@Sendable () throws -> Void)? = nil,
+        _ function: @escaping @Sendable (Input) throws -> Output
+    ) throws(PoolError) {
+        try self.init(
+            processes: processes, maxTasksPerChild: maxTasksPerChild, initializer: initializer, tuning: .standard,
+            function)
+    }
+
+    /// The public initializer with the pool's timing knobs given (tests shorten the zygote's answer
+    /// time or make new workers hang). Throws as the public one does.
+    package init(
+        processes: Int?,
+        maxTasksPerChild: Int?,
+        initializer: (@Sendable () throws -> Void)?,
+        tuning: PoolTuning,
         _ function: @escaping @Sendable (Input) throws -> Output
     ) throws(PoolError) {
         let count = processes ?? cpuCount()
@@ -65,7 +89,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw .invalidMaxTasksPerChild(maxTasksPerChild) }
         self.processes = count
         self.maxTasksPerChild = maxTasksPerChild
-        engine = try PoolEngine(processes: count, maxTasksPerChild: maxTasksPerChild) { launch in
+        engine = try PoolEngine(processes: count, maxTasksPerChild: maxTasksPerChild, tuning: tuning) { launch in
             runWorker(launch, initializer: initializer, function: function)
         }
         try engine.start()
@@ -261,7 +285,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         throws(PoolError) -> PoolJob
     {
         let id = engine.makeJobID()
-        let buffer = ByteBuffer(capacity: FrameHeader.size + 32 + count * MemoryLayout<Input>.stride)
+        let buffer = ByteBuffer(
+            capacity: PoolFrameHead.lengthPrefix + PoolFrameHead.size + 32 + count * MemoryLayout<Input>.stride)
         let start = buffer.startFrame(kind, id: id)
         do throws(CodecError) {
             try EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth).encode(value)
@@ -293,125 +318,5 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         }
         try engine.submit(jobs, operation: operation)
         return results
-    }
-}
-
-/// Collects a map's chunks; resolves its `AsyncResult` once every chunk is done. I/O thread only.
-final class MapCollector<Output: Codable & Sendable>: PoolJobSink {
-    private let result: AsyncResult<[Output]>
-    private let count: Int
-    private let chunkSize: Int
-    private var chunks: [[Output]?]
-    private var remaining: Int
-    /// The failure of the first input, in input order.
-    private var firstError: (index: Int, error: PoolError)?
-
-    init(count: Int, chunkSize: Int, result: AsyncResult<[Output]>) {
-        self.count = count
-        self.chunkSize = chunkSize
-        self.result = result
-        remaining = (count + chunkSize - 1) / chunkSize
-        chunks = Array(repeating: nil, count: remaining)
-    }
-
-    func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
-        if answer.kind == FrameKind.chunkResult.rawValue,
-            let values = try? decoder.decode([Output].self, from: answer.body), values.count == job.count
-        {
-            chunks[job.index / chunkSize] = values
-        } else {
-            let outcomes = outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self)
-            if let offset = outcomes.firstIndex(where: { if case .failure = $0 { true } else { false } }),
-                case .failure(let error) = outcomes[offset]
-            {
-                record(error, at: job.index + offset)
-            }
-        }
-        chunkDone()
-    }
-
-    func fail(_ job: PoolJob, _ error: PoolError) {
-        record(error, at: job.index)
-        chunkDone()
-    }
-
-    private func record(_ error: PoolError, at index: Int) {
-        if firstError == nil || index < firstError!.index { firstError = (index, error) }
-    }
-
-    private func chunkDone() {
-        remaining -= 1
-        guard remaining == 0 else { return }
-        if let firstError {
-            result.resolve(.failure(firstError.error))
-            return
-        }
-        var all: [Output] = []
-        all.reserveCapacity(count)
-        for chunk in chunks { all.append(contentsOf: chunk!) }
-        chunks = []
-        result.resolve(.success(all))
-    }
-}
-
-/// The arguments of a work function that takes several: `Pool { (a: Int, b: String) in … }`
-/// makes a pool whose input is `PoolArguments<Int, String>`, fed by `starmap([(1, "x"), …])`.
-public struct PoolArguments<each Value: Codable & Sendable>: Codable, Sendable {
-    /// The arguments, in the work function's order.
-    public var values: (repeat each Value)
-
-    /// Packs arguments for ``Pool/applyAsync(_:onSuccess:onError:)`` or ``Pool/apply(_:)-4syhj`` on a
-    /// pool made with a work function of several arguments: `pool.apply(PoolArguments(1, "x"))`.
-    /// - Parameter values: one argument per parameter of the work function.
-    public init(_ values: repeat each Value) {
-        self.values = (repeat each values)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        for value in repeat each values { try container.encode(value) }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        var container = try decoder.unkeyedContainer()
-        func next<T: Decodable>(_ type: T.Type) throws -> T { try container.decode(T.self) }
-        values = (repeat try next((each Value).self))
-    }
-}
-
-extension Pool {
-    /// A pool whose work function takes several arguments (Python's ``starmap(_:chunkSize:)-74k12`` style); feed it with
-    /// `starmap`, or `applyAsync(PoolArguments(a, b))`. See the main initializer for the parameters.
-    public convenience init<each Argument: Codable & Sendable>(
-        processes: Int? = nil,
-        maxTasksPerChild: Int? = nil,
-        initializer: (@Sendable () throws -> Void)? = nil,
-        _ function: @escaping @Sendable (repeat each Argument) throws -> Output
-    ) throws(PoolError) where Input == PoolArguments<repeat each Argument> {
-        try self.init(processes: processes, maxTasksPerChild: maxTasksPerChild, initializer: initializer) {
-            (arguments: PoolArguments<repeat each Argument>) in try function(repeat each arguments.values)
-        }
-    }
-
-    /// ``map(_:chunkSize:)-s2jj`` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
-    /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
-    @inlinable
-    public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
-        throws(PoolError) -> [Output] where Input == PoolArguments<repeat each Argument>
-    {
-        try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: .starmap)
-    }
-
-    /// ``starmap(_:chunkSize:)-74k12`` without waiting.
-    @inlinable
-    public func starmapAsync<each Argument: Codable & Sendable>(
-        _ inputs: [(repeat each Argument)],
-        chunkSize: Int? = nil,
-        onSuccess: (@Sendable ([Output]) -> Void)? = nil,
-        onError: (@Sendable (PoolError) -> Void)? = nil
-    ) throws(PoolError) -> AsyncResult<[Output]> where Input == PoolArguments<repeat each Argument> {
-        try mapAsync(
-            array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, onSuccess: onSuccess,
-            onError: onError, operation: .starmapAsync)
     }
 }

@@ -143,32 +143,10 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
 /// The outcome of one job, as the I/O thread hands it to whoever waits for it.
 extension AsyncResult: PoolJobSink where Value: Decodable {
     func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
-        switch FrameKind(rawValue: answer.kind) {
-        case .result?:
-            do throws(CodecError) {
-                resolve(.success(try decoder.decode(Value.self, from: answer.body)))
-            } catch {
-                resolve(.failure(.undecodableResult(error)))
-            }
-        default:
-            resolve(.failure(failure(in: answer, worker: worker, decoder: decoder)))
-        }
+        resolve(PoolAnswer.value(answer, worker: worker, decoder: decoder))
     }
 
     func fail(_ job: PoolJob, _ error: PoolError) {
         resolve(.failure(error))
-    }
-}
-
-/// The error a `failed` frame carries (or a protocol error for any other unexpected frame).
-func failure(in answer: Frame, worker: String, decoder: DecoderCore) -> PoolError {
-    guard answer.kind == FrameKind.failed.rawValue else {
-        return .broken(reason: "\(worker) answered with an unexpected frame (kind \(answer.kind))")
-    }
-    do throws(CodecError) {
-        let remote = try decoder.decode(RemoteFailure.self, from: answer.body)
-        return .taskFailed(worker: worker, type: remote.type, description: remote.description)
-    } catch {
-        return .undecodableResult(error)
     }
 }

@@ -9,8 +9,7 @@
 // outcome per input, when some threw) or `failed`; `aux` is how long the job ran, in nanoseconds.
 // A worker whose initializer throws sends `initializerFailed` and exits.
 //
-// Parent ↔ zygote: a SEQPACKET socket carrying fixed 32-byte `ControlMessage`s; the zygote passes
-// each new worker's socket (the parent's end) along with its `spawned` message (SCM_RIGHTS).
+// Parent ↔ zygote: see ControlMessage.swift. What an answer means to whoever waits: PoolAnswer.swift.
 
 enum FrameKind: UInt8 {
     case task = 1
@@ -23,13 +22,46 @@ enum FrameKind: UInt8 {
     case initializerFailed = 14
 }
 
-enum FrameHeader {
-    /// The length prefix and the head (kind, id, aux).
-    static let size = 21
+/// The head of every pool frame: kind, job id, aux, after the 4-byte length prefix. The one place
+/// that knows its offsets (kind 0, id 1, aux 9 from the head's first byte); unaligned, little-endian.
+struct PoolFrameHead {
+    let kind: UInt8
+    let id: UInt64
+    let aux: UInt64
+
+    /// The length prefix (a UInt32 counting the head and the payload), written before the head.
+    static let lengthPrefix = 4
     /// kind, id, aux: what follows the length prefix before the payload.
-    static let headSize = 17
+    static let size = 17
     /// A frame larger than this is a protocol error (and never allocated): Connection's limit.
     static let maxLength = Int(UInt32.max)
+    private static let kindOffset = 0
+    private static let idOffset = 1
+    private static let auxOffset = 9
+
+    /// Reads the head that starts at `head` (after the length prefix). Cost: three loads.
+    init(at head: UnsafeRawPointer) {
+        kind = head.loadUnaligned(fromByteOffset: Self.kindOffset, as: UInt8.self)
+        id = head.loadUnaligned(fromByteOffset: Self.idOffset, as: UInt64.self)
+        aux = head.loadUnaligned(fromByteOffset: Self.auxOffset, as: UInt64.self)
+    }
+
+    /// Overwrites the job id of the head at `head` (a job renumbered before it is sent again).
+    static func store(id: UInt64, at head: UnsafeMutableRawPointer) {
+        (head + idOffset).storeBytes(of: id, as: UInt64.self)
+    }
+
+    /// Overwrites the aux field of the head at `head` (the claim position; the time a job ran).
+    static func store(aux: UInt64, at head: UnsafeMutableRawPointer) {
+        (head + auxOffset).storeBytes(of: aux, as: UInt64.self)
+    }
+
+    /// Appends a head to `buffer`, in the order of the offsets above.
+    static func append(kind: FrameKind, id: UInt64, aux: UInt64, to buffer: ByteBuffer) {
+        buffer.append(raw: kind.rawValue)
+        buffer.append(raw: id)
+        buffer.append(raw: aux)
+    }
 }
 
 /// What a worker reports when the work function (or the initializer) throws.
@@ -94,20 +126,20 @@ final class FrameReader {
     /// the next call to a `read` method.
     func nextFrame() throws(ProtocolViolation) -> Frame? {
         let available = end - start
-        if available < FrameHeader.size { return nil }
+        let prefixAndHead = PoolFrameHead.lengthPrefix + PoolFrameHead.size
+        if available < prefixAndHead { return nil }
         let header = storage + start
         let length = Int(header.loadUnaligned(as: UInt32.self))
-        if length < FrameHeader.headSize { throw ProtocolViolation(description: "a frame of \(length) bytes") }
-        let total = 4 + length
+        if length < PoolFrameHead.size { throw ProtocolViolation(description: "a frame of \(length) bytes") }
+        let total = PoolFrameHead.lengthPrefix + length
         if available < total {
             reserve(total)
             return nil
         }
+        let head = PoolFrameHead(at: header + PoolFrameHead.lengthPrefix)
         let frame = Frame(
-            kind: header.loadUnaligned(fromByteOffset: 4, as: UInt8.self),
-            id: header.loadUnaligned(fromByteOffset: 5, as: UInt64.self),
-            aux: header.loadUnaligned(fromByteOffset: 13, as: UInt64.self),
-            body: UnsafeRawBufferPointer(start: header + FrameHeader.size, count: total - FrameHeader.size))
+            kind: head.kind, id: head.id, aux: head.aux,
+            body: UnsafeRawBufferPointer(start: header + prefixAndHead, count: total - prefixAndHead))
         start += total
         if start == end {
             start = 0
@@ -178,70 +210,18 @@ extension ByteBuffer {
     /// payload follows. Returns where the frame starts.
     func startFrame(_ kind: FrameKind, id: UInt64, aux: UInt64 = 0) -> Int {
         let frameStart = count
-        reserve(FrameHeader.size)
+        reserve(PoolFrameHead.lengthPrefix + PoolFrameHead.size)
         append(raw: UInt32(0))
         appendHead(kind, id: id, aux: aux)
         return frameStart
     }
 
     func finishFrame(startedAt frameStart: Int) {
-        store(UInt32(truncatingIfNeeded: count - frameStart - 4), at: frameStart)
+        store(UInt32(truncatingIfNeeded: count - frameStart - PoolFrameHead.lengthPrefix), at: frameStart)
     }
 
     /// The head alone, for a `Connection`, which writes the length prefix itself.
     func appendHead(_ kind: FrameKind, id: UInt64, aux: UInt64 = 0) {
-        append(raw: kind.rawValue)
-        append(raw: id)
-        append(raw: aux)
-    }
-}
-
-/// A message between the parent and the zygote: four integers, 32 bytes.
-struct ControlMessage {
-    enum Kind: Int64 {
-        // parent → zygote
-        /// a: slot, b: worker number. Fork a worker.
-        case spawn = 1
-        /// a: pid. SIGKILL that worker, if it is still an unreaped child.
-        case kill = 2
-        /// SIGKILL every worker, reap them, exit.
-        case terminate = 3
-        /// Reap what is left and exit (the workers have stopped).
-        case exit = 4
-        // zygote → parent
-        /// a: slot, b: worker number, c: pid; the parent's end of the worker's socket rides along.
-        case spawned = 10
-        /// a: slot, b: worker number, c: errno of the failed fork or socketpair.
-        case spawnFailed = 11
-        /// a: pid, b: 0 when it exited, 1 when a signal killed it, c: the exit code or the signal.
-        case died = 12
-    }
-
-    static let size = 32
-
-    var kind: Int64
-    var a: Int64 = 0
-    var b: Int64 = 0
-    var c: Int64 = 0
-
-    init(_ kind: Kind, _ a: Int64 = 0, _ b: Int64 = 0, _ c: Int64 = 0) {
-        self.kind = kind.rawValue
-        self.a = a
-        self.b = b
-        self.c = c
-    }
-
-    init(bytes: UnsafeRawBufferPointer) {
-        kind = bytes.loadUnaligned(fromByteOffset: 0, as: Int64.self)
-        a = bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self)
-        b = bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self)
-        c = bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self)
-    }
-
-    func send(on fd: Int32, passing descriptor: Int32? = nil) throws(SystemError) {
-        var copy = (kind, a, b, c)
-        try withUnsafeBytes(of: &copy) { (raw) throws(SystemError) in
-            try Sys.sendPacket(fd, raw, passing: descriptor)
-        }
+        PoolFrameHead.append(kind: kind, id: id, aux: aux, to: self)
     }
 }

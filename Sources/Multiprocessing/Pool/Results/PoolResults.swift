@@ -137,50 +137,12 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
 
 extension PoolResults: PoolJobSink where Output: Decodable {
     func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
-        deliver(outcomes(of: job, answer: answer, worker: worker, decoder: decoder, as: Output.self), from: job.index)
+        deliver(
+            PoolAnswer.outcomes(answer, count: job.count, worker: worker, decoder: decoder, as: Output.self),
+            from: job.index)
     }
 
     func fail(_ job: PoolJob, _ error: PoolError) {
         deliver(Array(repeating: .failure(error), count: job.count), from: job.index)
-    }
-}
-
-/// One outcome per input of `job`, from the worker's answer.
-func outcomes<Output: Decodable>(
-    of job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore,
-    as type: Output.Type
-) -> [Result<Output, PoolError>] {
-    let mismatch = PoolError.broken(reason: "\(worker) answered a chunk of \(job.count) with a different count")
-    switch FrameKind(rawValue: answer.kind) {
-    case .result?:
-        do throws(CodecError) {
-            return [.success(try decoder.decode(Output.self, from: answer.body))]
-        } catch {
-            return [.failure(.undecodableResult(error))]
-        }
-    case .chunkResult?:
-        do throws(CodecError) {
-            let values = try decoder.decode([Output].self, from: answer.body)
-            guard values.count == job.count else { return Array(repeating: .failure(mismatch), count: job.count) }
-            return values.map { .success($0) }
-        } catch {
-            return Array(repeating: .failure(.undecodableResult(error)), count: job.count)
-        }
-    case .chunkMixed?:
-        do throws(CodecError) {
-            let items = try decoder.decode([ItemOutcome<Output>].self, from: answer.body)
-            guard items.count == job.count else { return Array(repeating: .failure(mismatch), count: job.count) }
-            return items.map { item in
-                switch item {
-                case .success(let value): return .success(value)
-                case .failure(let remote):
-                    return .failure(.taskFailed(worker: worker, type: remote.type, description: remote.description))
-                }
-            }
-        } catch {
-            return Array(repeating: .failure(.undecodableResult(error)), count: job.count)
-        }
-    default:
-        return Array(repeating: .failure(failure(in: answer, worker: worker, decoder: decoder)), count: job.count)
     }
 }

@@ -1,0 +1,157 @@
+// A pool worker: what it is launched with, and its loop (initializer, then jobs until stop).
+
+import Glibc
+import Synchronization
+
+/// What one worker needs.
+struct WorkerLaunch {
+    /// The worker body, fixed at pool creation: it runs the initializer, then the loop.
+    struct Template: @unchecked Sendable {
+        let body: (WorkerLaunch) -> Never
+        let slots: PoolSlots
+        let maxTasks: Int?
+        /// PoolTuning.workerStartup, given the number of the zygote that forks the worker.
+        let startup: (@Sendable (Int) -> Void)?
+    }
+
+    let fd: Int32
+    let slot: Int
+    let name: String
+    let slots: PoolSlots
+    let maxTasks: Int?
+    /// Run just before the worker reports that it started (PoolTuning.workerStartup).
+    let startup: (() -> Void)?
+}
+
+/// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
+/// Runs only plain code on the thread it was forked on; its end of the socket is a `Connection`.
+/// Never returns.
+func runWorker<Input: Codable, Output: Codable>(
+    _ launch: WorkerLaunch,
+    initializer: (() throws -> Void)?,
+    function: (Input) throws -> Output
+) -> Never {
+    let me = getpid()
+    ProcessTable.shared.becomeChild(
+        pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
+    let slots = launch.slots
+    let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
+    let output = ByteBuffer(capacity: 64 << 10)
+    let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
+    let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+
+    /// Sends the frame built in `output` (its head and payload).
+    func send() {
+        do {
+            try connection.sendBytes(Array(output.bytes))
+        } catch {
+            exitProcess(0)  // the parent is gone: nobody wants the result
+        }
+        output.reset(keepingAtMost: 1 << 20)
+    }
+
+    /// Replaces what `output` holds with a `failed` frame for the job.
+    func fail(id: UInt64, _ failure: RemoteFailure) {
+        output.count = 0
+        output.appendHead(.failed, id: id)
+        try? encoder.encode(failure)
+    }
+
+    launch.startup?()
+    slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
+    if let initializer {
+        slots.status(launch.slot).pointee.store(PoolSlots.initializing, ordering: .releasing)
+        do {
+            try initializer()
+        } catch {
+            output.appendHead(.initializerFailed, id: 0)
+            try? encoder.encode(RemoteFailure(error))
+            send()
+            exitProcess(1)
+        }
+        slots.status(launch.slot).pointee.store(PoolSlots.started(me), ordering: .releasing)
+    }
+
+    func runTask(id: UInt64, payload: UnsafeRawBufferPointer) {
+        output.appendHead(.result, id: id)
+        do {
+            let result = try function(try decoder.decode(Input.self, from: payload))
+            do throws(CodecError) {
+                try encoder.encode(result)
+            } catch {
+                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the result: \(error)"))
+            }
+        } catch {
+            fail(id: id, RemoteFailure(error))
+        }
+    }
+
+    func runChunk(id: UInt64, payload: UnsafeRawBufferPointer) {
+        output.appendHead(.chunkResult, id: id)
+        do {
+            let inputs = try decoder.decode([Input].self, from: payload)
+            var outputs: [Output] = []
+            outputs.reserveCapacity(inputs.count)
+            var outcomes: [ItemOutcome<Output>]? = nil  // only once an input has failed
+            for input in inputs {
+                do {
+                    let result = try function(input)
+                    if outcomes == nil { outputs.append(result) } else { outcomes!.append(.success(result)) }
+                } catch {
+                    if outcomes == nil { outcomes = outputs.map { .success($0) } }
+                    outcomes!.append(.failure(RemoteFailure(error)))
+                }
+            }
+            do throws(CodecError) {
+                if let outcomes {
+                    output.count = 0
+                    output.appendHead(.chunkMixed, id: id)
+                    try encoder.encode(outcomes)
+                } else {
+                    try encoder.encode(outputs)
+                }
+            } catch {
+                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the results: \(error)"))
+            }
+        } catch {
+            fail(id: id, RemoteFailure(error))
+        }
+    }
+
+    var done = 0
+    while true {
+        let frame: [UInt8]
+        do {
+            frame = try connection.receiveBytes()
+        } catch {
+            exitProcess(0)  // end of file: the parent is gone
+        }
+        guard frame.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
+        let ran = frame.withUnsafeBytes { raw -> Bool in
+            let head = PoolFrameHead(at: raw.baseAddress!)
+            let kind = FrameKind(rawValue: head.kind)
+            if kind == .stop { exitProcess(0) }
+            guard kind == .task || kind == .chunk else { exitProcess(2) }
+            let id = head.id
+            // aux: the job's claim word. Claim it, unless the parent took it back.
+            let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
+            guard
+                slots.claim(launch.slot, position).pointee.compareExchange(
+                    expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
+                ).exchanged
+            else { return false }
+            let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
+            let started = Sys.monotonicNanoseconds
+            if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
+            // aux of the answer: how long the job ran, for the parent's pacing.
+            PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
+            return true
+        }
+        guard ran else { continue }
+        // The claim stays `claimed` until the parent has the answer: dying while sending it fails
+        // the job, rather than running it twice.
+        send()
+        done += 1
+        if let maxTasks = launch.maxTasks, done >= maxTasks { exitProcess(0) }
+    }
+}
