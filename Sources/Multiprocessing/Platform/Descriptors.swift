@@ -64,12 +64,6 @@ extension Sys {
         try socketPair(.stream, nonBlocking: true)
     }
 
-    // forwarding: remove at integration
-    /// A pair of connected Unix sockets of `kind`, both close-on-exec and blocking.
-    static func socketPair(_ kind: SocketKind) throws(SystemError) -> (Int32, Int32) {
-        try socketPair(kind, nonBlocking: false)
-    }
-
     static func setNonBlocking(_ fd: Int32) throws(SystemError) {
         let flags = try retrying("fcntl") { fcntl(fd, F_GETFL) }
         try retrying("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }

@@ -42,9 +42,4 @@ extension ProcessTable {
         return pid
     }
 
-    /// The parent's side of a fork made elsewhere: tells the observer.
-    // forwarding: remove at integration (the pool forks through `fork(installExitHandler:)` then).
-    func forked(childPid: pid_t) {
-        Self.observer?.didFork(childPid)
-    }
 }

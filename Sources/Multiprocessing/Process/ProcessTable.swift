@@ -35,8 +35,7 @@ package final class ProcessTable: @unchecked Sendable {
     }
 
     /// Everything a fork needs first: the exit handler installed (if asked), stdio flushed.
-    /// Part of `ProcessTable.fork(installExitHandler:)`; called directly only by the pool's forks.
-    // forwarding: make private at integration (the pool forks through `fork(installExitHandler:)` then).
+    /// Part of `ProcessTable.fork(installExitHandler:)`, the one way the runtime forks; call that instead.
     func prepareToFork(installExitHandler: Bool) {
         if installExitHandler && !Self.exitHandlerInstalled {
             Self.exitHandlerInstalled = true

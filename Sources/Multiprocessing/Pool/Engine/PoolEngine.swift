@@ -124,7 +124,7 @@ final class PoolEngine: @unchecked Sendable {
     /// A socket pair for the parent and a zygote, registered as the pool's.
     static func makeControlSocket() throws(SystemError) -> (parentEnd: Int32, zygoteEnd: Int32) {
         try PoolDescriptors.lock.withLock { () throws(SystemError) in
-            let pair = try Sys.socketPair(.packets)
+            let pair = try Sys.socketPair(.packets, nonBlocking: false)
             PoolDescriptors.open.insert(pair.0)
             PoolDescriptors.open.insert(pair.1)
             return pair

@@ -223,7 +223,7 @@ extension PoolEngine {
         channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
         if zygotePid > 0 && (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
-            _ = Glibc.kill(zygotePid, SIGKILL)
+            try? Sys.signal(zygotePid, SIGKILL)
             _ = try? Sys.reap(zygotePid)
         }
         PoolDescriptors.close(controlFd)

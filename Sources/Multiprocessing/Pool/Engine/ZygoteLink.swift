@@ -10,21 +10,20 @@ extension PoolEngine {
         let parentPid = ProcessTable.shared.pid
         zygotesForked += 1
         let number = zygotesForked
-        let (pid, forkError): (pid_t, Int32) = PoolDescriptors.lock.withLock {
+        // Under the descriptor lock: no other pool opens or receives a descriptor while we fork.
+        let forked: Result<pid_t, SystemError> = PoolDescriptors.lock.withLock {
             let toClose = Array(PoolDescriptors.open.subtracting([zygoteEnd]))
-            ProcessTable.shared.prepareToFork(installExitHandler: false)
-            let pid = Glibc.fork()
-            if pid == 0 {
+            let result = Result { () throws(SystemError) in try ProcessTable.fork(installExitHandler: false) }
+            if case .success(0) = result {
                 runZygote(
                     ZygoteLaunch(
                         controlFd: zygoteEnd, parentPid: parentPid, workerMask: workerMask,
                         descriptorsToClose: toClose, number: number, worker: template))
             }
-            return (pid, Sys.errno)
+            return result
         }
         PoolDescriptors.close(zygoteEnd)
-        if pid < 0 { throw SystemError("fork", errno: forkError) }
-        ProcessTable.shared.forked(childPid: pid)
+        let pid = try forked.get()
         monitor.withLock { zygote = pid }
         return pid
     }
@@ -66,7 +65,7 @@ extension PoolEngine {
             return zygote
         }
         if old > 0 {
-            _ = Glibc.kill(old, SIGKILL)
+            try? Sys.signal(old, SIGKILL)
             _ = try? Sys.reap(old)
         }
         // Its workers were sent SIGKILL, their parent-death signal, before it could be reaped: none

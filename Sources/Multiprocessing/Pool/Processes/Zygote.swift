@@ -46,7 +46,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
     var live: Set<pid_t> = []
 
     func killAllAndExit() -> Never {
-        for pid in live { _ = Glibc.kill(pid, SIGKILL) }
+        for pid in live { try? Sys.signal(pid, SIGKILL) }
         for pid in live { _ = try? Sys.reap(pid) }
         Sys.exitImmediately(0)
     }
@@ -62,14 +62,21 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
     func spawn(slot: Int, number: Int) {
         let ends: (Int32, Int32)
         do {
-            ends = try Sys.socketPair(.stream)
+            ends = try Sys.socketPair(.stream, nonBlocking: false)
         } catch {
             reply(.spawnFailed(slot: slot, number: number, errno: error.errno))
             return
         }
         let (parentEnd, workerEnd) = ends
-        ProcessTable.shared.prepareToFork(installExitHandler: false)
-        let pid = Glibc.fork()
+        let pid: pid_t
+        do {
+            pid = try ProcessTable.fork(installExitHandler: false)
+        } catch {
+            Sys.close(workerEnd)
+            Sys.close(parentEnd)
+            reply(.spawnFailed(slot: slot, number: number, errno: error.errno))
+            return
+        }
         if pid == 0 {
             Sys.close(control)
             Sys.close(childExits)
@@ -84,15 +91,8 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
                     slots: template.slots, maxTasks: template.maxTasks,
                     startup: template.startup.map { hook in { hook(launch.number) } }))
         }
-        let forkError = Sys.errno
         Sys.close(workerEnd)
-        if pid < 0 {
-            Sys.close(parentEnd)
-            reply(.spawnFailed(slot: slot, number: number, errno: forkError))
-            return
-        }
         live.insert(pid)
-        ProcessTable.shared.forked(childPid: pid)
         reply(.spawned(slot: slot, number: number, pid: pid), passing: parentEnd)
         Sys.close(parentEnd)
     }
@@ -122,7 +122,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
                 switch buffer.withUnsafeBytes({ ControlMessage(bytes: $0) }) {
                 case .spawn(let slot, let number)?: spawn(slot: slot, number: number)
                 case .kill(let pid)?:
-                    if live.contains(pid) { _ = Glibc.kill(pid, SIGKILL) }
+                    if live.contains(pid) { try? Sys.signal(pid, SIGKILL) }
                 case .terminate?, .exit?: killAllAndExit()
                 default: continue
                 }
