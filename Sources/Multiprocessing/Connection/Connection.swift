@@ -113,16 +113,14 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     // Guarded by `writeLock`: the encoder and the buffer each frame is built in.
     private let encoder = EncoderCore(buffer: ByteBuffer(capacity: 4096), maxDepth: BinaryDecoder.defaultMaxDepth)
 
-    // Guarded by `readLock`: the decoder, the bytes read and not yet received ([readStart, readEnd)
-    // of readBuffer), a fatal framing error, and the spin-before-sleep credit.
+    // Guarded by `readLock`: the decoder, the bytes read and not yet received (cut into frames by
+    // `frames`, which starts at 16 bytes and grows to 64 KiB on the first receive), a fatal framing
+    // error, and the spin-before-sleep credit.
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-    @exclusivity(unchecked) private var readBuffer: UnsafeMutableRawPointer
-    @exclusivity(unchecked) private var readCapacity: Int
-    @exclusivity(unchecked) private var readStart = 0
-    @exclusivity(unchecked) private var readEnd = 0
+    private let frames = FrameBuffer(chunk: Connection.readChunk, initialCapacity: 16)
     @exclusivity(unchecked) private var framingError: ConnectionError?
     @exclusivity(unchecked) private var spinCredit = 1
-    /// `readEnd - readStart`, for `poll` to read without taking `readLock`.
+    /// `frames.buffered`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
     /// The read buffer's usual size; it grows for a larger message and shrinks back after it.
@@ -136,8 +134,6 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         self.fd = fd
         self.kind = kind
         self.maxMessageSize = maxMessageSize
-        readCapacity = 16  // grows to `readChunk` on the first receive
-        readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readCapacity, alignment: 16)
     }
 
     deinit {
@@ -145,7 +141,6 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             Sys.close(fd)
             if wakeFd >= 0 { Sys.close(wakeFd) }
         }
-        readBuffer.deallocate()
     }
 
     // MARK: Sending
@@ -293,86 +288,47 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try checkOpen()
         if let framingError { throw framingError }
         while true {
-            let available = readEnd - readStart
-            var needed = 4
-            if available >= 4 {
-                let length = Int(
-                    UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
-                guard length <= maxMessageSize else {
-                    // The rest of the stream cannot be trusted: this and every later receive fail.
-                    framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
-                    throw .messageTooLarge(size: length, maximum: maxMessageSize)
+            let needed: Int
+            switch frames.next(maxLength: maxMessageSize) {
+            case .frame(let frame):
+                defer {
+                    // An empty buffer starts again at the front; one grown for a large message shrinks now.
+                    frames.releaseGrowth()
+                    buffered.store(frames.buffered, ordering: .relaxed)
                 }
-                needed = 4 + length
-                if available >= needed {
-                    let frame = UnsafeRawBufferPointer(start: readBuffer + readStart + 4, count: length)
-                    readStart += needed
-                    defer { frameConsumed() }
-                    return try body(frame)
-                }
+                return try body(frame)
+            case .tooLarge(let length):
+                // The rest of the stream cannot be trusted: this and every later receive fail.
+                framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
+                throw .messageTooLarge(size: length, maximum: maxMessageSize)
+            case .needs(let count):
+                needed = count
             }
-            makeRoom(for: needed)
-            guard let count = try fill(waiting: waiting) else { return nil }
+            guard let count = try fill(frames.space(forFrameOf: needed), waiting: waiting) else { return nil }
             if count == 0 {
-                if available == 0 { throw .endOfFile }
-                throw .truncated(expected: needed, received: available)
+                if frames.buffered == 0 { throw .endOfFile }
+                throw .truncated(expected: needed, received: frames.buffered)
             }
         }
     }
 
-    /// After a frame was handed out: resets an empty buffer, and gives back a grown one.
-    private func frameConsumed() {
-        if readStart == readEnd {
-            readStart = 0
-            readEnd = 0
-            if readCapacity > Self.readChunk { resizeReadBuffer(to: Self.readChunk) }
-        }
-        buffered.store(readEnd - readStart, ordering: .relaxed)
-    }
-
-    /// Makes space after `readEnd` for more of a frame of `needed` bytes starting at `readStart`:
-    /// moves the unread bytes to the front, and grows the buffer with the bytes that actually
-    /// arrive (at most doubling), never to what a header merely claims.
-    private func makeRoom(for needed: Int) {
-        if readStart > 0 && (readStart + needed > readCapacity || readEnd == readCapacity) {
-            let unread = readEnd - readStart
-            if unread > 0 { readBuffer.copyMemory(from: readBuffer + readStart, byteCount: unread) }
-            readStart = 0
-            readEnd = unread
-        }
-        if readEnd == readCapacity {
-            resizeReadBuffer(to: max(Self.readChunk, min(needed, readCapacity * 2)))
-        }
-    }
-
-    private func resizeReadBuffer(to capacity: Int) {
-        let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        let unread = readEnd - readStart
-        if unread > 0 { fresh.copyMemory(from: readBuffer + readStart, byteCount: unread) }
-        readBuffer.deallocate()
-        readBuffer = fresh
-        readCapacity = capacity
-        readStart = 0
-        readEnd = unread
-    }
-
-    /// Reads what has arrived into the free part of the buffer, waiting for something to arrive:
-    /// spinning for a few microseconds first when recent messages came that fast. Returns the
-    /// number of bytes read; 0 at end of file; nil when nothing has arrived and `waiting` is false.
-    private func fill(waiting: Bool) throws(ConnectionError) -> Int? {
+    /// Reads what has arrived into `space`, waiting for something to arrive: spinning for a few
+    /// microseconds first when recent messages came that fast. Returns the number of bytes read
+    /// (recorded in `frames`); 0 at end of file; nil when nothing has arrived and `waiting` is false.
+    private func fill(_ space: UnsafeMutableRawBufferPointer, waiting: Bool) throws(ConnectionError) -> Int? {
         var spinStart: ContinuousClock.Instant?
         while true {
             let transfer: Sys.Transfer
             do throws(SystemError) {
-                transfer = try Sys.readOnce(fd, into: readBuffer + readEnd, count: readCapacity - readEnd)
+                transfer = try Sys.readOnce(fd, into: space.baseAddress!, count: space.count)
             } catch {
                 throw .system(error)
             }
             switch transfer {
             case .bytes(let count):
                 if spinStart != nil { spinCredit = min(spinCredit + 1, 4) }
-                readEnd += count
-                buffered.store(readEnd - readStart, ordering: .relaxed)
+                frames.didRead(count)
+                buffered.store(frames.buffered, ordering: .relaxed)
                 return count
             case .wouldBlock:
                 if !waiting { return nil }
