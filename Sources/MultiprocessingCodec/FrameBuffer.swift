@@ -8,7 +8,9 @@
 /// Bytes read from a stream and not yet consumed, cut into length-prefixed frames.
 ///
 /// Use: `next(maxLength:)`; on `.needs(n)`, read into `space(forFrameOf: n)` and report the count
-/// with `didRead(_:)`, then call `next` again. A frame handed out stays valid until the next call
+/// with `didRead(_:)`, then call `next` again (Connection, which gives back growth eagerly after each
+/// frame with `releaseGrowth()`). Or: `read(_:)` once per readiness, then `next` until `.needs`
+/// (the pool's I/O thread, which gives back growth lazily, at its next read). A frame handed out stays valid until the next call
 /// to `space(forFrameOf:)` or `releaseGrowth()`. Not thread-safe: its owner serializes the calls
 /// (Connection holds its read lock; the pool's reader belongs to its I/O thread).
 package final class FrameBuffer {
@@ -77,6 +79,42 @@ package final class FrameBuffer {
         }
         return UnsafeMutableRawBufferPointer(
             start: storage.base + storage.count, count: storage.capacity - storage.count)
+    }
+
+    /// The size of the frame at the front, length prefix included, as far as it is known: 4 while
+    /// the prefix is incomplete. A corrupt prefix can claim up to 4 GiB; `space(forFrameOf:)` never
+    /// allocates more than twice what has arrived, so asking for it costs nothing.
+    package var frontFrameSize: Int {
+        if storage.count - start < 4 { return 4 }
+        return 4 + Int(UInt32(littleEndian: storage.base.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+    }
+
+    /// What one `read(_:)` did.
+    package enum ReadResult: Equatable {
+        /// Bytes arrived; `filled` when they filled all the space offered (there may be more).
+        case data(filled: Bool)
+        /// Nothing to read now.
+        case wouldBlock
+        /// The stream ended (0 bytes read).
+        case endOfFile
+    }
+
+    /// One read from a non-blocking stream, for a reader that takes frames with `next(maxLength:)`
+    /// afterwards: first gives back memory grown for an earlier large frame if everything is
+    /// consumed (lazily, so frames handed out stay valid until here), then offers `read` the free
+    /// space for the frame at the front and records what it read. `read` returns the bytes read,
+    /// 0 at end of file, nil when the read would block.
+    /// - Throws: what `read` throws (nothing is recorded then).
+    /// - Cost: one call of `read`; a copy or allocation only as `space(forFrameOf:)` describes.
+    package func read<Failure: Error>(
+        _ read: (UnsafeMutableRawBufferPointer) throws(Failure) -> Int?
+    ) throws(Failure) -> ReadResult {
+        releaseGrowth()
+        let space = space(forFrameOf: frontFrameSize)
+        guard let count = try read(space) else { return .wouldBlock }
+        if count == 0 { return .endOfFile }
+        didRead(count)
+        return .data(filled: count == space.count)
     }
 
     /// Records `count` bytes read into the space `space(forFrameOf:)` returned.
