@@ -56,19 +56,15 @@ sanitize:
 	TSAN_OPTIONS=die_after_fork=0:halt_on_error=1:handle_sigill=0:handle_abort=0 swift test --sanitize thread --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
 
 # libFuzzer on the codec decoder and the frame reader (Sources/CodecFuzzer, not a SwiftPM target:
-# built here with the runtime's sources, -sanitize=fuzzer,address). FUZZ_TIME seconds (default 300);
+# built here with the codec target's sources only, -sanitize=fuzzer,address). FUZZ_TIME seconds (default 300);
 # new inputs go to .build-fuzz/corpus; the small seed corpus is Sources/CodecFuzzer/corpus.
 FUZZ_TIME ?= 300
 FUZZ_DIR = .build-fuzz
 fuzz:
-	mkdir -p $(FUZZ_DIR)/shims $(FUZZ_DIR)/corpus
-	clang -c -O1 -g -fsanitize=fuzzer-no-link,address Sources/CMultiprocessingShims/shims.c \
-		-I Sources/CMultiprocessingShims/include -o $(FUZZ_DIR)/shims.o
-	printf 'module CMultiprocessingShims {\n  header "%s/Sources/CMultiprocessingShims/include/CMultiprocessingShims.h"\n  export *\n}\n' \
-		"$(CURDIR)" > $(FUZZ_DIR)/shims/module.modulemap
+	mkdir -p $(FUZZ_DIR)/corpus
 	swiftc -swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -module-name CodecFuzzer \
-		-package-name MultiprocessingBook -I $(FUZZ_DIR)/shims \
-		$(shell find Sources/Multiprocessing -name "*.swift") Sources/CodecFuzzer/main.swift $(FUZZ_DIR)/shims.o \
+		-package-name MultiprocessingBook \
+		$(wildcard Sources/MultiprocessingCodec/*.swift) Sources/CodecFuzzer/main.swift \
 		-o $(FUZZ_DIR)/codec-fuzzer
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_DIR)/codec-fuzzer -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-malloc_limit_mb=64 -rss_limit_mb=1024 -timeout=5 -print_final_stats=1 \

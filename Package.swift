@@ -15,8 +15,11 @@ let package = Package(
     targets: [
         // The few Linux calls and macros that Glibc does not import.
         .target(name: "CMultiprocessingShims"),
+        // The binary codec (BinaryEncoder, BinaryDecoder) and the framing it shares with the runtime:
+        // no dependency on the runtime, so `make fuzz` compiles it alone. Multiprocessing re-exports it.
+        .target(name: "MultiprocessingCodec"),
         // The runtime: Python's multiprocessing re-created for Swift on Linux.
-        .target(name: "Multiprocessing", dependencies: ["CMultiprocessingShims"]),
+        .target(name: "Multiprocessing", dependencies: ["CMultiprocessingShims", "MultiprocessingCodec"]),
         // What the book's checker and the chapter runner agree on: environment names, the pid log.
         .target(name: "BookProtocol"),
         // The chapter runner: cells, headers, one cell or all, time scale.

@@ -109,6 +109,9 @@ public struct DocsTools: Sendable {
         var arguments = [
             "-module-name", module, "-minimum-access-level", "public", "-skip-synthesized-members",
             "-output-dir", directory, "-module-cache-path", moduleCache,
+            // The runtime re-exports its codec target (`@_exported import`): without this its public
+            // symbols (BinaryEncoder, BinaryDecoder, CodecError) would be missing from the graph.
+            "-experimental-allowed-reexported-modules=MultiprocessingCodec",
         ]
         for include in ["\(buildDirectory)/Modules", buildDirectory] where FileSystem.isDirectory(include) {
             arguments += ["-I", include]

@@ -1,9 +1,10 @@
 // A libFuzzer target for the codec decoder and the frame reader. Not a SwiftPM target: `make fuzz`
-// compiles it with the runtime's sources and `-sanitize=fuzzer,address` (libFuzzer brings `main`),
-// so the normal build and test never see it. Inputs are tried two ways:
+// compiles it with the codec target's sources (MultiprocessingCodec, which has no dependency on the
+// runtime) and `-sanitize=fuzzer,address` (libFuzzer brings `main`), so the normal build and test
+// never see it. Inputs are tried two ways:
 //   1. decoded as several Codable types (every outcome must be a value or a CodecError);
-//   2. written raw into a socket and read back through a Connection's frame reader until it fails
-//      (end of file, a truncated or oversized frame, an undecodable message), never a hang.
+//   2. cut into frames by the FrameBuffer a Connection reads with, each frame decoded, until the
+//      input ends or a frame is oversized, never a hang.
 // libFuzzer's -malloc_limit_mb (set by `make fuzz`) turns any allocation beyond the bound into a crash.
 
 import Glibc
@@ -29,24 +30,30 @@ func tryDecode<T: Decodable>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) {
     _ = try? BinaryDecoder().decode(T.self, from: bytes)
 }
 
-/// Reads frames from the bytes through a real Connection (over a socket pair) until it throws.
+/// Cuts the bytes into frames through the FrameBuffer every Connection reads with, fed in reads of
+/// varying size as a socket would deliver them, and decodes each frame, until the input ends or a
+/// frame is too large. (FuzzTests keeps the same input going through a real socket and Connection.)
 func readFrames(_ bytes: UnsafeRawBufferPointer) {
-    guard let (reader, writer) = try? Connection<Record>.makePipe(duplex: true, maxMessageSize: 1 << 16) else { return }
+    let frames = FrameBuffer(chunk: 1 << 10, initialCapacity: 16)
     var offset = 0
-    while offset < bytes.count {
-        let written = Glibc.write(writer.fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if written <= 0 { break }
-        offset += written
-    }
-    writer.close()
-    for _ in 0..<10_000 {
-        do throws(ConnectionError) {
-            _ = try reader.receive()
-        } catch {
-            guard case .undecodable = error else { break }  // the next frame can still be read
+    var step = 1
+    while true {
+        switch frames.next(maxLength: 1 << 16) {
+        case .frame(let frame):
+            tryDecode(Record.self, frame)
+            frames.releaseGrowth()
+        case .tooLarge:
+            return
+        case .needs(let needed):
+            guard offset < bytes.count else { return }  // end of input: end of file, or a truncated frame
+            let space = frames.space(forFrameOf: needed)
+            let count = min(space.count, bytes.count - offset, step)
+            space.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+            frames.didRead(count)
+            offset += count
+            step = step % 4096 * 3 + 1  // 1, 4, 13, 40, …: reads that split headers and bodies
         }
     }
-    reader.close()
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Multiprocessing
+@testable import MultiprocessingCodec
 
 // MARK: Sample types: every standard Codable shape
 

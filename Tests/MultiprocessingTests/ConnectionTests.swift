@@ -71,6 +71,30 @@ final class ConnectionTests: XCTestCase {
         XCTAssertFalse(try b.poll())
     }
 
+    /// The copy-free forms the pool's workers use: raw memory out, a frame's bytes lent to a closure
+    /// in; they interoperate with `sendBytes`/`receiveBytes` and keep the same limits.
+    func testSendFrameAndWithNextFrameCarryBytesWithoutArrays() throws {
+        let (a, b) = try Connection<[Int]>.makePipe(maxMessageSize: 8)
+        let bytes: [UInt8] = [9, 8, 7]
+        try bytes.withUnsafeBytes { raw in try a.sendFrame(raw) }
+        try a.sendBytes([])
+        XCTAssertEqual(try b.withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }, bytes)
+        XCTAssertEqual(try b.withNextFrame { (frame) throws(ConnectionError) -> Int in frame.count }, 0)
+        let nine = [UInt8](repeating: 1, count: 9)
+        XCTAssertThrowsError(try nine.withUnsafeBytes { raw in try a.sendFrame(raw) }) { error in
+            XCTAssertEqual(error as? ConnectionError, .messageTooLarge(size: 9, maximum: 8))
+        }
+        XCTAssertFalse(try b.poll(), "nothing was sent for the refused frame")
+        let (readEnd, writeEnd) = try Connection<[Int]>.makePipe(duplex: false)
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { raw in try readEnd.sendFrame(raw) }) { error in
+            XCTAssertEqual(error as? ConnectionError, .wrongDirection(.send))
+        }
+        XCTAssertThrowsError(try writeEnd.withNextFrame { (frame) throws(ConnectionError) -> Int in frame.count }) {
+            error in
+            XCTAssertEqual(error as? ConnectionError, .wrongDirection(.receive))
+        }
+    }
+
     func testOneWayPipeReturnsTheReceivingEndFirstAndRefusesTheWrongDirection() throws {
         let (reader, writer) = try Connection<String>.makePipe(duplex: false)
         XCTAssertTrue(reader.isReadable)

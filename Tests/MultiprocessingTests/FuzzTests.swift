@@ -2,6 +2,7 @@ import Glibc
 import XCTest
 
 @testable import Multiprocessing
+@testable import MultiprocessingCodec
 
 // The same shapes as the libFuzzer target (Sources/CodecFuzzer/main.swift), for the committed corpus.
 private struct Record: Codable {
@@ -38,7 +39,37 @@ final class FuzzTests: XCTestCase {
         if (try? BinaryDecoder().decode(Shape.self, from: bytes)) != nil { decoded = true }
         if (try? BinaryDecoder().decode([String: [Int]].self, from: bytes)) != nil { decoded = true }
         if (try? BinaryDecoder().decode([Record?].self, from: bytes)) != nil { decoded = true }
-        return readFrames(bytes) > 0 || decoded
+        let framed = cutFrames(bytes)
+        return readFrames(bytes) > 0 || framed || decoded
+    }
+
+    /// Cuts the bytes into frames with a FrameBuffer directly (as `make fuzz` does), fed in reads of
+    /// growing sizes; true when a frame decoded. Never holds more than twice the bytes fed.
+    private static func cutFrames(_ bytes: [UInt8]) -> Bool {
+        let frames = FrameBuffer(chunk: 1 << 10, initialCapacity: 16)
+        var offset = 0
+        var step = 1
+        var decoded = false
+        while true {
+            switch frames.next(maxLength: 1 << 16) {
+            case .frame(let frame):
+                if (try? BinaryDecoder().decode(Record.self, from: frame)) != nil { decoded = true }
+                frames.releaseGrowth()
+            case .tooLarge:
+                return decoded
+            case .needs(let needed):
+                guard offset < bytes.count else { return decoded }
+                let space = frames.space(forFrameOf: needed)
+                let count = min(space.count, bytes.count - offset, step)
+                bytes.withUnsafeBytes {
+                    space.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count)
+                }
+                frames.didRead(count)
+                offset += count
+                precondition(frames.capacity <= max(1 << 10, 2 * frames.buffered), "grew past the bytes read")
+                step = step % 4096 * 3 + 1
+            }
+        }
     }
 
     /// Writes the bytes into a socket and receives until an error other than an undecodable message.
@@ -170,5 +201,92 @@ final class FuzzTests: XCTestCase {
         guard fd >= 0, let bytes = try? Sys.readToEnd(fd) else { return 1 << 20 }
         Sys.close(fd)
         return Int(String(decoding: bytes, as: UTF8.self).split(separator: " ").first ?? "") ?? 1 << 20
+    }
+}
+
+/// The one reader of length-prefixed streams (Connection's and the pool's): the framing limits.
+final class FrameBufferTests: XCTestCase {
+    private func frame(_ body: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(body.count).littleEndian) { Array($0) } + body
+    }
+
+    /// Feeds `bytes` through `read(_:)` in reads of at most `step` bytes.
+    private func feed(_ frames: FrameBuffer, _ bytes: [UInt8], step: Int) -> [[UInt8]] {
+        var offset = 0
+        var out: [[UInt8]] = []
+        while true {
+            if case .frame(let body) = frames.next(maxLength: 1 << 20) {
+                out.append(Array(body))
+                continue
+            }
+            let result = frames.read { space -> Int? in
+                let count = min(space.count, step, bytes.count - offset)
+                bytes.withUnsafeBytes {
+                    space.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count)
+                }
+                offset += count
+                return count
+            }
+            if result == .endOfFile { return out }
+        }
+    }
+
+    func testFramesSplitAcrossReadsComeOutWhole() {
+        let bodies: [[UInt8]] = [[], [1], Array(repeating: 7, count: 300), [2, 3]]
+        let stream = bodies.flatMap(frame)
+        for step in [1, 3, 5, 64, 4096] {
+            XCTAssertEqual(
+                feed(FrameBuffer(chunk: 64, initialCapacity: 16), stream, step: step), bodies, "step \(step)")
+        }
+    }
+
+    func testAHeaderClaimingTooMuchIsReportedNotAllocatedNorConsumed() {
+        let frames = FrameBuffer(chunk: 64, initialCapacity: 16)
+        let claim = [UInt8](repeating: 0xFF, count: 4)  // a length of 4 GiB - 1
+        let space = frames.space(forFrameOf: 4)
+        claim.withUnsafeBytes { space.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 4) }
+        frames.didRead(4)
+        guard case .tooLarge(let length) = frames.next(maxLength: 1 << 20) else { return XCTFail("not tooLarge") }
+        XCTAssertEqual(length, Int(UInt32.max))
+        XCTAssertEqual(frames.buffered, 4, "nothing consumed")
+        // Without a maximum, the claim only asks for more: the buffer grows with arrived bytes only.
+        XCTAssertEqual(frames.frontFrameSize, 4 + Int(UInt32.max))
+        let more = frames.space(forFrameOf: frames.frontFrameSize)
+        XCTAssertLessThanOrEqual(frames.capacity, 64, "grew to a header's claim")
+        XCTAssertGreaterThan(more.count, 0)
+    }
+
+    func testGrowthForALargeFrameIsGivenBackOnceConsumed() {
+        let frames = FrameBuffer(chunk: 64, initialCapacity: 16)
+        let big = Array(repeating: UInt8(9), count: 1000)
+        XCTAssertEqual(feed(frames, frame(big), step: 100), [big])
+        XCTAssertEqual(frames.buffered, 0)
+        XCTAssertLessThanOrEqual(frames.capacity, 64, "read(_:) gives back growth before its read")
+        let eager = FrameBuffer(chunk: 64, initialCapacity: 16)
+        var offset = 0
+        let stream = frame(big)
+        while offset < stream.count {
+            let space = eager.space(forFrameOf: eager.frontFrameSize)
+            let count = min(space.count, stream.count - offset)
+            stream.withUnsafeBytes { space.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+            eager.didRead(count)
+            offset += count
+        }
+        XCTAssertGreaterThanOrEqual(eager.capacity, 1004)
+        guard case .frame(let body) = eager.next(maxLength: 1 << 20) else { return XCTFail("no frame") }
+        XCTAssertEqual(Array(body), big)
+        eager.releaseGrowth()
+        XCTAssertEqual(eager.capacity, 64)
+    }
+
+    func testAnIncompleteFrameIsNeedsNotAFrame() {
+        let frames = FrameBuffer(chunk: 64, initialCapacity: 16)
+        let stream = frame([1, 2, 3, 4, 5])
+        let space = frames.space(forFrameOf: 4)
+        stream.withUnsafeBytes { space.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 6) }
+        frames.didRead(6)
+        guard case .needs(let needed) = frames.next(maxLength: 100) else { return XCTFail("not needs") }
+        XCTAssertEqual(needed, 9)
+        XCTAssertEqual(frames.buffered, 6)
     }
 }

@@ -1,59 +1,14 @@
-// Connection and Connection.makePipe: Python's multiprocessing.Pipe, typed over a Codable message.
+// Connection: one end of Python's multiprocessing.Pipe, typed over a Codable message.
+//
+// Folder Connection/: what lives here is the pipe end (this file: sending, receiving, polling),
+// its factory (Pipe.swift: makePipe), its lifecycle across threads and forks (EndLifecycle.swift:
+// close, calls in progress, the wake descriptor, adoption in a forked child), its errors
+// (ConnectionError.swift) and its async forms (ConnectionAsync.swift). It may depend on Platform
+// (descriptors, polling, fork detection, LocalMutex) and on the codec target (EncoderCore,
+// DecoderCore, ByteBuffer, FrameBuffer), nothing else.
 
 import Glibc
 import Synchronization
-
-/// Making a pipe: Python's `multiprocessing.Pipe()`.
-///
-/// Python's `Pipe(duplex)` is a function that returns two connections. Here it is a factory on
-/// ``Connection``, `let (a, b) = try Connection<Message>.makePipe(duplex: true)`, which keeps the
-/// message type and the argument and does not collide with Foundation's `Pipe`.
-extension Connection {
-    /// The default largest message, in bytes of its encoding: 64 MiB.
-    public static var defaultMaxMessageSize: Int { 64 << 20 }
-
-    /// Creates a pipe and returns its two ends.
-    ///
-    /// - `duplex: true` (the default): a Unix socket pair; both ends send and receive.
-    /// - `duplex: false`: a one-way pipe; returns `(receiveEnd, sendEnd)`, in Python's order.
-    ///
-    /// Fork a ``ChildProcess`` after this call and both processes hold both ends: each should close
-    /// the end it does not use, or the reader never sees end of file (see ``Connection/receive()-68hv2``).
-    ///
-    /// - Parameters:
-    ///   - duplex: true for two ends that both send and receive; false for a receive end and a send end.
-    ///   - maxMessageSize: the largest encoded message either end accepts (at most 4 GiB − 1). A longer
-    ///     frame announced by the other side is an error, never an allocation of its size.
-    /// - Throws: ``ConnectionError/invalidMaxMessageSize(_:)`` for a maximum below 1 or above 4 GiB − 1;
-    ///   `.system` when the descriptors cannot be made (EMFILE: too many open files).
-    /// - Cost: one `socketpair` or `pipe2` (plus two `fcntl`); two descriptors.
-    public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
-        throws(ConnectionError) -> (Connection<Message>, Connection<Message>)
-    {
-        guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
-            throw .invalidMaxMessageSize(maxMessageSize)
-        }
-        do throws(SystemError) {
-            if duplex {
-                let (first, second) = try Sys.socketPair()
-                return (
-                    Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
-                    Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize)
-                )
-            }
-            // A pipe cannot refuse SIGPIPE per call as a socket can: ignore it, so that writing to a
-            // closed reader is an EPIPE error instead of death (Python ignores it at startup, too).
-            Sys.ignoreSIGPIPE()
-            let (readEnd, writeEnd) = try Sys.nonBlockingPipe()
-            return (
-                Connection(fd: readEnd, kind: .receiveOnly, maxMessageSize: maxMessageSize),
-                Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize)
-            )
-        } catch {
-            throw .system(error)
-        }
-    }
-}
 
 /// One end of a pipe made by ``makePipe(duplex:maxMessageSize:)``: sends and receives whole `Message`s (any Codable type) between processes.
 ///
@@ -93,36 +48,34 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     let fd: Int32
     let kind: Kind
     /// The fork generation this object was last adopted in (see `ForkGeneration`).
-    private let generation = Atomic<UInt64>(ForkGeneration.current)
+    let generation = Atomic<UInt64>(ForkGeneration.current)
 
     /// Bit 0: closed. Bit 1: the descriptor was released (closed for real). Bits 2…: calls in
     /// progress. The descriptor is released when it is closed and no call is in progress.
-    private let lifecycle = Atomic<Int>(0)
-    private static var closedBit: Int { 1 }
-    private static var releasedBit: Int { 2 }
-    private static var oneUser: Int { 4 }
+    let lifecycle = Atomic<Int>(0)
+    static var closedBit: Int { 1 }
+    static var releasedBit: Int { 2 }
+    static var oneUser: Int { 4 }
 
     /// Guards `wakeFd`, made on the first wait; `close()` makes it readable to wake every waiter.
-    private let wakeLock = LocalMutex()
-    @exclusivity(unchecked) private var wakeFd: Int32 = -1
+    let wakeLock = LocalMutex()
+    @exclusivity(unchecked) var wakeFd: Int32 = -1
 
     /// Serialize receives and sends, so frames are read and written whole.
-    private let readLock = LocalMutex()
-    private let writeLock = LocalMutex()
+    let readLock = LocalMutex()
+    let writeLock = LocalMutex()
 
     // Guarded by `writeLock`: the encoder and the buffer each frame is built in.
     private let encoder = EncoderCore(buffer: ByteBuffer(capacity: 4096), maxDepth: BinaryDecoder.defaultMaxDepth)
 
-    // Guarded by `readLock`: the decoder, the bytes read and not yet received ([readStart, readEnd)
-    // of readBuffer), a fatal framing error, and the spin-before-sleep credit.
+    // Guarded by `readLock`: the decoder, the bytes read and not yet received (cut into frames by
+    // `frames`, which starts at 16 bytes and grows to 64 KiB on the first receive), a fatal framing
+    // error, and the spin-before-sleep credit.
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-    @exclusivity(unchecked) private var readBuffer: UnsafeMutableRawPointer
-    @exclusivity(unchecked) private var readCapacity: Int
-    @exclusivity(unchecked) private var readStart = 0
-    @exclusivity(unchecked) private var readEnd = 0
+    private let frames = FrameBuffer(chunk: Connection.readChunk, initialCapacity: 16)
     @exclusivity(unchecked) private var framingError: ConnectionError?
     @exclusivity(unchecked) private var spinCredit = 1
-    /// `readEnd - readStart`, for `poll` to read without taking `readLock`.
+    /// `frames.buffered`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
     /// The read buffer's usual size; it grows for a larger message and shrinks back after it.
@@ -136,8 +89,6 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         self.fd = fd
         self.kind = kind
         self.maxMessageSize = maxMessageSize
-        readCapacity = 16  // grows to `readChunk` on the first receive
-        readBuffer = UnsafeMutableRawPointer.allocate(byteCount: readCapacity, alignment: 16)
     }
 
     deinit {
@@ -145,7 +96,6 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             Sys.close(fd)
             if wakeFd >= 0 { Sys.close(wakeFd) }
         }
-        readBuffer.deallocate()
     }
 
     // MARK: Sending
@@ -185,18 +135,26 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// - Throws: as ``send(_:)``.
     /// - Cost: one gathering write of the length and the bytes; no copy.
     public func sendBytes(_ bytes: [UInt8]) throws(ConnectionError) {
+        do {
+            try bytes.withUnsafeBytes { payload in try sendFrame(payload) }
+        } catch {
+            throw error as! ConnectionError  // withUnsafeBytes rethrows untyped: only ours can come out
+        }
+    }
+
+    /// Sends raw memory as one message, without the codec and without copying it: what
+    /// ``sendBytes(_:)`` does for an array (the pool's workers send their answers this way).
+    /// - Throws: as ``sendBytes(_:)``.
+    /// - Cost: one gathering write of the length and the bytes; no copy.
+    func sendFrame(_ bytes: UnsafeRawBufferPointer) throws(ConnectionError) {
         try enter(sending: true)
         defer { leave() }
         guard bytes.count <= maxMessageSize else { throw .messageTooLarge(size: bytes.count, maximum: maxMessageSize) }
         try writeLock.withLock { () throws(ConnectionError) in
             try checkOpen()
             var header = UInt32(bytes.count).littleEndian
-            do {
-                try withUnsafeBytes(of: &header) { header in
-                    try bytes.withUnsafeBytes { payload in try writeFrame(header: header, payload: payload) }
-                }
-            } catch {
-                throw error as! ConnectionError  // withUnsafeBytes rethrows untyped: only ours can come out
+            try withUnsafeBytes(of: &header) { (header) throws(ConnectionError) in
+                try writeFrame(header: header, payload: bytes)
             }
         }
     }
@@ -257,7 +215,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
     ///   message along); a message larger than 64 KiB takes a few more.
     public func receive() throws(ConnectionError) -> Message {
-        try receiveFrame(decode)
+        try withNextFrame(decode)
     }
 
     /// With `readLock` held: the message in a frame.
@@ -272,10 +230,15 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
     /// - Throws: as ``receive()-68hv2``, except `.undecodable`.
     public func receiveBytes() throws(ConnectionError) -> [UInt8] {
-        try receiveFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+        try withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
 
-    private func receiveFrame<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T) throws(ConnectionError)
+    /// Receives the next frame and hands its bytes to `body` without copying them: what
+    /// ``receiveBytes()-73kgr`` does, minus the array (the pool's workers read their jobs this way).
+    /// The bytes are valid only during `body`, which runs with this end's read lock held.
+    /// - Throws: as ``receiveBytes()-73kgr``, and what `body` throws.
+    /// - Cost: as ``receiveBytes()-73kgr``, without the copy into an array.
+    func withNextFrame<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T) throws(ConnectionError)
         -> T
     {
         try enter(sending: false)
@@ -293,86 +256,47 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try checkOpen()
         if let framingError { throw framingError }
         while true {
-            let available = readEnd - readStart
-            var needed = 4
-            if available >= 4 {
-                let length = Int(
-                    UInt32(littleEndian: readBuffer.loadUnaligned(fromByteOffset: readStart, as: UInt32.self)))
-                guard length <= maxMessageSize else {
-                    // The rest of the stream cannot be trusted: this and every later receive fail.
-                    framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
-                    throw .messageTooLarge(size: length, maximum: maxMessageSize)
+            let needed: Int
+            switch frames.next(maxLength: maxMessageSize) {
+            case .frame(let frame):
+                defer {
+                    // An empty buffer starts again at the front; one grown for a large message shrinks now.
+                    frames.releaseGrowth()
+                    buffered.store(frames.buffered, ordering: .relaxed)
                 }
-                needed = 4 + length
-                if available >= needed {
-                    let frame = UnsafeRawBufferPointer(start: readBuffer + readStart + 4, count: length)
-                    readStart += needed
-                    defer { frameConsumed() }
-                    return try body(frame)
-                }
+                return try body(frame)
+            case .tooLarge(let length):
+                // The rest of the stream cannot be trusted: this and every later receive fail.
+                framingError = .messageTooLarge(size: length, maximum: maxMessageSize)
+                throw .messageTooLarge(size: length, maximum: maxMessageSize)
+            case .needs(let count):
+                needed = count
             }
-            makeRoom(for: needed)
-            guard let count = try fill(waiting: waiting) else { return nil }
+            guard let count = try fill(frames.space(forFrameOf: needed), waiting: waiting) else { return nil }
             if count == 0 {
-                if available == 0 { throw .endOfFile }
-                throw .truncated(expected: needed, received: available)
+                if frames.buffered == 0 { throw .endOfFile }
+                throw .truncated(expected: needed, received: frames.buffered)
             }
         }
     }
 
-    /// After a frame was handed out: resets an empty buffer, and gives back a grown one.
-    private func frameConsumed() {
-        if readStart == readEnd {
-            readStart = 0
-            readEnd = 0
-            if readCapacity > Self.readChunk { resizeReadBuffer(to: Self.readChunk) }
-        }
-        buffered.store(readEnd - readStart, ordering: .relaxed)
-    }
-
-    /// Makes space after `readEnd` for more of a frame of `needed` bytes starting at `readStart`:
-    /// moves the unread bytes to the front, and grows the buffer with the bytes that actually
-    /// arrive (at most doubling), never to what a header merely claims.
-    private func makeRoom(for needed: Int) {
-        if readStart > 0 && (readStart + needed > readCapacity || readEnd == readCapacity) {
-            let unread = readEnd - readStart
-            if unread > 0 { readBuffer.copyMemory(from: readBuffer + readStart, byteCount: unread) }
-            readStart = 0
-            readEnd = unread
-        }
-        if readEnd == readCapacity {
-            resizeReadBuffer(to: max(Self.readChunk, min(needed, readCapacity * 2)))
-        }
-    }
-
-    private func resizeReadBuffer(to capacity: Int) {
-        let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        let unread = readEnd - readStart
-        if unread > 0 { fresh.copyMemory(from: readBuffer + readStart, byteCount: unread) }
-        readBuffer.deallocate()
-        readBuffer = fresh
-        readCapacity = capacity
-        readStart = 0
-        readEnd = unread
-    }
-
-    /// Reads what has arrived into the free part of the buffer, waiting for something to arrive:
-    /// spinning for a few microseconds first when recent messages came that fast. Returns the
-    /// number of bytes read; 0 at end of file; nil when nothing has arrived and `waiting` is false.
-    private func fill(waiting: Bool) throws(ConnectionError) -> Int? {
+    /// Reads what has arrived into `space`, waiting for something to arrive: spinning for a few
+    /// microseconds first when recent messages came that fast. Returns the number of bytes read
+    /// (recorded in `frames`); 0 at end of file; nil when nothing has arrived and `waiting` is false.
+    private func fill(_ space: UnsafeMutableRawBufferPointer, waiting: Bool) throws(ConnectionError) -> Int? {
         var spinStart: ContinuousClock.Instant?
         while true {
             let transfer: Sys.Transfer
             do throws(SystemError) {
-                transfer = try Sys.readOnce(fd, into: readBuffer + readEnd, count: readCapacity - readEnd)
+                transfer = try Sys.readOnce(fd, into: space.baseAddress!, count: space.count)
             } catch {
                 throw .system(error)
             }
             switch transfer {
             case .bytes(let count):
                 if spinStart != nil { spinCredit = min(spinCredit + 1, 4) }
-                readEnd += count
-                buffered.store(readEnd - readStart, ordering: .relaxed)
+                frames.didRead(count)
+                buffered.store(frames.buffered, ordering: .relaxed)
                 return count
             case .wouldBlock:
                 if !waiting { return nil }
@@ -417,104 +341,6 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         return try wait(writable: false, deadline: deadline)
     }
 
-    // MARK: Closing
-
-    /// Closes this end in this process. Closing twice is allowed. Calls that other threads have
-    /// in progress on this end wake up and throw `.closed`; the descriptor is closed once they have
-    /// returned. Copies of this end held by other processes stay open.
-    public func close() {
-        adoptIfForked()
-        let before = lifecycle.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).oldValue
-        if before & Self.closedBit != 0 { return }
-        if before < Self.oneUser {
-            release()
-        } else {
-            // Wake the calls in progress; the last one to leave releases the descriptor.
-            wakeLock.withLock { if wakeFd >= 0 { Sys.signalEvent(wakeFd) } }
-        }
-    }
-
-    /// True once ``close()`` was called on this end in this process.
-    public var isClosed: Bool {
-        adoptIfForked()
-        return lifecycle.load(ordering: .acquiring) & Self.closedBit != 0
-    }
-
-    // MARK: Bookkeeping
-
-    /// Starts a call: checks direction and state, and counts the call so that `close()` defers
-    /// closing the descriptor until it ends.
-    @inline(__always)
-    func enter(sending: Bool) throws(ConnectionError) {
-        if sending && kind == .receiveOnly {
-            throw .wrongDirection(.send)
-        }
-        if !sending && kind == .sendOnly {
-            throw .wrongDirection(.receive)
-        }
-        adoptIfForked()
-        let after = lifecycle.wrappingAdd(Self.oneUser, ordering: .acquiringAndReleasing).newValue
-        if after & Self.closedBit != 0 {
-            leave()
-            throw .closed
-        }
-    }
-
-    @inline(__always)
-    func leave() {
-        let after = lifecycle.wrappingSubtract(Self.oneUser, ordering: .acquiringAndReleasing).newValue
-        if after == Self.closedBit { release() }
-    }
-
-    /// Closes the descriptor, once: whoever moves the state from "closed, unused" to "released".
-    private func release() {
-        guard
-            lifecycle.compareExchange(
-                expected: Self.closedBit, desired: Self.closedBit | Self.releasedBit,
-                ordering: .acquiringAndReleasing
-            ).exchanged
-        else { return }
-        Sys.close(fd)
-        wakeLock.withLock {
-            if wakeFd >= 0 { Sys.close(wakeFd) }
-            wakeFd = -1
-        }
-    }
-
-    @inline(__always)
-    private func checkOpen() throws(ConnectionError) {
-        if lifecycle.load(ordering: .acquiring) & Self.closedBit != 0 { throw .closed }
-    }
-
-    /// Waits for the descriptor, or for `close()` from another thread. False on timeout.
-    private func wait(writable: Bool, deadline: ContinuousClock.Instant?) throws(ConnectionError) -> Bool {
-        let wake = try wakeDescriptor()
-        let readiness: Sys.Readiness
-        do throws(SystemError) {
-            readiness = try Sys.waitForEvent(fd, writable: writable, wake: wake, deadline: deadline)
-        } catch {
-            throw .system(error)
-        }
-        switch readiness {
-        case .ready: return true
-        case .timedOut: return false
-        case .woken: throw .closed
-        }
-    }
-
-    /// The eventfd that `close()` signals to wake the calls in progress (made on first use). Only for
-    /// a caller that has entered, so that it stays open until the caller leaves.
-    func wakeDescriptor() throws(ConnectionError) -> Int32 {
-        try wakeLock.withLock { () throws(ConnectionError) -> Int32 in
-            // Checked under the lock, so a close() that comes after this sees the descriptor.
-            try checkOpen()
-            if wakeFd < 0 {
-                do throws(SystemError) { wakeFd = try Sys.eventDescriptor() } catch { throw .system(error) }
-            }
-            return wakeFd
-        }
-    }
-
     // MARK: For the async forms (ConnectionAsync.swift)
 
     /// One receive that never waits, by a caller that has entered: the next message if it has
@@ -538,93 +364,4 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         guard let taken else { return .busy }
         return taken.map { .received($0) } ?? .notYet
     }
-
-    /// In a forked child, on first use: re-make the locks (a parent thread may have held them at
-    /// the fork), forget the parent's calls in progress, and drop the wake descriptor shared with
-    /// the parent (the child makes its own when it first waits). Bytes read but not yet received
-    /// stay: they belong to whichever process receives them.
-    @inline(__always)
-    private func adoptIfForked() {
-        if generation.load(ordering: .acquiring) == ForkGeneration.current { return }
-        ForkGeneration.adoptionLock.withLock {
-            if generation.load(ordering: .relaxed) == ForkGeneration.current { return }
-            wakeLock.reinitializeInChild()
-            readLock.reinitializeInChild()
-            writeLock.reinitializeInChild()
-            if wakeFd >= 0 {
-                Sys.close(wakeFd)
-                wakeFd = -1
-            }
-            let state = lifecycle.load(ordering: .relaxed) & (Self.closedBit | Self.releasedBit)
-            lifecycle.store(state, ordering: .relaxed)
-            // Closed in the parent while a call was in progress there: that call is not in the child.
-            if state == Self.closedBit { release() }
-            generation.store(ForkGeneration.current, ordering: .releasing)
-        }
-    }
-}
-
-/// A misuse of a ``Connection``, or a failure to send or receive.
-public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable {
-    /// This end was closed with `close()` (possibly by another thread while the call waited).
-    case closed
-    /// Every copy of the other end is closed and no message is left.
-    case endOfFile
-    /// The other end closed in the middle of a frame: `received` of `expected` bytes arrived.
-    case truncated(expected: Int, received: Int)
-    /// Sending failed because every copy of the other end is closed (EPIPE; no SIGPIPE).
-    case peerClosed
-    /// Sending on the receiving end of a one-way pipe (`.send`), or receiving on its sending end
-    /// (`.receive`).
-    case wrongDirection(ConnectionOperation)
-    /// A message, or a frame announced by the other end, is larger than `maxMessageSize`.
-    case messageTooLarge(size: Int, maximum: Int)
-    /// The message could not be encoded; nothing was sent.
-    case unencodable(CodecError)
-    /// The bytes received are not a valid encoding of the message type (the error says which type
-    /// failed, where, and why). The connection stays usable.
-    case undecodable(CodecError)
-    /// `makePipe(maxMessageSize:)` with a maximum below 1 or above 4 GiB − 1 (`UInt32.max`).
-    case invalidMaxMessageSize(Int)
-    /// A system call failed.
-    case system(SystemError)
-    /// The task awaiting `receive` (the async form) was cancelled; no message was taken.
-    case cancelled
-
-    public var description: String {
-        switch self {
-        case .closed:
-            return "the connection is closed"
-        case .endOfFile:
-            return "end of file: every copy of the other end is closed"
-        case .truncated(let expected, let received):
-            return "the other end closed in the middle of a message: \(received) of \(expected) bytes arrived"
-        case .peerClosed:
-            return "cannot send: every copy of the other end is closed"
-        case .wrongDirection(.send):
-            return "cannot send on the receiving end of a one-way pipe"
-        case .wrongDirection(.receive):
-            return "cannot receive on the sending end of a one-way pipe"
-        case .messageTooLarge(let size, let maximum):
-            return "a message of \(size) bytes exceeds the maximum of \(maximum) bytes"
-        case .unencodable(let error), .undecodable(let error):
-            return error.description
-        case .invalidMaxMessageSize(let size):
-            return "maxMessageSize must be between 1 and \(UInt32.max), not \(size)"
-        case .system(let error):
-            return error.description
-        case .cancelled:
-            return "the task awaiting the connection was cancelled"
-        }
-    }
-}
-
-/// What a ``Connection`` call tried to do, in ``ConnectionError/wrongDirection(_:)``.
-public enum ConnectionOperation: String, Equatable, Sendable, CustomStringConvertible {
-    /// `send` or `sendBytes`.
-    case send
-    /// `receive`, `receiveBytes` or `poll`.
-    case receive
-
-    public var description: String { rawValue }
 }

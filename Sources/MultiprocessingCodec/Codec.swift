@@ -1,7 +1,12 @@
 // The binary codec: every Codable value to compact bytes and back, without Foundation.
 // The format is described in CodecFormat.swift.
-
-import Synchronization
+//
+// Target MultiprocessingCodec: what lives here is the codec (BinaryEncoder, BinaryDecoder,
+// CodecError, public; EncoderCore, DecoderCore, package) and the byte mechanisms the runtime shares
+// with it: ByteBuffer (the one growable byte buffer), FrameBuffer (the one reader of a
+// length-prefixed stream) and Spare (the one spare-object cache). It may depend on the standard
+// library, Glibc and Synchronization only, never on the runtime, so `make fuzz` compiles it alone.
+// Multiprocessing re-exports it (Sources/Multiprocessing/Exports.swift).
 
 /// Encodes any `Encodable` value into the compact binary format that ``Connection`` sends.
 ///
@@ -80,21 +85,3 @@ public struct BinaryDecoder: Sendable {
 /// so it is safe from any thread; a thread that finds none allocates its own.
 private let spareEncoder = Spare<EncoderCore>()
 private let spareDecoder = Spare<DecoderCore>()
-
-final class Spare<Object: AnyObject>: @unchecked Sendable {
-    /// The spare object's address, retained; 0 when there is none.
-    private let slot = Atomic<UInt>(0)
-
-    func take() -> Object? {
-        let raw = slot.exchange(0, ordering: .acquiring)
-        guard let pointer = UnsafeRawPointer(bitPattern: raw) else { return nil }
-        return Unmanaged<Object>.fromOpaque(pointer).takeRetainedValue()
-    }
-
-    func give(_ object: Object) {
-        let raw = UInt(bitPattern: Unmanaged.passRetained(object).toOpaque())
-        if !slot.compareExchange(expected: 0, desired: raw, ordering: .releasing).exchanged {
-            Unmanaged<Object>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!).release()
-        }
-    }
-}

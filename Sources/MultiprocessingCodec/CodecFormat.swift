@@ -1,4 +1,4 @@
-// The wire format of the binary codec, and the growable byte buffer it is written into.
+// The wire format of the binary codec (the growable buffer it is written into is ByteBuffer.swift).
 //
 // Every value starts with a one-byte tag:
 //
@@ -96,121 +96,24 @@ enum Tag {
 }
 
 /// A number written as its little-endian bytes after a one-byte tag.
-protocol CodecScalar: Codable, BitwiseCopyable {
+package protocol CodecScalar: Codable, BitwiseCopyable {
     static var codecTag: UInt8 { get }
 }
 
-extension Int8: CodecScalar { static var codecTag: UInt8 { Tag.int8 } }
-extension Int16: CodecScalar { static var codecTag: UInt8 { Tag.int16 } }
-extension Int32: CodecScalar { static var codecTag: UInt8 { Tag.int32 } }
-extension Int64: CodecScalar { static var codecTag: UInt8 { Tag.int64 } }
-extension Int: CodecScalar { static var codecTag: UInt8 { Tag.int64 } }
-extension Int128: CodecScalar { static var codecTag: UInt8 { Tag.int128 } }
-extension UInt8: CodecScalar { static var codecTag: UInt8 { Tag.uint8 } }
-extension UInt16: CodecScalar { static var codecTag: UInt8 { Tag.uint16 } }
-extension UInt32: CodecScalar { static var codecTag: UInt8 { Tag.uint32 } }
-extension UInt64: CodecScalar { static var codecTag: UInt8 { Tag.uint64 } }
-extension UInt: CodecScalar { static var codecTag: UInt8 { Tag.uint64 } }
-extension UInt128: CodecScalar { static var codecTag: UInt8 { Tag.uint128 } }
-extension Float: CodecScalar { static var codecTag: UInt8 { Tag.float } }
-extension Double: CodecScalar { static var codecTag: UInt8 { Tag.double } }
-
-/// A growable, reusable byte buffer: the encoder writes into it, a connection sends from it.
-/// Not thread-safe; each owner uses its own.
-final class ByteBuffer {
-    @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer
-    /// Bytes written so far.
-    @exclusivity(unchecked) var count = 0
-    @exclusivity(unchecked) private(set) var capacity: Int
-
-    init(capacity: Int = 256) {
-        self.capacity = max(capacity, 16)
-        base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
-    }
-
-    deinit {
-        base.deallocate()
-    }
-
-    var bytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base, count: count)
-    }
-
-    /// Makes room for `extra` more bytes.
-    @inline(__always)
-    func reserve(_ extra: Int) {
-        if extra > capacity &- count { grow(to: count + extra) }
-    }
-
-    private func grow(to needed: Int) {
-        var newCapacity = capacity
-        while newCapacity < needed { newCapacity = newCapacity &* 2 }
-        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
-    }
-
-    /// Empties the buffer; gives memory back when a large message made it grow past `keep` bytes.
-    func reset(keepingAtMost keep: Int = 1 << 20) {
-        count = 0
-        if capacity > keep {
-            base.deallocate()
-            capacity = 256
-            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        }
-    }
-
-    @inline(__always)
-    func append(byte: UInt8) {
-        reserve(1)
-        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-        count &+= 1
-    }
-
-    /// Appends a tag and a fixed-width value in one reservation.
-    @inline(__always)
-    func append<T: BitwiseCopyable>(tag: UInt8, raw value: T) {
-        reserve(1 + MemoryLayout<T>.size)
-        base.storeBytes(of: tag, toByteOffset: count, as: UInt8.self)
-        base.storeBytes(of: value, toByteOffset: count &+ 1, as: T.self)
-        count &+= 1 + MemoryLayout<T>.size
-    }
-
-    @inline(__always)
-    func append<T: BitwiseCopyable>(raw value: T) {
-        reserve(MemoryLayout<T>.size)
-        base.storeBytes(of: value, toByteOffset: count, as: T.self)
-        count &+= MemoryLayout<T>.size
-    }
-
-    func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        reserve(bytes.count)
-        (base + count).copyMemory(from: source, byteCount: bytes.count)
-        count &+= bytes.count
-    }
-
-    /// Appends an unsigned LEB128 varint: 7 bits per byte, high bit set on all but the last.
-    @inline(__always)
-    func appendVarint(_ value: UInt64) {
-        reserve(10)
-        var value = value
-        var offset = count
-        while value >= 0x80 {
-            base.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: offset, as: UInt8.self)
-            value >>= 7
-            offset &+= 1
-        }
-        base.storeBytes(of: UInt8(truncatingIfNeeded: value), toByteOffset: offset, as: UInt8.self)
-        count = offset &+ 1
-    }
-
-    func store(_ value: UInt32, at offset: Int) {
-        base.storeBytes(of: value, toByteOffset: offset, as: UInt32.self)
-    }
-}
+extension Int8: CodecScalar { package static var codecTag: UInt8 { Tag.int8 } }
+extension Int16: CodecScalar { package static var codecTag: UInt8 { Tag.int16 } }
+extension Int32: CodecScalar { package static var codecTag: UInt8 { Tag.int32 } }
+extension Int64: CodecScalar { package static var codecTag: UInt8 { Tag.int64 } }
+extension Int: CodecScalar { package static var codecTag: UInt8 { Tag.int64 } }
+extension Int128: CodecScalar { package static var codecTag: UInt8 { Tag.int128 } }
+extension UInt8: CodecScalar { package static var codecTag: UInt8 { Tag.uint8 } }
+extension UInt16: CodecScalar { package static var codecTag: UInt8 { Tag.uint16 } }
+extension UInt32: CodecScalar { package static var codecTag: UInt8 { Tag.uint32 } }
+extension UInt64: CodecScalar { package static var codecTag: UInt8 { Tag.uint64 } }
+extension UInt: CodecScalar { package static var codecTag: UInt8 { Tag.uint64 } }
+extension UInt128: CodecScalar { package static var codecTag: UInt8 { Tag.uint128 } }
+extension Float: CodecScalar { package static var codecTag: UInt8 { Tag.float } }
+extension Double: CodecScalar { package static var codecTag: UInt8 { Tag.double } }
 
 /// A coding key made at run time: the `super` key, array indices in coding paths, dictionary keys.
 struct CodecKey: CodingKey {
