@@ -32,7 +32,7 @@ extension Connection {
         }
         do throws(SystemError) {
             if duplex {
-                let (first, second) = try Sys.socketPair()
+                let (first, second) = try Sys.socketPair(.stream, nonBlocking: true)
                 return (
                     Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
                     Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize)

@@ -58,12 +58,6 @@ extension Sys {
         return (fds[0], fds[1])
     }
 
-    // forwarding: remove at integration
-    /// A connected pair of Unix stream sockets, both close-on-exec and non-blocking.
-    static func socketPair() throws(SystemError) -> (Int32, Int32) {
-        try socketPair(.stream, nonBlocking: true)
-    }
-
     static func setNonBlocking(_ fd: Int32) throws(SystemError) {
         let flags = try retrying("fcntl") { fcntl(fd, F_GETFL) }
         try retrying("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }

@@ -46,8 +46,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     let ring: QueueRing
     /// One encoder and one decoder kept for reuse (taken with an atomic exchange, so threads of this
     /// process never share one, and a forked child simply finds the parent's copy or makes a new one).
-    private let spareEncoder = Atomic<Unmanaged<EncoderCore>?>(nil)
-    private let spareDecoder = Atomic<Unmanaged<DecoderCore>?>(nil)
+    private let spareEncoder = Spare<EncoderCore>()
+    private let spareDecoder = Spare<DecoderCore>()
     /// For a number type (`Int`, `Double`, `UInt8`, ...): items travel as their raw bytes, without the
     /// codec (the queue knows their type on both sides, so the codec's type tag would say nothing
     /// new). Nil for every other type.
@@ -67,11 +67,6 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         ring = try QueueRing(maxItems: maxSize, capacity: capacity)
         self.maxSize = maxSize
         raw = RawItem<Item>()
-    }
-
-    deinit {
-        spareEncoder.exchange(nil, ordering: .acquiring)?.release()
-        spareDecoder.exchange(nil, ordering: .acquiring)?.release()
     }
 
     /// The ring's size in bytes.
@@ -126,9 +121,9 @@ public class Queue<Item: Codable>: @unchecked Sendable {
             }
         }
         let encoder =
-            spareEncoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+            spareEncoder.take()
             ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
-        defer { keep(encoder, in: spareEncoder) }
+        defer { spareEncoder.give(encoder) }
         encoder.buffer.reset()
         do {
             try encoder.encode(item)
@@ -179,22 +174,14 @@ public class Queue<Item: Codable>: @unchecked Sendable {
                 return raw.load(UnsafeRawPointer(payload.baseAddress!))
             }
             let decoder =
-                spareDecoder.exchange(nil, ordering: .acquiring)?.takeRetainedValue()
+                spareDecoder.take()
                 ?? DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-            defer { keep(decoder, in: spareDecoder) }
+            defer { spareDecoder.give(decoder) }
             do throws(CodecError) {
                 return try decoder.decode(Item.self, from: UnsafeRawBufferPointer(payload))
             } catch {
                 throw .undecodable(error)
             }
-        }
-    }
-
-    /// Puts a coder back for the next call, unless another thread already did.
-    private func keep<Core: AnyObject>(_ core: Core, in spare: borrowing Atomic<Unmanaged<Core>?>) {
-        let kept = Unmanaged.passRetained(core)
-        if !spare.compareExchange(expected: nil, desired: kept, ordering: .releasing).exchanged {
-            kept.release()
         }
     }
 

@@ -156,9 +156,11 @@ extension PoolEngine {
     /// Reads and handles everything the worker has sent.
     func receive(from worker: WorkerChannel) {
         while scheduler.workers[worker.slot]?.hasEnded == false {
-            let result: FrameReader.ReadResult
+            let result: FrameBuffer.ReadResult
             do throws(SystemError) {
-                result = try worker.reader.readAvailable(from: worker.fd)
+                result = try worker.reader.read { (space) throws(SystemError) -> Int? in
+                    try Sys.readAvailable(worker.fd, into: space.baseAddress!, count: space.count)
+                }
             } catch {
                 markEndOfFile(worker)
                 return

@@ -9,7 +9,7 @@ final class WorkerChannel {
     let slot: Int
     let name: String
     let fd: Int32
-    let reader = FrameReader()
+    let reader = FrameBuffer()
     /// Bytes for the worker that its socket has not taken yet.
     let output = ByteBuffer(capacity: 64 << 10)
     var outputSent = 0

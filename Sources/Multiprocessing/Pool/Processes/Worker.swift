@@ -43,7 +43,7 @@ func runWorker<Input: Codable, Output: Codable>(
     /// Sends the frame built in `output` (its head and payload).
     func send() {
         do {
-            try connection.sendBytes(Array(output.bytes))
+            try connection.sendFrame(output.bytes)
         } catch {
             exitProcess(0)  // the parent is gone: nobody wants the result
         }
@@ -120,32 +120,32 @@ func runWorker<Input: Codable, Output: Codable>(
 
     var done = 0
     while true {
-        let frame: [UInt8]
+        // The task's bytes are used where they were read: no copy into an array.
+        let ran: Bool
         do {
-            frame = try connection.receiveBytes()
+            ran = try connection.withNextFrame { raw -> Bool in
+                guard raw.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
+                let head = PoolFrameHead(at: raw.baseAddress!)
+                let kind = FrameKind(rawValue: head.kind)
+                if kind == .stop { exitProcess(0) }
+                guard kind == .task || kind == .chunk else { exitProcess(2) }
+                let id = head.id
+                // aux: the job's claim word. Claim it, unless the parent took it back.
+                let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
+                guard
+                    slots.claim(launch.slot, position).pointee.compareExchange(
+                        expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
+                    ).exchanged
+                else { return false }
+                let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
+                let started = Sys.monotonicNanoseconds
+                if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
+                // aux of the answer: how long the job ran, for the parent's pacing.
+                PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
+                return true
+            }
         } catch {
             exitProcess(0)  // end of file: the parent is gone
-        }
-        guard frame.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
-        let ran = frame.withUnsafeBytes { raw -> Bool in
-            let head = PoolFrameHead(at: raw.baseAddress!)
-            let kind = FrameKind(rawValue: head.kind)
-            if kind == .stop { exitProcess(0) }
-            guard kind == .task || kind == .chunk else { exitProcess(2) }
-            let id = head.id
-            // aux: the job's claim word. Claim it, unless the parent took it back.
-            let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
-            guard
-                slots.claim(launch.slot, position).pointee.compareExchange(
-                    expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
-                ).exchanged
-            else { return false }
-            let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
-            let started = Sys.monotonicNanoseconds
-            if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
-            // aux of the answer: how long the job ran, for the parent's pacing.
-            PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
-            return true
         }
         guard ran else { continue }
         // The claim stays `claimed` until the parent has the answer: dying while sending it fails

@@ -104,104 +104,17 @@ struct ProtocolViolation: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Bytes read from a stream socket and not yet consumed, cut into frames.
-final class FrameReader {
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
-    private var start = 0
-    private var end = 0
-    private var shrinkLater = false
-    private static let keptCapacity = 64 << 10
-
-    init(capacity: Int = keptCapacity) {
-        self.capacity = capacity
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-    }
-
-    deinit {
-        storage.deallocate()
-    }
-
-    /// The next whole frame, or nil when more bytes are needed. The frame's body stays valid until
-    /// the next call to a `read` method.
+extension FrameBuffer {
+    /// The next whole frame of a worker's stream, or nil when more bytes are needed. The frame's
+    /// body stays valid until the next `read`. No maximum: an answer may be as large as it is (the
+    /// buffer grows only with bytes that arrived, so a corrupt length costs no memory).
     func nextFrame() throws(ProtocolViolation) -> Frame? {
-        let available = end - start
-        let prefixAndHead = PoolFrameHead.lengthPrefix + PoolFrameHead.size
-        if available < prefixAndHead { return nil }
-        let header = storage + start
-        let length = Int(header.loadUnaligned(as: UInt32.self))
-        if length < PoolFrameHead.size { throw ProtocolViolation(description: "a frame of \(length) bytes") }
-        let total = PoolFrameHead.lengthPrefix + length
-        if available < total {
-            reserve(total)
-            return nil
-        }
-        let head = PoolFrameHead(at: header + PoolFrameHead.lengthPrefix)
-        let frame = Frame(
+        guard case .frame(let raw) = next(maxLength: Int(UInt32.max)) else { return nil }
+        if raw.count < PoolFrameHead.size { throw ProtocolViolation(description: "a frame of \(raw.count) bytes") }
+        let head = PoolFrameHead(at: raw.baseAddress!)
+        return Frame(
             kind: head.kind, id: head.id, aux: head.aux,
-            body: UnsafeRawBufferPointer(start: header + prefixAndHead, count: total - prefixAndHead))
-        start += total
-        if start == end {
-            start = 0
-            end = 0
-            shrinkLater = capacity > FrameReader.keptCapacity
-        }
-        return frame
-    }
-
-    /// Moves an incomplete frame of `total` bytes to the front when it would not fit where it is.
-    private func reserve(_ total: Int) {
-        if start > 0 && capacity - start < total {
-            compact()
-        }
-    }
-
-    private func compact() {
-        storage.copyMemory(from: storage + start, byteCount: end - start)
-        end -= start
-        start = 0
-    }
-
-    /// Makes room to read into. The buffer grows only when it is full of bytes that actually arrived
-    /// (doubling), never to what a header merely claims: a corrupt length costs no memory.
-    private func prepareSpace() {
-        if start == end {
-            start = 0
-            end = 0
-            if shrinkLater {
-                // A large answer made it grow: give the memory back (the frame handed out is done with).
-                shrinkLater = false
-                storage.deallocate()
-                capacity = FrameReader.keptCapacity
-                storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-            }
-        } else if end == capacity {
-            if start > 0 {
-                compact()
-            } else {
-                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
-                grown.copyMemory(from: storage, byteCount: end)
-                storage.deallocate()
-                storage = grown
-                capacity *= 2
-            }
-        }
-    }
-
-    /// Non-blocking: reads what the socket has. `.data(filled:)` when bytes arrived; `filled` when
-    /// they filled all the space offered (there may be more).
-    enum ReadResult {
-        case data(filled: Bool)
-        case wouldBlock, endOfFile
-    }
-
-    func readAvailable(from fd: Int32) throws(SystemError) -> ReadResult {
-        prepareSpace()
-        let space = capacity - end
-        guard let got = try Sys.readAvailable(fd, into: storage + end, count: space) else { return .wouldBlock }
-        if got == 0 { return .endOfFile }
-        end += got
-        return .data(filled: got == space)
+            body: UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...]))
     }
 }
 
