@@ -64,3 +64,6 @@ public enum ConnectionOperation: String, Equatable, Sendable, CustomStringConver
 
     public var description: String { rawValue }
 }
+
+/// Its `system` case wraps a failed system call (`try ConnectionError.wrapping { … }`).
+extension ConnectionError: WrapsSystemError {}

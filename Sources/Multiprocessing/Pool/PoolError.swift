@@ -129,3 +129,6 @@ public enum PoolState: String, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { rawValue }
 }
+
+/// Its `system` case wraps a failed system call (`try PoolError.wrapping { … }`).
+extension PoolError: WrapsSystemError {}

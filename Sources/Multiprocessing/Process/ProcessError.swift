@@ -53,3 +53,6 @@ public enum ProcessOperation: String, Equatable, Sendable, CustomStringConvertib
 
     public var description: String { rawValue }
 }
+
+/// Its `system` case wraps a failed system call (`try ProcessError.wrapping { … }`).
+extension ProcessError: WrapsSystemError {}

@@ -62,3 +62,6 @@ public enum QueueError: Error, Equatable, CustomStringConvertible, Sendable {
         }
     }
 }
+
+/// Its `system` case wraps a failed system call (`try QueueError.wrapping { … }`).
+extension QueueError: WrapsSystemError {}

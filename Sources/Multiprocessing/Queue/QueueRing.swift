@@ -126,11 +126,9 @@ final class QueueRing: @unchecked Sendable {
         let roomForBytesFields = SharedCondition.reserve(in: &layout)
         let allDoneFields = SharedCondition.reserve(in: &layout)
         let dataOffset = layout.reserve(bytes: size, alignment: 64)
-        do {
-            memory = try SharedMemory(layout)
-            mutex = try SharedMutex(initializing: mutexField, in: memory)
-        } catch {
-            throw .system(error)
+        (memory, mutex) = try QueueError.wrapping { () throws(SystemError) in
+            let memory = try SharedMemory(layout)
+            return (memory, try SharedMutex(initializing: mutexField, in: memory))
         }
         mutexWord = UnsafeMutableRawPointer(memory.pointer(to: mutexField)).bindMemory(
             to: Atomic<UInt32>.self, capacity: 1)

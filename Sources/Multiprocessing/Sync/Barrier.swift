@@ -62,11 +62,9 @@ public final class Barrier: @unchecked Sendable {
         let conditionFields = SharedCondition.reserve(in: &layout)
         let stateField = layout.reserve(Int32.self)
         let insideField = layout.reserve(Int32.self, count: parties)
-        do {
-            memory = try SharedMemory(layout)
-            mutex = try SharedMutex(initializing: mutexField, in: memory)
-        } catch {
-            throw .system(error)
+        (memory, mutex) = try SyncError.wrapping { () throws(SystemError) in
+            let memory = try SharedMemory(layout)
+            return (memory, try SharedMutex(initializing: mutexField, in: memory))
         }
         condition = SharedCondition(initializing: conditionFields, in: memory)
         state = memory.pointer(to: stateField)
@@ -169,7 +167,7 @@ public final class Barrier: @unchecked Sendable {
     /// Locks the state. A previous holder that died left it half-changed: the barrier breaks.
     private func lock() throws(SyncError) {
         let acquisition: MutexAcquisition
-        do { acquisition = try mutex.lock() } catch { throw .system(error) }
+        acquisition = try SyncError.wrapping { () throws(SystemError) in try mutex.lock() }
         if acquisition == .recoveredFromDeadOwner {
             reapDeadWaiters()
             breakBarrier()
@@ -203,7 +201,9 @@ public final class Barrier: @unchecked Sendable {
         }
         let sliceEnd = now.adding(Self.livenessSlice).earlier(deadline)
         let relock: MutexAcquisition
-        do { (_, relock) = try condition.wait(releasing: mutex, until: sliceEnd) } catch { throw .system(error) }
+        (_, relock) = try SyncError.wrapping { () throws(SystemError) in
+            try condition.wait(releasing: mutex, until: sliceEnd)
+        }
         if relock == .recoveredFromDeadOwner || reapDeadWaiters() {
             breakBarrier()
         }

@@ -44,10 +44,8 @@ public final class Condition: @unchecked Sendable {
     private static func makeCondition() throws(SyncError) -> SharedCondition {
         var layout = SharedLayout()
         let fields = SharedCondition.reserve(in: &layout)
-        do {
-            return SharedCondition(initializing: fields, in: try SharedMemory(layout))
-        } catch {
-            throw .system(error)
+        return try SyncError.wrapping { () throws(SystemError) in
+            SharedCondition(initializing: fields, in: try SharedMemory(layout))
         }
     }
 

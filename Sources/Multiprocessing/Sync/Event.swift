@@ -28,7 +28,7 @@ public final class Event: @unchecked Sendable {
         var layout = SharedLayout()
         let wordField = layout.reserve(Atomic<UInt32>.self)
         let waitersField = layout.reserve(Atomic<UInt32>.self)
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
         word = memory.pointer(to: wordField)
         waiters = memory.pointer(to: waitersField)
         word.initialize(to: Atomic(0))

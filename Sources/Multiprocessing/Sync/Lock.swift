@@ -31,7 +31,7 @@ public final class Lock: @unchecked Sendable {
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
         let memory: SharedMemory
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
         core = LockCore(initializing: fields, in: memory)
     }
 

@@ -19,7 +19,7 @@ public final class RLock: @unchecked Sendable {
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
         let memory: SharedMemory
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
         self.init(core: LockCore(initializing: fields, in: memory))
     }
 

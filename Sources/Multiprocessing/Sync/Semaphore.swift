@@ -42,7 +42,7 @@ public class CountingSemaphore: @unchecked Sendable {
         var layout = SharedLayout()
         let counterField = layout.reserve(Atomic<UInt32>.self)
         let sleepersField = layout.reserve(Atomic<UInt32>.self)
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
         counter = memory.pointer(to: counterField)
         sleepers = memory.pointer(to: sleepersField)
         counter.initialize(to: Atomic(UInt32(value)))

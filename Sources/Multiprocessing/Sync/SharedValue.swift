@@ -33,7 +33,7 @@ struct SharedElements<Element: BitwiseCopyable>: @unchecked Sendable {
         guard count >= 0 else { throw .invalidCount(count) }
         layout.startCacheLine()
         let field = layout.reserve(Element.self, count: count)
-        do { memory = try SharedMemory(layout) } catch { throw .system(error) }
+        memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
         self.count = count
         base = memory.pointer(to: field)
         initialize(base)

@@ -105,3 +105,6 @@ public struct LockRecovery: Equatable, Sendable, CustomStringConvertible {
         "taken over from process \(deadHolderPid), which died holding it"
     }
 }
+
+/// Its `system` case wraps a failed system call (`try SyncError.wrapping { … }`).
+extension SyncError: WrapsSystemError {}

@@ -96,10 +96,8 @@ final class PoolEngine: @unchecked Sendable {
         workerMask = Sys.signalMask()
         var layout = SharedLayout()
         let fields = PoolSlots.reserve(in: &layout, processes: processes)
-        do throws(SystemError) {
-            slots = PoolSlots(initializing: fields, in: try SharedMemory(layout))
-        } catch {
-            throw .system(error)
+        slots = try PoolError.wrapping { () throws(SystemError) in
+            PoolSlots(initializing: fields, in: try SharedMemory(layout))
         }
         template = WorkerLaunch.Template(
             body: body, slots: slots, maxTasks: maxTasksPerChild, startup: tuning.workerStartup)
