@@ -14,11 +14,11 @@ private struct Record: Codable {
     var flag: Bool
 }
 
-private indirect enum Shape: Codable {
+private indirect enum FuzzShape: Codable {
     case circle(radius: Double)
     case polygon([Int8])
-    case named(String, Shape?)
-    case group([Shape])
+    case named(String, FuzzShape?)
+    case group([FuzzShape])
 }
 
 /// The deterministic side of fuzzing, inside the test command: the committed corpus replayed, and a
@@ -36,7 +36,7 @@ final class FuzzTests: XCTestCase {
     private static func exercise(_ bytes: [UInt8]) -> Bool {
         var decoded = false
         if (try? BinaryDecoder().decode(Record.self, from: bytes)) != nil { decoded = true }
-        if (try? BinaryDecoder().decode(Shape.self, from: bytes)) != nil { decoded = true }
+        if (try? BinaryDecoder().decode(FuzzShape.self, from: bytes)) != nil { decoded = true }
         if (try? BinaryDecoder().decode([String: [Int]].self, from: bytes)) != nil { decoded = true }
         if (try? BinaryDecoder().decode([Record?].self, from: bytes)) != nil { decoded = true }
         let framed = cutFrames(bytes)
