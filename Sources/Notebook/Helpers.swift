@@ -6,29 +6,19 @@ import Multiprocessing
 /// A one-shot cue between processes: `wait()` blocks until another process calls `signal()`.
 /// Chapters 1–3 use it to make their output order certain; chapter 5 shows `Event`, the real thing.
 /// It is a pipe: `signal(times:)` writes one byte per waiter, `wait()` reads one.
-public final class Cue: @unchecked Sendable {
-    private let readEnd: Int32
-    private let writeEnd: Int32
+public final class Cue: Sendable {
+    private let gate: ProcessIO.Gate
 
     /// - Throws: `SystemError` if no pipe can be made (too many open files).
     public init() throws {
-        (readEnd, writeEnd) = try ProcessIO.pipe()
-    }
-
-    deinit {
-        ProcessIO.close(readEnd)
-        ProcessIO.close(writeEnd)
+        gate = try ProcessIO.Gate()
     }
 
     /// Releases `times` waiters (one each), in this process or any other that has the cue.
-    public func signal(times: Int = 1) {
-        ProcessIO.writeAll(String(repeating: "!", count: times), to: writeEnd)
-    }
+    public func signal(times: Int = 1) { gate.signal(times: times) }
 
     /// Blocks until a `signal()` releases this waiter.
-    public func wait() {
-        _ = try? ProcessIO.read(readEnd, upTo: 1)
-    }
+    public func wait() { gate.wait() }
 }
 
 /// Runs `body` in a child process whose standard output is a pipe, and returns what came through
@@ -69,12 +59,7 @@ public func flushStandardOutput() {
 /// Polls `condition` every millisecond until it holds or `timeout` passes; returns whether it held.
 /// For facts that the kernel makes true a moment later (a zombie appearing, a re-parenting).
 public func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        ProcessIO.sleep(for: .milliseconds(1))
-    }
-    return true
+    ProcessIO.waitUntil(timeout: timeout, condition)
 }
 
 /// What /proc says about one process at one moment.

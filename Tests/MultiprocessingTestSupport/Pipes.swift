@@ -26,28 +26,4 @@ package struct ReportPipe {
 }
 
 /// A one-shot gate between processes: `wait()` blocks until another process calls `signal()`.
-/// A pipe: `signal(times:)` writes one byte per waiter, `wait()` reads one.
-package final class Gate: @unchecked Sendable {
-    private let readEnd: Int32
-    private let writeEnd: Int32
-
-    /// - Throws: `SystemError` if no pipe can be made (too many open files).
-    package init() throws {
-        (readEnd, writeEnd) = try ProcessIO.pipe()
-    }
-
-    deinit {
-        ProcessIO.close(readEnd)
-        ProcessIO.close(writeEnd)
-    }
-
-    /// Releases `times` waiters (one each), in this process or any other that has the gate.
-    package func signal(times: Int = 1) {
-        ProcessIO.writeAll(String(repeating: "!", count: times), to: writeEnd)
-    }
-
-    /// Blocks until a `signal()` releases this waiter.
-    package func wait() {
-        _ = try? ProcessIO.read(readEnd, upTo: 1)
-    }
-}
+package typealias Gate = ProcessIO.Gate

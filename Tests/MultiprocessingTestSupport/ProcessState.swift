@@ -39,12 +39,7 @@ package func becomesDead(_ pid: pid_t, within timeout: Duration) -> Bool {
 /// Polls `condition` every millisecond until it holds or `timeout` passes; returns whether it held.
 /// For facts that the kernel makes true a moment later (a zombie appearing, a re-parenting).
 package func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        ProcessIO.sleep(for: .milliseconds(1))
-    }
-    return true
+    ProcessIO.waitUntil(timeout: timeout, condition)
 }
 
 /// Resident memory of this process in KiB (VmRSS from /proc/self/status).

@@ -74,6 +74,45 @@ package enum ProcessIO {
     package static func environment(_ name: String) -> String? {
         Sys.environment(name)
     }
+
+    /// Polls `condition` every millisecond until it holds or `timeout` passes; returns whether it
+    /// held. For facts that the kernel makes true a moment later (a zombie appearing, a re-parenting).
+    package static func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+        let deadline = Deadline(timeout: timeout)
+        while !condition() {
+            if deadline.hasPassed { return false }
+            sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+
+    /// A one-shot gate between processes: `wait()` blocks until another process calls `signal()`.
+    /// A pipe: `signal(times:)` writes one byte per waiter, `wait()` reads one. Notebook's `Cue` and
+    /// the tests' `Gate` are this.
+    package final class Gate: @unchecked Sendable {
+        private let readEnd: Int32
+        private let writeEnd: Int32
+
+        /// - Throws: `SystemError` if no pipe can be made (too many open files).
+        package init() throws(SystemError) {
+            (readEnd, writeEnd) = try ProcessIO.pipe()
+        }
+
+        deinit {
+            ProcessIO.close(readEnd)
+            ProcessIO.close(writeEnd)
+        }
+
+        /// Releases `times` waiters (one each), in this process or any other that has the gate.
+        package func signal(times: Int = 1) {
+            ProcessIO.writeAll(String(repeating: "!", count: times), to: writeEnd)
+        }
+
+        /// Blocks until a `signal()` releases this waiter.
+        package func wait() {
+            _ = try? ProcessIO.read(readEnd, upTo: 1)
+        }
+    }
 }
 
 /// What /proc/<pid>/stat says about one process at one moment (the one parser of that file for
