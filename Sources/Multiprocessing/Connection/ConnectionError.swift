@@ -27,12 +27,13 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     /// The task awaiting `receive` (the async form) was cancelled; no message was taken.
     case cancelled
     /// `offset` and `count` do not pick a range of a buffer of `bufferSize` bytes: one of them is
-    /// negative, or they reach past its end (`sendBytes(_:offset:count:)`,
-    /// `receiveBytes(into:offset:)`). Nothing was sent or received.
+    /// negative, or they reach past its end (``Connection/sendBytes(_:offset:count:)``,
+    /// ``Connection/receiveBytes(into:offset:)``). Nothing was sent or received.
     case outOfBounds(offset: Int, count: Int, bufferSize: Int)
     /// The next message, of `size` bytes, does not fit in the `capacity` bytes offered to
-    /// `receiveBytes(into:)`. Nothing was received: the message stays next, whole, for the next
-    /// receive (Python's `BufferTooShort` instead takes the message and carries it).
+    /// ``Connection/receiveBytes(into:)-1yxok`` or ``Connection/receiveBytes(into:offset:)``. Nothing
+    /// was received: the message stays next, whole, for the next receive (Python's `BufferTooShort`
+    /// instead takes the message and carries it).
     case bufferTooShort(size: Int, capacity: Int)
 
     public var description: String {
