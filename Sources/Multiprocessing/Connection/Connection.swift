@@ -306,7 +306,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   when the message does not fit (nothing is received: it stays next, whole); otherwise as
     ///   ``receiveBytes()-73kgr``.
     /// - Cost: as ``receiveBytes(into:)-1yxok``; none more, unless the array shares its storage with
-    ///   another copy, which it then stops sharing (copy on write).
+    ///   another copy, which it then stops sharing (copy on write). It blocks the calling thread, also
+    ///   in async code: there, await ``receiveBytes(into:)-5ydt2`` with memory that outlives the call,
+    ///   or ``receiveBytes()-q76f`` (an array's storage cannot stay lent across a suspension).
     public func receiveBytes(into buffer: inout [UInt8], offset: Int = 0) throws(ConnectionError) -> Int {
         guard offset >= 0, offset <= buffer.count else {
             throw .outOfBounds(offset: offset, count: 0, bufferSize: buffer.count)
