@@ -11,5 +11,6 @@ runChapter(
             Cell("forgot-to-close", "Forgetting to close the unused end", forgotToClose),
             Cell("poll", "poll: is there a message?", pollDemo),
             Cell("ping-pong", "A counter bounced between two processes", pingPong),
+            Cell("buffers", "Raw bytes: part of a buffer, into a buffer", buffers),
             Cell("errors", "Mistakes and failures are errors you can read", errors),
         ]))

@@ -64,6 +64,22 @@ final class FoundationInteropTests: XCTestCase {
         XCTAssertThrowsError(try oneWayReader.send(Date())) {
             XCTAssertEqual($0 as? ConnectionError, .wrongDirection(ConnectionOperation.send))
         }
+        // Raw bytes: a Data (or a slice of one) is sent as it is, and received into a Data's memory.
+        let payload = Data("header:body".utf8)
+        try oneWayWriter.sendBytes(payload, offset: 7)
+        try oneWayWriter.sendBytes(payload[payload.startIndex..<payload.startIndex + 6])
+        var landing = Data(count: 4)
+        let received = try landing.withUnsafeMutableBytes { try oneWayReader.receiveBytes(into: $0) }
+        XCTAssertEqual(landing.prefix(received), Data("body".utf8))
+        XCTAssertThrowsError(try landing.withUnsafeMutableBytes { try oneWayReader.receiveBytes(into: $0) }) {
+            XCTAssertEqual($0 as? ConnectionError, .bufferTooShort(size: 6, capacity: 4))
+        }
+        var header = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(try oneWayReader.receiveBytes(into: &header, offset: 2), 6)
+        XCTAssertEqual(String(decoding: header[2...], as: UTF8.self), "header")
+        XCTAssertThrowsError(try oneWayWriter.sendBytes(payload, offset: 12)) {
+            XCTAssertEqual($0 as? ConnectionError, .outOfBounds(offset: 12, count: 0, bufferSize: 11))
+        }
         oneWayWriter.close()
         oneWayReader.close()
 

@@ -220,6 +220,50 @@ final class AsyncTests: XCTestCase {
         XCTAssertEqual(whole, Array("hello".utf8), "the first bytes were kept for the next receive")
     }
 
+    /// The async receive into lent memory: it awaits, writes only what it receives, leaves a message
+    /// too long for the memory in place (also when it arrives during the wait), and writes nothing
+    /// once cancelled.
+    func testReceiveIntoLentMemoryKeepsATooLongMessageAndWritesNothingWhenCancelled() async throws {
+        let (mine, theirs) = try Connection<String>.makePipe()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8, alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+        let lent = LentMemory(buffer: buffer)
+
+        let receiver = Task { () async throws(ConnectionError) -> Int in try await mine.receiveBytes(into: lent.buffer)
+        }
+        await expectSuspended(1)
+        try theirs.sendBytes([1, 2, 3])
+        let count = try await receiver.value
+        XCTAssertEqual(count, 3)
+        XCTAssertEqual(Array(buffer), [1, 2, 3, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE])
+
+        let tooLong = Task { () async throws(ConnectionError) -> Int in try await mine.receiveBytes(into: lent.buffer) }
+        await expectSuspended(1)
+        try theirs.sendBytes(Array(10..<19))
+        await assertCancelled(tooLong, as: ConnectionError.bufferTooShort(size: 9, capacity: 8))
+        do {
+            _ = try await mine.receiveBytes(into: buffer)
+            XCTFail("a 9-byte message fitted in 8 bytes")
+        } catch {
+            XCTAssertEqual(error, .bufferTooShort(size: 9, capacity: 8))
+        }
+        let kept = try await mine.receiveBytes()
+        XCTAssertEqual(kept, Array(10..<19), "still the next message, whole")
+
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+        let cancelled = Task { () async throws(ConnectionError) -> Int in try await mine.receiveBytes(into: lent.buffer)
+        }
+        await expectSuspended(1)
+        cancelled.cancel()
+        await assertCancelled(cancelled, as: ConnectionError.cancelled)
+        try theirs.sendBytes([4])
+        XCTAssertEqual(Array(buffer), [UInt8](repeating: 0xEE, count: 8), "nothing written after the call returned")
+        let four = try await mine.receiveBytes(into: buffer)
+        XCTAssertEqual(four, 1)
+        XCTAssertEqual(buffer[0], 4)
+    }
+
     func testCancelledJoinLeavesTheChildRunning() async throws {
         let release = try Event()
         let child = ChildProcess { _ = release.wait(timeout: .seconds(60)) }
@@ -380,6 +424,11 @@ final class AsyncTests: XCTestCase {
             XCTAssertLessThan(ContinuousClock.now - since, .seconds(1), "promptly", file: file, line: line)
         }
     }
+}
+
+/// Memory lent to an async receive: the test keeps it alive, and leaves it alone, until the receive returns.
+private struct LentMemory: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
 }
 
 /// The task's result, or nil when it has not ended within `limit` (the task is left alone).

@@ -129,17 +129,58 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         }
     }
 
-    /// Sends raw bytes as one message, without the codec (Python's `send_bytes`). An empty array is
-    /// a message too. The other end reads it with ``receiveBytes()-73kgr``.
+    /// Sends raw bytes as one message, without the codec (Python's `send_bytes(buf)`). An empty
+    /// collection is a message too. The other end reads it with ``receiveBytes()-73kgr`` or
+    /// ``receiveBytes(into:)-1yxok``.
     ///
-    /// - Throws: as ``send(_:)``.
-    /// - Cost: one gathering write of the length and the bytes; no copy.
-    public func sendBytes(_ bytes: [UInt8]) throws(ConnectionError) {
-        do {
-            try bytes.withUnsafeBytes { payload in try sendFrame(payload) }
-        } catch {
-            throw error as! ConnectionError  // withUnsafeBytes rethrows untyped: only ours can come out
+    /// Any collection of bytes will do: an array, a slice of one (`sendBytes(buffer[16..<80])`, the
+    /// Swift spelling of Python's `send_bytes(buffer, 16, 64)`), an `UnsafeRawBufferPointer`, a
+    /// string's `utf8` view, Foundation's `Data`.
+    ///
+    /// - Throws: as ``send(_:)``, except `.unencodable`.
+    /// - Cost: one gathering write of the length and the bytes; no copy when the collection's bytes
+    ///   are contiguous in memory (all of the above), one copy into an array otherwise.
+    public func sendBytes(_ bytes: some Collection<UInt8>) throws(ConnectionError) {
+        try Self.withBytes(of: bytes) { (payload) throws(ConnectionError) in try sendFrame(payload) }
+    }
+
+    /// Sends `count` bytes of `bytes` from `offset` (counted from the collection's start) as one
+    /// message: Python's `send_bytes(buf, offset, size)`. A nil `count` sends the rest, from
+    /// `offset` to the end; a `count` of 0 sends an empty message.
+    ///
+    /// Slicing, `sendBytes(bytes[from..<to])`, says the same and is the Swift way when the range is
+    /// known to be valid (a bad range traps, like any subscript); this form checks the range and
+    /// throws instead, for offsets and sizes that come from data.
+    ///
+    /// - Throws: ``ConnectionError/outOfBounds(offset:count:bufferSize:)`` when `offset` or `count`
+    ///   is negative or `offset + count` passes the end (nothing is sent); otherwise as ``send(_:)``,
+    ///   except `.unencodable`.
+    /// - Cost: as ``sendBytes(_:)``: no copy of contiguous bytes, only the range is written.
+    public func sendBytes(_ bytes: some Collection<UInt8>, offset: Int, count: Int? = nil) throws(ConnectionError) {
+        let size = bytes.count
+        let count = count ?? max(size - offset, 0)
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw .outOfBounds(offset: offset, count: count, bufferSize: size)
         }
+        try Self.withBytes(of: bytes) { (payload) throws(ConnectionError) in
+            try sendFrame(UnsafeRawBufferPointer(rebasing: payload[offset..<offset + count]))
+        }
+    }
+
+    /// Lends `bytes` to `body` as raw memory: in place when they are contiguous, else copied into
+    /// an array first.
+    private static func withBytes(
+        of bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> Void
+    ) throws(ConnectionError) {
+        // The closures of withContiguousStorageIfAvailable/withUnsafeBytes rethrow untyped: carry ours out in a Result.
+        let outcome =
+            bytes.withContiguousStorageIfAvailable { (stored) in
+                Result { () throws(ConnectionError) in try body(UnsafeRawBufferPointer(stored)) }
+            }
+            ?? Array(bytes).withUnsafeBytes { (copy) in
+                Result { () throws(ConnectionError) in try body(copy) }
+            }
+        try outcome.get()
     }
 
     /// Sends raw memory as one message, without the codec and without copying it: what
@@ -233,6 +274,59 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
 
+    /// Receives the next message as raw bytes into memory the caller owns, and returns its size:
+    /// Python's `recv_bytes_into(buffer)`. The message is copied to the start of `buffer`; bytes
+    /// past its size are left as they were.
+    ///
+    /// A message larger than `buffer` is not received: the call throws
+    /// ``ConnectionError/bufferTooShort(size:capacity:)`` as soon as the message's length has
+    /// arrived, and the message stays next, whole, for the next receive of any kind (receive into
+    /// a larger buffer, ``receiveBytes()-73kgr`` or ``receive()-68hv2``). Python's `BufferTooShort`
+    /// instead consumes the message and hands its bytes over in the exception.
+    ///
+    /// - Throws: `.bufferTooShort` as above; otherwise as ``receiveBytes()-73kgr``.
+    /// - Cost: as ``receiveBytes()-73kgr``, with one copy into `buffer` and no allocation (a message
+    ///   larger than 64 KiB grows this end's read buffer while it arrives, as for any receive).
+    public func receiveBytes(into buffer: UnsafeMutableRawBufferPointer) throws(ConnectionError) -> Int {
+        try enter(sending: false)
+        defer { leave() }
+        return try readLock.withLock { () throws(ConnectionError) -> Int in
+            try takeFrame(waiting: true, fitting: buffer.count) { (frame) throws(ConnectionError) -> Int in
+                Self.copy(frame, into: buffer)
+            }!
+        }
+    }
+
+    /// Receives the next message as raw bytes into `buffer` from `offset` on, and returns its
+    /// size: Python's `recv_bytes_into(buffer, offset)`. The array is never resized: the message
+    /// must fit in `buffer.count - offset` bytes, and the bytes around it are left as they were.
+    ///
+    /// - Throws: ``ConnectionError/outOfBounds(offset:count:bufferSize:)`` when `offset` is negative
+    ///   or past the end (nothing is received); ``ConnectionError/bufferTooShort(size:capacity:)``
+    ///   when the message does not fit (nothing is received: it stays next, whole); otherwise as
+    ///   ``receiveBytes()-73kgr``.
+    /// - Cost: as ``receiveBytes(into:)-1yxok``; none more, unless the array shares its storage with
+    ///   another copy, which it then stops sharing (copy on write). It blocks the calling thread, also
+    ///   in async code: there, await ``receiveBytes(into:)-5ydt2`` with memory that outlives the call,
+    ///   or ``receiveBytes()-q76f`` (an array's storage cannot stay lent across a suspension).
+    public func receiveBytes(into buffer: inout [UInt8], offset: Int = 0) throws(ConnectionError) -> Int {
+        guard offset >= 0, offset <= buffer.count else {
+            throw .outOfBounds(offset: offset, count: 0, bufferSize: buffer.count)
+        }
+        // withUnsafeMutableBytes rethrows untyped: carry the typed error out in a Result.
+        return try buffer.withUnsafeMutableBytes { (whole) in
+            Result { () throws(ConnectionError) -> Int in
+                try receiveBytes(into: UnsafeMutableRawBufferPointer(rebasing: whole[offset...]))
+            }
+        }.get()
+    }
+
+    /// Copies a frame to the start of `buffer`, which `takeFrame(fitting:)` checked is large enough.
+    static func copy(_ frame: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if frame.count > 0 { buffer.copyMemory(from: frame) }
+        return frame.count
+    }
+
     /// Receives the next frame and hands its bytes to `body` without copying them: what
     /// ``receiveBytes()-73kgr`` does, minus the array (the pool's workers read their jobs this way).
     /// The bytes are valid only during `body`, which runs with this end's read lock held.
@@ -249,13 +343,19 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// With `readLock` held: the next frame, handed to `body`. Without `waiting`, nil when no whole
-    /// frame has arrived (what has arrived stays buffered for the next call).
-    private func takeFrame<T>(waiting: Bool, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
-        throws(ConnectionError) -> T?
-    {
+    /// frame has arrived (what has arrived stays buffered for the next call). A frame longer than
+    /// `capacity` is left in place, and `.bufferTooShort` thrown, as soon as its length is known.
+    private func takeFrame<T>(
+        waiting: Bool, fitting capacity: Int = .max, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T
+    ) throws(ConnectionError) -> T? {
         try checkOpen()
         if let framingError { throw framingError }
         while true {
+            // Before `next`, which would consume the frame. Longer than the maximum: `next` says so.
+            if capacity < maxMessageSize && frames.buffered >= 4 {
+                let size = frames.frontFrameSize - 4
+                if size > capacity && size <= maxMessageSize { throw .bufferTooShort(size: size, capacity: capacity) }
+            }
             let needed: Int
             switch frames.next(maxLength: maxMessageSize) {
             case .frame(let frame):
@@ -355,11 +455,18 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try takeFrameNow { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
     }
 
-    private func takeFrameNow<T>(_ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T)
-        throws(ConnectionError) -> ReceiveAttempt<T>
-    {
+    /// `receiveNow` for raw bytes copied into `buffer`, which must hold the message.
+    func receiveBytesNow(into buffer: UnsafeMutableRawBufferPointer) throws(ConnectionError) -> ReceiveAttempt<Int> {
+        try takeFrameNow(fitting: buffer.count) { (frame) throws(ConnectionError) -> Int in
+            Self.copy(frame, into: buffer)
+        }
+    }
+
+    private func takeFrameNow<T>(
+        fitting capacity: Int = .max, _ body: (UnsafeRawBufferPointer) throws(ConnectionError) -> T
+    ) throws(ConnectionError) -> ReceiveAttempt<T> {
         let taken = try readLock.withLockIfFree { () throws(ConnectionError) -> T? in
-            try takeFrame(waiting: false, body)
+            try takeFrame(waiting: false, fitting: capacity, body)
         }
         guard let taken else { return .busy }
         return taken.map { .received($0) } ?? .notYet

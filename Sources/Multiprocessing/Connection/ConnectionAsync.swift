@@ -40,6 +40,25 @@ extension Connection where Message: SendableMetatype {
         try await receiveAsync { connection throws(ConnectionError) in try connection.receiveBytesNow() }
     }
 
+    /// Receives the next message as raw bytes into memory the caller owns, without blocking a
+    /// thread, and returns its size: the Swift-concurrency form of ``receiveBytes(into:)-1yxok``.
+    ///
+    /// The runtime's reactor thread may copy the message into `buffer` while the task is suspended,
+    /// so `buffer` must stay allocated, and untouched by others, until the call returns, as with any
+    /// memory lent to a call (an allocated buffer reused for every receive, for instance). Nothing is
+    /// written to it after the call returns, cancelled or not.
+    ///
+    /// - Throws: ``ConnectionError/bufferTooShort(size:capacity:)`` when the message does not fit
+    ///   (nothing is received: it stays next, whole); otherwise as ``receiveBytes()-q76f`` (the
+    ///   async form).
+    /// - Cost: as ``receiveBytes()-q76f``, with one copy into `buffer` and no allocation.
+    public func receiveBytes(into buffer: UnsafeMutableRawBufferPointer) async throws(ConnectionError) -> Int {
+        let lent = LentBuffer(buffer)
+        return try await receiveAsync { connection throws(ConnectionError) in
+            try connection.receiveBytesNow(into: lent.buffer)
+        }
+    }
+
     private func receiveAsync<T>(
         _ receiveNow: @escaping @Sendable (Connection) throws(ConnectionError) -> ReceiveAttempt<T>
     ) async throws(ConnectionError) -> T {
@@ -70,4 +89,12 @@ extension Connection where Message: SendableMetatype {
         case .failed(let error): throw .system(error)
         }
     }
+}
+
+/// Memory a caller lends to an async receive, for the reactor thread to write into while the caller
+/// is suspended: the caller keeps it alive and leaves it alone until the call returns, and no attempt
+/// runs after that (see AsyncWaits).
+private struct LentBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
 }

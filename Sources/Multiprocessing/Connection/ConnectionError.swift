@@ -26,6 +26,15 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
     case system(SystemError)
     /// The task awaiting `receive` (the async form) was cancelled; no message was taken.
     case cancelled
+    /// `offset` and `count` do not pick a range of a buffer of `bufferSize` bytes: one of them is
+    /// negative, or they reach past its end (``Connection/sendBytes(_:offset:count:)``,
+    /// ``Connection/receiveBytes(into:offset:)``). Nothing was sent or received.
+    case outOfBounds(offset: Int, count: Int, bufferSize: Int)
+    /// The next message, of `size` bytes, does not fit in the `capacity` bytes offered to
+    /// ``Connection/receiveBytes(into:)-1yxok`` or ``Connection/receiveBytes(into:offset:)``. Nothing
+    /// was received: the message stays next, whole, for the next receive (Python's `BufferTooShort`
+    /// instead takes the message and carries it).
+    case bufferTooShort(size: Int, capacity: Int)
 
     public var description: String {
         switch self {
@@ -51,6 +60,10 @@ public enum ConnectionError: Error, Equatable, CustomStringConvertible, Sendable
             return error.description
         case .cancelled:
             return "the task awaiting the connection was cancelled"
+        case .outOfBounds(let offset, let count, let bufferSize):
+            return "\(count) bytes at offset \(offset) are not within a buffer of \(bufferSize) bytes"
+        case .bufferTooShort(let size, let capacity):
+            return "a message of \(size) bytes does not fit in \(capacity) bytes; it is still the next message"
         }
     }
 }
