@@ -13,19 +13,6 @@ private func pattern(count: Int, seed: Int) -> [UInt8] {
     return bytes
 }
 
-/// Expects `body` to throw exactly `expected`.
-private func assertThrows<T>(
-    _ expected: ConnectionError, _ body: () throws(ConnectionError) -> T,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    do {
-        let value = try body()
-        XCTFail("expected \(expected), got \(value)", file: file, line: line)
-    } catch {
-        XCTAssertEqual(error, expected, file: file, line: line)
-    }
-}
-
 /// Sending part of a buffer (Python's `send_bytes(buf, offset, size)`) and receiving into a caller's
 /// buffer (Python's `recv_bytes_into`), whose "buffer too short" error leaves the message in place.
 final class ConnectionBufferTests: XCTestCase {

@@ -36,19 +36,6 @@ private func header(_ length: UInt32) -> [UInt8] {
     withUnsafeBytes(of: length.littleEndian, Array.init)
 }
 
-/// Expects `body` to throw exactly `expected`.
-private func assertThrows<T>(
-    _ expected: ConnectionError, _ body: () throws(ConnectionError) -> T,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    do {
-        let value = try body()
-        XCTFail("expected \(expected), got \(value)", file: file, line: line)
-    } catch {
-        XCTAssertEqual(error, expected, file: file, line: line)
-    }
-}
-
 final class ConnectionTests: XCTestCase {
     func testDuplexCarriesMessagesBothWaysAndKeepsBoundaries() throws {
         let (a, b) = try Connection<Note>.makePipe(duplex: true)
@@ -495,63 +482,5 @@ final class ConnectionTests: XCTestCase {
         try child.join()
         XCTAssertEqual(child.exitCode, 0, "the child deadlocked on an inherited lock, or received the wrong message")
         _ = try mayReceive.readAll()
-    }
-}
-
-/// Sends a signal to one thread, again and again, until stopped.
-private final class SignalStorm: @unchecked Sendable {
-    private let target: pthread_t
-    private let signal: Int32
-    private let running = Atomic<Bool>(true)
-    private let sent = Atomic<Int>(0)
-    private var thread: TestThread?
-
-    init(target: pthread_t, signal: Int32) {
-        self.target = target
-        self.signal = signal
-    }
-
-    func start() {
-        thread = TestThread { [self] in
-            while running.load(ordering: .relaxed) {
-                pthread_kill(target, signal)
-                sent.wrappingAdd(1, ordering: .relaxed)
-                Sys.sleep(for: .microseconds(100))
-            }
-        }
-    }
-
-    /// Stops the storm; returns how many signals it sent.
-    @discardableResult
-    func stop() -> Int {
-        running.store(false, ordering: .relaxed)
-        thread?.join()
-        thread = nil
-        return sent.load(ordering: .relaxed)
-    }
-}
-
-/// A plain pthread running a closure (tests only; children never use it).
-final class TestThread: @unchecked Sendable {
-    private var handle = pthread_t()
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body))
-        pthread_create(
-            &handle, nil,
-            { raw in
-                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box.toOpaque())
-    }
-
-    func join() {
-        pthread_join(handle, nil)
-    }
-
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }
