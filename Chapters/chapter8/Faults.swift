@@ -22,7 +22,7 @@ nonisolated func throwingTask() throws {
 
     do throws(PoolError) {
         _ = try pool.map([1, 2, 5, 3, 9])
-    } catch .taskFailed(_, _, let description) {
+    } catch .taskFailed(_, _, _, let description) {
         print("map ran every task, then threw the first failure: \(description)")
     } catch {
         print("unexpected: \(error)")
