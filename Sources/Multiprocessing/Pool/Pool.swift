@@ -67,7 +67,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     ///   zygote, its socket or the pool's thread cannot be created, or
     ///   ``PoolError/workerStartFailed(worker:error:)`` when a worker cannot be forked (the process
     ///   limit): the workers already started and the zygote are then killed and reaped, as Python's
-    ///   `Pool()` terminates them before it raises.
+    ///   `multiprocessing.Pool()` terminates them before it raises.
     public convenience init(
         processes: Int? = nil,
         maxTasksPerChild: Int? = nil,

@@ -49,10 +49,10 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     case cancelled
     /// A worker could not be started: the zygote's `fork` failed (`EAGAIN` at the user's process
     /// limit, `ENOMEM`), or the worker's socket could not be made or received. While the pool is
-    /// starting this fails the pool, as in Python's `Pool()`: the workers already started and the
-    /// zygote are killed and reaped, then the pool's initializer throws it. Later, when a worker is
-    /// replaced, a failed start is retried every 100 ms while there is work; only when no worker is
-    /// left and none is coming do the queued tasks fail with it.
+    /// starting this fails the pool, as in Python's `multiprocessing.Pool()`: the workers already
+    /// started and the zygote are killed and reaped, then the pool's initializer throws it. Later,
+    /// when a worker is replaced, a failed start is retried every 100 ms while there is work; only
+    /// when no worker is left and none is coming do the queued tasks fail with it.
     case workerStartFailed(worker: String, error: SystemError)
     /// A system call failed: creating the pool's processes, sockets or thread.
     case system(SystemError)

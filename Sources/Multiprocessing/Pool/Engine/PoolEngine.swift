@@ -136,7 +136,7 @@ final class PoolEngine: @unchecked Sendable {
     /// Starts the I/O thread, which forks the zygote and asks it for the workers. Returns once the
     /// zygote has forked every worker (their initializers run in the background), or the pool broke
     /// otherwise (its first call says why). Throws `.workerStartFailed` when a worker could not be
-    /// forked, once the pool's processes are gone, as Python's `Pool()` does.
+    /// forked, once the pool's processes are gone, as Python's `multiprocessing.Pool()` does.
     func start() throws(PoolError) {
         // The zygote, and every worker, runs on a copy of this thread's stack: give it a main-sized one.
         let thread: PlainThread

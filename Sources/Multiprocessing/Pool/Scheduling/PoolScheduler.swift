@@ -108,7 +108,7 @@ struct PoolScheduler<Job: SchedulableJob> {
     /// What a failed spawn means for the pool (`spawnFailed(slot:at:)`).
     enum SpawnFailure: Equatable {
         /// The pool is still starting (a slot has never had a worker): the pool fails to start,
-        /// as Python's `Pool()` does; nothing is retried.
+        /// as Python's `multiprocessing.Pool()` does; nothing is retried.
         case startFailed
         /// Tried again after `spawnRetryDelay`; other workers exist or are coming.
         case retry
@@ -234,9 +234,10 @@ struct PoolScheduler<Job: SchedulableJob> {
 
     /// The zygote could not fork a worker for `slot`. While the pool is starting, that is the end of
     /// it (`.startFailed`: a program that cannot get the workers it asked for hears so at once, as
-    /// from Python's `Pool()`). Later (a replacement), the failure is presumed transient (the
-    /// process limit, memory) and the spawn is retried after `spawnRetryDelay`; `.retryWithNoWorker`
-    /// when no worker exists and none is coming. A slot that does not exist is ignored (`.retry`).
+    /// from Python's `multiprocessing.Pool()`). Later (a replacement), the failure is presumed
+    /// transient (the process limit, memory) and the spawn is retried after `spawnRetryDelay`;
+    /// `.retryWithNoWorker` when no worker exists and none is coming. A slot that does not exist is
+    /// ignored (`.retry`).
     mutating func spawnFailed(slot: Int, at now: Instant) -> SpawnFailure {
         guard slot >= 0 && slot < configuration.processes else { return .retry }
         spawnAskedAt[slot] = nil
