@@ -28,6 +28,7 @@ final class PoolStartFailureTests: XCTestCase {
                 return
             }
             ProcessTable.install(ForkObserver { pid in report.write("forked \(pid)\n") })
+            let descriptors = Leftovers.openDescriptors()
             do throws(PoolError) {
                 let pool = try Pool(processes: 3) { (x: Int) in x }
                 report.write("created a pool of \(pool.processes)\n")
@@ -35,6 +36,8 @@ final class PoolStartFailureTests: XCTestCase {
                 report.write("failed \(worker) \(error.call) \(error.errno)\n")
                 report.write("description \(PoolError.workerStartFailed(worker: worker, error: error))\n")
                 report.write("children \(Self.children().count)\n")
+                let leaked = Leftovers.openDescriptors().filter { descriptors[$0.key] != $0.value }
+                report.write("leaked descriptors \(leaked.count)\n")
             } catch {
                 report.write("other \(error)\n")
             }
@@ -68,6 +71,7 @@ final class PoolStartFailureTests: XCTestCase {
                 "could not be started: fork failed: \(String(cString: strerror(EAGAIN))) (errno \(EAGAIN))")
                 ?? false, "\(lines)")
         XCTAssertTrue(lines.contains("children 0"), "Pool() threw with no child of the child left: \(lines)")
+        XCTAssertTrue(lines.contains("leaked descriptors 0"), "the pool's sockets were closed: \(lines)")
         for pid in forked {
             XCTAssertNil(processState(pid), "pool process \(pid) is gone (/proc/\(pid))")
         }
