@@ -22,13 +22,46 @@ nonisolated func throwingTask() throws {
 
     do throws(PoolError) {
         _ = try pool.map([1, 2, 5, 3, 9])
-    } catch .taskFailed(_, _, let description) {
+    } catch .taskFailed(_, _, _, let description) {
         print("map ran every task, then threw the first failure: \(description)")
     } catch {
         print("unexpected: \(error)")
     }
     let outcomes = try pool.imap([1, 5, 2])
     print("imap: \(outcomes.map { (try? $0.get()).map(String.init) ?? "failed" })")
+    pool.close()
+    try pool.join()
+    // end cell
+}
+
+nonisolated func whereItFailed() throws {
+    // cell: where-it-failed
+    struct Overdrawn: Error, CustomStringConvertible {
+        let amount: Int
+        let place: String
+        // A thrown error records nothing of where it was thrown: this one notes its call site.
+        init(by amount: Int, file: String = #fileID, line: Int = #line) {
+            self.amount = amount
+            place = "\(file):\(line)"
+        }
+        var description: String { "overdrawn by \(amount), thrown at \(place)" }
+    }
+
+    let pool = try Pool(processes: 2) { (amount: Int) throws -> Int32 in
+        if amount > 100 { throw Overdrawn(by: amount - 100) }
+        return getpid()  // the pid of the worker that ran it
+    }
+    let ranIn = try pool.apply(50)
+    do throws(PoolError) {
+        _ = try pool.apply(150)
+    } catch {
+        print(error)
+        if case .taskFailed(let worker, let pid, let type, let description) = error {
+            print("worker: \(worker), pid: \(pid) (apply(50) ran in pid \(ranIn))")
+            print("type: \(type)")
+            print("description: \(description)")
+        }
+    }
     pool.close()
     try pool.join()
     // end cell

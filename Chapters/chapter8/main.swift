@@ -11,6 +11,7 @@ runChapter(
             Cell("map", "map: a whole list, results in order", mapList),
             Cell("imap", "imap keeps input order, imapUnordered does not wait", imapOrders),
             Cell("throwing-task", "A task that throws", throwingTask),
+            Cell("where-it-failed", "Where a task failed: the worker, its pid, the error", whereItFailed),
             Cell("worker-killed", "A worker killed in the middle of a task", workerKilled),
             Cell("fresh-workers", "initializer and maxTasksPerChild", freshWorkers),
             Cell("terminate", "terminate with 10,000 tasks queued", terminateQueued),

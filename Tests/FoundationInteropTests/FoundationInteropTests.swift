@@ -176,8 +176,9 @@ final class FoundationInteropTests: XCTestCase {
         let lengths: PoolResults<Int> = try pool.imap(["a", "bb", "ccc"])
         XCTAssertEqual(lengths.map { try? $0.get() }, [1, 2, 3])
         XCTAssertThrowsError(try pool.apply("")) { error in
-            guard case .taskFailed(_, let type, _)? = error as? PoolError else { return XCTFail("\(error)") }
+            guard case .taskFailed(_, let pid, let type, _)? = error as? PoolError else { return XCTFail("\(error)") }
             XCTAssertEqual(type, "Refused")
+            XCTAssertGreaterThan(pid, 0, "the worker's pid")
         }
         pool.close()
         XCTAssertThrowsError(try pool.apply("late")) {

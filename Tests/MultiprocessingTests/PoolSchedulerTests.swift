@@ -4,7 +4,7 @@ import XCTest
 
 /// The pool's scheduling decisions, with no process: `PoolScheduler` is a plain value, so every
 /// rule (least loaded first, send-ahead depth, take-back, retire, stuck start-up, zygote
-/// replacements, spawn failures, drain, deadlines, answer order) is checked on made-up events.
+/// replacements, spawn failures at start and later, drain, deadlines, answer order) is checked on made-up events.
 final class PoolSchedulerTests: XCTestCase {
     final class Job: SchedulableJob {
         var id: UInt64
@@ -178,19 +178,34 @@ final class PoolSchedulerTests: XCTestCase {
         for _ in 1...3 { XCTAssertNil(scheduler.beginZygoteReplacement(), "a working zygote starts a new count") }
     }
 
-    func testASpawnFailureWithNoWorkerFailsTheQueueAndIsRetriedOnlyWhenWanted() {
+    func testAFailedSpawnWhileThePoolStartsFailsTheStartAndIsNotRetried() {
         var scheduler = Scheduler(.init(processes: 2, maxTasksPerChild: nil, answerTimeout: .seconds(10)))
+        XCTAssertTrue(scheduler.isStarting)
         _ = scheduler.requestSpawn(slot: 0, at: start)
         _ = scheduler.requestSpawn(slot: 1, at: start)
+        XCTAssertTrue(scheduler.workerStarted(slot: 0, number: 1, pid: 100, at: start))
+        XCTAssertTrue(scheduler.isStarting, "slot 1 has not had a worker yet")
+        XCTAssertEqual(scheduler.spawnFailed(slot: 1, at: start), .startFailed)
+        XCTAssertFalse(scheduler.hasSpawnsToRetry, "a failed start is not retried")
+        XCTAssertEqual(scheduler.spawnFailed(slot: 7, at: start), .retry, "a slot that does not exist is ignored")
+    }
+
+    func testAFailedReplacementWithNoWorkerFailsTheQueueAndIsRetriedOnlyWhenWanted() {
+        var scheduler = makeScheduler(processes: 2)
+        XCTAssertFalse(scheduler.isStarting, "every slot has had a worker")
+        for slot in 0..<2 {
+            _ = scheduler.retire(slot: slot) { _ in false }
+            _ = scheduler.requestSpawn(slot: slot, at: start)
+        }
         XCTAssertTrue(scheduler.isSpawning)
-        XCTAssertFalse(scheduler.spawnFailed(slot: 0, at: start), "another spawn may still bring a worker")
-        XCTAssertTrue(scheduler.spawnFailed(slot: 1, at: start), "no worker, none coming")
-        XCTAssertFalse(scheduler.spawnFailed(slot: 7, at: start), "a slot that does not exist is ignored")
+        XCTAssertEqual(scheduler.spawnFailed(slot: 0, at: start), .retry, "another spawn may still bring a worker")
+        XCTAssertEqual(scheduler.spawnFailed(slot: 1, at: start), .retryWithNoWorker, "no worker, none coming")
+        XCTAssertEqual(scheduler.spawnFailed(slot: 7, at: start), .retry, "a slot that does not exist is ignored")
         XCTAssertEqual(scheduler.pollDeadline(), start + .milliseconds(100))
         XCTAssertEqual(scheduler.retrySpawns(at: start + .milliseconds(99), wanted: true), [])
         XCTAssertEqual(
             scheduler.retrySpawns(at: start + .milliseconds(100), wanted: true),
-            [.requestSpawn(slot: 0, number: 3), .requestSpawn(slot: 1, number: 4)])
+            [.requestSpawn(slot: 0, number: 5), .requestSpawn(slot: 1, number: 6)])
         XCTAssertFalse(scheduler.hasSpawnsToRetry)
         _ = scheduler.spawnFailed(slot: 0, at: start)
         XCTAssertEqual(scheduler.retrySpawns(at: start + .seconds(1), wanted: false), [], "no work: dropped")

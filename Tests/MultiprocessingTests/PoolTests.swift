@@ -135,19 +135,22 @@ final class PoolTests: XCTestCase {
             return x
         }
         XCTAssertThrowsError(try pool.apply(3)) { error in
-            guard case .taskFailed(let worker, let type, let description)? = error as? PoolError else {
+            guard case .taskFailed(let worker, let pid, let type, let description)? = error as? PoolError else {
                 return XCTFail("\(error)")
             }
             XCTAssertTrue(worker.hasPrefix("PoolWorker-"), worker)
+            XCTAssertTrue(pool.processIDs.workers.contains(pid), "the pid of a worker of this pool: \(pid)")
             XCTAssertEqual(type, "Odd")
             XCTAssertEqual(description, "3 is odd")
-            XCTAssertEqual("\(error)", "\(worker): the work function threw Odd: 3 is odd")
+            XCTAssertEqual("\(error)", "\(worker) (pid \(pid)): the work function threw Odd: 3 is odd")
         }
         XCTAssertEqual(try pool.apply(4), 4, "the pool stays healthy")
         // map is not fail-fast, and throws the first failure in input order.
         for chunkSize in [1, 3, 100] {
             XCTAssertThrowsError(try pool.map([2, 4, 5, 6, 7], chunkSize: chunkSize)) { error in
-                guard case .taskFailed(_, _, let description)? = error as? PoolError else { return XCTFail("\(error)") }
+                guard case .taskFailed(_, _, _, let description)? = error as? PoolError else {
+                    return XCTFail("\(error)")
+                }
                 XCTAssertEqual(description, "5 is odd")
             }
         }
@@ -258,7 +261,7 @@ final class PoolTests: XCTestCase {
             _ = try await failing.value
             XCTFail("13 throws")
         } catch {
-            guard case .taskFailed(_, _, "13 is odd") = error else { return XCTFail("\(error)") }
+            guard case .taskFailed(_, _, _, "13 is odd") = error else { return XCTFail("\(error)") }
         }
         pool.close()
         try pool.join()

@@ -34,8 +34,8 @@ import Glibc
 /// it is killed.
 ///
 /// Faults are results: a work function that throws fails that input with
-/// ``PoolError/taskFailed(worker:type:description:)`` (the error's description and the worker's
-/// name); a worker that dies mid-task (killed, crashed, `exit`) fails the task it was running with
+/// ``PoolError/taskFailed(worker:pid:type:description:)`` (the error's type and description, the
+/// worker's name and pid); a worker that dies mid-task (killed, crashed, `exit`) fails the task it was running with
 /// `.workerDied` (naming the signal or exit status), is replaced, and every other task still
 /// completes. A zygote that stops answering, or workers that never finish starting, are killed and
 /// replaced after 10 s (when three replacements in a row do not help, the pool is `.broken`).
@@ -43,8 +43,8 @@ import Glibc
 ///
 /// Use the pool from the process that created it, from any thread. Callbacks run on the pool's own
 /// thread. End it with ``close()`` then ``join()``, or ``terminate()``; a pool released while running
-/// is terminated. Cost: creation forks the zygote (a few hundred µs) and the zygote forks the workers
-/// in the background; a task costs a few µs of overhead in the parent.
+/// is terminated. Cost: creation forks the zygote and waits until it has forked the workers (a few
+/// hundred µs each; initializers run in the background); a task costs a few µs of overhead in the parent.
 public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: @unchecked Sendable {
     /// The number of worker processes.
     public let processes: Int
@@ -52,7 +52,8 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     public let maxTasksPerChild: Int?
     private let engine: PoolEngine
 
-    /// Creates the pool: forks the zygote, which forks `processes` workers in the background.
+    /// Creates the pool: forks the zygote, which forks `processes` workers; returns once they are
+    /// forked (their initializers run in the background). Python's `multiprocessing.Pool()`.
     ///
     /// - Parameters:
     ///   - processes: the number of workers; nil means ``cpuCount()``.
@@ -62,8 +63,11 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     ///     throws or crashes, the pool cannot work: every task fails with `.initializerFailed`.
     ///   - function: the work, run in the workers. It must not use Dispatch or Swift concurrency
     ///     (a forked child cannot); plain code and pthreads are fine.
-    /// - Throws: ``PoolError/invalidProcessCount(_:)``, `.invalidMaxTasksPerChild`, or `.system` when the
-    ///   zygote, its socket or the pool's thread cannot be created.
+    /// - Throws: ``PoolError/invalidProcessCount(_:)``, `.invalidMaxTasksPerChild`, `.system` when the
+    ///   zygote, its socket or the pool's thread cannot be created, or
+    ///   ``PoolError/workerStartFailed(worker:error:)`` when a worker cannot be forked (the process
+    ///   limit): the workers already started and the zygote are then killed and reaped, as Python's
+    ///   `multiprocessing.Pool()` terminates them before it raises.
     public convenience init(
         processes: Int? = nil,
         maxTasksPerChild: Int? = nil,
@@ -102,7 +106,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     // MARK: One input
 
     /// Runs the work function on `input` in a worker and waits for its result.
-    /// - Throws: ``PoolError/taskFailed(worker:type:description:)`` when the work function throws,
+    /// - Throws: ``PoolError/taskFailed(worker:pid:type:description:)`` when the work function throws,
     ///   `.workerDied` when the worker died running it, `.notRunning` after ``close()``/``terminate()``,
     ///   `.unencodableInput`, …
     /// - Cost: one round trip to a worker: about 20–50 µs when a worker is idle.

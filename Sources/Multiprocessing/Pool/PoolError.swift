@@ -6,8 +6,18 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidMaxTasksPerChild(Int)
     /// A chunk size was less than 1.
     case invalidChunkSize(Int)
-    /// The work function threw in a worker: the error's type and description, and the worker's name.
-    case taskFailed(worker: String, type: String, description: String)
+    /// The work function threw in a worker: where (the worker's name and pid, as in
+    /// ``workerDied(worker:pid:status:)``) and what (the error's type, e.g. `"TooBig"`, and its
+    /// `String(describing:)`). The error value itself stays in the worker: only these texts travel.
+    ///
+    /// Python shows more: it raises the worker's exception again in the caller, with the worker's
+    /// traceback attached as text (a `RemoteTraceback`, the exception's `__cause__`), file and line
+    /// included. Swift cannot: a thrown error is a plain value that records nothing of where it was
+    /// thrown, and the stack of the `throw` is gone by the time the worker's `catch` sees the error
+    /// (the runtime's backtracer runs only for crashes, and has no portable API). An error that must
+    /// say where it was made can carry it: give its initializer `file: String = #fileID` and
+    /// `line: Int = #line` arguments, and put them in its description.
+    case taskFailed(worker: String, pid: Int32, type: String, description: String)
     /// The worker running the task ended before it answered (killed by a signal, crashed, or called
     /// `exit`). `status` is nil when its status could not be learnt (its zygote was gone).
     case workerDied(worker: String, pid: Int32, status: ExitStatus?)
@@ -37,6 +47,13 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     case broken(reason: String)
     /// The waiting task was cancelled (`await result.value`); the pool task itself goes on.
     case cancelled
+    /// A worker could not be started: the zygote's `fork` failed (`EAGAIN` at the user's process
+    /// limit, `ENOMEM`), or the worker's socket could not be made or received. While the pool is
+    /// starting this fails the pool, as in Python's `multiprocessing.Pool()`: the workers already
+    /// started and the zygote are killed and reaped, then the pool's initializer throws it. Later,
+    /// when a worker is replaced, a failed start is retried every 100 ms while there is work; only
+    /// when no worker is left and none is coming do the queued tasks fail with it.
+    case workerStartFailed(worker: String, error: SystemError)
     /// A system call failed: creating the pool's processes, sockets or thread.
     case system(SystemError)
 
@@ -48,10 +65,10 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
             return "maxTasksPerChild must be at least 1, not \(count)"
         case .invalidChunkSize(let size):
             return "the chunk size must be at least 1, not \(size)"
-        case .taskFailed(let worker, let type, let description):
+        case .taskFailed(let worker, let pid, let type, let description):
             return description.hasPrefix(type)
-                ? "\(worker): the work function threw \(description)"
-                : "\(worker): the work function threw \(type): \(description)"
+                ? "\(worker) (pid \(pid)): the work function threw \(description)"
+                : "\(worker) (pid \(pid)): the work function threw \(type): \(description)"
         case .workerDied(let worker, let pid, let status):
             let how: String
             switch status {
@@ -84,6 +101,8 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
             return "the pool is broken: \(reason)"
         case .cancelled:
             return "the wait was cancelled"
+        case .workerStartFailed(let worker, let error):
+            return "\(worker) could not be started: \(error)"
         case .system(let error):
             return error.description
         }

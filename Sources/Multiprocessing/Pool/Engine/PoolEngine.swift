@@ -16,7 +16,9 @@
 // Faults: a worker claims each job in shared memory before running it. When a worker dies, its
 // unanswered jobs are split by their claims: the one it was running fails with `workerDied`
 // (naming the exit status or signal the zygote reported); the ones it never started go back to the
-// front of the queue. A replacement is forked, and nothing waits for ever.
+// front of the queue. A replacement is forked, and nothing waits for ever. A worker that cannot be
+// forked while the pool starts fails the pool's creation (its other processes are killed first);
+// one that cannot be forked later, as a replacement, is retried (PoolScheduler.spawnFailed).
 //
 // A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
 // socket ended, within `PoolTuning.answerTimeout`) is killed and replaced: its workers die with it
@@ -68,6 +70,8 @@ final class PoolEngine: @unchecked Sendable {
     var wakeOnSubmit = false
     var finished = false
     var startup: Result<pid_t, SystemError>?
+    /// Every slot has had its first worker forked: the pool has started (`start()` waits for it).
+    var workersForked = false
     var livePids: [Int: pid_t] = [:]
     var zygote: pid_t = 0
     /// Jobs a dead worker had not started, sent to another (for tests).
@@ -130,7 +134,9 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     /// Starts the I/O thread, which forks the zygote and asks it for the workers. Returns once the
-    /// zygote exists (the workers come up in the background).
+    /// zygote has forked every worker (their initializers run in the background), or the pool broke
+    /// otherwise (its first call says why). Throws `.workerStartFailed` when a worker could not be
+    /// forked, once the pool's processes are gone, as Python's `multiprocessing.Pool()` does.
     func start() throws(PoolError) {
         // The zygote, and every worker, runs on a copy of this thread's stack: give it a main-sized one.
         let thread: PlainThread
@@ -149,6 +155,15 @@ final class PoolEngine: @unchecked Sendable {
             thread.join()
             closeAll()
             throw .system(error)
+        }
+        let startFailure = monitor.withLock { () -> PoolError? in
+            while !workersForked && !finished { _ = monitor.wait(until: nil) }
+            guard case .broken(let error) = phase, case .workerStartFailed = error else { return nil }
+            return error
+        }
+        if let startFailure {
+            waitUntilFinished()  // every process of the pool has been reaped
+            throw startFailure
         }
     }
 

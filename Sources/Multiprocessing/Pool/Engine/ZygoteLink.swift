@@ -117,13 +117,15 @@ extension PoolEngine {
                     guard let fd else {
                         // The socket did not arrive (descriptor table full): that worker is no use.
                         sendToZygote(.kill(pid: pid))
-                        spawnFailed(slot: slot, error: SystemError("recvmsg (a worker's socket)", errno: EMFILE))
+                        spawnFailed(
+                            slot: slot, number: number, error: SystemError("recvmsg (a worker's socket)", errno: EMFILE)
+                        )
                         continue
                     }
                     workerStarted(slot: slot, number: number, pid: pid, fd: fd)
-                case .spawnFailed(let slot, _, let errno)?:
+                case .spawnFailed(let slot, let number, let errno)?:
                     if let fd { PoolDescriptors.close(fd) }
-                    spawnFailed(slot: slot, error: SystemError("fork", errno: errno))
+                    spawnFailed(slot: slot, number: number, error: SystemError("fork", errno: errno))
                 case .died(let pid, let status)?:
                     if let fd { PoolDescriptors.close(fd) }
                     workerDied(pid: pid, status: status)
@@ -162,15 +164,27 @@ extension PoolEngine {
         }
         try? Sys.setNonBlocking(fd)
         channels[slot] = WorkerChannel(slot: slot, name: "PoolWorker-\(number)", fd: fd)
-        monitor.withLock { livePids[slot] = pid }
+        let forked = !scheduler.isStarting
+        monitor.withLock {
+            livePids[slot] = pid
+            if forked { workersForked = true }
+        }
         monitor.broadcast()
     }
 
-    func spawnFailed(slot: Int, error: SystemError) {
-        // With no worker at all, queued work would wait for ever: fail it now.
-        if scheduler.spawnFailed(slot: slot, at: ContinuousClock.now) {
+    /// Worker `number` could not be started. While the pool starts, the pool fails (the run loop
+    /// then kills the zygote and the workers it started, and `start()` throws); later it is retried.
+    func spawnFailed(slot: Int, number: Int, error: SystemError) {
+        let failure = PoolError.workerStartFailed(worker: "PoolWorker-\(number)", error: error)
+        switch scheduler.spawnFailed(slot: slot, at: ContinuousClock.now) {
+        case .startFailed:
+            breakPool(failure)
+        case .retryWithNoWorker:
+            // With no worker at all, queued work would wait for ever: fail it now.
             let queued = monitor.withLock { queue.removeAll() }
-            for job in queued { job.sink.fail(job, .system(error)) }
+            for job in queued { job.sink.fail(job, failure) }
+        case .retry:
+            break
         }
     }
 

@@ -65,7 +65,7 @@ func runWorker<Input: Codable, Output: Codable>(
             try initializer()
         } catch {
             output.appendHead(.initializerFailed, id: 0)
-            try? encoder.encode(RemoteFailure(error))
+            try? encoder.encode(RemoteFailure(error, pid: me))
             send()
             exitProcess(1)
         }
@@ -79,10 +79,12 @@ func runWorker<Input: Codable, Output: Codable>(
             do throws(CodecError) {
                 try encoder.encode(result)
             } catch {
-                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the result: \(error)"))
+                fail(
+                    id: id,
+                    RemoteFailure(pid: me, type: "CodecError", description: "cannot encode the result: \(error)"))
             }
         } catch {
-            fail(id: id, RemoteFailure(error))
+            fail(id: id, RemoteFailure(error, pid: me))
         }
     }
 
@@ -99,7 +101,7 @@ func runWorker<Input: Codable, Output: Codable>(
                     if outcomes == nil { outputs.append(result) } else { outcomes!.append(.success(result)) }
                 } catch {
                     if outcomes == nil { outcomes = outputs.map { .success($0) } }
-                    outcomes!.append(.failure(RemoteFailure(error)))
+                    outcomes!.append(.failure(RemoteFailure(error, pid: me)))
                 }
             }
             do throws(CodecError) {
@@ -111,10 +113,12 @@ func runWorker<Input: Codable, Output: Codable>(
                     try encoder.encode(outputs)
                 }
             } catch {
-                fail(id: id, RemoteFailure(type: "CodecError", description: "cannot encode the results: \(error)"))
+                fail(
+                    id: id,
+                    RemoteFailure(pid: me, type: "CodecError", description: "cannot encode the results: \(error)"))
             }
         } catch {
-            fail(id: id, RemoteFailure(error))
+            fail(id: id, RemoteFailure(error, pid: me))
         }
     }
 

@@ -17,7 +17,8 @@ protocol SchedulableJob: AnyObject {
 /// worker gets the next job; once the queue is empty, a worker with nothing to do takes back the
 /// last unstarted job of the busiest one. Faults: a worker that does not report it started within
 /// `answerTimeout` is killed, two in a row get the zygote replaced, and after
-/// `maxZygoteReplacements` replacements in a row without a worker starting the pool breaks.
+/// `maxZygoteReplacements` replacements in a row without a worker starting the pool breaks. A fork
+/// that fails while the pool starts fails the pool; one that fails later is retried.
 struct PoolScheduler<Job: SchedulableJob> {
     struct Configuration {
         var processes: Int
@@ -104,6 +105,18 @@ struct PoolScheduler<Job: SchedulableJob> {
         case breakPool(reason: String)
     }
 
+    /// What a failed spawn means for the pool (`spawnFailed(slot:at:)`).
+    enum SpawnFailure: Equatable {
+        /// The pool is still starting (a slot has never had a worker): the pool fails to start,
+        /// as Python's `multiprocessing.Pool()` does; nothing is retried.
+        case startFailed
+        /// Tried again after `spawnRetryDelay`; other workers exist or are coming.
+        case retry
+        /// Tried again after `spawnRetryDelay`, but no worker exists and none is coming: queued work
+        /// would wait for ever, so the caller fails it.
+        case retryWithNoWorker
+    }
+
     /// A starting worker's status word, as the caller reads it.
     enum StartupStatus {
         case starting
@@ -115,6 +128,8 @@ struct PoolScheduler<Job: SchedulableJob> {
     /// When each slot's outstanding spawn request was sent (nil: none): the zygote owes an answer.
     private var spawnAskedAt: [Instant?]
     private var retryAt: [Instant?]
+    /// Which slots have had a worker (the pool's start is over once every slot has).
+    private var hasHadWorker: [Bool]
     /// Zygotes replaced since a worker last started.
     private var zygoteReplacements = 0
     /// Workers in a row that never finished starting (killed after `answerTimeout`).
@@ -128,12 +143,17 @@ struct PoolScheduler<Job: SchedulableJob> {
         workers = Array(repeating: nil, count: configuration.processes)
         spawnAskedAt = Array(repeating: nil, count: configuration.processes)
         retryAt = Array(repeating: nil, count: configuration.processes)
+        hasHadWorker = Array(repeating: false, count: configuration.processes)
     }
 
     // MARK: Questions
 
     /// Whether a spawn request waits for the zygote's answer.
     var isSpawning: Bool { spawnAskedAt.contains { $0 != nil } }
+
+    /// Whether the pool is still starting: some slot has never had a worker (its first fork has not
+    /// been answered yet). A spawn that fails now fails the pool's start.
+    var isStarting: Bool { hasHadWorker.contains(false) }
 
     /// Whether a failed spawn waits to be tried again.
     var hasSpawnsToRetry: Bool { retryAt.contains { $0 != nil } }
@@ -205,19 +225,25 @@ struct PoolScheduler<Job: SchedulableJob> {
     mutating func workerStarted(slot: Int, number: Int, pid: Int32, at now: Instant) -> Bool {
         guard slot >= 0 && slot < configuration.processes, workers[slot] == nil else { return false }
         spawnAskedAt[slot] = nil
+        hasHadWorker[slot] = true
         var worker = Worker(slot: slot, number: number, pid: pid)
         worker.startingSince = now
         workers[slot] = worker
         return true
     }
 
-    /// The zygote could not fork a worker for `slot`: retried after `spawnRetryDelay`. True when no
-    /// worker exists and none is coming: queued work would wait for ever, so the caller fails it.
-    mutating func spawnFailed(slot: Int, at now: Instant) -> Bool {
-        guard slot >= 0 && slot < configuration.processes else { return false }
+    /// The zygote could not fork a worker for `slot`. While the pool is starting, that is the end of
+    /// it (`.startFailed`: a program that cannot get the workers it asked for hears so at once, as
+    /// from Python's `multiprocessing.Pool()`). Later (a replacement), the failure is presumed
+    /// transient (the process limit, memory) and the spawn is retried after `spawnRetryDelay`;
+    /// `.retryWithNoWorker` when no worker exists and none is coming. A slot that does not exist is
+    /// ignored (`.retry`).
+    mutating func spawnFailed(slot: Int, at now: Instant) -> SpawnFailure {
+        guard slot >= 0 && slot < configuration.processes else { return .retry }
         spawnAskedAt[slot] = nil
+        if isStarting { return .startFailed }
         retryAt[slot] = now + configuration.spawnRetryDelay
-        return workers.allSatisfy { $0 == nil } && !isSpawning
+        return workers.allSatisfy { $0 == nil } && !isSpawning ? .retryWithNoWorker : .retry
     }
 
     /// The worker in `slot` answered job `id` after running it `nanoseconds`: returns the job.

@@ -46,7 +46,7 @@ enum PoolAnswer {
                     switch item {
                     case .success(let value): return .success(value)
                     case .failure(let remote):
-                        return .failure(.taskFailed(worker: worker, type: remote.type, description: remote.description))
+                        return .failure(remote.taskFailed(worker: worker))
                     }
                 }
             } catch {
@@ -75,7 +75,7 @@ enum PoolAnswer {
         }
         do throws(CodecError) {
             let remote = try decoder.decode(RemoteFailure.self, from: answer.body)
-            return .taskFailed(worker: worker, type: remote.type, description: remote.description)
+            return remote.taskFailed(worker: worker)
         } catch {
             return .undecodableResult(error)
         }
@@ -84,5 +84,12 @@ enum PoolAnswer {
     /// What an `initializerFailed` (or `failed`) frame reports, nil when its payload does not decode.
     static func remoteFailure(_ answer: Frame, decoder: DecoderCore) -> RemoteFailure? {
         try? decoder.decode(RemoteFailure.self, from: answer.body)
+    }
+}
+
+extension RemoteFailure {
+    /// The caller's error for this failure in the worker named `worker`.
+    func taskFailed(worker: String) -> PoolError {
+        .taskFailed(worker: worker, pid: pid, type: type, description: description)
     }
 }

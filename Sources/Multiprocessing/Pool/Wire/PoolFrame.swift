@@ -64,19 +64,25 @@ struct PoolFrameHead {
     }
 }
 
-/// What a worker reports when the work function (or the initializer) throws.
+/// What a worker reports when the work function (or the initializer) throws: which process threw
+/// it, and what the error says of itself (a thrown Swift error carries no record of where it was
+/// thrown, so there is no traceback to send; see ``PoolError/taskFailed(worker:pid:type:description:)``).
 struct RemoteFailure: Codable, Sendable {
+    /// The worker's pid (`getpid()` where it was thrown).
+    var pid: Int32
     /// The error's type, e.g. `ValueTooLarge`.
     var type: String
     /// `String(describing: error)`.
     var description: String
 
-    init(_ error: any Error) {
+    init(_ error: any Error, pid: Int32) {
+        self.pid = pid
         type = String(describing: Swift.type(of: error))
         description = String(describing: error)
     }
 
-    init(type: String, description: String) {
+    init(pid: Int32, type: String, description: String) {
+        self.pid = pid
         self.type = type
         self.description = description
     }
