@@ -31,6 +31,11 @@ import Synchronization
 ///   it finished did not happen; a get killed after it took the item took it (that one item is lost
 ///   with the process). See QueueRing.swift for why.
 ///
+/// **No `SimpleQueue`:** CPython's `SimpleQueue` is a pipe and a lock, without a size bound and
+/// without the feeder thread that its `Queue` puts behind every `put`. Here the `Queue` has no
+/// feeder thread to begin with, and ``maxSize`` 0 means no bound but the bytes, so
+/// `Queue(maxSize: 0)` is already that simpler queue: a separate type would teach nothing new.
+///
 /// Cost: the ring plus a few cache lines, mapped at creation (pages are only used as they are
 /// touched; no file descriptor). A put or get is an encode or decode, a lock, a copy and an unlock:
 /// no system call unless someone has to sleep. Between a producer and a consumer on two idle cores,
