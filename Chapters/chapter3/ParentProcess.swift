@@ -10,12 +10,11 @@ nonisolated func parentProcessDemo() throws {
     let program = ChildProcess(name: "program") {
         let orphan = ChildProcess(name: "orphan") {
             let parent = parentProcess()!
-            print(
-                "orphan: my parent is \(parent.name), pid \(parent.pid == getppid() ? "getppid()" : "?"), alive? \(parent.isAlive)"
-            )
+            print("orphan: my parent is \(parent.name), whose pid is getppid()? \(parent.pid == getppid())")
+            print("orphan: my parent is alive? \(parent.isAlive)")
             orphanHasLooked.signal()
             programKilled.wait()
-            print("orphan: my parent is \(parent.name), alive? \(parent.isAlive)")
+            print("orphan: my parent is alive? \(parent.isAlive)")
         }
         try orphan.start()
         orphanHasLooked.wait()

@@ -19,18 +19,18 @@ import Glibc
 /// Something ``waitForAny(_:timeout:)`` can wait for: a ``ChildProcess`` (ready once it has ended: the
 /// object is its own sentinel), a ``Connection`` end (ready when a message or end of file can be
 /// received) or a ``Queue`` (ready when it holds an item). Python's `wait` takes objects with a
-/// `fileno()`; here the runtime's own types conform, since only the runtime can make the
-/// ``WaitCondition`` that says how one is watched.
+/// `fileno()`; here only the runtime's own types conform: the protocol's one requirement (left out
+/// of the documentation, as its leading underscore says) returns a value only the runtime can make.
 public protocol Waitable: AnyObject, Sendable {
-    /// How ``waitForAny(_:timeout:)`` watches this object. Made by the runtime's types only.
-    var waitCondition: WaitCondition { get }
+    /// How `waitForAny` watches this object. An implementation detail of the runtime's types.
+    var _waitCondition: _WaitCondition { get }
 }
 
-/// How ``waitForAny(_:timeout:)`` watches one ``Waitable`` object: what it takes for the wait (a
-/// duplicated pidfd, a call in progress on a connection end), how it looks whether the object is
-/// ready, and what it sleeps on. It has no public initializer: only the runtime's types make one.
-/// Made and used on the calling thread, so it need not be `Sendable`.
-public struct WaitCondition {
+/// How `waitForAny` watches one ``Waitable`` object: what it takes for the wait (a duplicated
+/// pidfd, a call in progress on a connection end), how it looks whether the object is ready, and
+/// what it sleeps on. An implementation detail: it has no public initializer, so only the runtime's
+/// types make one. Made and used on the calling thread, so it need not be `Sendable`.
+public struct _WaitCondition {
     /// Takes what the wait needs, or says why the object cannot be waited for.
     let begin: () throws(WaitFailure) -> WaitHandle
 
@@ -126,7 +126,7 @@ public func waitForAny(_ objects: [any Waitable], timeout: Duration? = nil) thro
     defer { for handle in handles { handle.end() } }
     for (index, object) in objects.enumerated() {
         do throws(WaitFailure) {
-            handles.append(try object.waitCondition.begin())
+            handles.append(try object._waitCondition.begin())
         } catch {
             throw WaitError(error, index: index)
         }

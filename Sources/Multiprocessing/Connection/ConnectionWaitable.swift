@@ -6,8 +6,8 @@ extension Connection: Waitable {
     /// wait, as a call in progress (a ``close()`` from another thread ends the wait). Python's
     /// `Connection.fileno()`, which `wait` selects on. `waitForAny` throws
     /// ``WaitError/connection(index:_:)`` with ``ConnectionError/closed`` or `.wrongDirection`.
-    public var waitCondition: WaitCondition {
-        WaitCondition { [self] () throws(WaitFailure) -> WaitHandle in
+    public var _waitCondition: _WaitCondition {
+        _WaitCondition { [self] () throws(WaitFailure) -> WaitHandle in
             let wake: Int32
             do throws(ConnectionError) {
                 try enter(sending: false)

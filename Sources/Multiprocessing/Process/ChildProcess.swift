@@ -342,13 +342,13 @@ open class ChildProcess: @unchecked Sendable {
     /// non-interactive shell does, ignores it.) A child that has already ended is not an error.
     /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``; `.closed` after
     ///   ``close()``; `.system` if the signal cannot be sent.
-    /// - Cost: one `kill` system call.
+    /// - Cost: one `kill(pid, SIGINT)` system call.
     public func interrupt() throws(ProcessError) {
         try send(SIGINT, operation: .interrupt)
     }
 
-    /// Releases what this object holds: the pidfd of a timed join, the `target` closure and what it
-    /// captured, its place among the children that exit handling joins. Python's `Process.close()`.
+    /// Releases what this object holds once the child has ended: the `target` closure and what it
+    /// captured (and a pidfd, in a process that inherited the object). Python's `Process.close()`.
     /// Afterwards every call that can throw (``start()``, ``join(timeout:)-98o0p``, ``terminate()``,
     /// ``kill()``, ``interrupt()``, ``setDaemon(_:)``, ``waitForAny(_:timeout:)``) throws
     /// ``ProcessError/closed(name:operation:)``; the properties keep what was known at the close

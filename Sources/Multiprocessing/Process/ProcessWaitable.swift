@@ -7,8 +7,8 @@ extension ChildProcess: Waitable {
     /// `waitForAny` throws ``WaitError/process(index:_:)`` with ``ProcessError/notStarted(name:operation:)``
     /// before ``start()``, `.closed` after ``close()``, `.notOwnedByThisProcess` in a process that did
     /// not start it (the current process included).
-    public var waitCondition: WaitCondition {
-        WaitCondition { [self] () throws(WaitFailure) -> WaitHandle in
+    public var _waitCondition: _WaitCondition {
+        _WaitCondition { [self] () throws(WaitFailure) -> WaitHandle in
             let step: WaitStep
             do throws(ProcessError) { step = try nextWaitStep(timed: true, operation: .wait) } catch {
                 throw .process(error)

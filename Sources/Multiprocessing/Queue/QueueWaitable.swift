@@ -6,8 +6,8 @@ extension Queue: Waitable {
     /// descriptor: alone it is slept on like a blocked ``get(timeout:)-4ik9f``, beside other objects
     /// it is looked at every 5 ms. Python's `wait` has no queue; one passes `queue._reader`, a pipe.
     /// `waitForAny` throws ``WaitError/queue(index:_:)`` with ``QueueError/closed`` after ``close()``.
-    public final var waitCondition: WaitCondition {
-        WaitCondition { [ring] () throws(WaitFailure) -> WaitHandle in
+    public final var _waitCondition: _WaitCondition {
+        _WaitCondition { [ring] () throws(WaitFailure) -> WaitHandle in
             let seen = TailSeen()
             return WaitHandle(
                 sleep: { deadline in ring.waitForChange(forItem: true, from: seen.tail, until: deadline) },
