@@ -80,7 +80,12 @@ final class ExitHandlerTests: XCTestCase {
             try waiting.start()
         }  // returns: its handler releases `waiting`, then exit handling joins it
         try program.start()
-        XCTAssertTrue(try program.join(timeout: .seconds(60)), "the handler did not run before the join")
+        let ended = try program.join(timeout: .seconds(60))
+        XCTAssertTrue(ended, "the handler did not run before the join")
+        if !ended {
+            release.signal()  // so that the failure ends instead of hanging
+            try program.join()
+        }
         XCTAssertEqual(program.exitCode, 0)
         XCTAssertEqual(try report.readAll(), "early's handler\nprogram's handler\nwaiting released\n")
     }
@@ -100,6 +105,21 @@ final class ExitHandlerTests: XCTestCase {
         try program.start()
         XCTAssertTrue(try program.join(timeout: .seconds(60)))
         XCTAssertEqual(try report.readAll(), "forked child's handler\nprogram's handler in \(program.pid!)\n")
+    }
+
+    /// A main program (here a `forkProcess` child, whose runtime state is a fresh main program's)
+    /// runs its handlers when it ends through the C library's `exit`, as a program returning from
+    /// `main` does.
+    func testAMainProgramRunsItsHandlersAtExit() throws {
+        let report = try ReportPipe()
+        switch try forkProcess() {
+        case .child:
+            atProcessExit { report.write("main program's handler\n") }
+            exit(5)
+        case .parent(let pid):
+            XCTAssertEqual(try waitForProcess(pid), .exited(5))
+            XCTAssertEqual(try report.readAll(), "main program's handler\n")
+        }
     }
 
     /// The documented limit: a C `atexit` handler that a child registers does not run when the child
