@@ -1,9 +1,10 @@
 // Process/: starting, watching and ending processes. Python's multiprocessing.Process on fork
 // (ChildProcess, currentProcess, exitProcess, activeChildren), the bare fork and waitpid
 // (ForkProcess.swift), what a process knows about itself and its children (ProcessTable.swift),
-// the runtime's one fork path and its observer hook (ForkObserver.swift), the async join
-// (ProcessAsync.swift) and ProcessError.
-// May depend on Platform only (and Async for the async join). Everything else that forks (the
+// the runtime's one fork path and its observer hook (ForkObserver.swift), exit handlers and the
+// parent as a child sees it (ExitHandlers.swift), the async join (ProcessAsync.swift), the child as
+// a sentinel for waitForAny (ProcessWaitable.swift) and ProcessError.
+// May depend on Platform only (and Async for the async join and waitForAny). Everything else that forks (the
 // pool) goes through `ProcessTable.fork(installExitHandler:)`, so that every fork flushes stdio,
 // installs the exit handling when asked, and is reported to the observer.
 

@@ -2,8 +2,8 @@
 //
 // Queue/ holds Queue and JoinableQueue (this file and JoinableQueue.swift), their engine QueueRing
 // (a ring in shared memory; QueueRingState.swift says what its words mean), their async forms
-// (QueueAsync.swift) and QueueError. May depend on SharedState/, Platform/, Codec/ and, for the
-// async forms only, Async/.
+// (QueueAsync.swift), the queue as a Waitable for waitForAny (QueueWaitable.swift) and QueueError.
+// May depend on SharedState/, Platform/, Codec/ and, for the async forms and waitForAny only, Async/.
 
 import Synchronization
 
