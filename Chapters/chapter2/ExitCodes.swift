@@ -14,20 +14,20 @@ nonisolated func exitCodes() throws {
     let exits = ChildProcess { exitProcess(3) }
     let isTerminated = ChildProcess { while true { pause() } }
     let isKilled = ChildProcess { while true { pause() } }
+    let isInterrupted = ChildProcess { while true { pause() } }
+    let all = [returns, throwsAnError, exits, isTerminated, isKilled, isInterrupted]
 
-    for process in [returns, throwsAnError, exits, isTerminated, isKilled] {
-        try process.start()
-    }
+    for process in all { try process.start() }
     try isTerminated.terminate()  // SIGTERM: please stop
     try isKilled.kill()  // SIGKILL: stop now, no questions
+    try isInterrupted.interrupt()  // SIGINT: what Ctrl-C sends
 
-    for process in [returns, throwsAnError, exits, isTerminated, isKilled] {
-        try process.join()
-    }
+    for process in all { try process.join() }
     print("return:      \(returns.exitCode!)")
     print("throw:       \(throwsAnError.exitCode!)")
     print("exit(3):     \(exits.exitCode!)")
     print("terminate(): \(isTerminated.exitCode!)")
     print("kill():      \(isKilled.exitCode!)")
+    print("interrupt(): \(isInterrupted.exitCode!)")
     // end cell
 }

@@ -10,4 +10,5 @@ runChapter(
             Cell("exit-codes", "How a process ended: its exit code", exitCodes),
             Cell("names", "Names and currentProcess()", names),
             Cell("misuse", "Mistakes are errors, not hangs", misuse),
+            Cell("close", "Closing a process object", closeDemo),
         ]))

@@ -219,6 +219,30 @@ final class FoundationInteropTests: XCTestCase {
         started.set()
         XCTAssertTrue(try idle.join(timeout: .seconds(60)))
         XCTAssertFalse(activeChildren().contains { $0 === idle })
+
+        // A pipe end, a queue and a child waited for together; a child's exit handler reports
+        // through the pipe whether its parent (seen with parentProcess) is alive; close and interrupt.
+        XCTAssertNil(parentProcess())
+        let (news, newsWriter) = try Connection<Date>.makePipe(duplex: false)
+        let reporter = ChildProcess(name: "reporter") {
+            let parent: ParentProcess = parentProcess()!
+            atProcessExit { try newsWriter.send(Date(timeIntervalSince1970: parent.isAlive ? 1 : 0)) }
+        }
+        try reporter.start()
+        newsWriter.close()
+        let watched: [any Waitable] = [news, stamps, reporter]
+        XCTAssertEqual(try waitForAny(watched, timeout: .seconds(60)).first, 0, "sent before the child ends")
+        XCTAssertEqual(try news.receive(), Date(timeIntervalSince1970: 1))
+        XCTAssertTrue(try reporter.join(timeout: .seconds(60)))
+        try reporter.close()
+        XCTAssertThrowsError(try reporter.interrupt()) {
+            XCTAssertEqual($0 as? ProcessError, .closed(name: "reporter", operation: ProcessOperation.interrupt))
+        }
+        XCTAssertThrowsError(try waitForAny([reporter])) {
+            XCTAssertEqual($0 as? WaitError, .process(index: 0, .closed(name: "reporter", operation: .wait)))
+        }
+        let _: _WaitCondition = news._waitCondition  // public only so that the runtime's types can conform
+        news.close()
     }
 
     /// Guards the test above: every public type and function of the runtime appears in it, so a new

@@ -23,7 +23,8 @@
 //
 // Async/ holds this engine (this file) and the vocabulary the async forms speak to it
 // (AsyncAttempt.swift); the async forms themselves live with their objects (ProcessAsync.swift,
-// QueueAsync.swift, ConnectionAsync.swift, PoolAsync.swift). May depend on Platform/ only.
+// QueueAsync.swift, ConnectionAsync.swift, PoolAsync.swift). May depend on Platform/ only, except
+// WaitForAny.swift: the blocking wait on many objects, whose WaitError names their error types.
 
 import CMultiprocessingShims
 import Glibc

@@ -1,9 +1,10 @@
 // Process/: starting, watching and ending processes. Python's multiprocessing.Process on fork
 // (ChildProcess, currentProcess, exitProcess, activeChildren), the bare fork and waitpid
 // (ForkProcess.swift), what a process knows about itself and its children (ProcessTable.swift),
-// the runtime's one fork path and its observer hook (ForkObserver.swift), the async join
-// (ProcessAsync.swift) and ProcessError.
-// May depend on Platform only (and Async for the async join). Everything else that forks (the
+// the runtime's one fork path and its observer hook (ForkObserver.swift), exit handlers and the
+// parent as a child sees it (ExitHandlers.swift), the async join (ProcessAsync.swift), the child as
+// a sentinel for waitForAny (ProcessWaitable.swift) and ProcessError.
+// May depend on Platform only (and Async for the async join and waitForAny). Everything else that forks (the
 // pool) goes through `ProcessTable.fork(installExitHandler:)`, so that every fork flushes stdio,
 // installs the exit handling when asked, and is reported to the observer.
 
@@ -14,8 +15,21 @@ import Glibc
 /// Create it, ``start()`` it, `join()` it. The child is a `fork` of the caller: it starts with a copy
 /// of everything the parent had, and its changes stay its own. When the target returns the child
 /// exits with status 0; when it throws, the child prints `Process <name>:` and the error on stderr
-/// and exits with status 1. At exit, every process (the main program and every child) terminates
-/// its living daemonic children and then joins all its children.
+/// and exits with status 1. At exit, every process (the main program and every child) runs the
+/// handlers it registered with ``atProcessExit(_:)``, terminates its living daemonic children and
+/// then joins all its children. C `atexit` handlers do not run in a child (see ``atProcessExit(_:)``).
+///
+/// Threads in the child: a child ends when its target returns, without waiting for the threads it
+/// started (CPython's child waits for its non-daemonic threads). Swift's threads have no daemonic
+/// flag that would say which ones to wait for, and the child ends with `_exit`, which ends every
+/// thread of the process at once, wherever it is. Join the threads you start before the target
+/// returns (or register the join with ``atProcessExit(_:)``).
+///
+/// Ending: ``terminate()`` (SIGTERM), ``interrupt()`` (SIGINT) and ``kill()`` (SIGKILL) signal the
+/// child; ``close()`` releases the object once the child has ended. The object is also a sentinel:
+/// ``waitForAny(_:timeout:)`` waits for the first of several children (or connections, or queues)
+/// to be ready, where a child is ready once it has ended. Inside a child, ``parentProcess()`` names
+/// the process that started it and says whether it still runs.
 ///
 /// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
 /// A `ChildProcess` is thread-safe; ``join(timeout:)-98o0p``, ``isAlive`` and ``exitCode`` may be called from any thread of
@@ -45,12 +59,15 @@ open class ChildProcess: @unchecked Sendable {
         case running(pid: pid_t, pidfd: Int32?)
         /// `status` is nil when someone else reaped the child (a stray `waitpid(-1)`).
         case ended(pid: pid_t, status: ExitStatus?)
+        /// After `close()`: what was known then (nil pid: never started), and nothing held.
+        case closed(pid: pid_t?, status: ExitStatus?)
     }
 
     /// The process's name: `Process-N` by default (`Process-1:2` for a child's second child),
     /// `MainProcess` for the main program.
     public let name: String
-    private let target: (() throws -> Void)?
+    /// Under `mutex`; `close()` lets go of it (and of what it captured).
+    private var target: (() throws -> Void)?
     private let identity: [Int]
     /// The pid of the process that created this object: only it may start, join or reap the child.
     private let ownerPid: pid_t
@@ -106,7 +123,7 @@ open class ChildProcess: @unchecked Sendable {
     /// The work the child does. The default calls the `target` given to ``init(name:daemon:target:)``;
     /// subclasses override it. Throwing makes the child print the error and exit with status 1.
     open func run() throws {
-        try target?()
+        try mutex.withLock { target }?()
     }
 
     /// Whether the process is daemonic (see ``init(name:daemon:target:)``). Change it with
@@ -119,6 +136,7 @@ open class ChildProcess: @unchecked Sendable {
     /// - Throws: ``ProcessError/daemonAfterStart(name:)`` once the process has been started.
     public func setDaemon(_ daemon: Bool) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
+            if case .closed = state { throw .closed(name: name, operation: .setDaemon) }
             guard case .created = state else { throw .daemonAfterStart(name: name) }
             daemonic = daemon
         }
@@ -137,6 +155,7 @@ open class ChildProcess: @unchecked Sendable {
             switch state {
             case .created, .starting: return nil
             case .running(let pid, _), .ended(let pid, _): return pid
+            case .closed(let pid, _): return pid
             }
         }
     }
@@ -147,8 +166,10 @@ open class ChildProcess: @unchecked Sendable {
     public var exitStatus: ExitStatus? {
         _ = isAlive
         return mutex.withLock {
-            if case .ended(_, let status) = state { return status }
-            return nil
+            switch state {
+            case .ended(_, let status), .closed(_, let status): return status
+            default: return nil
+            }
         }
     }
 
@@ -178,6 +199,7 @@ open class ChildProcess: @unchecked Sendable {
     public final func start() throws(ProcessError) {
         let table = ProcessTable.shared
         try mutex.withLock { () throws(ProcessError) in
+            if case .closed = state { throw .closed(name: name, operation: .start) }
             guard case .created = state else { throw .alreadyStarted(name: name) }
             guard ownerPid == table.pid else { throw .notOwnedByThisProcess(name: name, operation: .start) }
             if table.current.isDaemon { throw .daemonicProcessCannotStartChildren(name: table.current.name) }
@@ -185,6 +207,7 @@ open class ChildProcess: @unchecked Sendable {
         }
         // Known before fork: in the child, getppid() already names the adopter if we die at once.
         let parentPid = table.pid
+        let parent = ParentProcess(name: table.current.name, pid: parentPid)
         let pid: pid_t
         do throws(SystemError) {
             pid = try ProcessTable.fork(installExitHandler: true)
@@ -192,17 +215,18 @@ open class ChildProcess: @unchecked Sendable {
             mutex.withLock { state = .created }
             throw .system(error)
         }
-        if pid == 0 { runAsChild(parentPid: parentPid) }
+        if pid == 0 { runAsChild(parent: parent) }
         mutex.withLock { state = .running(pid: pid, pidfd: nil) }
         table.register(self)
     }
 
     /// The child's side of `start()`. Never returns.
-    private func runAsChild(parentPid: pid_t) -> Never {
+    private func runAsChild(parent: ParentProcess) -> Never {
         let pid = getpid()
+        let parentPid = parent.pid
         mutex.reinitializeInChild()
         state = .running(pid: pid, pidfd: nil)
-        ProcessTable.shared.becomeChild(pid: pid, current: self, identity: identity)
+        ProcessTable.shared.becomeChild(pid: pid, current: self, identity: identity, parent: parent)
         if daemonic {
             // Die with the parent even when it is SIGKILLed. The kernel signals when the *thread*
             // that forked ends, so start daemons from a thread that lives as long as the program.
@@ -272,16 +296,18 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
-    func nextWaitStep(timed: Bool) throws(ProcessError) -> WaitStep {
+    func nextWaitStep(timed: Bool, operation: ProcessOperation = .join) throws(ProcessError) -> WaitStep {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:
-                throw .notStarted(name: name, operation: .join)
+                throw .notStarted(name: name, operation: operation)
+            case .closed:
+                throw .closed(name: name, operation: operation)
             case .ended:
                 return .ended
             case .running(let pid, var pidfd):
                 guard ownerPid == ProcessTable.shared.pid else {
-                    throw .notOwnedByThisProcess(name: name, operation: .join)
+                    throw .notOwnedByThisProcess(name: name, operation: operation)
                 }
                 do throws(SystemError) {
                     if try reapIfEnded() { return .ended }
@@ -311,11 +337,67 @@ open class ChildProcess: @unchecked Sendable {
         try send(SIGKILL, operation: .kill)
     }
 
+    /// Sends SIGINT to the child, as Ctrl-C in a terminal would: Python's `Process.interrupt()` (3.14).
+    /// A child that does not handle SIGINT ends at once with exit code −2 (−SIGINT); one that installed
+    /// a handler decides for itself. (A child that inherited SIGINT ignored, as a background job of a
+    /// non-interactive shell does, ignores it.) A child that has already ended is not an error.
+    /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``; `.closed` after
+    ///   ``close()``; `.system` if the signal cannot be sent.
+    /// - Cost: one `kill(pid, SIGINT)` system call.
+    public func interrupt() throws(ProcessError) {
+        try send(SIGINT, operation: .interrupt)
+    }
+
+    /// Releases what this object holds once the child has ended: the `target` closure and what it
+    /// captured (and a pidfd, in a process that inherited the object). Python's `Process.close()`.
+    /// Afterwards every call that can throw (``start()``, ``join(timeout:)-98o0p``, ``terminate()``,
+    /// ``kill()``, ``interrupt()``, ``setDaemon(_:)``, ``waitForAny(_:timeout:)``) throws
+    /// ``ProcessError/closed(name:operation:)``; the properties keep what was known at the close
+    /// (``pid``, ``exitStatus``, ``exitCode``; ``isAlive`` is false), where Python raises instead.
+    /// Closing twice, or closing a process that was never started, is allowed.
+    /// - Throws: ``ProcessError/stillRunning(name:)`` while the child runs (join or terminate it
+    ///   first; an ended child is reaped here); `.system` if reaping fails.
+    /// - Cost: a `waitpid` with WNOHANG, and a `close` if a pidfd was open.
+    public func close() throws(ProcessError) {
+        let released = try mutex.withLock { () throws(ProcessError) -> (() throws -> Void)? in
+            switch state {
+            case .closed:
+                return nil
+            case .starting:
+                throw .stillRunning(name: name)
+            case .running(let pid, _):
+                if ownerPid == ProcessTable.shared.pid {
+                    let ended: Bool
+                    do throws(SystemError) { ended = try reapIfEnded() } catch { throw .system(error) }
+                    if !ended { throw .stillRunning(name: name) }
+                } else if self === ProcessTable.shared.current || Glibc.kill(pid, 0) == 0 {
+                    throw .stillRunning(name: name)
+                }
+            case .created, .ended:
+                break
+            }
+            switch state {
+            case .created: state = .closed(pid: nil, status: nil)
+            case .ended(let pid, let status): state = .closed(pid: pid, status: status)
+            // Another process's child (a copy inherited by fork) that has ended: its pidfd copy goes.
+            case .running(let pid, let pidfd):
+                if let pidfd { Sys.close(pidfd) }
+                state = .closed(pid: pid, status: nil)
+            case .starting, .closed: break
+            }
+            defer { target = nil }
+            return target
+        }
+        _ = released  // released here, outside the lock: its captures' deinits may take locks of their own
+    }
+
     private func send(_ signal: Int32, operation: ProcessOperation) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
             switch state {
             case .created, .starting:
                 throw .notStarted(name: name, operation: operation)
+            case .closed:
+                throw .closed(name: name, operation: operation)
             case .ended:
                 return
             case .running(let pid, _):
@@ -350,8 +432,9 @@ public func currentProcess() -> ChildProcess {
 }
 
 /// Ends the calling process, like Python's `sys.exit(status)` in a child: runs the exit handling
-/// (terminates daemonic children, joins all children), flushes stdio, then `_exit(status)`.
-/// Unlike `exit(3)`, it does not run `atexit` handlers inherited from the parent.
+/// (the handlers registered with ``atProcessExit(_:)``, last first; terminates daemonic children,
+/// joins all children), flushes stdio, then `_exit(status)`. Unlike `exit(3)`, it runs no C
+/// `atexit` handler, so none inherited from the parent runs twice (see ``atProcessExit(_:)``).
 public func exitProcess(_ status: Int32) -> Never {
     ProcessTable.shared.runExitHandling()
     Sys.flushStdio()

@@ -2,7 +2,7 @@
 public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `start()` was called on a process that was already started.
     case alreadyStarted(name: String)
-    /// `join`, `terminate` or `kill` was called before `start()`.
+    /// `join`, `terminate`, `kill`, `interrupt` or a wait for its end was called before `start()`.
     case notStarted(name: String, operation: ProcessOperation)
     /// `setDaemon(_:)` was called after `start()`.
     case daemonAfterStart(name: String)
@@ -17,6 +17,11 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
     case system(SystemError)
     /// The task awaiting `join` (the async form) was cancelled; the child goes on.
     case cancelled
+    /// The operation was called after ``ChildProcess/close()`` (Python's "process object is closed").
+    case closed(name: String, operation: ProcessOperation)
+    /// ``ChildProcess/close()`` was called while the child runs (Python's ValueError "Cannot close a
+    /// process while it is still running").
+    case stillRunning(name: String)
 
     public var description: String {
         switch self {
@@ -36,6 +41,10 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible, Sendable {
             return error.description
         case .cancelled:
             return "the task awaiting the join was cancelled"
+        case .closed(let name, let operation):
+            return "cannot \(operation) \(name): the process object is closed"
+        case .stillRunning(let name):
+            return "cannot close \(name): it is still running; join or terminate it first"
         }
     }
 }
@@ -50,6 +59,12 @@ public enum ProcessOperation: String, Equatable, Sendable, CustomStringConvertib
     case terminate
     /// ``ChildProcess/kill()``.
     case kill
+    /// ``ChildProcess/interrupt()``.
+    case interrupt
+    /// ``ChildProcess/setDaemon(_:)``.
+    case setDaemon = "change daemon of"
+    /// ``waitForAny(_:timeout:)``, waiting for the process to end.
+    case wait = "wait for"
 
     public var description: String { rawValue }
 }

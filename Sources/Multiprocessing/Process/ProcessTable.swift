@@ -2,13 +2,14 @@
 // Every forked child gets a fresh table: the parent's children are not its children.
 
 import Glibc
+import Synchronization
 
 package final class ProcessTable: @unchecked Sendable {
     /// This process's table. Replaced only in a freshly forked child, which has one thread.
     nonisolated(unsafe) static var shared = ProcessTable(pid: getpid(), identity: [])
 
     /// Set once atexit has our handler. Memory is copied by fork, and so is the atexit list.
-    nonisolated(unsafe) private static var exitHandlerInstalled = false
+    private static let exitHookInstalled = Atomic<Bool>(false)
 
     private let mutex = LocalMutex()
     /// This process's pid, read once (glibc no longer caches getpid, and it is asked often).
@@ -20,10 +21,15 @@ package final class ProcessTable: @unchecked Sendable {
     /// Children started by this process and not yet reaped.
     private var children: [ChildProcess] = []
     private var exitHandlingDone = false
-    private init(pid: pid_t, identity: [Int], current: ChildProcess? = nil) {
+    /// Registered by `atProcessExit` in this process (ExitHandlers.swift); a child starts with none.
+    private var exitHandlers: [@Sendable () throws -> Void] = []
+    /// The process that started this one (`parentProcess()`); nil in the main program.
+    let parent: ParentProcess?
+    private init(pid: pid_t, identity: [Int], current: ChildProcess? = nil, parent: ParentProcess? = nil) {
         self.pid = pid
         self.current = current ?? ChildProcess(mainProcessWithPid: pid)
         self.identity = identity
+        self.parent = parent
     }
 
     /// The identity for the next child's default name (`Process-1`, `Process-1:2`, ...).
@@ -37,17 +43,23 @@ package final class ProcessTable: @unchecked Sendable {
     /// Everything a fork needs first: the exit handler installed (if asked), stdio flushed.
     /// Part of `ProcessTable.fork(installExitHandler:)`, the one way the runtime forks; call that instead.
     func prepareToFork(installExitHandler: Bool) {
-        if installExitHandler && !Self.exitHandlerInstalled {
-            Self.exitHandlerInstalled = true
-            atexit { ProcessTable.shared.runExitHandling() }
-        }
+        if installExitHandler { Self.installExitHook() }
         Sys.flushStdio()
     }
 
+    /// Makes the C library's `exit` (the main program's return from `main`) run `runExitHandling`.
+    /// Once per program: a fork copies both the flag and the C `atexit` list.
+    static func installExitHook() {
+        // Atomic: `atProcessExit` may be called from any thread.
+        guard exitHookInstalled.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+        else { return }
+        atexit { ProcessTable.shared.runExitHandling() }
+    }
+
     /// In the child, right after fork: a fresh table, with `current` as this process
-    /// (nil: a fresh `MainProcess`, for `forkProcess()`).
-    func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int]) {
-        ProcessTable.shared = ProcessTable(pid: pid, identity: identity, current: current)
+    /// (nil: a fresh `MainProcess`, for `forkProcess()`) and `parent` as the one that started it.
+    func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int], parent: ParentProcess? = nil) {
+        ProcessTable.shared = ProcessTable(pid: pid, identity: identity, current: current, parent: parent)
     }
 
     func register(_ child: ChildProcess) {
@@ -56,6 +68,15 @@ package final class ProcessTable: @unchecked Sendable {
 
     func unregister(_ child: ChildProcess) {
         mutex.withLock { children.removeAll { $0 === child } }
+    }
+
+    func addExitHandler(_ handler: @escaping @Sendable () throws -> Void) {
+        mutex.withLock { exitHandlers.append(handler) }
+    }
+
+    /// The handler registered last and not yet run (a handler may register another: it runs too).
+    func takeLastExitHandler() -> (@Sendable () throws -> Void)? {
+        mutex.withLock { exitHandlers.popLast() }
     }
 
     var unreapedChildren: [ChildProcess] {
@@ -68,14 +89,15 @@ package final class ProcessTable: @unchecked Sendable {
         shared.unreapedChildren
     }
 
-    /// At normal exit of any process: terminate living daemonic children, then join every child.
-    /// Runs once; later calls return at once.
+    /// At normal exit of any process: run its exit handlers (last registered first), terminate
+    /// living daemonic children, then join every child. Runs once; later calls return at once.
     func runExitHandling() {
         let alreadyDone = mutex.withLock {
             defer { exitHandlingDone = true }
             return exitHandlingDone
         }
         if alreadyDone { return }
+        runExitHandlers()
         let children = unreapedChildren
         for child in children where child.isDaemon && child.isAlive {
             try? child.terminate()

@@ -2,8 +2,8 @@
 //
 // Queue/ holds Queue and JoinableQueue (this file and JoinableQueue.swift), their engine QueueRing
 // (a ring in shared memory; QueueRingState.swift says what its words mean), their async forms
-// (QueueAsync.swift) and QueueError. May depend on SharedState/, Platform/, Codec/ and, for the
-// async forms only, Async/.
+// (QueueAsync.swift), the queue as a Waitable for waitForAny (QueueWaitable.swift) and QueueError.
+// May depend on SharedState/, Platform/, Codec/ and, for the async forms and waitForAny only, Async/.
 
 import Synchronization
 
@@ -30,6 +30,11 @@ import Synchronization
 ///   wedge the queue: the others go on, and nothing is half-put or half-taken. A put killed before
 ///   it finished did not happen; a get killed after it took the item took it (that one item is lost
 ///   with the process). See QueueRing.swift for why.
+///
+/// **No `SimpleQueue`:** CPython's `SimpleQueue` is a pipe and a lock, without a size bound and
+/// without the feeder thread that its `Queue` puts behind every `put`. Here the `Queue` has no
+/// feeder thread to begin with, and ``maxSize`` 0 means no bound but the bytes, so
+/// `Queue(maxSize: 0)` is already that simpler queue: a separate type would teach nothing new.
 ///
 /// Cost: the ring plus a few cache lines, mapped at creation (pages are only used as they are
 /// touched; no file descriptor). A put or get is an encode or decode, a lock, a copy and an unlock:

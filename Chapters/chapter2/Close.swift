@@ -1,0 +1,25 @@
+import Multiprocessing
+import Notebook
+
+nonisolated func closeDemo() throws {
+    // cell: close
+    func attempt(_ what: String, _ body: () throws -> Void) {
+        do {
+            try body()
+            print("\(what): fine")
+        } catch {
+            print("\(what): \(error)")
+        }
+    }
+    let mayFinish = try Cue()
+    let worker = ChildProcess(name: "worker") { mayFinish.wait() }
+    try worker.start()
+    attempt("close while it runs") { try worker.close() }
+    mayFinish.signal()
+    attempt("join") { try worker.join() }
+    attempt("close") { try worker.close() }
+    attempt("close again") { try worker.close() }
+    attempt("join after close") { try worker.join() }
+    print("what it knew is kept: exit code \(worker.exitCode!), alive? \(worker.isAlive)")
+    // end cell
+}
