@@ -3,9 +3,10 @@
 // Folder Connection/: what lives here is the pipe end (this file: sending, receiving, polling),
 // its factory (Pipe.swift: makePipe), its lifecycle across threads and forks (EndLifecycle.swift:
 // close, calls in progress, the wake descriptor, adoption in a forked child), its errors
-// (ConnectionError.swift) and its async forms (ConnectionAsync.swift). It may depend on Platform
-// (descriptors, polling, fork detection, LocalMutex) and on the codec target (EncoderCore,
-// DecoderCore, ByteBuffer, FrameBuffer), nothing else.
+// (ConnectionError.swift), its async forms (ConnectionAsync.swift) and its waitForAny conformance
+// (ConnectionWaitable.swift). It may depend on Platform (descriptors, polling, fork detection,
+// LocalMutex) and on the codec target (EncoderCore, DecoderCore, ByteBuffer, FrameBuffer); the two
+// conformances also on Async/.
 
 import Glibc
 import Synchronization
