@@ -3,14 +3,6 @@ import Notebook
 
 nonisolated func closeDemo() throws {
     // cell: close
-    func attempt(_ what: String, _ body: () throws -> Void) {
-        do {
-            try body()
-            print("\(what): fine")
-        } catch {
-            print("\(what): \(error)")
-        }
-    }
     let mayFinish = try Cue()
     let worker = ChildProcess(name: "worker") { mayFinish.wait() }
     try worker.start()

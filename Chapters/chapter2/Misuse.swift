@@ -1,15 +1,8 @@
 import Multiprocessing
+import Notebook
 
 nonisolated func misuse() throws {
     // cell: misuse
-    func attempt(_ what: String, _ body: () throws -> Void) {
-        do {
-            try body()
-            print("\(what): fine")
-        } catch {
-            print("\(what): \(error)")
-        }
-    }
     let worker = ChildProcess {}
     attempt("join before start") { try worker.join() }
     attempt("start") { try worker.start() }

@@ -46,14 +46,6 @@ nonisolated func rlockDemo() throws {
 
 nonisolated func misuse() throws {
     // cell: misuse
-    func attempt(_ what: String, _ body: () throws -> Void) {
-        do {
-            try body()
-            print("\(what): fine")
-        } catch {
-            print("\(what): \(error)")
-        }
-    }
     let lock = try Lock()
     attempt("release an unlocked Lock") { try lock.release() }
     let rlock = try RLock()

@@ -16,14 +16,6 @@ nonisolated func exitBeforeDrain() throws {
 
 nonisolated func mistakes() throws {
     // cell: mistakes
-    func attempt(_ what: String, _ body: () throws -> Void) {
-        do {
-            try body()
-            print("\(what): fine")
-        } catch {
-            print("\(what): \(error)")
-        }
-    }
     struct Reading: Codable {
         var value: Double
         func encode(to encoder: any Encoder) throws {

@@ -117,3 +117,14 @@ public struct ProcessSnapshot: Sendable {
         return remaining
     }
 }
+
+/// Runs `body` and prints `what: fine`, or `what: ` and the error it threw: how the chapters show a
+/// misuse and the typed error it gets, one line each.
+public func attempt(_ what: String, _ body: () throws -> Void) {
+    do {
+        try body()
+        print("\(what): fine")
+    } catch {
+        print("\(what): \(error)")
+    }
+}
