@@ -3,16 +3,6 @@ import XCTest
 
 @testable import Multiprocessing
 
-/// Byte i of the pattern is (i * 31 + seed) % 251, so a receiver can check any range without the original.
-private func pattern(count: Int, seed: Int) -> [UInt8] {
-    let cycle = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ seed) % 251) }  // the period is 251
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count + 251)
-    while bytes.count < count { bytes.append(contentsOf: cycle) }
-    bytes.removeLast(bytes.count - count)
-    return bytes
-}
-
 /// Sending part of a buffer (Python's `send_bytes(buf, offset, size)`) and receiving into a caller's
 /// buffer (Python's `recv_bytes_into`), whose "buffer too short" error leaves the message in place.
 final class ConnectionBufferTests: XCTestCase {

@@ -76,3 +76,13 @@ final class TestThread: @unchecked Sendable {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }
+
+/// A byte pattern that a receiver can check without the original: byte i is (i * 31 + seed) % 251.
+func pattern(count: Int, seed: Int) -> [UInt8] {
+    let cycle = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ seed) % 251) }  // the period is 251
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(count + 251)
+    while bytes.count < count { bytes.append(contentsOf: cycle) }
+    bytes.removeLast(bytes.count - count)
+    return bytes
+}

@@ -11,16 +11,6 @@ private struct Note: Codable, Equatable {
     var words: [String]
 }
 
-/// A byte pattern that a receiver can check without the original: byte i is (i * 31 + seed) % 251.
-private func pattern(count: Int, seed: Int) -> [UInt8] {
-    let cycle = (0..<251).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ seed) % 251) }  // the period is 251
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count + 251)
-    while bytes.count < count { bytes.append(contentsOf: cycle) }
-    bytes.removeLast(bytes.count - count)
-    return bytes
-}
-
 /// Writes raw bytes to a descriptor, bypassing the framing (to forge partial or lying frames).
 private func writeRaw(_ bytes: [UInt8], to fd: Int32) {
     bytes.withUnsafeBytes { raw in
