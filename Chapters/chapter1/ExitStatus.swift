@@ -1,5 +1,9 @@
 import Glibc
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter1 exit-status`
+let exitStatusCell = Cell("exit-status", "The parent waits and reads how the child ended", exitStatus)
 
 nonisolated func exitStatus() throws {
     // cell: exit-status

@@ -1,5 +1,9 @@
 import Glibc
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter1 fork-returns-twice`
+let forkReturnsTwiceCell = Cell("fork-returns-twice", "fork returns twice", forkReturnsTwice)
 
 nonisolated func forkReturnsTwice() throws {
     // cell: fork-returns-twice

@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter1 orphan`
+let orphanCell = Cell("orphan", "A child whose parent dies is adopted", orphan)
+
 nonisolated func orphan() throws {
     // cell: orphan
     let output = try captureStandardOutput {

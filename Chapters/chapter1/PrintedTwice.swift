@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter1 printed-twice`
+let printedTwiceCell = Cell("printed-twice", "Buffered output is copied by fork", printedTwice)
+
 nonisolated func printedTwice() throws {
     // cell: printed-twice
     // Inside captureStandardOutput, stdout is a pipe: C buffers it fully, as for any program

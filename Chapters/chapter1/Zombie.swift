@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter1 zombie`
+let zombieCell = Cell("zombie", "A child nobody waits for is a zombie", zombie)
+
 nonisolated func zombie() throws {
     // cell: zombie
     guard case .parent(let child) = try forkProcess() else {

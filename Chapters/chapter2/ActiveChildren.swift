@@ -1,5 +1,9 @@
 import Glibc
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter2 active-children`
+let activeChildrenDemoCell = Cell("active-children", "Several processes at once", activeChildrenDemo)
 
 nonisolated func activeChildrenDemo() throws {
     // cell: active-children

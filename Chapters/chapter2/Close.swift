@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter2 close`
+let closeDemoCell = Cell("close", "Closing a process object", closeDemo)
+
 nonisolated func closeDemo() throws {
     // cell: close
     let mayFinish = try Cue()

@@ -1,11 +1,15 @@
 import Glibc
 import Multiprocessing
+import Notebook
 
 // cell: failure
 struct Failure: Error, CustomStringConvertible {
     let description: String
 }
 // end cell
+
+/// `swift run chapter2 exit-codes`
+let exitCodesCell = Cell("exit-codes", "How a process ended: its exit code", exitCodes)
 
 nonisolated func exitCodes() throws {
     // cell: exit-codes

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter2 misuse`
+let misuseCell = Cell("misuse", "Mistakes are errors, not hangs", misuse)
+
 nonisolated func misuse() throws {
     // cell: misuse
     let worker = ChildProcess {}

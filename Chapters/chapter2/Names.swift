@@ -1,5 +1,9 @@
 import Glibc
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter2 names`
+let namesCell = Cell("names", "Names and currentProcess()", names)
 
 nonisolated func names() throws {
     // cell: names

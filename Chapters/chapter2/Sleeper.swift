@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter2 sleeper`
+let sleeperCell = Cell("sleeper", "A process runs a closure", sleeper)
+
 nonisolated func sleeper() throws {
     // cell: sleeper
     let sleeper = ChildProcess(name: "sleeper") {

@@ -19,6 +19,9 @@ final class Counter: ChildProcess, @unchecked Sendable {
 }
 // end cell
 
+/// `swift run chapter2 subclass`
+let subclassCell = Cell("subclass", "Subclassing ChildProcess and overriding run()", subclass)
+
 nonisolated func subclass() throws {
     // cell: subclass
     let counters = [Counter(loops: 3), Counter(loops: 2)]

@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 daemon`
+let daemonDiesCell = Cell("daemon", "Daemonic children die with the parent", daemonDies)
+
 nonisolated func daemonDies() throws {
     // cell: daemon
     let program = ChildProcess(name: "program") {
@@ -17,6 +20,9 @@ nonisolated func daemonDies() throws {
         "after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }
+
+/// `swift run chapter3 daemon-killed-parent`
+let daemonKilledParentCell = Cell("daemon-killed-parent", "Even when the parent is killed", daemonKilledParent)
 
 nonisolated func daemonKilledParent() throws {
     // cell: daemon-killed-parent

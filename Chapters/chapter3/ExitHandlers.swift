@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 exit-handlers`
+let exitHandlersCell = Cell("exit-handlers", "Exit handlers run at a normal exit", exitHandlers)
+
 nonisolated func exitHandlers() throws {
     // cell: exit-handlers
     let program = ChildProcess(name: "program") {

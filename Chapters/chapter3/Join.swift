@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 join`
+let joinWaitsCell = Cell("join", "join waits for the child to end", joinWaits)
+
 nonisolated func joinWaits() throws {
     // cell: join
     let worker = ChildProcess(name: "worker") {
@@ -15,6 +18,9 @@ nonisolated func joinWaits() throws {
     print("main: joined; the worker is alive? \(worker.isAlive), exit code \(worker.exitCode!)")
     // end cell
 }
+
+/// `swift run chapter3 join-timeout`
+let joinTimeoutCell = Cell("join-timeout", "join(timeout:) gives up waiting, not the child", joinTimeout)
 
 nonisolated func joinTimeout() throws {
     // cell: join-timeout
@@ -33,6 +39,9 @@ nonisolated func joinTimeout() throws {
     print("after join(): alive? \(worker.isAlive), exit code \(String(describing: worker.exitCode))")
     // end cell
 }
+
+/// `swift run chapter3 join-in-loop`
+let joinInLoopCell = Cell("join-in-loop", "join inside the start loop runs one at a time", joinInLoop)
 
 nonisolated func joinInLoop() throws {
     // cell: join-in-loop

@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 parent-process`
+let parentProcessDemoCell = Cell("parent-process", "A child can ask about its parent", parentProcessDemo)
+
 nonisolated func parentProcessDemo() throws {
     // cell: parent-process
     print("main: my parent process is \(parentProcess()?.name ?? "none")")

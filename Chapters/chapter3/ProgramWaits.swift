@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 program-waits`
+let programWaitsCell = Cell("program-waits", "Without daemon, the program waits for its children", programWaits)
+
 nonisolated func programWaits() throws {
     // cell: program-waits
     let program = ChildProcess(name: "program") {

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter3 wait-for-any`
+let waitForAnyDemoCell = Cell("wait-for-any", "Waiting for several children at once", waitForAnyDemo)
+
 nonisolated func waitForAnyDemo() throws {
     // cell: wait-for-any
     let results = try Queue<String>()

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter4 lost-update`
+let lostUpdateCell = Cell("lost-update", "Without a lock, an update can be lost", lostUpdate)
+
 nonisolated func lostUpdate() throws {
     // cell: lost-update
     let counter = try RawSharedValue(0)
@@ -28,6 +31,9 @@ nonisolated func lostUpdate() throws {
     // end cell
 }
 
+/// `swift run chapter4 counter`
+let lockedCounterCell = Cell("counter", "With a lock, the total is exact", lockedCounter)
+
 nonisolated func lockedCounter() throws {
     // cell: counter
     let lock = try Lock()
@@ -46,6 +52,9 @@ nonisolated func lockedCounter() throws {
     print("4 processes × 25000 increments: counter = \(counter.value), exact: \(counter.value == 100_000)")
     // end cell
 }
+
+/// `swift run chapter4 with-lock`
+let withLockDemoCell = Cell("with-lock", "withLock: acquire and release in one", withLockDemo)
 
 nonisolated func withLockDemo() throws {
     // cell: with-lock

@@ -2,6 +2,9 @@ import Glibc
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter4 owner`
+let ownerDemoCell = Cell("owner", "A Lock has no owner; an RLock has one", ownerDemo)
+
 nonisolated func ownerDemo() throws {
     // cell: owner
     let lock = try Lock()
@@ -25,6 +28,9 @@ nonisolated func ownerDemo() throws {
     // end cell
 }
 
+/// `swift run chapter4 rlock`
+let rlockDemoCell = Cell("rlock", "RLock: the owner may acquire again", rlockDemo)
+
 nonisolated func rlockDemo() throws {
     // cell: rlock
     let lock = try RLock()
@@ -44,6 +50,9 @@ nonisolated func rlockDemo() throws {
     // end cell
 }
 
+/// `swift run chapter4 misuse`
+let misuseCell = Cell("misuse", "Mistakes are errors", misuse)
+
 nonisolated func misuse() throws {
     // cell: misuse
     let lock = try Lock()
@@ -54,6 +63,9 @@ nonisolated func misuse() throws {
     attempt("release it once more") { try rlock.release() }
     // end cell
 }
+
+/// `swift run chapter4 killed-holder`
+let killedHolderCell = Cell("killed-holder", "A holder killed while holding the lock", killedHolder)
 
 nonisolated func killedHolder() throws {
     // cell: killed-holder

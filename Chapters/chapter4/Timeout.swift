@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter4 timeout`
+let timeoutDemoCell = Cell("timeout", "Giving up: tryAcquire and acquire(timeout:)", timeoutDemo)
+
 nonisolated func timeoutDemo() throws {
     // cell: timeout
     let lock = try Lock()

@@ -12,6 +12,9 @@ nonisolated func sayWordByWord(_ text: String, pause: Duration = .milliseconds(1
     }
 }
 
+/// `swift run chapter4 garbled`
+let garbledCell = Cell("garbled", "Without a lock, output can mix", garbled)
+
 nonisolated func garbled() throws {
     // cell: garbled
     let firstIsHalfWay = try Event()
@@ -31,6 +34,9 @@ nonisolated func garbled() throws {
     for writer in [first, second] { try writer.join() }
     // end cell
 }
+
+/// `swift run chapter4 clean`
+let cleanCell = Cell("clean", "With a lock, every line stays whole", clean)
 
 nonisolated func clean() throws {
     // cell: clean
@@ -52,6 +58,9 @@ nonisolated func clean() throws {
     for writer in [first, second] { try writer.join() }
     // end cell
 }
+
+/// `swift run chapter4 many-writers`
+let manyWritersCell = Cell("many-writers", "Many writers, one lock", manyWriters)
 
 nonisolated func manyWriters() throws {
     // cell: many-writers

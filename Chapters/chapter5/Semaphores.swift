@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter5 limit`
+let limitCell = Cell("limit", "A semaphore lets a few in at a time", limit)
+
 nonisolated func limit() throws {
     // cell: limit
     let slots = try CountingSemaphore(value: 2)
@@ -28,6 +31,9 @@ nonisolated func limit() throws {
     print("most workers inside at once: \(inside[1])")
     // end cell
 }
+
+/// `swift run chapter5 bounded-buffer`
+let boundedBufferCell = Cell("bounded-buffer", "Producer and consumer: a bounded buffer", boundedBuffer)
 
 nonisolated func boundedBuffer() throws {
     // cell: bounded-buffer
@@ -72,6 +78,9 @@ nonisolated func boundedBuffer() throws {
     print("summary: produced \(items), buffer empty at the end: \(full.value == 0 && empty.value == size)")
     // end cell
 }
+
+/// `swift run chapter5 bounded-semaphore`
+let boundedSemaphoreCell = Cell("bounded-semaphore", "BoundedSemaphore catches one release too many", boundedSemaphore)
 
 nonisolated func boundedSemaphore() throws {
     // cell: bounded-semaphore

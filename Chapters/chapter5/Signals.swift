@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter5 event`
+let eventDemoCell = Cell("event", "Event: wait until another process says go", eventDemo)
+
 nonisolated func eventDemo() throws {
     // cell: event
     let go = try Event()
@@ -20,6 +23,9 @@ nonisolated func eventDemo() throws {
     print("main: after clear, wait(timeout: 0.1 s) -> \(go.wait(timeout: .milliseconds(100)))")
     // end cell
 }
+
+/// `swift run chapter5 condition`
+let conditionDemoCell = Cell("condition", "Condition: wait until the state you need", conditionDemo)
 
 nonisolated func conditionDemo() throws {
     // cell: condition
@@ -43,6 +49,9 @@ nonisolated func conditionDemo() throws {
     try kitchen.join()
     // end cell
 }
+
+/// `swift run chapter5 barrier`
+let barrierDemoCell = Cell("barrier", "Barrier: everyone waits for everyone", barrierDemo)
 
 nonisolated func barrierDemo() throws {
     // cell: barrier

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter6 plain-array`
+let plainArrayCell = Cell("plain-array", "A plain array is not shared", plainArray)
+
 nonisolated func plainArray() throws {
     // cell: plain-array
     var inbox: [String] = []
@@ -14,6 +17,9 @@ nonisolated func plainArray() throws {
     // end cell
 }
 
+/// `swift run chapter6 hello`
+let helloCell = Cell("hello", "Hello World through a queue", hello)
+
 nonisolated func hello() throws {
     // cell: hello
     let queue = try Queue<String>()
@@ -25,6 +31,9 @@ nonisolated func hello() throws {
     try greeter.join()
     // end cell
 }
+
+/// `swift run chapter6 producer-consumer`
+let producerConsumerCell = Cell("producer-consumer", "A producer and a consumer", producerConsumer)
 
 nonisolated func producerConsumer() throws {
     // cell: producer-consumer
@@ -47,6 +56,9 @@ nonisolated func producerConsumer() throws {
     print("main: both done; the queue is empty? \(queue.isEmpty)")
     // end cell
 }
+
+/// `swift run chapter6 blocking`
+let blockingCell = Cell("blocking", "put waits while the queue is full", blocking)
 
 nonisolated func blocking() throws {
     // cell: blocking

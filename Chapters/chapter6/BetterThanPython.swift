@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter6 exit-before-drain`
+let exitBeforeDrainCell = Cell("exit-before-drain", "A producer may exit before anyone reads", exitBeforeDrain)
+
 nonisolated func exitBeforeDrain() throws {
     // cell: exit-before-drain
     let queue = try Queue<[Int]>()
@@ -13,6 +16,9 @@ nonisolated func exitBeforeDrain() throws {
     print("main got \(try queue.get().count) numbers")
     // end cell
 }
+
+/// `swift run chapter6 mistakes`
+let mistakesCell = Cell("mistakes", "Mistakes are errors, at once", mistakes)
 
 nonisolated func mistakes() throws {
     // cell: mistakes

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter6 timeouts`
+let timeoutsCell = Cell("timeouts", "Timeouts: the full and empty errors", timeouts)
+
 nonisolated func timeouts() throws {
     // cell: timeouts
     let queue = try Queue<Int>(maxSize: 1)
@@ -19,6 +22,9 @@ nonisolated func timeouts() throws {
     attempt("put(2, timeout: 0.5 s) on a full queue") { try queue.put(2, timeout: .milliseconds(500)) }
     // end cell
 }
+
+/// `swift run chapter6 nowait`
+let nowaitCell = Cell("nowait", "tryPut and tryGet never wait", nowait)
 
 nonisolated func nowait() throws {
     // cell: nowait

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter6 joinable`
+let joinableCell = Cell("joinable", "JoinableQueue: taskDone and join", joinable)
+
 nonisolated func joinable() throws {
     // cell: joinable
     let chores = try JoinableQueue<String>()

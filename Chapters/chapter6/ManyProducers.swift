@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter6 many-producers`
+let manyProducersCell = Cell("many-producers", "Several producers, one consumer", manyProducers)
+
 nonisolated func manyProducers() throws {
     // cell: many-producers
     let queue = try Queue<String>()
@@ -20,6 +23,9 @@ nonisolated func manyProducers() throws {
     for producer in producers { try producer.join() }
     // end cell
 }
+
+/// `swift run chapter6 sentinel`
+let sentinelCell = Cell("sentinel", "Shutting down with a sentinel", sentinel)
 
 nonisolated func sentinel() throws {
     // cell: sentinel

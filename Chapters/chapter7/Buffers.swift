@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 buffers`
+let buffersCell = Cell("buffers", "Raw bytes: part of a buffer, into a buffer", buffers)
 
 nonisolated func buffers() throws {
     // cell: buffers

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 conversation`
+let conversationCell = Cell("conversation", "A conversation: both ends send and receive", conversation)
 
 nonisolated func conversation() throws {
     // cell: conversation

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 end-of-file`
+let endOfFileCell = Cell("end-of-file", "End of file: every writer has closed", endOfFile)
 
 nonisolated func endOfFile() throws {
     // cell: end-of-file
@@ -17,6 +21,9 @@ nonisolated func endOfFile() throws {
     try poet.join()
     // end cell
 }
+
+/// `swift run chapter7 forgot-to-close`
+let forgotToCloseCell = Cell("forgot-to-close", "Forgetting to close the unused end", forgotToClose)
 
 nonisolated func forgotToClose() throws {
     // cell: forgot-to-close

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 errors`
+let errorsCell = Cell("errors", "Mistakes and failures are errors you can read", errors)
 
 nonisolated func errors() throws {
     // cell: errors

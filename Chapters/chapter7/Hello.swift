@@ -1,4 +1,5 @@
 import Multiprocessing
+import Notebook
 
 /// What a sensor reports: any Codable type can be a message.
 struct Reading: Codable {
@@ -6,6 +7,9 @@ struct Reading: Codable {
     var celsius: Double
     var tags: [String]
 }
+
+/// `swift run chapter7 hello`
+let helloCell = Cell("hello", "Hello World through a pipe", hello)
 
 nonisolated func hello() throws {
     // cell: hello

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 one-way`
+let oneWayCell = Cell("one-way", "A one-way pipe", oneWay)
 
 nonisolated func oneWay() throws {
     // cell: one-way

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 ping-pong`
+let pingPongCell = Cell("ping-pong", "A counter bounced between two processes", pingPong)
 
 nonisolated func pingPong() throws {
     // cell: ping-pong

@@ -1,4 +1,8 @@
 import Multiprocessing
+import Notebook
+
+/// `swift run chapter7 poll`
+let pollDemoCell = Cell("poll", "poll: is there a message?", pollDemo)
 
 nonisolated func pollDemo() throws {
     // cell: poll

@@ -7,6 +7,9 @@ struct TooBig: Error, CustomStringConvertible {
     var description: String { "\(n) is too big" }
 }
 
+/// `swift run chapter8 throwing-task`
+let throwingTaskCell = Cell("throwing-task", "A task that throws", throwingTask)
+
 nonisolated func throwingTask() throws {
     // cell: throwing-task
     let pool = try Pool(processes: 2) { (n: Int) throws -> Int in
@@ -33,6 +36,9 @@ nonisolated func throwingTask() throws {
     try pool.join()
     // end cell
 }
+
+/// `swift run chapter8 where-it-failed`
+let whereItFailedCell = Cell("where-it-failed", "Where a task failed: the worker, its pid, the error", whereItFailed)
 
 nonisolated func whereItFailed() throws {
     // cell: where-it-failed
@@ -66,6 +72,9 @@ nonisolated func whereItFailed() throws {
     try pool.join()
     // end cell
 }
+
+/// `swift run chapter8 worker-killed`
+let workerKilledCell = Cell("worker-killed", "A worker killed in the middle of a task", workerKilled)
 
 nonisolated func workerKilled() throws {
     // cell: worker-killed

@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter8 fresh-workers`
+let freshWorkersCell = Cell("fresh-workers", "initializer and maxTasksPerChild", freshWorkers)
+
 nonisolated func freshWorkers() throws {
     // cell: fresh-workers
     let pool = try Pool(
@@ -14,6 +17,9 @@ nonisolated func freshWorkers() throws {
     try pool.join()
     // end cell
 }
+
+/// `swift run chapter8 terminate`
+let terminateQueuedCell = Cell("terminate", "terminate with 10,000 tasks queued", terminateQueued)
 
 nonisolated func terminateQueued() throws {
     // cell: terminate
@@ -39,6 +45,9 @@ nonisolated func terminateQueued() throws {
     }
     // end cell
 }
+
+/// `swift run chapter8 close-join`
+let closeThenJoinCell = Cell("close-join", "close, then join", closeThenJoin)
 
 nonisolated func closeThenJoin() throws {
     // cell: close-join

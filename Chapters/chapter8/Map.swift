@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter8 map`
+let mapListCell = Cell("map", "map: a whole list, results in order", mapList)
+
 nonisolated func mapList() throws {
     // cell: map
     let sites = [
@@ -24,6 +27,9 @@ nonisolated func mapList() throws {
     try squarer.join()
     // end cell
 }
+
+/// `swift run chapter8 imap`
+let imapOrdersCell = Cell("imap", "imap keeps input order, imapUnordered does not wait", imapOrders)
 
 nonisolated func imapOrders() throws {
     // cell: imap

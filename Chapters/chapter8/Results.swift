@@ -1,6 +1,9 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter8 async-results`
+let asyncResultsCell = Cell("async-results", "Collecting AsyncResults", asyncResults)
+
 nonisolated func asyncResults() throws {
     // cell: async-results
     let go = try Event()
@@ -22,6 +25,9 @@ nonisolated func asyncResults() throws {
     try pool.join()
     // end cell
 }
+
+/// `swift run chapter8 callbacks`
+let callbacksCell = Cell("callbacks", "Callbacks: told when a result arrives", callbacks)
 
 nonisolated func callbacks() throws {
     // cell: callbacks

@@ -1,6 +1,10 @@
 import Multiprocessing
 import Notebook
 
+/// `swift run chapter8 apply-async`
+let applyAsyncRoundsCell = Cell(
+    "apply-async", "applyAsync: ten tasks, three workers, three at a time", applyAsyncRounds)
+
 nonisolated func applyAsyncRounds() throws {
     // cell: apply-async
     let mayFinish = try (0..<10).map { _ in try Event() }  // one go-ahead per task
@@ -29,6 +33,9 @@ nonisolated func applyAsyncRounds() throws {
     try pool.join()
     // end cell
 }
+
+/// `swift run chapter8 apply`
+let applyOneByOneCell = Cell("apply", "apply: one task after another", applyOneByOne)
 
 nonisolated func applyOneByOne() throws {
     // cell: apply
