@@ -269,12 +269,12 @@ int mp_fork_gate_close(const struct timespec *deadline) {
 void mp_fork_gate_open(void) { pthread_rwlock_unlock(&fork_gate); }
 
 static void fork_gate_after_fork_in_child(void) {
-    // The child has one thread, the one that forked: the gate's state names threads that are not
-    // here. It gets a fresh gate, entered again if the forking thread was in it (a runtime thread).
+    // The child has one thread, the one that forked, and it is no runtime thread there (a pool's
+    // zygote, a child started from a pool's callback): a fresh gate, nobody in it.
     pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
     fork_gate = fresh;
-    atomic_store(&fork_gate_threads, fork_gate_held ? 1 : 0);
-    if (fork_gate_held) pthread_rwlock_rdlock(&fork_gate);
+    fork_gate_held = 0;
+    atomic_store(&fork_gate_threads, 0);
 }
 
 __attribute__((constructor)) static void install_fork_gate_reset(void) {

@@ -160,6 +160,44 @@ final class ForkGateTests: XCTestCase {
         XCTAssertEqual(ForkGate.runtimeThreads, before)
     }
 
+    func testAChildStartedFromAPoolCallbackRuns() throws {
+        // The callback runs on the pool's thread, which holds the gate: its fork does not wait for it.
+        let pool = try Pool(processes: 1) { (x: Int) -> Int in x }
+        let exitCode = Mutex<Int32?>(nil)
+        let result = try pool.applyAsync(
+            1,
+            onSuccess: { _ in
+                let child = ChildProcess { _ = FreshTypes.make(3 << 40) }
+                guard (try? child.start()) != nil, (try? child.join(timeout: .seconds(20))) == true else { return }
+                exitCode.withLock { $0 = child.exitCode }
+            })
+        XCTAssertEqual(try result.get(timeout: .seconds(30)), 1)
+        XCTAssertEqual(exitCode.withLock { $0 }, 0)
+        pool.close()
+        try pool.join()
+    }
+
+    func testAForkDoesNotWaitForeverForARuntimeThreadThatKeepsTheGate() throws {
+        // A runtime thread that does not park (a long callback, say) holds a fork up for at most
+        // `ForkGate.patience`; then the fork goes ahead, and counts it among the threads to warn about.
+        let lines = try warnings {
+            let release = try ProcessIO.pipe()
+            let keeper = try PlainThread(stackSize: 1 << 20) {
+                ForkGate.threadBegan()
+                defer { ForkGate.threadEnding() }
+                _ = try? ProcessIO.read(release.read, upTo: 1)  // blocked, still in the gate
+            }
+            guard waitUntil({ ForkGate.runtimeThreads == 1 }) else { throw TestFailure() }
+            let child = ChildProcess {}
+            try child.start()
+            guard try child.join(timeout: .seconds(60)), child.exitCode == 0 else { throw TestFailure() }
+            ProcessIO.writeAll("!", to: release.write)
+            keeper.join()
+        }
+        XCTAssertEqual(lines.count, 1, "\(lines)")
+        XCTAssertTrue(lines.first?.contains("forked while it had 1 other thread;") == true, "\(lines)")
+    }
+
     // MARK: The warning
 
     /// Runs `body` in a fresh helper process whose stderr is captured; returns the warning lines.

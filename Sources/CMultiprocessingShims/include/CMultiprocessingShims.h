@@ -126,8 +126,8 @@ int mp_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 // readers whenever they run code, and let go only while blocked in a wait; the runtime's fork
 // holds it as the writer around fork(), so that no runtime thread is inside the Swift runtime (or
 // any lock) at the instant of the fork. Whether the calling thread holds it is thread-local. A
-// pthread_atfork handler gives every forked child a fresh gate (held again, as a reader, when the
-// forking thread held it).
+// pthread_atfork handler gives every forked child a fresh gate that no thread holds (its one thread
+// is no runtime thread there, even when it was one in the parent).
 
 // A runtime thread begins (is counted, and enters the gate) or is ending (leaves it, uncounted).
 void mp_fork_gate_thread_began(void);
