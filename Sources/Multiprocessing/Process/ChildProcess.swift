@@ -47,7 +47,7 @@ import Glibc
 ///   single-threaded helper process;
 /// - the first fork beside threads prints a warning on stderr, once per process, as Python 3.12
 ///   does (``forkWarningEnabled``, or `MP_FORK_WARNING=0`, silences it);
-/// - a child whose `join(timeout:)` keeps returning false says where it stands: ``hasStartedRunning``
+/// - a child whose ``join(timeout:)-98o0p`` keeps returning false says where it stands: ``hasStartedRunning``
 ///   is false while it has not reached its target, and ``diagnosis`` says so in a sentence.
 /// Python 3.14 stopped forking by default on Linux for this reason (its default became
 /// `forkserver`); this library starts every child with `fork`.

@@ -144,13 +144,12 @@ extension ChildProcess {
         set { ForkWarning.enabled.store(newValue, ordering: .relaxed) }
     }
 
-    /// Whether the child has begun running: true from the moment it calls ``run()`` (its target),
-    /// false from ``start()`` until then. A child whose `join(timeout:)` keeps returning false while
-    /// this is false is stuck before its own code: see ``diagnosis``.
+    /// Whether the child has begun running: true once it is about to call ``run()`` (its target),
+    /// false from ``start()`` until then. A child whose ``join(timeout:)-98o0p`` keeps returning
+    /// false while this is false is stuck before its own code: see ``diagnosis``.
     ///
     /// nil when the runtime cannot tell: before ``start()``, once the child has been reaped (joined),
-    /// in a process that did not start it, or for a child started from a pool's callback. True for
-    /// ``currentProcess()``.
+    /// or in a process that did not start it. True for ``currentProcess()``.
     /// - Cost: a lock, a lookup and a load of a word the child shares with its parent.
     public var hasStartedRunning: Bool? {
         if self === ProcessTable.shared.current { return true }
@@ -158,9 +157,9 @@ extension ChildProcess {
         return record.word.pointee.load(ordering: .acquiring) != 0
     }
 
-    /// One line on where the child stands, for a `join(timeout:)` that returned false: not started;
-    /// ended (and how); running its target; or started but not yet running it, and whether it was
-    /// forked beside other threads, which is how a child hangs before its own code.
+    /// One line on where the child stands, for a ``join(timeout:)-98o0p`` that returned false: not
+    /// started; ended (and how); running its target; or started but not yet running it, and whether
+    /// it was forked beside other threads, which is how a child hangs before its own code.
     ///
     /// ```
     /// Process-3 (pid 4242) has not begun running its target: it was forked while this process had
