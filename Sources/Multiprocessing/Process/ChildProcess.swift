@@ -1,8 +1,8 @@
 // Process/: starting, watching and ending processes. Python's multiprocessing.Process on fork
 // (ChildProcess, currentProcess, exitProcess, activeChildren), the bare fork and waitpid
 // (ForkProcess.swift), what a process knows about itself and its children (ProcessTable.swift),
-// the runtime's one fork path and its observer hook (ForkObserver.swift), the async join
-// (ProcessAsync.swift) and ProcessError.
+// the runtime's one fork path and its observer hook (ForkObserver.swift), forking beside threads
+// (ForkSafety.swift: the warning, the start words), the async join (ProcessAsync.swift) and ProcessError.
 // May depend on Platform only (and Async for the async join). Everything else that forks (the
 // pool) goes through `ProcessTable.fork(installExitHandler:)`, so that every fork flushes stdio,
 // installs the exit handling when asked, and is reported to the observer.
