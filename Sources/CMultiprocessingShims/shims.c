@@ -227,3 +227,76 @@ int mp_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
     for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
     return count;
 }
+
+// ---- The fork gate ----
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static pthread_rwlock_t fork_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static __thread int fork_gate_held;
+static atomic_int fork_gate_threads;
+
+void mp_fork_gate_enter(void) {
+    if (fork_gate_held) return;
+    pthread_rwlock_rdlock(&fork_gate);
+    fork_gate_held = 1;
+}
+
+void mp_fork_gate_leave(void) {
+    if (!fork_gate_held) return;
+    fork_gate_held = 0;
+    pthread_rwlock_unlock(&fork_gate);
+}
+
+void mp_fork_gate_thread_began(void) {
+    atomic_fetch_add(&fork_gate_threads, 1);
+    mp_fork_gate_enter();
+}
+
+void mp_fork_gate_thread_ending(void) {
+    mp_fork_gate_leave();
+    atomic_fetch_sub(&fork_gate_threads, 1);
+}
+
+int mp_fork_gate_threads(void) { return atomic_load(&fork_gate_threads); }
+
+int mp_fork_gate_held(void) { return fork_gate_held; }
+
+int mp_fork_gate_close(const struct timespec *deadline) {
+    return pthread_rwlock_clockwrlock(&fork_gate, CLOCK_MONOTONIC, deadline);
+}
+
+void mp_fork_gate_open(void) { pthread_rwlock_unlock(&fork_gate); }
+
+static void fork_gate_after_fork_in_child(void) {
+    // The child has one thread, the one that forked, and it is no runtime thread there (a pool's
+    // zygote, a child started from a pool's callback): a fresh gate, nobody in it.
+    pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+    fork_gate = fresh;
+    fork_gate_held = 0;
+    atomic_store(&fork_gate_threads, 0);
+}
+
+__attribute__((constructor)) static void install_fork_gate_reset(void) {
+    pthread_atfork(NULL, NULL, fork_gate_after_fork_in_child);
+}
+
+int mp_thread_count(void) {
+    char buffer[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t length = read(fd, buffer, sizeof buffer - 1);
+    close(fd);
+    if (length <= 0) return -1;
+    buffer[length] = 0;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from the
+    // last ')'. num_threads is field 20; the state, field 3, is the first after it.
+    char *field = strrchr(buffer, ')');
+    if (field == NULL) return -1;
+    for (int number = 3; number <= 20; number++) {
+        while (*field != 0 && *field != ' ') field++;
+        while (*field == ' ') field++;
+        if (*field == 0) return -1;
+    }
+    return atoi(field);
+}

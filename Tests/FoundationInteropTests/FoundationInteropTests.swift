@@ -213,6 +213,9 @@ final class FoundationInteropTests: XCTestCase {
         XCTAssertThrowsError(try idle.join()) {
             XCTAssertEqual($0 as? ProcessError, .notStarted(name: "idle", operation: ProcessOperation.join))
         }
+        XCTAssertNil(idle.hasStartedRunning)
+        XCTAssertEqual(idle.diagnosis, "idle has not been started")
+        XCTAssertTrue(ChildProcess.forkWarningEnabled)
         started.clear()
         try idle.start()
         XCTAssertTrue(activeChildren().contains { $0 === idle })

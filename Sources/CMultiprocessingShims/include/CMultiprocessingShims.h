@@ -121,4 +121,31 @@ int mp_epoll_forget(int epfd, int fd);
 // without limit. Returns how many, or -1 (errno EINTR: nothing is lost, call again).
 int mp_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 
+// ---- The fork gate (Platform/ForkGate.swift) ----
+// A process-wide reader/writer lock that prefers writers. The runtime's own threads hold it as
+// readers whenever they run code, and let go only while blocked in a wait; the runtime's fork
+// holds it as the writer around fork(), so that no runtime thread is inside the Swift runtime (or
+// any lock) at the instant of the fork. Whether the calling thread holds it is thread-local. A
+// pthread_atfork handler gives every forked child a fresh gate that no thread holds (its one thread
+// is no runtime thread there, even when it was one in the parent).
+
+// A runtime thread begins (is counted, and enters the gate) or is ending (leaves it, uncounted).
+void mp_fork_gate_thread_began(void);
+void mp_fork_gate_thread_ending(void);
+// How many runtime threads are counted now.
+int mp_fork_gate_threads(void);
+// Enters the gate (read side; blocks while a fork waits or runs) or leaves it. Each does nothing
+// when the calling thread is already in (enter) or out (leave).
+void mp_fork_gate_enter(void);
+void mp_fork_gate_leave(void);
+// Whether the calling thread is in the gate.
+int mp_fork_gate_held(void);
+// The writer's side: waits until `deadline` (absolute CLOCK_MONOTONIC) for every reader to leave.
+// Returns 0 (closed: call mp_fork_gate_open after the fork) or ETIMEDOUT.
+int mp_fork_gate_close(const struct timespec *deadline);
+void mp_fork_gate_open(void);
+
+// The number of threads of this process (field 20 of /proc/self/stat), or -1 if unreadable.
+int mp_thread_count(void);
+
 #endif

@@ -381,13 +381,16 @@ final class AsyncWaits: @unchecked Sendable {
     private func runReactor() {
         let capacity: Int32 = 64
         let tokens = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(capacity))
+        ForkGate.threadBegan()  // in the fork gate except while it waits (see ForkGate)
         while true {
             let timeout = monitor.withLock { () -> Int32 in
                 let next = timers.first?.at ?? .never
                 reactorWakesAt = next
                 return next.pollMilliseconds
             }
+            ForkGate.leave()
             let count = max(0, mp_epoll_wait(epoll, tokens, capacity, timeout))
+            ForkGate.enter()
             var ready: [UInt64: AsyncWaitSource] = [:]
             var resumptions: [Resumption] = []
             monitor.withLock {
@@ -443,7 +446,9 @@ final class AsyncWaits: @unchecked Sendable {
 
     /// A waiting thread: takes futex sources in turn; attempts for one, then sleeps on it for a slice.
     private func serveFutexSources() {
+        ForkGate.threadBegan()  // in the fork gate except while it waits (see ForkGate)
         while true {
+            ForkGate.leave()  // out while it sleeps; back in only once the lock is released
             let source = monitor.withLock { () -> AsyncWaitSource in
                 while runQueue.isEmpty {
                     idleWaitingThreads += 1
@@ -452,6 +457,7 @@ final class AsyncWaits: @unchecked Sendable {
                 }
                 return runQueue.removeFirst()
             }
+            ForkGate.enter()
             pump(source)
             guard case .futex(let waitForChange) = source.readiness else { continue }
             let slice = monitor.withLock { () -> (token: UInt64, end: Deadline)? in
@@ -461,7 +467,9 @@ final class AsyncWaits: @unchecked Sendable {
                 return (source.token, Deadline.now.adding(runQueue.isEmpty ? Self.longSlice : Self.shortSlice))
             }
             guard let slice else { continue }
+            ForkGate.leave()
             waitForChange(slice.token, slice.end)
+            ForkGate.enter()
             monitor.withLock { runQueue.append(source) }
         }
     }

@@ -1,6 +1,6 @@
 // The platform layer: every Linux call of the runtime goes through `Sys`, in the files of this folder,
 // one per kernel concept: SystemCall (this file: errors and the one system-call helper), Descriptors,
-// Polling, Processes, Signals, Memory, Futex, Threads, Clock, ForkDetection, Stdio.
+// Polling, Processes, Signals, Memory, Futex, Threads, Clock, ForkDetection, ForkGate, Stdio.
 //
 // May depend on: Glibc and CMultiprocessingShims only. Everything else in the runtime may depend on it;
 // nothing here knows about connections, queues, pools or the codec.

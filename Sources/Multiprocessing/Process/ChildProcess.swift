@@ -1,9 +1,10 @@
 // Process/: starting, watching and ending processes. Python's multiprocessing.Process on fork
 // (ChildProcess, currentProcess, exitProcess, activeChildren), the bare fork and waitpid
 // (ForkProcess.swift), what a process knows about itself and its children (ProcessTable.swift),
-// the runtime's one fork path and its observer hook (ForkObserver.swift), exit handlers and the
-// parent as a child sees it (ExitHandlers.swift), the async join (ProcessAsync.swift), the child as
-// a sentinel for waitForAny (ProcessWaitable.swift) and ProcessError.
+// the runtime's one fork path and its observer hook (ForkObserver.swift), forking beside threads
+// (ForkSafety.swift: the warning, the start words), exit handlers and the parent as a child sees it
+// (ExitHandlers.swift), the async join (ProcessAsync.swift), the child as a sentinel for waitForAny
+// (ProcessWaitable.swift) and ProcessError.
 // May depend on Platform only (and Async for the async join and waitForAny). Everything else that forks (the
 // pool) goes through `ProcessTable.fork(installExitHandler:)`, so that every fork flushes stdio,
 // installs the exit handling when asked, and is reported to the observer.
@@ -50,6 +51,21 @@ import Glibc
 /// concurrency inherited from the parent. The async forms (`try await child.join()`,
 /// `try await queue.get()`, `try await connection.receive()`, ...) are for the parent's side; a child
 /// uses the blocking forms (a child that reaches an async form stops with a precondition failure).
+///
+/// Forking beside threads: a lock that another thread of the parent held at the instant of the fork
+/// stays locked in the child for ever, as no thread there will release it: the Swift runtime's own
+/// (held while a thread instantiates a generic type for the first time), malloc's, Dispatch's, the
+/// program's. A child that needs it hangs, often before it runs a line of its target. The runtime's
+/// own threads (a pool's, the async forms') never cause this: every fork waits until they are
+/// parked in a system call. The program's own threads can, so:
+/// - start children before starting threads, or use a ``Pool``, whose workers are forked by a
+///   single-threaded helper process;
+/// - the first fork beside threads prints a warning on stderr, once per process, as Python 3.12
+///   does (``forkWarningEnabled``, or `MP_FORK_WARNING=0`, silences it);
+/// - a child whose ``join(timeout:)-98o0p`` keeps returning false says where it stands: ``hasStartedRunning``
+///   is false while it has not reached its target, and ``diagnosis`` says so in a sentence.
+/// Python 3.14 stopped forking by default on Linux for this reason (its default became
+/// `forkserver`); this library starts every child with `fork`.
 open class ChildProcess: @unchecked Sendable {
     private enum State {
         case created

@@ -1,5 +1,6 @@
 // The one fork path of the runtime, and the hook that lets a program watch it.
-// Every fork the runtime makes goes through `ProcessTable.fork(installExitHandler:)`, which tells
+// Every fork the runtime makes goes through `ProcessTable.fork(installExitHandler:)`, which parks
+// the runtime's own threads first (ForkGate), warns about the program's (ForkSafety.swift), and tells
 // the installed observer each new child's pid. The book's runner uses it to log every pid a chapter
 // creates; the runtime itself records nothing.
 
@@ -31,15 +32,38 @@ extension ProcessTable {
 
     /// The runtime's one fork: installs the exit handler first if asked (`ChildProcess` children
     /// are joined at exit; a bare `forkProcess` child is not), flushes stdio so buffered text is not
-    /// printed twice, forks, and in the parent tells the observer. The caller does the child's side
-    /// (`becomeChild`) when this returns 0.
+    /// printed twice, waits until the runtime's own threads are parked (`ForkGate`), forks, and in
+    /// the parent warns once if the program has threads of its own (`ForkWarning`) and tells the
+    /// observer. A `ChildProcess` child (the one caller that asks for the exit handler) gets a start
+    /// word (`StartWords`). The caller does the child's side (`becomeChild`) when this returns 0.
     /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
-    /// - Cost: one `fork` (about 100 µs for a small program), plus the observer's work.
+    /// - Cost: one `fork` (about 100 µs for a small program); from a program's thread, a read of
+    ///   /proc/self/stat (about 10 µs) and the wait for the runtime's threads to park (microseconds
+    ///   when they are idle or looping, at most `ForkGate.patience`); plus the observer's work.
     static func fork(installExitHandler: Bool) throws(SystemError) -> pid_t {
-        shared.prepareToFork(installExitHandler: installExitHandler)
-        let pid = try Sys.fork()
-        if pid != 0 { observer?.didFork(pid) }
+        let table = shared
+        table.prepareToFork(installExitHandler: installExitHandler)
+        let passage = ForkGate.close()
+        let otherThreads = ForkWarning.otherThreads(after: passage)
+        let word = installExitHandler ? table.starts.reserve() : nil
+        let pid: pid_t
+        do throws(SystemError) {
+            pid = try Sys.fork()
+        } catch {
+            ForkGate.reopen(after: passage)
+            if let word { table.starts.release(word) }
+            throw error
+        }
+        if pid == 0 {
+            // One thread now; the gate is fresh (the C shim's atfork handler).
+            ForkWarning.printed.store(false, ordering: .relaxed)
+            StartWords.own = word
+            return 0
+        }
+        ForkGate.reopen(after: passage)
+        if let word { table.starts.forked(word, otherThreads: otherThreads) }
+        ForkWarning.forked(otherThreads: otherThreads)
+        observer?.didFork(pid)
         return pid
     }
-
 }

@@ -18,8 +18,15 @@ public enum ForkResult: Equatable, Sendable {
 /// reap the child with ``waitForProcess(_:)``, or it stays a zombie. Prefer ``ChildProcess``, which does
 /// all of this for you.
 ///
+/// The child has one thread, the caller: a lock another thread held at the instant of the fork
+/// stays locked in it for ever (see ``ChildProcess``, "Forking beside threads"). So the fork waits
+/// until the runtime's own threads (a pool's, the async forms') are parked, and the first fork beside
+/// threads of the program's own prints a warning on stderr, once per process (Python 3.12's
+/// `os.fork` does the same; ``ChildProcess/forkWarningEnabled`` or `MP_FORK_WARNING=0` silences it).
+///
 /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
-/// - Cost: one `fork` system call (about 100 µs for a small program).
+/// - Cost: one `fork` system call (about 100 µs for a small program), plus, from a program's thread,
+///   counting the threads (a read of /proc/self/stat, about 10 µs).
 public func forkProcess() throws(SystemError) -> ForkResult {
     let table = ProcessTable.shared
     let pid = try ProcessTable.fork(installExitHandler: false)

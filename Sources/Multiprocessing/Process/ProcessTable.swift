@@ -20,6 +20,8 @@ package final class ProcessTable: @unchecked Sendable {
     private var lastChildNumber = 0
     /// Children started by this process and not yet reaped.
     private var children: [ChildProcess] = []
+    /// Their start words (see `StartWords`).
+    let starts = StartWords()
     private var exitHandlingDone = false
     /// Registered by `atProcessExit` in this process (ExitHandlers.swift); a child starts with none.
     private var exitHandlers: [@Sendable () throws -> Void] = []
@@ -58,16 +60,21 @@ package final class ProcessTable: @unchecked Sendable {
 
     /// In the child, right after fork: a fresh table, with `current` as this process
     /// (nil: a fresh `MainProcess`, for `forkProcess()`) and `parent` as the one that started it.
+    /// A `ChildProcess` child sets its start word here: it is about to call `run()`.
     func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int], parent: ParentProcess? = nil) {
         ProcessTable.shared = ProcessTable(pid: pid, identity: identity, current: current, parent: parent)
+        StartWords.markRunning()
     }
 
+    /// Called by `ChildProcess.start` on the thread that forked the child, right after the fork.
     func register(_ child: ChildProcess) {
         mutex.withLock { children.append(child) }
+        starts.register(child)
     }
 
     func unregister(_ child: ChildProcess) {
         mutex.withLock { children.removeAll { $0 === child } }
+        starts.unregister(child)
     }
 
     func addExitHandler(_ handler: @escaping @Sendable () throws -> Void) {

@@ -5,6 +5,10 @@ import Synchronization
 
 extension PoolEngine {
     func ioThreadMain() {
+        // A runtime thread: in the fork gate except while it waits (see ForkGate). It forks the
+        // zygote in the gate, so that fork does not wait for itself.
+        ForkGate.threadBegan()
+        defer { ForkGate.threadEnding() }
         let result = Result { () throws(SystemError) in try forkZygote() }
         monitor.withLock {
             startup = result
@@ -109,6 +113,8 @@ extension PoolEngine {
             }
             if mustLoop { continue }
             do throws(SystemError) {
+                ForkGate.leave()  // parked in poll: a fork may go ahead
+                defer { ForkGate.enter() }
                 _ = try Sys.pollAll(&entries, deadline: deadline)
             } catch {
                 breakPool(.system(error))
@@ -224,10 +230,12 @@ extension PoolEngine {
         for case let channel? in channels { PoolDescriptors.close(channel.fd) }
         channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
+        ForkGate.leave()  // waiting up to 2 s for the zygote to end: a fork may go ahead meanwhile
         if zygotePid > 0 && (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
             try? Sys.signal(zygotePid, SIGKILL)
             _ = try? Sys.reap(zygotePid)
         }
+        ForkGate.enter()
         PoolDescriptors.close(controlFd)
         monitor.withLock {
             if phase == .terminating { phase = .terminated }
