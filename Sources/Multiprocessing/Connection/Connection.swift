@@ -438,8 +438,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try enter(sending: false)
         defer { leave() }
         if buffered.load(ordering: .relaxed) > 0 { return true }
-        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
-        return try wait(writable: false, deadline: deadline)
+        return try wait(writable: false, deadline: Deadline(timeout: timeout).instant)
     }
 
     // MARK: For the async forms (ConnectionAsync.swift)

@@ -275,7 +275,7 @@ open class ChildProcess: @unchecked Sendable {
     ///   (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
-        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        let deadline = Deadline(timeout: timeout).instant
         if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
         var backoff = Duration.microseconds(50)
         while true {

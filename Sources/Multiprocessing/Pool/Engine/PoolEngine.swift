@@ -265,7 +265,7 @@ final class PoolEngine: @unchecked Sendable {
 
     /// Waits until `count` workers are up, or the timeout passes; returns their pids.
     func waitForWorkers(count: Int, timeout: Duration) -> [pid_t] {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Deadline(timeout: timeout).instant
         return monitor.withLock {
             while livePids.count < count && !finished && monitor.wait(until: deadline) {}
             return livePids.keys.sorted().map { livePids[$0]! }

@@ -126,7 +126,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     private func waitForOutcome(timeout: Duration?, operation: PoolOperation) throws(PoolError) -> Result<
         Value, PoolError
     >? {
-        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        let deadline = Deadline(timeout: timeout).instant
         return try monitor.withLock { () throws(PoolError) -> Result<Value, PoolError>? in
             if let outcome { return outcome }
             if ioThread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
