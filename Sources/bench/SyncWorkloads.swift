@@ -26,7 +26,7 @@ let syncWorkloads = [
         return elapsed
     },
     Workload(
-        name: "semaphore_handoff", title: "CountingSemaphore handoff (empty/full)", unit: .perSecond,
+        name: "semaphore_handoff", title: "Semaphore handoff (empty/full)", unit: .perSecond,
         operations: 500_000, quickOperations: 1_000
     ) { count in
         let slots = 16
