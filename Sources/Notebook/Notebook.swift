@@ -38,6 +38,10 @@ public struct Chapter: Sendable {
 /// The exit status is 1 when a cell failed, 2 on a usage error.
 public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arguments) -> Never {
     startPidLog()
+    if let problem = TimeScale.problem {
+        ProcessIO.writeAll("\(chapter.name): \(problem)\n", to: 2)
+        exitProcess(2)
+    }
     // Line-buffered even into a pipe, so that output appears in the order processes print it,
     // in a terminal and in the book's checker alike.
     ProcessIO.setStandardOutputBuffering(.line)

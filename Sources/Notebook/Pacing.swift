@@ -8,10 +8,19 @@ import Multiprocessing
 public enum TimeScale {
     public static let variable = BookEnvironment.timeScale
 
-    /// The factor applied to every `demoSleep`: a positive number, 1 when unset or invalid.
-    public static let factor: Double = {
+    /// The factor applied to every `demoSleep`: a positive number, 1 when unset (a chapter refuses
+    /// to start with an invalid one: see `problem`).
+    public static let factor: Double = parsed ?? 1
+
+    /// What is wrong with the variable's value, or nil when it is unset or a usable factor.
+    public static let problem: String? = {
+        guard let text = ProcessIO.environment(variable), parsed == nil else { return nil }
+        return "\(variable) must be a positive number, such as 0.1 for pauses ten times shorter, not \"\(text)\""
+    }()
+
+    private static let parsed: Double? = {
         guard let text = ProcessIO.environment(variable), let value = Double(text), value > 0, value.isFinite else {
-            return 1
+            return nil
         }
         return value
     }()
