@@ -40,8 +40,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     }
 
     /// True when this end can receive (``receive()-68hv2``, ``receiveBytes()-73kgr``, ``poll(timeout:)``).
+    /// Python's `Connection.readable`.
     public var isReadable: Bool { kind != .sendOnly }
-    /// True when this end can send (``send(_:)``, ``sendBytes(_:)``).
+    /// True when this end can send (``send(_:)``, ``sendBytes(_:)``). Python's `Connection.writable`.
     public var isWritable: Bool { kind != .receiveOnly }
     /// The largest encoded message this end sends or accepts, in bytes.
     public let maxMessageSize: Int
@@ -102,6 +103,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     // MARK: Sending
 
     /// Sends one message. Blocks while the pipe is full (the reader is slow), never longer.
+    /// Python's `Connection.send(obj)`.
     ///
     /// - Throws: ``ConnectionError/wrongDirection(_:)`` on a receive-only end; `.closed` after ``close()``;
     ///   `.unencodable` when the message cannot be encoded (nothing is sent); `.messageTooLarge`
@@ -241,7 +243,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     // MARK: Receiving
 
-    /// Receives the next message, blocking until one has arrived whole.
+    /// Receives the next message, blocking until one has arrived whole. Python's `Connection.recv()`.
     ///
     /// End of file: when every copy of the other end is closed — including copies that forked
     /// children inherited — and no message is left, `receive()` throws `.endOfFile`. A child that

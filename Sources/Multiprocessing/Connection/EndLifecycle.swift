@@ -10,7 +10,7 @@ extension Connection {
 
     /// Closes this end in this process. Closing twice is allowed. Calls that other threads have
     /// in progress on this end wake up and throw `.closed`; the descriptor is closed once they have
-    /// returned. Copies of this end held by other processes stay open.
+    /// returned. Copies of this end held by other processes stay open. Python's `Connection.close()`.
     public func close() {
         adoptIfForked()
         let before = lifecycle.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).oldValue
@@ -23,7 +23,7 @@ extension Connection {
         }
     }
 
-    /// True once ``close()`` was called on this end in this process.
+    /// True once ``close()`` was called on this end in this process. Python's `Connection.closed`.
     public var isClosed: Bool {
         adoptIfForked()
         return lifecycle.load(ordering: .acquiring) & Self.closedBit != 0

@@ -105,7 +105,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
 
     // MARK: One input
 
-    /// Runs the work function on `input` in a worker and waits for its result.
+    /// Runs the work function on `input` in a worker and waits for its result. Python's `Pool.apply(func, args)`.
     /// - Throws: ``PoolError/taskFailed(worker:pid:type:description:)`` when the work function throws,
     ///   `.workerDied` when the worker died running it, `.notRunning` after ``close()``/``terminate()``,
     ///   `.unencodableInput`, …
@@ -116,6 +116,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     }
 
     /// Queues `input` for the workers and returns at once with its ``AsyncResult``.
+    /// Python's `Pool.apply_async(func, args, callback, error_callback)`.
     ///
     /// - Parameters:
     ///   - input: the work function's argument; it travels to the worker encoded.
@@ -146,6 +147,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     // MARK: Many inputs
 
     /// Runs the work function on every input and returns the outputs in input order.
+    /// Python's `Pool.map(func, iterable, chunksize)`.
     ///
     /// Inputs travel in chunks of `chunkSize` (one message each way per chunk); the default,
     /// ⌈count / (4 × processes)⌉, keeps every worker busy with little overhead. Not fail-fast: it
@@ -171,6 +173,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
 
     /// ``map(_:chunkSize:)-s2jj`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
     /// The callbacks run once, when every chunk is done (see ``applyAsync(_:onSuccess:onError:)``).
+    /// Python's `Pool.map_async(func, iterable, chunksize)`.
     @inlinable
     public func mapAsync<S: Sequence>(
         _ inputs: S,
@@ -213,6 +216,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
 
     /// Runs the work function on every input; the outcomes come back in input order, each as soon
     /// as it (and every one before it) is known. Iterate the results while the work goes on.
+    /// Python's `Pool.imap(func, iterable, chunksize)`.
     ///
     /// - Parameters:
     ///   - inputs: the work function's arguments, taken all at once (a lazy sequence is read here).
@@ -226,6 +230,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     }
 
     /// Like ``imap(_:chunkSize:)``, but each outcome comes back as soon as it is known: in completion order.
+    /// Python's `Pool.imap_unordered(func, iterable, chunksize)`.
     @inlinable
     public func imapUnordered<S: Sequence>(_ inputs: S, chunkSize: Int = 1) throws(PoolError) -> PoolResults<Output>
     where S.Element == Input {
@@ -235,13 +240,13 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     // MARK: Ending
 
     /// Stops new work: later calls that queue work throw `.notRunning`. Queued and running tasks
-    /// finish; then the workers exit. Call ``join()`` to wait for that. Never blocks.
+    /// finish; then the workers exit. Call ``join()`` to wait for that. Never blocks. Python's `Pool.close()`.
     public func close() {
         engine.close()
     }
 
     /// Waits until every worker (and the zygote) has exited and been reaped: after ``close()``, when
-    /// the queued work is done; after ``terminate()``, at once.
+    /// the queued work is done; after ``terminate()``, at once. Python's `Pool.join()`.
     /// - Throws: ``PoolError/joinWhileRunning`` before `close()` or `terminate()`;
     ///   `.blockingCallInCallback` from a callback; `.notOwnedByThisProcess` from a forked child.
     public func join() throws(PoolError) {
@@ -250,7 +255,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
 
     /// Stops the pool now: SIGKILLs the workers, fails every queued and running task with
     /// ``PoolError/terminated`` (running their error callbacks), and returns when every process of the
-    /// pool has been reaped. Calling it again, or after ``join()``, does nothing.
+    /// pool has been reaped. Calling it again, or after ``join()``, does nothing. Python's `Pool.terminate()`.
     /// - Cost: milliseconds, however much work was queued.
     public func terminate() {
         engine.terminate()

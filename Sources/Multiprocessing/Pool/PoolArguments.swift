@@ -41,6 +41,7 @@ extension Pool {
 
     /// ``map(_:chunkSize:)-s2jj`` over argument tuples: `starmap([(1, "a"), (2, "b")])` calls the work function with
     /// `(1, "a")` and `(2, "b")`; outputs in input order. Throws as `map` does.
+    /// Python's `Pool.starmap(func, iterable, chunksize)`.
     @inlinable
     public func starmap<each Argument: Codable & Sendable>(_ inputs: [(repeat each Argument)], chunkSize: Int? = nil)
         throws(PoolError) -> [Output] where Input == PoolArguments<repeat each Argument>
@@ -48,7 +49,7 @@ extension Pool {
         try map(array: inputs.map { PoolArguments(repeat each $0) }, chunkSize: chunkSize, operation: .starmap)
     }
 
-    /// ``starmap(_:chunkSize:)-74k12`` without waiting.
+    /// ``starmap(_:chunkSize:)-74k12`` without waiting. Python's `Pool.starmap_async(func, iterable, chunksize)`.
     @inlinable
     public func starmapAsync<each Argument: Codable & Sendable>(
         _ inputs: [(repeat each Argument)],

@@ -93,6 +93,7 @@ open class ChildProcess: @unchecked Sendable {
     private var pidfdAllowed = true
 
     /// Creates a process that will run `target` (or ``run()``, if a subclass overrides it).
+    /// Python's `Process(name, target, daemon)`.
     ///
     /// - Parameters:
     ///   - name: the name shown in errors and by `currentProcess().name`; default `Process-N`.
@@ -138,17 +139,18 @@ open class ChildProcess: @unchecked Sendable {
 
     /// The work the child does. The default calls the `target` given to ``init(name:daemon:target:)``;
     /// subclasses override it. Throwing makes the child print the error and exit with status 1.
+    /// Python's `Process.run()`.
     open func run() throws {
         try mutex.withLock { target }?()
     }
 
     /// Whether the process is daemonic (see ``init(name:daemon:target:)``). Change it with
-    /// ``setDaemon(_:)`` before ``start()``.
+    /// ``setDaemon(_:)`` before ``start()``. Python's `Process.daemon`.
     public var isDaemon: Bool {
         mutex.withLock { daemonic }
     }
 
-    /// Makes the process daemonic or not.
+    /// Makes the process daemonic or not. Python's `Process.daemon = daemon`.
     /// - Throws: ``ProcessError/daemonAfterStart(name:)`` once the process has been started.
     public func setDaemon(_ daemon: Bool) throws(ProcessError) {
         try mutex.withLock { () throws(ProcessError) in
@@ -165,7 +167,7 @@ open class ChildProcess: @unchecked Sendable {
         set { mutex.withLock { pidfdAllowed = newValue } }
     }
 
-    /// The child's pid; nil before ``start()``.
+    /// The child's pid; nil before ``start()``. Python's `Process.pid`.
     public var pid: pid_t? {
         mutex.withLock {
             switch state {
@@ -197,6 +199,7 @@ open class ChildProcess: @unchecked Sendable {
 
     /// True from ``start()`` until the child ends. Reaps an ended child, so no zombie remains.
     /// Asked from a process other than the one that started it, it checks that the pid exists.
+    /// Python's `Process.is_alive()`.
     public var isAlive: Bool {
         mutex.withLock {
             guard case .running(let pid, _) = state else { return false }
@@ -206,7 +209,7 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// Starts the child: flushes stdio, forks, and runs ``run()`` in the child.
+    /// Starts the child: flushes stdio, forks, and runs ``run()`` in the child. Python's `Process.start()`.
     ///
     /// - Throws: ``ProcessError/alreadyStarted(name:)`` on a second call;
     ///   `.daemonicProcessCannotStartChildren` inside a daemonic process;
@@ -341,13 +344,14 @@ open class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// Sends SIGTERM to the child. A child that has already ended is not an error.
+    /// Sends SIGTERM to the child. A child that has already ended is not an error. Python's `Process.terminate()`.
     /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``.
     public func terminate() throws(ProcessError) {
         try send(SIGTERM, operation: .terminate)
     }
 
     /// Sends SIGKILL to the child, which cannot catch it. A child that has already ended is not an error.
+    /// Python's `Process.kill()`.
     /// - Throws: ``ProcessError/notStarted(name:operation:)`` before ``start()``.
     public func kill() throws(ProcessError) {
         try send(SIGKILL, operation: .kill)
@@ -458,11 +462,12 @@ public func exitProcess(_ status: Int32) -> Never {
 }
 
 /// The living children of the calling process. Reaps the ones that have ended (no zombies remain).
+/// Python's `multiprocessing.active_children()`.
 public func activeChildren() -> [ChildProcess] {
     ProcessTable.shared.unreapedChildren.filter { $0.isAlive }
 }
 
-/// The number of CPUs this process may run on (its affinity mask), at least 1.
+/// The number of CPUs this process may run on (its affinity mask), at least 1. Python's `os.process_cpu_count()`.
 public func cpuCount() -> Int {
     Sys.cpuCount()
 }

@@ -17,14 +17,14 @@
 /// reaches zero while someone is in `join`).
 public final class JoinableQueue<Item: Codable>: Queue<Item>, @unchecked Sendable {
     /// Marks one item taken from the queue as done. When every item put is done, ``join()-60erm`` returns.
-    /// Works after `close()` too: finishing work already taken is always allowed.
+    /// Works after `close()` too: finishing work already taken is always allowed. Python's `JoinableQueue.task_done()`.
     /// - Throws: ``QueueError/taskDoneTooManyTimes`` when every item taken so far is already done.
     public func taskDone() throws(QueueError) {
         try ring.taskDone()
     }
 
     /// Waits until every item put in the queue (by any process) has been taken and marked done with
-    /// ``taskDone()``. Returns at once when none is unfinished.
+    /// ``taskDone()``. Returns at once when none is unfinished. Python's `JoinableQueue.join()`.
     public func join() {
         _ = ring.join(until: .never)
     }

@@ -58,7 +58,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// new). Nil for every other type.
     private let raw: RawItem<Item>?
 
-    /// An empty queue in fresh shared memory.
+    /// An empty queue in fresh shared memory. Python's `Queue(maxsize=0)`.
     ///
     /// - Parameters:
     ///   - maxSize: the most items it holds (``put(_:timeout:)-yl1l`` waits when it has that many); 0 for no limit except
@@ -80,7 +80,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     // MARK: Putting
 
     /// Puts `item` at the end of the queue, waiting while it is full: as long as it takes (`timeout`
-    /// nil), or at most `timeout` (zero or negative: not at all).
+    /// nil), or at most `timeout` (zero or negative: not at all). Python's `Queue.put(obj, block, timeout)`.
     ///
     /// The item is encoded before anything else, so an item that cannot be encoded is an error here.
     /// When `put` returns, the item is in shared memory: this process may exit at once.
@@ -141,7 +141,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     // MARK: Getting
 
     /// Takes the item at the front of the queue, waiting while it is empty: as long as it takes
-    /// (`timeout` nil), or at most `timeout` (zero or negative: not at all).
+    /// (`timeout` nil), or at most `timeout` (zero or negative: not at all). Python's `Queue.get(block, timeout)`.
     /// - Throws: ``QueueError/empty`` when the timeout passed with the queue still empty; `.closed` after
     ///   ``close()``; `.undecodable` when the bytes are not an `Item` (the item is gone).
     public final func get(timeout: Duration? = nil) throws(QueueError) -> Item {

@@ -85,7 +85,7 @@ public final class Barrier: @unchecked Sendable {
     }
 
     /// Waits until ``parties`` waiters have arrived, at most `timeout` (default: the barrier's).
-    /// Returns this waiter's index in the round, from 0 to `parties - 1`.
+    /// Returns this waiter's index in the round, from 0 to `parties - 1`. Python's `Barrier.wait(timeout)`.
     /// - Throws: ``SyncError/brokenBarrier`` when the barrier is or becomes broken (this wait timing out
     ///   breaks it); `.barrierActionFailed` (holding the thrown error) in the waiter whose `action` threw.
     @discardableResult
@@ -127,7 +127,7 @@ public final class Barrier: @unchecked Sendable {
     }
 
     /// Breaks the barrier: every waiter, and every later ``wait(timeout:)`` until ``reset()``, gets
-    /// ``SyncError/brokenBarrier``. Use it when a process cannot take part after all.
+    /// ``SyncError/brokenBarrier``. Use it when a process cannot take part after all. Python's `Barrier.abort()`.
     public func abort() {
         guard (try? lock()) != nil else { return }
         breakBarrier()
@@ -135,7 +135,7 @@ public final class Barrier: @unchecked Sendable {
     }
 
     /// Returns the barrier to its initial state. Processes waiting right now get
-    /// ``SyncError/brokenBarrier``.
+    /// ``SyncError/brokenBarrier``. Python's `Barrier.reset()`.
     public func reset() {
         guard (try? lock()) != nil else { return }
         reapDeadWaiters()
@@ -148,14 +148,14 @@ public final class Barrier: @unchecked Sendable {
         unlock()
     }
 
-    /// How many waiters are waiting in the current round.
+    /// How many waiters are waiting in the current round. Python's `Barrier.n_waiting`.
     public var waitingCount: Int {
         guard (try? lock()) != nil else { return 0 }
         defer { unlock() }
         return currentState == .filling ? count : 0
     }
 
-    /// Whether the barrier is broken.
+    /// Whether the barrier is broken. Python's `Barrier.broken`.
     public var isBroken: Bool {
         guard (try? lock()) != nil else { return false }
         defer { unlock() }

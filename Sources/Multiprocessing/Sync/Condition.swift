@@ -21,7 +21,7 @@ public final class Condition: @unchecked Sendable {
     private let underlying: Underlying
     private let condition: SharedCondition
 
-    /// A condition on `lock`.
+    /// A condition on `lock`. Python's `Condition(lock)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(lock: Lock) throws(SyncError) {
         underlying = .lock(lock)
@@ -29,6 +29,7 @@ public final class Condition: @unchecked Sendable {
     }
 
     /// A condition on `lock`; ``wait(timeout:)`` releases every level the owner holds and restores them.
+    /// Python's `Condition(lock)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(lock: RLock) throws(SyncError) {
         underlying = .rlock(lock)
@@ -49,7 +50,7 @@ public final class Condition: @unchecked Sendable {
         }
     }
 
-    /// Acquires the condition's lock (see ``Lock/acquire()`` and ``RLock/acquire()``).
+    /// Acquires the condition's lock (see ``Lock/acquire()`` and ``RLock/acquire()``). Python's `Condition.acquire()`.
     public func acquire() {
         switch underlying {
         case .lock(let lock): lock.acquire()
@@ -58,6 +59,7 @@ public final class Condition: @unchecked Sendable {
     }
 
     /// Acquires the condition's lock, waiting at most `timeout`. False on timeout.
+    /// Python's `Condition.acquire(True, timeout)`.
     public func acquire(timeout: Duration) -> Bool {
         switch underlying {
         case .lock(let lock): return lock.acquire(timeout: timeout)
@@ -65,7 +67,7 @@ public final class Condition: @unchecked Sendable {
         }
     }
 
-    /// Releases the condition's lock. - Throws: what the lock's `release()` throws.
+    /// Releases the condition's lock. Python's `Condition.release()`. - Throws: what the lock's `release()` throws.
     public func release() throws(SyncError) {
         switch underlying {
         case .lock(let lock): try lock.release()
@@ -73,7 +75,7 @@ public final class Condition: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` holding the condition's lock.
+    /// Runs `body` holding the condition's lock. Python's `with condition:`.
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         switch underlying {
         case .lock(let lock): return try lock.withLock(body)
@@ -94,6 +96,7 @@ public final class Condition: @unchecked Sendable {
     /// With the lock held: releases it, sleeps until notified or until `timeout` (nil: no limit)
     /// has passed, then takes the lock again (waiting for it as long as it takes). Returns false when
     /// the timeout passed without a notification. Signals neither shorten nor restart the wait.
+    /// Python's `Condition.wait(timeout)`.
     /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
     ///   the lock.
     @discardableResult
@@ -119,7 +122,7 @@ public final class Condition: @unchecked Sendable {
     }
 
     /// With the lock held: waits until `predicate` (evaluated with the lock held) is true, or until
-    /// `timeout` has passed. Returns the predicate's last value.
+    /// `timeout` has passed. Returns the predicate's last value. Python's `Condition.wait_for(predicate, timeout)`.
     /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
     ///   the lock.
     @discardableResult
@@ -135,7 +138,7 @@ public final class Condition: @unchecked Sendable {
         return satisfied
     }
 
-    /// With the lock held: wakes up to `count` waiting processes (or threads).
+    /// With the lock held: wakes up to `count` waiting processes (or threads). Python's `Condition.notify(n=1)`.
     /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
     ///   the lock.
     public func notify(_ count: Int = 1) throws(SyncError) {
@@ -143,7 +146,7 @@ public final class Condition: @unchecked Sendable {
         condition.notify(count)
     }
 
-    /// With the lock held: wakes every waiter.
+    /// With the lock held: wakes every waiter. Python's `Condition.notify_all()`.
     /// - Throws: ``SyncError/conditionLockNotHeld(operation:)`` when the calling thread does not hold
     ///   the lock.
     public func notifyAll() throws(SyncError) {

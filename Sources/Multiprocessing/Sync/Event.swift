@@ -22,7 +22,7 @@ public final class Event: @unchecked Sendable {
     private let word: UnsafeMutablePointer<Atomic<UInt32>>
     private let waiters: UnsafeMutablePointer<Atomic<UInt32>>
 
-    /// Creates a lowered flag in fresh shared memory.
+    /// Creates a lowered flag in fresh shared memory. Python's `Event()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
         var layout = SharedLayout()
@@ -39,13 +39,14 @@ public final class Event: @unchecked Sendable {
         UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
     }
 
-    /// Whether the flag is raised right now.
+    /// Whether the flag is raised right now. Python's `Event.is_set()`.
     public var isSet: Bool { word.pointee.load(ordering: .acquiring) & 1 == 1 }
 
     /// How many processes (or threads) are waiting, for tests: a waiter killed mid-wait stays counted.
     package var waiterCount: Int { Int(waiters.pointee.load(ordering: .relaxed)) }
 
     /// Raises the flag and wakes every process waiting for it. Setting a raised flag does nothing.
+    /// Python's `Event.set()`.
     public func set() {
         var current = word.pointee.load(ordering: .relaxed)
         while current & 1 == 0 {
@@ -62,14 +63,14 @@ public final class Event: @unchecked Sendable {
         }
     }
 
-    /// Lowers the flag: later waits block until the next ``set()``.
+    /// Lowers the flag: later waits block until the next ``set()``. Python's `Event.clear()`.
     public func clear() {
         word.pointee.bitwiseAnd(~1, ordering: .sequentiallyConsistent)
     }
 
     /// Waits until the flag is raised, at most `timeout` (nil: as long as it takes; zero or negative:
     /// just looks). Returns true when it was raised, false on timeout. Signals neither shorten nor
-    /// restart the wait.
+    /// restart the wait. Python's `Event.wait(timeout)`.
     @discardableResult
     public func wait(timeout: Duration? = nil) -> Bool {
         let seen = word.pointee.load(ordering: .acquiring)

@@ -25,7 +25,7 @@ import Glibc
 public final class Lock: @unchecked Sendable {
     private let core: LockCore
 
-    /// Creates an unlocked lock in fresh shared memory.
+    /// Creates an unlocked lock in fresh shared memory. Python's `Lock()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
         var layout = SharedLayout()
@@ -36,23 +36,24 @@ public final class Lock: @unchecked Sendable {
     }
 
     /// Acquires the lock, waiting as long as it takes (a dead holder's lock is taken over).
-    /// Signals do not interrupt the wait.
+    /// Signals do not interrupt the wait. Python's `Lock.acquire()`.
     public func acquire() {
         _ = core.acquire(until: .never)
     }
 
     /// Acquires the lock, waiting at most `timeout` (zero or negative: not at all).
     /// Returns false when the timeout passed first. Signals neither shorten nor restart the wait.
+    /// Python's `Lock.acquire(block=True, timeout)`.
     public func acquire(timeout: Duration) -> Bool {
         core.acquire(until: Deadline(timeout: timeout))
     }
 
-    /// Acquires the lock if it is free (or its holder has died); never waits.
+    /// Acquires the lock if it is free (or its holder has died); never waits. Python's `Lock.acquire(block=False)`.
     public func tryAcquire() -> Bool {
         core.acquire(until: .now)
     }
 
-    /// Releases the lock, whoever acquired it, and wakes one waiter.
+    /// Releases the lock, whoever acquired it, and wakes one waiter. Python's `Lock.release()`.
     /// - Throws: ``SyncError/releasedUnlockedLock`` when it is not locked.
     public func release() throws(SyncError) {
         if core.release() == 0 { throw .releasedUnlockedLock }
@@ -60,7 +61,7 @@ public final class Lock: @unchecked Sendable {
 
     /// Runs `body` with the lock held, and releases it afterwards, also when `body` throws.
     /// Releasing the lock inside `body` (in this or another process) is a programming error that
-    /// stops the process, as an unhandled error would.
+    /// stops the process, as an unhandled error would. Python's `with lock:`.
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {

@@ -13,7 +13,7 @@ import Glibc
 public final class RLock: @unchecked Sendable {
     private let core: LockCore
 
-    /// Creates an unowned RLock in fresh shared memory.
+    /// Creates an unowned RLock in fresh shared memory. Python's `RLock()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public convenience init() throws(SyncError) {
         var layout = SharedLayout()
@@ -28,17 +28,18 @@ public final class RLock: @unchecked Sendable {
         self.core = core
     }
 
-    /// Acquires the lock (again, if this thread owns it), waiting as long as it takes.
+    /// Acquires the lock (again, if this thread owns it), waiting as long as it takes. Python's `RLock.acquire()`.
     public func acquire() {
         _ = acquire(until: .never)
     }
 
     /// Acquires the lock, waiting at most `timeout` (zero or negative: not at all). False on timeout.
+    /// Python's `RLock.acquire(block=True, timeout)`.
     public func acquire(timeout: Duration) -> Bool {
         acquire(until: Deadline(timeout: timeout))
     }
 
-    /// Acquires the lock if it is free or already this thread's; never waits.
+    /// Acquires the lock if it is free or already this thread's; never waits. Python's `RLock.acquire(block=False)`.
     public func tryAcquire() -> Bool {
         acquire(until: .now)
     }
@@ -53,7 +54,7 @@ public final class RLock: @unchecked Sendable {
         return true
     }
 
-    /// Releases one level; the last release frees the lock and wakes one waiter.
+    /// Releases one level; the last release frees the lock and wakes one waiter. Python's `RLock.release()`.
     /// - Throws: ``SyncError/releasedUnacquiredRLock`` when nobody holds it;
     ///   `.releasedRLockOfAnotherOwner` when another thread or process does.
     public func release() throws(SyncError) {
@@ -68,7 +69,7 @@ public final class RLock: @unchecked Sendable {
     }
 
     /// Runs `body` with the lock held, and releases it afterwards, also when `body` throws.
-    /// Unbalanced releases inside `body` are a programming error that stops the process.
+    /// Unbalanced releases inside `body` are a programming error that stops the process. Python's `with rlock:`.
     public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {

@@ -56,25 +56,26 @@ public class CountingSemaphore: @unchecked Sendable {
     }
 
     /// The current value: how many units are free. A snapshot: it may change at once.
+    /// Python's `Semaphore.get_value()` (not on macOS in Python).
     public var value: Int { Int(counter.pointee.load(ordering: .relaxed)) }
 
-    /// Takes one unit, waiting as long as it takes. Signals do not interrupt the wait.
+    /// Takes one unit, waiting as long as it takes. Signals do not interrupt the wait. Python's `Semaphore.acquire()`.
     public func acquire() {
         _ = acquire(until: .never)
     }
 
     /// Takes one unit, waiting at most `timeout` (zero or negative: not at all). False on timeout.
-    /// Signals neither shorten nor restart the wait.
+    /// Signals neither shorten nor restart the wait. Python's `Semaphore.acquire(block=True, timeout)`.
     public func acquire(timeout: Duration) -> Bool {
         acquire(until: Deadline(timeout: timeout))
     }
 
-    /// Takes one unit if one is free; never waits.
+    /// Takes one unit if one is free; never waits. Python's `Semaphore.acquire(block=False)`.
     public func tryAcquire() -> Bool {
         takeOne()
     }
 
-    /// Gives one unit back and wakes one waiter, if any.
+    /// Gives one unit back and wakes one waiter, if any. Python's `Semaphore.release()`.
     /// - Throws: ``SyncError/releasedBoundedSemaphoreTooOften(initialValue:)`` for a
     ///   ``BoundedSemaphore`` already at its initial value; `.semaphoreOverflow` at `Int32.max`.
     public func release() throws(SyncError) {
@@ -94,7 +95,7 @@ public class CountingSemaphore: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` holding one unit, and gives it back afterwards, also when `body` throws.
+    /// Runs `body` holding one unit, and gives it back afterwards, also when `body` throws. Python's `with semaphore:`.
     public func withAcquired<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         acquire()
         defer {
@@ -152,7 +153,7 @@ public class CountingSemaphore: @unchecked Sendable {
 /// A semaphore whose value may not rise above its initial value: one release too many is an error
 /// (in CPython it is a ValueError), which catches a unit given back twice.
 public final class BoundedSemaphore: CountingSemaphore, @unchecked Sendable {
-    /// Creates a bounded semaphore with `value` units, which is also its maximum.
+    /// Creates a bounded semaphore with `value` units, which is also its maximum. Python's `BoundedSemaphore(value=1)`.
     /// - Throws: ``SyncError/invalidSemaphoreValue(_:)``; `.system` when the memory cannot be mapped.
     public init(value: Int = 1) throws(SyncError) {
         try super.init(value: value, bounded: true)

@@ -81,20 +81,20 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
     /// re-entrant) to make several accesses one step.
     public let lock: RLock
 
-    /// Places `initial` in fresh shared memory, with its lock.
+    /// Places `initial` in fresh shared memory, with its lock. Python's `multiprocessing.Value(typecode, value)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ initial: Value) throws(SyncError) {
         (storage, lock) = try SharedElements.locked(count: 1) { $0.initialize(to: initial) }
     }
 
-    /// The value. Reading and writing each take the lock for that one access.
+    /// The value. Reading and writing each take the lock for that one access. Python's `Value.value`.
     public var value: Value {
         get { lock.withLock { storage.first.pointee } }
         set { lock.withLock { storage.first.pointee = newValue } }
     }
 
     /// Runs `body` with the lock held, giving it the value to read and change in place: an atomic
-    /// read-modify-write across processes. Returns what `body` returns.
+    /// read-modify-write across processes. Returns what `body` returns. Python's `with value.get_lock():`.
     /// - Throws: only what `body` throws (`E`); a body that cannot throw needs no `try`.
     public func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         try lock.withLock { () throws(E) -> R in try body(&storage.first.pointee) }
@@ -111,13 +111,13 @@ public final class SharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
 public final class RawSharedValue<Value: BitwiseCopyable>: @unchecked Sendable {
     private let storage: SharedElements<Value>
 
-    /// Places `initial` in fresh shared memory.
+    /// Places `initial` in fresh shared memory. Python's `multiprocessing.RawValue(typecode, value)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ initial: Value) throws(SyncError) {
         storage = try SharedElements(count: 1) { $0.initialize(to: initial) }
     }
 
-    /// The value, read or written with no lock.
+    /// The value, read or written with no lock. Python's `RawValue.value`.
     public var value: Value {
         get { storage.first.pointee }
         set { storage.first.pointee = newValue }
@@ -138,7 +138,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The lock that guards the elements (re-entrant, as in Python).
     public let lock: RLock
 
-    /// How many elements it holds; fixed at creation.
+    /// How many elements it holds; fixed at creation. Python's `len(array)`.
     public var count: Int { storage.count }
 
     /// `count` copies of `element` in fresh shared memory.
@@ -147,7 +147,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
         (storage, lock) = try SharedElements.locked(count: count) { $0.initialize(repeating: element, count: count) }
     }
 
-    /// The elements of `elements`, in fresh shared memory.
+    /// The elements of `elements`, in fresh shared memory. Python's `multiprocessing.Array(typecode, sequence)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ elements: [Element]) throws(SyncError) {
         (storage, lock) = try SharedElements.locked(count: elements.count) { $0.initialize(copying: elements) }
@@ -159,13 +159,13 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
         set { lock.withLock { storage.pointer(at: index, in: "SharedArray").pointee = newValue } }
     }
 
-    /// A copy of every element, taken under the lock.
+    /// A copy of every element, taken under the lock. Python's `array[:]`.
     public var elements: [Element] {
         lock.withLock { storage.array }
     }
 
     /// Runs `body` with the lock held, giving it the elements to read and change in place.
-    /// Returns what `body` returns.
+    /// Returns what `body` returns. Python's `with array.get_lock():`.
     /// - Throws: only what `body` throws (`E`); a body that cannot throw needs no `try`.
     public func withLock<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
         try lock.withLock { () throws(E) -> R in try body(storage.buffer) }
@@ -173,7 +173,7 @@ public final class SharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 }
 
 extension SharedArray where Element: AdditiveArithmetic {
-    /// `count` zeros in fresh shared memory.
+    /// `count` zeros in fresh shared memory. Python's `multiprocessing.Array(typecode, size)`.
     /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(count: Int) throws(SyncError) {
         try self.init(repeating: .zero, count: count)
@@ -190,7 +190,7 @@ extension SharedArray where Element: AdditiveArithmetic {
 public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     private let storage: SharedElements<Element>
 
-    /// How many elements it holds; fixed at creation.
+    /// How many elements it holds; fixed at creation. Python's `len(array)`.
     public var count: Int { storage.count }
 
     /// `count` copies of `element` in fresh shared memory.
@@ -199,7 +199,7 @@ public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable
         storage = try SharedElements(count: count) { $0.initialize(repeating: element, count: count) }
     }
 
-    /// The elements of `elements`, in fresh shared memory.
+    /// The elements of `elements`, in fresh shared memory. Python's `multiprocessing.RawArray(typecode, sequence)`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init(_ elements: [Element]) throws(SyncError) {
         storage = try SharedElements(count: elements.count) { $0.initialize(copying: elements) }
@@ -211,12 +211,12 @@ public final class RawSharedArray<Element: BitwiseCopyable>: @unchecked Sendable
         set { storage.pointer(at: index, in: "RawSharedArray").pointee = newValue }
     }
 
-    /// A copy of every element, taken with no lock.
+    /// A copy of every element, taken with no lock. Python's `array[:]`.
     public var elements: [Element] { storage.array }
 }
 
 extension RawSharedArray where Element: AdditiveArithmetic {
-    /// `count` zeros in fresh shared memory.
+    /// `count` zeros in fresh shared memory. Python's `multiprocessing.RawArray(typecode, size)`.
     /// - Throws: ``SyncError/invalidCount(_:)`` when `count` is negative; `.system` when the memory cannot be mapped.
     public convenience init(count: Int) throws(SyncError) {
         try self.init(repeating: .zero, count: count)

@@ -48,7 +48,7 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
         if signal { AsyncWaits.shared.signal(self, .result) }
     }
 
-    /// Waits for the result and returns it, or throws the task's error.
+    /// Waits for the result and returns it, or throws the task's error. Python's `AsyncResult.get(timeout)`.
     ///
     /// - Parameter timeout: nil waits as long as it takes; otherwise throws ``PoolError/timeout(_:)`` after
     ///   about this long (the task goes on; ask again later). Signals do not cut the wait short.
@@ -62,18 +62,18 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Waits until the result is ready or the timeout passes; true when it is ready.
-    /// From a callback (where waiting would deadlock) it does not wait.
+    /// From a callback (where waiting would deadlock) it does not wait. Python's `AsyncResult.wait(timeout)`.
     @discardableResult
     public func wait(timeout: Duration? = nil) -> Bool {
         ((try? waitForOutcome(timeout: timeout, operation: .wait)) ?? nil) != nil
     }
 
-    /// Whether the worker has answered (or the task failed for good). Never blocks.
+    /// Whether the worker has answered (or the task failed for good). Never blocks. Python's `AsyncResult.ready()`.
     public var isReady: Bool {
         monitor.withLock { outcome != nil }
     }
 
-    /// Whether the task succeeded.
+    /// Whether the task succeeded. Python's `AsyncResult.successful()`.
     /// - Throws: ``PoolError/notReady`` before the result is ready.
     public var isSuccessful: Bool {
         get throws(PoolError) {

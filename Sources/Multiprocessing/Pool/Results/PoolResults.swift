@@ -47,6 +47,7 @@ public final class PoolResults<Output: Sendable>: Sequence, @unchecked Sendable 
 
     /// The next outcome, waiting as long as it takes; nil after the last.
     /// From a callback (where waiting would deadlock) it returns `.blockingCallInCallback`.
+    /// Python's `next(iterator)` on the iterator that `imap` returns.
     public func next() -> Element? {
         monitor.withLock { () -> Element? in
             while true {
