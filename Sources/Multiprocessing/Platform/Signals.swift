@@ -21,6 +21,11 @@ extension Sys {
         }
     }
 
+    /// Whether a process with this pid exists (signal 0: nothing is sent). A zombie exists.
+    static func processExists(_ pid: pid_t) -> Bool {
+        Glibc.kill(pid, 0) == 0
+    }
+
     /// Asks the kernel to send `signal` to this process when its parent thread ends.
     static func setParentDeathSignal(_ signal: Int32) {
         _ = mp_set_parent_death_signal(signal)

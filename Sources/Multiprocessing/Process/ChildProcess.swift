@@ -204,7 +204,7 @@ open class ChildProcess: @unchecked Sendable {
         mutex.withLock {
             guard case .running(let pid, _) = state else { return false }
             if self === ProcessTable.shared.current { return true }
-            guard ownerPid == ProcessTable.shared.pid else { return Glibc.kill(pid, 0) == 0 }
+            guard ownerPid == ProcessTable.shared.pid else { return Sys.processExists(pid) }
             return (try? reapIfEnded()) != true
         }
     }
@@ -250,7 +250,7 @@ open class ChildProcess: @unchecked Sendable {
             // Die with the parent even when it is SIGKILLed. The kernel signals when the *thread*
             // that forked ends, so start daemons from a thread that lives as long as the program.
             Sys.setParentDeathSignal(SIGKILL)
-            if getppid() != parentPid { Glibc.kill(pid, SIGKILL) }  // The parent died before prctl.
+            if getppid() != parentPid { try? Sys.signal(pid, SIGKILL) }  // The parent died before prctl.
         }
         Sys.redirectStdinToDevNull()
         var status: Int32 = 0
@@ -286,14 +286,13 @@ open class ChildProcess: @unchecked Sendable {
             case .ended:
                 return true
             case .waitUntilEnded(let pid):
-                do throws(SystemError) { try Sys.waitUntilEnded(pid) } catch { throw .system(error) }
+                try ProcessError.wrapping { () throws(SystemError) in try Sys.waitUntilEnded(pid) }
             case .waitOn(let waitFd):
                 defer { Sys.close(waitFd) }
-                do throws(SystemError) {
-                    if try !Sys.waitReadable(waitFd, deadline: deadline) { return false }
-                } catch {
-                    throw .system(error)
+                let ended = try ProcessError.wrapping { () throws(SystemError) in
+                    try Sys.waitReadable(waitFd, deadline: deadline)
                 }
+                if !ended { return false }
             case .pollWithoutPidfd:
                 // No pidfd: poll waitpid with a growing pause, capped so a join still returns promptly.
                 if let deadline, ContinuousClock.now >= deadline { return false }
@@ -328,11 +327,7 @@ open class ChildProcess: @unchecked Sendable {
                 guard ownerPid == ProcessTable.shared.pid else {
                     throw .notOwnedByThisProcess(name: name, operation: operation)
                 }
-                do throws(SystemError) {
-                    if try reapIfEnded() { return .ended }
-                } catch {
-                    throw .system(error)
-                }
+                if try ProcessError.wrapping({ () throws(SystemError) in try reapIfEnded() }) { return .ended }
                 if !timed { return .waitUntilEnded(pid) }
                 if pidfd == nil && pidfdAllowed {
                     pidfd = Sys.pidfd(for: pid)
@@ -387,10 +382,9 @@ open class ChildProcess: @unchecked Sendable {
                 throw .stillRunning(name: name)
             case .running(let pid, _):
                 if ownerPid == ProcessTable.shared.pid {
-                    let ended: Bool
-                    do throws(SystemError) { ended = try reapIfEnded() } catch { throw .system(error) }
+                    let ended = try ProcessError.wrapping { () throws(SystemError) in try reapIfEnded() }
                     if !ended { throw .stillRunning(name: name) }
-                } else if self === ProcessTable.shared.current || Glibc.kill(pid, 0) == 0 {
+                } else if self === ProcessTable.shared.current || Sys.processExists(pid) {
                     throw .stillRunning(name: name)
                 }
             case .created, .ended:
@@ -422,7 +416,7 @@ open class ChildProcess: @unchecked Sendable {
                 return
             case .running(let pid, _):
                 // Safe from pid reuse: an unreaped child keeps its pid, and reaping takes this lock.
-                do throws(SystemError) { try Sys.signal(pid, signal) } catch { throw .system(error) }
+                try ProcessError.wrapping { () throws(SystemError) in try Sys.signal(pid, signal) }
             }
         }
     }
