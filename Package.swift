@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// The chapters of the book, each an executable target under Chapters/.
-let chapters = [1, 2, 3, 4, 5, 6, 7, 8].map { "chapter\($0)" }
+let chapters = [1, 2, 3, 4, 5, 6, 7, 8, 9].map { "chapter\($0)" }
 
 let package = Package(
     name: "MultiprocessingBook",
