@@ -3,4 +3,7 @@ import Notebook
 runChapter(
     Chapter(
         "chapter9", "Threads or processes?",
-        cells: [threeWaysCell, crashCell, memoryCell, timeoutCell, limitsCell]))
+        cells: [
+            threeWaysCell, crashCell, memoryCell, timeoutCell, limitsCell, startCostCell, copyingCell,
+            forkWithThreadsCell,
+        ]))

@@ -10,7 +10,8 @@ public struct Comparison: Sendable {
     public let note: String?
 }
 
-/// Compares expected and actual lines by mode, after pid normalization.
+/// Compares expected and actual lines by mode, after masking measured numbers (`~12.3`) and
+/// normalizing pids.
 public enum Compare {
     /// Compares an output block (`expected`, whose pids are `expectedPids`) with a run's
     /// output lines (`actual`, whose runtime logged `actualPids`).
@@ -70,7 +71,9 @@ public enum Compare {
         let normalized: [String]
         let order: [Int]
 
-        init(lines: [String], pids: [Int32], mode: OutputMode, tolerance: Double?) {
+        init(lines raw: [String], pids: [Int32], mode: OutputMode, tolerance: Double?) {
+            // Measured numbers go first, so that none is ever taken for a pid or a duration.
+            let lines = raw.map(Normalize.maskMeasured)
             let pidSet = Set(pids.map(Int64.init))
             let shapes = lines.map { Normalize.shape($0, pids: pidSet, tolerance: tolerance) }
             switch mode {

@@ -1,5 +1,5 @@
-/// The checker's two named normalizations, and nothing else: process ids (by identity) and
-/// durations (within a declared tolerance).
+/// The checker's named normalizations, and nothing else: process ids (by identity), durations
+/// (within a declared tolerance), and measured numbers (written `~12.3`, never compared).
 public enum Normalize {
     /// A whole-word decimal number in a line: not touching letters or digits, and not part of
     /// a decimal fraction like `1.25`.
@@ -38,11 +38,11 @@ public enum Normalize {
     }
 
     /// The pids from `known` that occur as whole-word numbers in `lines`, ascending: what
-    /// bless writes as `pids=`.
+    /// bless writes as `pids=`. A measured number (`~1234`) is never taken for a pid.
     public static func pidsOccurring(in lines: [String], known: [Int32]) -> [Int32] {
         let set = Set(known.map(Int64.init))
         var found = Set<Int32>()
-        for line in lines {
+        for line in lines.map(maskMeasured) {
             for token in numberTokens(in: Array(line.unicodeScalars)) where set.contains(token.value) {
                 found.insert(Int32(token.value))
             }
@@ -85,6 +85,37 @@ public enum Normalize {
             position = token.range.upperBound
         }
         result.append(contentsOf: scalars[position...])
+        return String(result)
+    }
+
+    // MARK: Measured numbers
+
+    /// What a measured number becomes before lines are compared.
+    static let measuredPlaceholder = "~<measured>"
+
+    /// `line` with each measured number replaced by `~<measured>`. A measured number is a decimal
+    /// number (`12`, `12.3`) written right after `~`: a timing or other reading that differs from
+    /// run to run, which the book shows but does not check. Only the number is masked: the text
+    /// around it, its unit included, is still compared. Linear in the length of the line.
+    public static func maskMeasured(_ line: String) -> String {
+        guard line.unicodeScalars.contains("~") else { return line }
+        let scalars = Array(line.unicodeScalars)
+        var result = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            guard scalars[i] == "~", i + 1 < scalars.count, isDigit(scalars[i + 1]) else {
+                result.append(scalars[i])
+                i += 1
+                continue
+            }
+            i += 1
+            while i < scalars.count, isDigit(scalars[i]) { i += 1 }
+            if i + 1 < scalars.count, scalars[i] == ".", isDigit(scalars[i + 1]) {
+                i += 1
+                while i < scalars.count, isDigit(scalars[i]) { i += 1 }
+            }
+            result.append(contentsOf: measuredPlaceholder.unicodeScalars)
+        }
         return String(result)
     }
 

@@ -243,6 +243,46 @@ final class BookKitUnitTests: XCTestCase {
             ).matches)
     }
 
+    /// A measured number (`~12.3 ms`) may change freely; a changed word, unit or plain number
+    /// around it still fails, and a measured number is never taken for a pid.
+    func testMeasuredNumbersAreNotCompared() {
+        func check(_ e: [String], _ a: [String], _ mode: OutputMode = .exact, pids: [Int32] = []) -> Bool {
+            Compare.compare(expected: e, expectedPids: pids, actual: a, actualPids: pids, mode: mode).matches
+        }
+        XCTAssertEqual(
+            Normalize.maskMeasured("2 threads: 25997 primes  ~137.0 ms"), "2 threads: 25997 primes  ~<measured> ms")
+        XCTAssertEqual(
+            Normalize.maskMeasured("~4 and ~0.5x, ~ 3, a~b, 1.5~"), "~<measured> and ~<measured>x, ~ 3, a~b, 1.5~")
+        XCTAssertEqual(Normalize.maskMeasured("no tilde 12.5"), "no tilde 12.5")
+
+        XCTAssertTrue(check(["2 threads: 25997 primes  ~137.0 ms"], ["2 threads: 25997 primes  ~4012.7 ms"]))
+        XCTAssertTrue(check(["took ~12 ms"], ["took ~0.3 ms"]))
+        XCTAssertFalse(
+            check(["2 threads: 25997 primes  ~137.0 ms"], ["2 processes: 25997 primes  ~137.0 ms"]),
+            "a changed word fails")
+        XCTAssertFalse(
+            check(["2 threads: 25997 primes  ~137.0 ms"], ["2 threads: 25998 primes  ~137.0 ms"]),
+            "a plain number is compared")
+        XCTAssertFalse(check(["took ~137.0 ms"], ["took ~137.0 s"]), "the unit is compared")
+        XCTAssertFalse(check(["took ~137.0 ms"], ["took 137.0 ms"]), "the ~ is part of the text")
+        XCTAssertTrue(check(["b ~1.0 ms", "a ~2.0 ms"], ["a ~9.9 ms", "b ~0.1 ms"], .unordered))
+        XCTAssertTrue(check(["x: ~1.0 ms", "y: ~2.0 ms"], ["y: ~3.0 ms", "x: ~0.1 ms"], .interleaved))
+
+        // A measured number equal to a pid stays measured: it neither matches nor breaks pid identity.
+        XCTAssertTrue(check(["pid 4242 took ~17 ms"], ["pid 4242 took ~4242 ms"], pids: [4242]))
+        XCTAssertEqual(Normalize.pidsOccurring(in: ["took ~4242 ms"], known: [4242]), [])
+        XCTAssertEqual(Normalize.pidsOccurring(in: ["pid 4242 took ~4242 ms"], known: [4242]), [4242])
+
+        // The diff shows the raw lines, measured numbers included, and only for a real difference.
+        let comparison = Compare.compare(
+            expected: ["same ~1.0 ms", "old word"], expectedPids: [], actual: ["same ~2.0 ms", "new word"],
+            actualPids: [], mode: .exact)
+        XCTAssertFalse(comparison.matches)
+        XCTAssertTrue(comparison.diff.contains("-old word"), comparison.diff)
+        XCTAssertTrue(comparison.diff.contains("+new word"), comparison.diff)
+        XCTAssertFalse(comparison.diff.contains("-same"), comparison.diff)
+    }
+
     // MARK: - Modes
 
     func testModes() {
