@@ -32,7 +32,7 @@ nonisolated func threeWays() throws {
     let limit = 300_000
     let workers = 2
     let (alone, aloneTime) = timed { countPrimes(below: limit) }
-    print("1 process, 1 thread:    \(alone) primes  \(aloneTime)")
+    print("1 process, 1 thread:   \(alone) primes  \(aloneTime)")
 
     let counts = try RawSharedArray<Int>(count: workers)  // one slot per worker
     let (_, threadsTime) = timed {

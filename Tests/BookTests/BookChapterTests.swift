@@ -28,6 +28,7 @@ final class BookChapterTests: XCTestCase {
     func testChapter6() throws { try checkChapter("chapter6") }
     func testChapter7() throws { try checkChapter("chapter7") }
     func testChapter8() throws { try checkChapter("chapter8") }
+    func testChapter9() throws { try checkChapter("chapter9") }
 
     /// The check must be able to fail: one changed output line and one changed code line in a copy of
     /// the real book each fail, with a readable diff and the bless command.
