@@ -27,7 +27,8 @@ public struct BookChecker: Sendable {
     /// Checks the given chapters (`chapter3` or `3`; nil = every chapter that has a page, a
     /// marker or a `Chapters/` directory): every code block equals its region and every
     /// region is shown; every cell has exactly one output block and every block a cell; every
-    /// non-manual output block matches a fresh run by its mode. Changes nothing.
+    /// non-manual output block matches a fresh run by its mode. Changes nothing. The pages'
+    /// conventions (``Conventions``) are checked too and reported apart, in `conventionProblems`.
     /// Cost: one `--list` run per chapter plus one run per output block, one at a time.
     public func check(chapters: [String]? = nil) -> BookReport {
         process(chapters: chapters, bless: false)
@@ -127,6 +128,8 @@ public struct BookChecker: Sendable {
         }
 
         if bless { applyEdits(pages: pages, context) }
+        // Read after the edits: blessing touches blocks only, never the sentences and links checked here.
+        context.report.conventionProblems = Conventions.check(root: root, bookDir: bookDir, chapters: wanted)
         return context.report
     }
 

@@ -24,11 +24,17 @@ public struct BookReport: Sendable {
     public internal(set) var codeBlocks = 0
     /// One line per block that `update` rewrote or inserted.
     public internal(set) var rewrites: [String] = []
+    /// Where the checked pages break the book's page conventions (see ``Conventions``): run lines,
+    /// recaps, navigation, links. Kept apart from ``failures``: ``isSuccess`` is about the blocks.
+    public internal(set) var conventionProblems: [ConventionProblem] = []
 
     init(action: String) { self.action = action }
 
-    /// No failures.
+    /// No failures: every block matches (convention problems are not counted here).
     public var isSuccess: Bool { failures.isEmpty }
+
+    /// No failures and no convention problems: what `book check` exits 0 for.
+    public var isClean: Bool { isSuccess && conventionProblems.isEmpty }
 
     /// Output blocks counted, all modes together.
     public var outputBlockCount: Int { outputBlocks.values.reduce(0, +) }
@@ -42,11 +48,21 @@ public struct BookReport: Sendable {
         return text + "; \(failures.count) failure" + (failures.count == 1 ? "" : "s")
     }
 
-    /// Everything to print: the rewrites, each failure, then the summary.
+    /// The convention problems, one per line under a heading; empty when there are none.
+    public var renderedConventionProblems: String {
+        if conventionProblems.isEmpty { return "" }
+        let count = conventionProblems.count
+        return
+            (["CONVENTIONS: \(count) problem\(count == 1 ? "" : "s") with the pages' conventions"]
+            + conventionProblems.map { "  \($0)" }).joined(separator: "\n")
+    }
+
+    /// Everything to print: the rewrites, each failure, the convention problems, then the summary.
     public var rendered: String {
         var parts: [String] = []
         if !rewrites.isEmpty { parts.append(rewrites.joined(separator: "\n")) }
         parts += failures.map(\.rendered)
+        if !conventionProblems.isEmpty { parts.append(renderedConventionProblems) }
         parts.append(summary)
         return parts.joined(separator: "\n\n") + "\n"
     }

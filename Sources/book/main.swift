@@ -9,7 +9,9 @@ let usage = """
            book --help
 
       check    run every chapter cell and compare its output with the book; compare every
-               code block with its source region. Changes nothing. Exits 1 on any failure.
+               code block with its source region; check the pages' conventions (the run line
+               above each output block, the recap, the navigation line, every relative link).
+               Changes nothing. Exits 1 on any failure or convention problem.
       update   the same, then rewrite the blocks that no longer match (bless). Blocks that
                still match are left byte-for-byte unchanged. Exits 1 if anything is left
                that it cannot fix (a failed run, a missing binary, a cell without a block).
@@ -93,7 +95,8 @@ nonisolated func runBook(_ arguments: [String]) -> Int32 {
         ? checker.check(chapters: chapters.isEmpty ? nil : chapters)
         : checker.update(chapters: chapters.isEmpty ? nil : chapters)
     print(report.rendered, terminator: "")
-    return report.isSuccess ? 0 : 1
+    // Convention problems fail a check; update reports them, but it exits 1 only for blocks it could not fix.
+    return (action == "check" ? report.isClean : report.isSuccess) ? 0 : 1
 }
 
 /// `book docs` and `book docs-coverage`: the check of the runtime's reference documentation.
