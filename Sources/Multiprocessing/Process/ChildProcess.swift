@@ -32,7 +32,8 @@ import Glibc
 /// to be ready, where a child is ready once it has ended. Inside a child, ``parentProcess()`` names
 /// the process that started it and says whether it still runs.
 ///
-/// Cost: `start()` is one `fork` (about 100 µs for a small program), plus a `pidfd_open`.
+/// Cost: `start()` is one `fork` (about 100 µs for a small program); a `pidfd_open` follows only at the
+/// first timed join.
 /// A `ChildProcess` is thread-safe; ``join(timeout:)-98o0p``, ``isAlive`` and ``exitCode`` may be called from any thread of
 /// the process that started it.
 ///
