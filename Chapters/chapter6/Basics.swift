@@ -68,11 +68,12 @@ nonisolated func blocking() throws {
     print("main: count \(queue.count), full? \(queue.isFull)")
     let reader = ChildProcess(name: "reader") {
         demoSleep(.seconds(1))
-        print("reader: got \(try queue.get())")
+        print("reader: taking an item")  // printed before the get, so before put("c") can return
+        _ = try queue.get()
     }
     try reader.start()
     try queue.put("c")  // waits until the reader makes room
-    print("main: put c returned, so the reader has taken an item; the queue holds \(queue.count)")
+    print("main: put c returned; the queue holds \(queue.count)")
     try reader.join()
     print("main: left in the queue: \(try queue.get()), \(try queue.get())")
     // end cell

@@ -7,7 +7,7 @@ let timeoutsCell = Cell("timeouts", "Timeouts: the full and empty errors", timeo
 nonisolated func timeouts() throws {
     // cell: timeouts
     let queue = try Queue<Int>(maxSize: 1)
-    func attempt(_ what: String, _ body: () throws -> Void) {
+    func timed(_ what: String, _ body: () throws -> Void) {
         let started = ContinuousClock.now
         do {
             try body()
@@ -17,9 +17,9 @@ nonisolated func timeouts() throws {
             print("\(what): \(error), after waiting the timeout? \(waited >= .milliseconds(500))")
         }
     }
-    attempt("get(timeout: 0.5 s) on an empty queue") { _ = try queue.get(timeout: .milliseconds(500)) }
-    attempt("put(1, timeout: 0.5 s)") { try queue.put(1, timeout: .milliseconds(500)) }
-    attempt("put(2, timeout: 0.5 s) on a full queue") { try queue.put(2, timeout: .milliseconds(500)) }
+    timed("get(timeout: 0.5 s) on an empty queue") { _ = try queue.get(timeout: .milliseconds(500)) }
+    timed("put(1, timeout: 0.5 s)") { try queue.put(1, timeout: .milliseconds(500)) }
+    timed("put(2, timeout: 0.5 s) on a full queue") { try queue.put(2, timeout: .milliseconds(500)) }
     // end cell
 }
 

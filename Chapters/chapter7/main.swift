@@ -5,5 +5,5 @@ runChapter(
         "chapter7", "Pipe: messages between two processes",
         cells: [
             helloCell, conversationCell, oneWayCell, endOfFileCell, forgotToCloseCell, pollDemoCell, pingPongCell,
-            buffersCell, errorsCell,
+            roundTripCell, buffersCell, errorsCell,
         ]))

@@ -2,16 +2,16 @@ import Glibc
 import Multiprocessing
 import Notebook
 
-struct TooBig: Error, CustomStringConvertible {
-    let n: Int
-    var description: String { "\(n) is too big" }
-}
-
 /// `swift run chapter8 throwing-task`
 let throwingTaskCell = Cell("throwing-task", "A task that throws", throwingTask)
 
 nonisolated func throwingTask() throws {
     // cell: throwing-task
+    struct TooBig: Error, CustomStringConvertible {
+        let n: Int
+        var description: String { "\(n) is too big" }
+    }
+
     let pool = try Pool(processes: 2) { (n: Int) throws -> Int in
         if n > 3 { throw TooBig(n: n) }
         return n * 10

@@ -7,28 +7,24 @@ let applyAsyncRoundsCell = Cell(
 
 nonisolated func applyAsyncRounds() throws {
     // cell: apply-async
-    let mayFinish = try (0..<10).map { _ in try Event() }  // one go-ahead per task
-    let running = try Queue<Int>()  // "task n is running"
+    let running = try SharedArray<Int>(count: 2)  // [tasks running now, most running at once]
+    let threeRunning = try Event()  // so that the overlap shows even on a busy machine
     let pool = try Pool(processes: 3) { (task: Int) -> String in
-        try running.put(task)
-        mayFinish[task].wait()
+        let now = running.withLock { counts in
+            counts[0] += 1
+            counts[1] = max(counts[1], counts[0])
+            return counts[0]
+        }
+        if now == 3 { threeRunning.set() }
+        threeRunning.wait()  // the first tasks wait here until three are running
         demoSleep(.milliseconds(300))  // the work
+        running.withLock { $0[0] -= 1 }
         return "hello \(task)"
     }
-    let results = try (0..<10).map { try pool.applyAsync($0) }
-    print("main: 10 tasks handed to the pool; applyAsync returned at once")
-
-    var rounds = 0
-    var finished = 0
-    while finished < 10 {
-        let atOnce = try (0..<min(3, 10 - finished)).map { _ in try running.get() }
-        rounds += 1
-        print("round \(rounds): \(atOnce.count) running at once")
-        for task in atOnce { mayFinish[task].set() }
-        finished += atOnce.count
-    }
-    print("10 tasks in \(rounds) rounds; ran in parallel: \(rounds < 10 ? "yes" : "no")")
+    let results = try (0..<10).map { try pool.applyAsync($0) }  // returns at once: no result yet
+    print("main: 10 tasks handed to the pool")
     print("results: \(try results.map { try $0.get() })")
+    print("most tasks running at once: \(running[1]), with 3 workers")
     pool.close()
     try pool.join()
     // end cell
@@ -39,22 +35,22 @@ let applyOneByOneCell = Cell("apply", "apply: one task after another", applyOneB
 
 nonisolated func applyOneByOne() throws {
     // cell: apply
-    let running = try Queue<Int>()
+    let running = try SharedArray<Int>(count: 2)  // [tasks running now, most running at once]
     let pool = try Pool(processes: 3) { (task: Int) -> String in
-        try running.put(task)
+        running.withLock { counts in
+            counts[0] += 1
+            counts[1] = max(counts[1], counts[0])
+        }
         demoSleep(.milliseconds(100))  // the work
+        running.withLock { $0[0] -= 1 }
         return "hello \(task)"
     }
-    var rounds = 0
-    var mostAtOnce = 0
+    var results: [String] = []
     for task in 0..<10 {
-        let result = try pool.apply(task)  // waits for this task before the next is sent
-        mostAtOnce = max(mostAtOnce, running.count)
-        _ = try running.get()
-        rounds += 1
-        if task < 2 { print("apply returned \(result)") }
+        results.append(try pool.apply(task))  // waits for this task's result before the next is sent
     }
-    print("10 tasks in \(rounds) rounds, at most \(mostAtOnce) at once; ran in parallel: \(rounds < 10 ? "yes" : "no")")
+    print("results: \(results)")
+    print("most tasks running at once: \(running[1]), with 3 workers")
     pool.close()
     try pool.join()
     // end cell
