@@ -72,8 +72,8 @@ nonisolated func roundTrip() throws {
     let trip = tripsTook / trips
     let start = startsTook / starts
     func microseconds(_ duration: Duration) -> Int { Int((duration / .microseconds(1)).rounded()) }
-    print("one round trip: \(microseconds(trip)) µs (the mean of \(trips))")
-    print("starting and joining a process: \(microseconds(start)) µs (the mean of \(starts))")
+    print("one round trip: ~\(microseconds(trip)) µs (the mean of \(trips))")
+    print("starting and joining a process: ~\(microseconds(start)) µs (the mean of \(starts))")
     print("a round trip costs less than a fifth of a process start: \(trip * 5 < start)")
     // end cell
 }
