@@ -93,3 +93,23 @@ nonisolated func killedHolder() throws {
     print("holder exit code \(holder.exitCode!), waiter exit code \(waiter.exitCode!)")
     // end cell
 }
+
+/// `swift run chapter4 exited-holder`
+let exitedHolderCell = Cell("exited-holder", "A holder that ends without releasing", exitedHolder)
+
+nonisolated func exitedHolder() throws {
+    // cell: exited-holder
+    let lock = try Lock()
+    let holder = ChildProcess(name: "holder") {
+        lock.acquire()
+        print("holder (pid \(getpid())): I took the lock, and I end without releasing it")
+    }
+    try holder.start()
+    try holder.join()
+    print("main: the holder has ended with code \(holder.exitCode!); lock still locked? \(lock.isLocked)")
+    lock.acquire()  // the holder is gone: this acquire takes the lock over
+    print("main: got the lock, \(lock.recovery.map { "\($0)" } ?? "normally")")
+    try lock.release()
+    print("main: released it; recovery after the release: \(lock.recovery.map { "\($0)" } ?? "none")")
+    // end cell
+}
