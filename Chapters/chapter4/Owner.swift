@@ -3,7 +3,7 @@ import Multiprocessing
 import Notebook
 
 /// `swift run chapter4 owner`
-let ownerDemoCell = Cell("owner", "A Lock has no owner; an RLock has one", ownerDemo)
+let ownerDemoCell = Cell("owner", "Who may release: anyone for a Lock, only the owner for an RLock", ownerDemo)
 
 nonisolated func ownerDemo() throws {
     // cell: owner
