@@ -40,3 +40,17 @@ nonisolated func daemonKilledParent() throws {
         "after the program: exit code \(program.exitCode!), processes left over: \(ProcessSnapshot.leftovers().count)")
     // end cell
 }
+
+/// `swift run chapter3 daemon-children`
+let daemonChildrenCell = Cell("daemon-children", "A daemonic process may not start children", daemonChildren)
+
+nonisolated func daemonChildren() throws {
+    // cell: daemon-children
+    let ticker = ChildProcess(name: "ticker", daemon: true) {
+        let helper = ChildProcess(name: "helper") {}
+        attempt("ticker: start a child") { try helper.start() }
+    }
+    try ticker.start()
+    try ticker.join()
+    // end cell
+}

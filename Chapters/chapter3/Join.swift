@@ -45,6 +45,7 @@ let joinInLoopCell = Cell("join-in-loop", "join inside the start loop runs one a
 
 nonisolated func joinInLoop() throws {
     // cell: join-in-loop
+    var started = ContinuousClock.now
     var mostAtOnce = 0
     for number in 1...3 {
         let worker = ChildProcess(name: "worker \(number)") {
@@ -56,15 +57,25 @@ nonisolated func joinInLoop() throws {
         mostAtOnce = max(mostAtOnce, activeChildren().count)
         try worker.join()  // the mistake: the next worker cannot start until this one ends
     }
+    let inTheLoop = ContinuousClock.now - started
     print("join inside the loop: at most \(mostAtOnce) worker running at once")
 
+    started = ContinuousClock.now
     let everyoneStarted = try Cue()
     let workers = (1...3).map { number in
-        ChildProcess(name: "worker \(number)") { everyoneStarted.wait() }
+        ChildProcess(name: "worker \(number)") {
+            everyoneStarted.wait()
+            demoSleep(.seconds(1))
+        }
     }
     for worker in workers { try worker.start() }
     print("start all, then join: \(activeChildren().count) workers running at once")
     everyoneStarted.signal(times: workers.count)
     for worker in workers { try worker.join() }
+    let allAtOnce = ContinuousClock.now - started
+
+    let oneSleep = Duration.seconds(1) * TimeScale.factor  // what demoSleep(.seconds(1)) sleeps
+    print("the loop took three sleeps or more: \(inTheLoop >= oneSleep * 3)")
+    print("start all, then join took less time than the loop: \(allAtOnce < inTheLoop)")
     // end cell
 }

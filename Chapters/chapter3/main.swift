@@ -4,6 +4,6 @@ runChapter(
     Chapter(
         "chapter3", "Daemons and join: who waits for whom",
         cells: [
-            programWaitsCell, daemonDiesCell, daemonKilledParentCell, parentProcessDemoCell, exitHandlersCell,
-            joinWaitsCell, joinTimeoutCell, joinInLoopCell, waitForAnyDemoCell,
+            programWaitsCell, daemonDiesCell, daemonKilledParentCell, daemonChildrenCell, parentProcessDemoCell,
+            exitHandlersCell, joinWaitsCell, joinTimeoutCell, joinInLoopCell, waitForAnyDemoCell,
         ]))

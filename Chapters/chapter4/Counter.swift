@@ -38,9 +38,11 @@ nonisolated func lockedCounter() throws {
     // cell: counter
     let lock = try Lock()
     let counter = try RawSharedValue(0)
+    let go = try Event()
     let workers = (1...4).map { _ in
         ChildProcess {
-            for _ in 0..<25_000 {
+            go.wait()  // all four start counting together, so that they really overlap
+            for _ in 0..<250_000 {
                 lock.acquire()
                 counter.value += 1  // read, add one, write back: nobody else runs this meanwhile
                 try lock.release()
@@ -48,8 +50,9 @@ nonisolated func lockedCounter() throws {
         }
     }
     for worker in workers { try worker.start() }
+    go.set()
     for worker in workers { try worker.join() }
-    print("4 processes × 25000 increments: counter = \(counter.value), exact: \(counter.value == 100_000)")
+    print("4 processes × 250000 increments: counter = \(counter.value), exact: \(counter.value == 1_000_000)")
     // end cell
 }
 

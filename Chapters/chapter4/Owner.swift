@@ -3,7 +3,7 @@ import Multiprocessing
 import Notebook
 
 /// `swift run chapter4 owner`
-let ownerDemoCell = Cell("owner", "A Lock has no owner; an RLock has one", ownerDemo)
+let ownerDemoCell = Cell("owner", "Who may release: anyone for a Lock, only the owner for an RLock", ownerDemo)
 
 nonisolated func ownerDemo() throws {
     // cell: owner
@@ -91,5 +91,25 @@ nonisolated func killedHolder() throws {
     try waiter.join()
     try holder.join()
     print("holder exit code \(holder.exitCode!), waiter exit code \(waiter.exitCode!)")
+    // end cell
+}
+
+/// `swift run chapter4 exited-holder`
+let exitedHolderCell = Cell("exited-holder", "A holder that ends without releasing", exitedHolder)
+
+nonisolated func exitedHolder() throws {
+    // cell: exited-holder
+    let lock = try Lock()
+    let holder = ChildProcess(name: "holder") {
+        lock.acquire()
+        print("holder (pid \(getpid())): I took the lock, and I end without releasing it")
+    }
+    try holder.start()
+    try holder.join()
+    print("main: the holder has ended with code \(holder.exitCode!); lock still locked? \(lock.isLocked)")
+    lock.acquire()  // the holder is gone: this acquire takes the lock over
+    print("main: got the lock, \(lock.recovery.map { "\($0)" } ?? "normally")")
+    try lock.release()
+    print("main: released it; recovery after the release: \(lock.recovery.map { "\($0)" } ?? "none")")
     // end cell
 }

@@ -42,17 +42,21 @@ nonisolated func clean() throws {
     // cell: clean
     let lock = try Lock()
     let firstIsHalfWay = try Event()
+    let secondHasTried = try Event()
     let first = ChildProcess(name: "first") {
         lock.withLock {
             sayWordByWord("first: the quick brown")
             firstIsHalfWay.set()
-            demoSleep(.milliseconds(300))  // the other writer is ready, but must wait
+            secondHasTried.wait()  // the other writer is ready now, but must wait for the lock
             sayWordByWord(" fox jumps\n")
         }
     }
     let second = ChildProcess(name: "second") {
         firstIsHalfWay.wait()
+        let wasFree = lock.tryAcquire()  // takes the lock only if it is free; false here
+        secondHasTried.set()
         lock.withLock { sayWordByWord("second: hello world\n") }
+        print("second: was the lock free when I came? \(wasFree)")
     }
     for writer in [first, second] { try writer.start() }
     for writer in [first, second] { try writer.join() }

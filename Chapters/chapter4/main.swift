@@ -5,5 +5,5 @@ runChapter(
         "chapter4", "Lock: one process at a time",
         cells: [
             garbledCell, cleanCell, manyWritersCell, lostUpdateCell, lockedCounterCell, withLockDemoCell,
-            timeoutDemoCell, ownerDemoCell, rlockDemoCell, misuseCell, killedHolderCell,
+            timeoutDemoCell, ownerDemoCell, rlockDemoCell, misuseCell, killedHolderCell, exitedHolderCell,
         ]))
