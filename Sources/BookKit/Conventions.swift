@@ -32,7 +32,8 @@ enum LinkedFile {
 /// A chapter page (`book/NN-name.md`, chapter N):
 /// - shows how to run each cell: the nearest non-blank line above every output marker that is not
 ///   manual is a visible sentence (not an HTML comment) containing the command in backticks,
-///   "`swift run chapterN <cell>`", for that very cell; when the block's mode is unordered or
+///   "`swift run chapterN <cell>`", for that very cell (options or a redirection may follow the cell
+///   inside the backticks: "`swift run chapter2 exit-codes 2>&1`"); when the block's mode is unordered or
 ///   interleaved, that line also says "one possible run" (in any case);
 /// - has one `## Recap` section of 3 to 6 `- ` items (it ends at the next heading or at `---`);
 /// - ends with a `---` line and then a navigation line that holds exactly these links, separated by
@@ -119,7 +120,7 @@ public enum Conventions {
             let line = page.lines[above]
             if trimmed(line).hasPrefix("<!--") {
                 problem(above, "the line above the output block of \(marker.cell) is an HTML comment: show \(command)")
-            } else if !line.contains(command) {
+            } else if !line.contains(command) && !line.contains(command.dropLast() + " ") {
                 problem(above, "the line above the output block of \(marker.cell) does not show \(command)")
             }
             let varies = attributes.mode == .unordered || attributes.mode == .interleaved

@@ -87,6 +87,16 @@ final class NavigationTests: XCTestCase {
         assertOneProblem(mutated, containing: "does not show `swift run chapter2 hello`")
     }
 
+    func testARunLineMayAddARedirectionButNotChangeTheCell() {
+        let redirected = goodPage.replacingOccurrences(
+            of: "`swift run chapter2 hello` prints:", with: "`swift run chapter2 hello 2>&1` prints:")
+        XCTAssertNotEqual(redirected, goodPage)
+        XCTAssertEqual(problems(redirected), [])
+        let longer = goodPage.replacingOccurrences(
+            of: "`swift run chapter2 hello` prints:", with: "`swift run chapter2 hello-world` prints:")
+        assertOneProblem(longer, containing: "does not show `swift run chapter2 hello`")
+    }
+
     func testARunLineOfAnotherChapterFails() {
         let mutated = goodPage.replacingOccurrences(
             of: "`swift run chapter2 hello` prints:", with: "`swift run chapter3 hello` prints:")
