@@ -79,6 +79,24 @@ public enum Tracing {
         return (summary, timeline)
     }
 
+    /// Stops the trace this process started without merging or writing anything (the bench's traced
+    /// rows): how many events were kept and dropped. nil when this process did not start one.
+    package static func stopDiscarding() -> (recorded: Int, dropped: Int)? {
+        let pid = ProcessTable.shared.pid
+        guard
+            let ended = session.withLock({ (current) -> Session? in
+                guard let session = current, session.owner == pid else { return nil }
+                current = nil
+                return session
+            })
+        else { return nil }
+        if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
+        let appended = Int(mp_trace_appended(ended.region))
+        let kept = min(appended, Int(ended.capacity))
+        mp_trace_discard(ended.region, ended.capacity, names)
+        return (kept, appended - kept)
+    }
+
     /// The owner's trace: where it goes and its region.
     private struct Session: @unchecked Sendable {
         let path: String
