@@ -67,7 +67,9 @@ final class TimelineTests: XCTestCase {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let events = try XCTUnwrap(object["traceEvents"] as? [[String: Any]])
         let names = Set(
-            events.filter { ($0["ph"] as? String) == "M" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String })
+            events.filter { ($0["ph"] as? String) == "M" }.compactMap {
+                ($0["args"] as? [String: Any])?["name"] as? String
+            })
         XCTAssertTrue(names.isSuperset(of: ["first", "second"]), "\(names)")
         XCTAssertTrue(events.contains { ($0["name"] as? String) == "hold Lock 1" })
     }

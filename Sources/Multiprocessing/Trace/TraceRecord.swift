@@ -111,7 +111,8 @@ enum Trace {
     /// Records, on the lane of process `pid`, that its parent reaped it with `status`.
     static func recordExit(of pid: pid_t, _ status: ExitStatus?) {
         guard let region = mp_trace_active() else { return }
-        mp_trace_append_for(region, pid, kind(.process, .exited), UInt64(UInt32(bitPattern: pid)), status?.exitCode ?? 0)
+        mp_trace_append_for(
+            region, pid, kind(.process, .exited), UInt64(UInt32(bitPattern: pid)), status?.exitCode ?? 0)
     }
 
     /// A new process (just forked, one thread) records its name and that it started.

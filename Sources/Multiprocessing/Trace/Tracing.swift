@@ -27,7 +27,7 @@ import Synchronization
 ///
 /// Cost: off, each instrumented operation tests one pointer. On, each event is a clock read
 /// (about 20 ns) and one atomic add on a counter that all processes share, with no system call and
-/// no lock: a contended ``Lock`` runs at roughly half speed, a ``Pool/map(_:chunkSize:)`` of tiny
+/// no lock: a contended ``Lock`` runs at roughly half speed, a ``Pool/map(_:chunkSize:)-s2jj`` of tiny
 /// items a few percent slower. The region takes address space for `capacity` events (32 bytes each)
 /// but memory only for the events recorded. When it is full, later events are dropped and counted
 /// (``TraceSummary/droppedCount``); nothing waits.
