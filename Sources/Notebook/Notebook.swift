@@ -34,6 +34,7 @@ public struct Chapter: Sendable {
 
 /// Runs a chapter from the command line and exits:
 /// no argument runs every cell in order; `<cell-id>` runs one; `--list` lists them; `--help` helps.
+/// `--timeline` (with a cell id or without) traces each cell and draws its timeline after its output.
 /// Each cell runs in a fresh child process, so exit-time behaviour is real per cell.
 /// The exit status is 1 when a cell failed, 2 on a usage error.
 public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arguments) -> Never {
@@ -45,7 +46,9 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
     // Line-buffered even into a pipe, so that output appears in the order processes print it,
     // in a terminal and in the book's checker alike.
     ProcessIO.setStandardOutputBuffering(.line)
-    let options = Array(arguments.dropFirst())
+    var options = Array(arguments.dropFirst())
+    let timeline = options.contains("--timeline")
+    options.removeAll { $0 == "--timeline" }
     switch options.first {
     case "--help", "-h":
         printUsage(chapter)
@@ -58,7 +61,7 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
         exitProcess(0)
     case nil:
         var failures = 0
-        for cell in chapter.cells where !run(cell, of: chapter) { failures += 1 }
+        for cell in chapter.cells where !run(cell, of: chapter, timeline: timeline) { failures += 1 }
         exitProcess(failures == 0 ? 0 : 1)
     case let id?:
         guard options.count == 1, let cell = chapter.cells.first(where: { $0.id == id }) else {
@@ -67,7 +70,7 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
                     + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
             exitProcess(2)
         }
-        exitProcess(run(cell, of: chapter) ? 0 : 1)
+        exitProcess(run(cell, of: chapter, timeline: timeline) ? 0 : 1)
     }
 }
 
@@ -79,10 +82,33 @@ private func printUsage(_ chapter: Chapter) {
         usage: swift run \(chapter.name)            run every cell, in order
                swift run \(chapter.name) <cell-id>  run one cell
                swift run \(chapter.name) --list     list the cells
+               swift run \(chapter.name) <cell-id> --timeline
+                                          run one cell traced, then draw who waited,
+                                          held a lock or worked when (one row per process)
 
         Each cell runs in a fresh child process. Set \(TimeScale.variable)=0.1 to make the
         demo's pauses ten times shorter.
         """)
+}
+
+/// Runs one cell in a fresh child process and reports whether it succeeded. With `timeline`, the
+/// run is traced and its timeline drawn after the cell's output.
+private func run(_ cell: Cell, of chapter: Chapter, timeline: Bool = false) -> Bool {
+    guard timeline else { return run(cell, of: chapter) }
+    do {
+        // Never written: the records are drawn, not saved.
+        try Tracing.start(writingTo: "/dev/null")
+    } catch {
+        writeError("\(chapter.name): cannot trace cell \(cell.id): \(error)\n")
+        return false
+    }
+    let succeeded = run(cell, of: chapter)
+    if let (_, trace) = Tracing.stopAndCollect() {
+        ProcessIO.flushStdio()
+        print("── timeline of \(cell.id) " + String(repeating: "─", count: max(3, 64 - cell.id.count)))
+        print(drawTimeline(trace), terminator: "")
+    }
+    return succeeded
 }
 
 /// Runs one cell in a fresh child process and reports whether it succeeded.

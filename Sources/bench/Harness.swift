@@ -37,6 +37,8 @@ struct Workload: Sendable {
     /// Operations per repetition, full size and quick (smoke test) size.
     let operations: Int
     let quickOperations: Int
+    /// Whether twin.py has the workload (the traced rows have no Python side: Python has no tracer).
+    var hasTwin = true
     /// Runs `operations` operations once, verifies their result, and returns the elapsed seconds.
     let run: @Sendable (_ operations: Int) throws -> Double
 }
@@ -122,7 +124,7 @@ func runBenchmarks(arguments: [String]) {
             let swift = median(figures)
             var python: Double? = nil
             var note = ""
-            if let twin {
+            if let twin, workload.hasTwin {
                 switch twin.measure(workload.name, operations: operations, repetitions: options.repetitions) {
                 case .success(let value): python = value
                 case .failure(let error): note = "  (python: \(error))"

@@ -1,2 +1,3 @@
 /// Every workload, in the order of the table.
-let allWorkloads: [Workload] = processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + poolWorkloads
+let allWorkloads: [Workload] =
+    processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + poolWorkloads + traceWorkloads

@@ -248,6 +248,35 @@ final class FoundationInteropTests: XCTestCase {
         news.close()
     }
 
+    /// A trace beside Foundation: its names are plain, and the file it writes is JSON that
+    /// Foundation's parser reads.
+    func testATraceBesideFoundation() throws {
+        let path = NSTemporaryDirectory() + "interop-trace-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(Tracing.defaultCapacity, 1 << 20)
+        try Tracing.start(writingTo: path)
+        XCTAssertTrue(Tracing.isActive)
+        XCTAssertThrowsError(try Tracing.start(writingTo: path)) {
+            XCTAssertEqual($0 as? TracingError, .alreadyTracing)
+        }
+        let child = ChildProcess(name: "traced") {}
+        try child.start()
+        try child.join()
+        let summary: TraceSummary = try XCTUnwrap(try Tracing.stop())
+        XCTAssertEqual(summary.path, path)
+        XCTAssertEqual(summary.droppedCount, 0)
+        XCTAssertGreaterThanOrEqual(summary.processCount, 1)
+        XCTAssertGreaterThan(summary.eventCount, 0)
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(
+            TracingError.cannotWrite(path: "/x", SystemError("open", errno: ENOENT)).description.hasPrefix(
+                "cannot write the trace to /x"), true)
+        XCTAssertEqual(
+            TracingError.system(SystemError("mmap", errno: ENOMEM)), .system(SystemError("mmap", errno: ENOMEM)))
+        XCTAssertNotEqual(TracingError.invalidCapacity(0), .alreadyTracing)
+    }
+
     /// Guards the test above: every public type and function of the runtime appears in it, so a new
     /// public name is checked beside Foundation too. Reads the runtime's sources.
     func testEveryPublicNameOfTheRuntimeIsUsedBesideFoundation() throws {

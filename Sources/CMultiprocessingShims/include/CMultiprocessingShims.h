@@ -148,4 +148,52 @@ void mp_fork_gate_open(void);
 // The number of threads of this process (field 20 of /proc/self/stat), or -1 if unreadable.
 int mp_thread_count(void);
 
+
+// ---- Tracing (Multiprocessing/Trace): one shared region of fixed-size records ----
+// The region of the trace this process records into, or NULL. Tracing off costs the one plain
+// load and branch of mp_trace_active(); a fork copies the pointer, so children record too.
+extern void *mp_trace_region;
+static inline void *mp_trace_active(void) { return mp_trace_region; }
+void mp_trace_set_active(void *region);
+
+// One event as stored: 32 bytes. `kind` is written last (release), so a record whose writer
+// was killed half-way reads as kind 0 and is skipped.
+typedef struct {
+    int64_t nanoseconds;  // CLOCK_MONOTONIC
+    int32_t pid;
+    int32_t tid;
+    uint64_t object;
+    int32_t argument;
+    uint16_t kind;
+    uint16_t spare;
+} mp_trace_record;
+
+// A fresh zero-filled shared region for `capacity` records and `names` process names
+// (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE: untouched pages cost nothing), owned by the caller's
+// process. NULL with errno on failure.
+void *mp_trace_create(uint64_t capacity, uint64_t names);
+// Frees the region's pages (its address range stays mapped: a thread still appending writes to
+// fresh zero pages, harmlessly).
+void mp_trace_discard(void *region, uint64_t capacity, uint64_t names);
+// Appends one record for the calling thread: a clock read and one atomic fetch-add on the shared
+// index. A full region drops the record (the index keeps counting: the excess is the drop count).
+void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argument);
+// The same on behalf of another process's main thread (a child's exit, seen by its parent).
+void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
+// Records `name` (at most 59 bytes kept) as the name of process `pid`.
+void mp_trace_name(void *region, pid_t pid, const char *name);
+// How many records were appended (dropped ones included), how many fit, the owner's pid and the
+// start time.
+uint64_t mp_trace_appended(const void *region);
+uint64_t mp_trace_capacity(const void *region);
+pid_t mp_trace_owner(const void *region);
+int64_t mp_trace_start(const void *region);
+// Copies record `index` into `out`; 0 when it is empty (never written, or its writer died mid-way).
+int mp_trace_read(const void *region, uint64_t index, mp_trace_record *out);
+// How many names were recorded; name `index`'s pid (0: empty) and its text, NUL-terminated.
+uint64_t mp_trace_name_count(const void *region);
+pid_t mp_trace_name_at(const void *region, uint64_t index, const char **name);
+// The monotonic clock in nanoseconds, as the records have it.
+int64_t mp_trace_now(void);
+
 #endif

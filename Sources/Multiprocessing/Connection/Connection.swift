@@ -86,8 +86,12 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     private static var keptBufferSize: Int { 1 << 20 }
     private static var spinLimit: Duration { .microseconds(20) }
 
-    init(fd: Int32, kind: Kind, maxMessageSize: Int) {
+    /// What a trace calls this connection: the same for both ends of a pipe (its first descriptor).
+    let traceID: UInt64
+
+    init(fd: Int32, kind: Kind, maxMessageSize: Int, traceID: Int32? = nil) {
         _ = ForkGeneration.installed
+        self.traceID = UInt64(UInt32(bitPattern: traceID ?? fd))
         self.fd = fd
         self.kind = kind
         self.maxMessageSize = maxMessageSize
@@ -129,6 +133,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             guard length <= maxMessageSize else { throw .messageTooLarge(size: length, maximum: maxMessageSize) }
             buffer.store(UInt32(length), at: 0)
             try writeFrame(header: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count), payload: nil)
+            Trace.record(.pipe, .sent, traceID, Int32(truncatingIfNeeded: length))
         }
     }
 
@@ -145,6 +150,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   are contiguous in memory (all of the above), one copy into an array otherwise.
     public func sendBytes(_ bytes: some Collection<UInt8>) throws(ConnectionError) {
         try Self.withBytes(of: bytes) { (payload) throws(ConnectionError) in try sendFrame(payload) }
+        Trace.record(.pipe, .sent, traceID, Int32(truncatingIfNeeded: bytes.count))
     }
 
     /// Sends `count` bytes of `bytes` from `offset` (counted from the collection's start) as one
@@ -168,6 +174,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try Self.withBytes(of: bytes) { (payload) throws(ConnectionError) in
             try sendFrame(UnsafeRawBufferPointer(rebasing: payload[offset..<offset + count]))
         }
+        Trace.record(.pipe, .sent, traceID, Int32(truncatingIfNeeded: count))
     }
 
     /// Lends `bytes` to `body` as raw memory: in place when they are contiguous, else copied into
@@ -259,7 +266,23 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
     ///   message along); a message larger than 64 KiB takes a few more.
     public func receive() throws(ConnectionError) -> Message {
-        try withNextFrame(decode)
+        try traceReceive { () throws(ConnectionError) in try withNextFrame(decode) }
+    }
+
+    /// Runs a public receive; a trace sees its wait (when nothing had arrived) and its end.
+    @inline(__always)
+    private func traceReceive<T>(_ body: () throws(ConnectionError) -> T) throws(ConnectionError) -> T {
+        guard Trace.isOn else { return try body() }
+        let waits = (try? poll()) == false
+        if waits { Trace.record(.pipe, .waiting, traceID) }
+        do {
+            let result = try body()
+            Trace.record(.pipe, .received, traceID)
+            return result
+        } catch {
+            if waits { Trace.record(.pipe, .timedOut, traceID) }
+            throw error
+        }
     }
 
     /// With `readLock` held: the message in a frame.
@@ -274,7 +297,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
     /// - Throws: as ``receive()-68hv2``, except `.undecodable`.
     public func receiveBytes() throws(ConnectionError) -> [UInt8] {
-        try withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+        try traceReceive { () throws(ConnectionError) in
+            try withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+        }
     }
 
     /// Receives the next message as raw bytes into memory the caller owns, and returns its size:
@@ -291,6 +316,10 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// - Cost: as ``receiveBytes()-73kgr``, with one copy into `buffer` and no allocation (a message
     ///   larger than 64 KiB grows this end's read buffer while it arrives, as for any receive).
     public func receiveBytes(into buffer: UnsafeMutableRawBufferPointer) throws(ConnectionError) -> Int {
+        try traceReceive { () throws(ConnectionError) in try receiveBytesUntraced(into: buffer) }
+    }
+
+    private func receiveBytesUntraced(into buffer: UnsafeMutableRawBufferPointer) throws(ConnectionError) -> Int {
         try enter(sending: false)
         defer { leave() }
         return try readLock.withLock { () throws(ConnectionError) -> Int in

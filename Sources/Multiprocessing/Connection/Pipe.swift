@@ -27,6 +27,7 @@ extension Connection {
     public static func makePipe(duplex: Bool = true, maxMessageSize: Int = defaultMaxMessageSize)
         throws(ConnectionError) -> (Connection<Message>, Connection<Message>)
     {
+        Tracing.startIfAsked()
         guard maxMessageSize > 0, maxMessageSize <= Int(UInt32.max) else {
             throw .invalidMaxMessageSize(maxMessageSize)
         }
@@ -35,7 +36,7 @@ extension Connection {
                 let (first, second) = try Sys.socketPair(.stream, nonBlocking: true)
                 return (
                     Connection(fd: first, kind: .duplex, maxMessageSize: maxMessageSize),
-                    Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize)
+                    Connection(fd: second, kind: .duplex, maxMessageSize: maxMessageSize, traceID: first)
                 )
             }
             // A pipe cannot refuse SIGPIPE per call as a socket can: ignore it, so that writing to a
@@ -44,7 +45,7 @@ extension Connection {
             let (readEnd, writeEnd) = try Sys.nonBlockingPipe()
             return (
                 Connection(fd: readEnd, kind: .receiveOnly, maxMessageSize: maxMessageSize),
-                Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize)
+                Connection(fd: writeEnd, kind: .sendOnly, maxMessageSize: maxMessageSize, traceID: readEnd)
             )
         } catch {
             throw .system(error)

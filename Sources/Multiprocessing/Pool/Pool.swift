@@ -88,6 +88,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         tuning: PoolTuning,
         _ function: @escaping @Sendable (Input) throws -> Output
     ) throws(PoolError) {
+        Tracing.startIfAsked()  // before the pool's thread forks the zygote
         let count = processes ?? cpuCount()
         guard count >= 1 else { throw .invalidProcessCount(count) }
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw .invalidMaxTasksPerChild(maxTasksPerChild) }

@@ -103,6 +103,7 @@ open class ChildProcess: @unchecked Sendable {
     ///   - target: the work to do in the child. It runs in another process: what it changes is not
     ///     seen by the parent.
     public init(name: String? = nil, daemon: Bool = false, target: (() throws -> Void)? = nil) {
+        Tracing.startIfAsked()
         let identity = ProcessTable.shared.nextChildIdentity()
         self.identity = identity
         self.name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
@@ -279,6 +280,15 @@ open class ChildProcess: @unchecked Sendable {
     ///   (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
+        guard Trace.isOn, let pid, isAlive else { return try joinUntraced(timeout: timeout) }
+        let id = UInt64(UInt32(bitPattern: pid))
+        Trace.record(.process, .waiting, id)
+        let ended = try joinUntraced(timeout: timeout)
+        Trace.record(.process, ended ? .joined : .timedOut, id)
+        return ended
+    }
+
+    private func joinUntraced(timeout: Duration?) throws(ProcessError) -> Bool {
         let deadline = Deadline(timeout: timeout).instant
         if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
         var backoff = Duration.microseconds(50)
@@ -434,6 +444,7 @@ open class ChildProcess: @unchecked Sendable {
         }
         if let pidfd { Sys.close(pidfd) }
         state = .ended(pid: pid, status: status)
+        Trace.recordExit(of: pid, status)
         ProcessTable.shared.unregister(self)
         return true
     }
@@ -452,6 +463,7 @@ public func currentProcess() -> ChildProcess {
 /// `atexit` handler, so none inherited from the parent runs twice (see ``atProcessExit(_:)``).
 public func exitProcess(_ status: Int32) -> Never {
     ProcessTable.shared.runExitHandling()
+    Trace.record(.process, .exiting, UInt64(UInt32(bitPattern: ProcessTable.shared.pid)), status)
     Sys.flushStdio()
     Sys.exitImmediately(status)
 }

@@ -41,6 +41,7 @@ extension ProcessTable {
     ///   /proc/self/stat (about 10 µs) and the wait for the runtime's threads to park (microseconds
     ///   when they are idle or looping, at most `ForkGate.patience`); plus the observer's work.
     static func fork(installExitHandler: Bool) throws(SystemError) -> pid_t {
+        Tracing.startIfAsked()  // before the fork: the child inherits the trace, never reads MP_TRACE
         let table = shared
         table.prepareToFork(installExitHandler: installExitHandler)
         let passage = ForkGate.close()

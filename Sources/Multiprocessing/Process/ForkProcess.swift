@@ -40,5 +40,7 @@ public func forkProcess() throws(SystemError) -> ForkResult {
 /// Waits for a child made by ``forkProcess()`` to end, reaps it, and decodes how it ended.
 /// - Throws: ``SystemError`` (ECHILD when `pid` is not an unreaped child of this process).
 public func waitForProcess(_ pid: pid_t) throws(SystemError) -> ExitStatus {
-    try Sys.reap(pid)
+    let status = try Sys.reap(pid)
+    Trace.recordExit(of: pid, status)
+    return status
 }

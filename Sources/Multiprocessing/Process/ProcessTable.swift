@@ -64,6 +64,7 @@ package final class ProcessTable: @unchecked Sendable {
     func becomeChild(pid: pid_t, current: ChildProcess?, identity: [Int], parent: ParentProcess? = nil) {
         ProcessTable.shared = ProcessTable(pid: pid, identity: identity, current: current, parent: parent)
         StartWords.markRunning()
+        Trace.recordStart(pid: pid, name: ProcessTable.shared.current.name)
     }
 
     /// Called by `ChildProcess.start` on the thread that forked the child, right after the fork.
@@ -112,5 +113,6 @@ package final class ProcessTable: @unchecked Sendable {
         for child in children {
             _ = try? child.join()
         }
+        Tracing.finishAtExit()
     }
 }

@@ -69,6 +69,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// - Throws: ``QueueError/invalidMaxSize(_:)``, `.invalidCapacity`, or `.system` when the memory cannot
     ///   be mapped.
     public init(maxSize: Int = 0, capacity: Int = defaultCapacity) throws(QueueError) {
+        Tracing.startIfAsked()
         ring = try QueueRing(maxItems: maxSize, capacity: capacity)
         self.maxSize = maxSize
         raw = RawItem<Item>()

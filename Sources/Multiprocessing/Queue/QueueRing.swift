@@ -335,10 +335,17 @@ final class QueueRing: @unchecked Sendable {
                 handedOver = true
                 return current
             }
-            if deadline.hasPassed { throw timedOut }
+            if deadline.hasPassed {
+                if waits > 0 { Trace.record(.queue, .timedOut, tail) }
+                throw timedOut
+            }
+            if waits == 0 { Trace.record(.queue, .waiting, tail) }
             let (condition, word, spin) = blocker(current, waits == 0)
             wait(on: condition, watching: word, spin: spin, until: deadline, held: &held)
-            guard held else { throw timedOut }
+            guard held else {
+                Trace.record(.queue, .timedOut, tail)
+                throw timedOut
+            }
             waits += 1
         }
     }
@@ -370,6 +377,7 @@ final class QueueRing: @unchecked Sendable {
         if notEmpty.waiterCount > 0 { notEmpty.notify() }  // before the commit: see the file comment
         let next = Position(items: tailPosition.items &+ 1, bytes: tailPosition.bytes &+ UInt32(size))
         tail.pointee.store(next.word, ordering: .releasing)  // the commit
+        Trace.record(.queue, .put, tail, Int32(truncatingIfNeeded: payload.count))
         faultHook?(.putCommitted)
     }
 
@@ -410,6 +418,7 @@ final class QueueRing: @unchecked Sendable {
         }
         let next = Position(items: headPosition.items &+ 1, bytes: headPosition.bytes &+ UInt32(size))
         head.pointee.store(next.word, ordering: .releasing)  // the commit
+        Trace.record(.queue, .got, tail, Int32(truncatingIfNeeded: length))
         faultHook?(.getCommitted)
         return payload
     }

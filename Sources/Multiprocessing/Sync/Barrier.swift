@@ -53,6 +53,7 @@ public final class Barrier: @unchecked Sendable {
     ///   cannot be made.
     public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(SyncError)
     {
+        Tracing.startIfAsked()
         guard parties >= 1 && parties <= 1 << 20 else { throw .invalidBarrierParties(parties) }
         self.parties = parties
         self.action = action
@@ -90,6 +91,20 @@ public final class Barrier: @unchecked Sendable {
     ///   breaks it); `.barrierActionFailed` (holding the thrown error) in the waiter whose `action` threw.
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(SyncError) -> Int {
+        guard Trace.isOn else { return try waitUntraced(timeout: timeout) }
+        let id = UInt64(UInt(bitPattern: ObjectIdentifier(self)))
+        Trace.record(.barrier, .waiting, id)
+        do {
+            let index = try waitUntraced(timeout: timeout)
+            Trace.record(.barrier, .woken, id, Int32(index))
+            return index
+        } catch {
+            Trace.record(.barrier, .timedOut, id)
+            throw error
+        }
+    }
+
+    private func waitUntraced(timeout: Duration?) throws(SyncError) -> Int {
         let deadline = Deadline(timeout: timeout ?? self.timeout)
         try lock()
         defer { unlock() }

@@ -106,6 +106,15 @@ public final class Condition: @unchecked Sendable {
 
     private func wait(until deadline: Deadline) throws(SyncError) -> Bool {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .wait) }
+        guard Trace.isOn else { return waitHolding(until: deadline) }
+        let id = UInt64(UInt(bitPattern: ObjectIdentifier(self)))
+        Trace.record(.condition, .waiting, id)
+        let notified = waitHolding(until: deadline)
+        Trace.record(.condition, notified ? .woken : .timedOut, id)
+        return notified
+    }
+
+    private func waitHolding(until deadline: Deadline) -> Bool {
         let ticket = condition.prepareToWait()
         switch underlying {
         case .lock(let lock):
@@ -143,6 +152,7 @@ public final class Condition: @unchecked Sendable {
     ///   the lock.
     public func notify(_ count: Int = 1) throws(SyncError) {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
+        Trace.record(.condition, .notified, UInt64(UInt(bitPattern: ObjectIdentifier(self))), Int32(clamping: count))
         condition.notify(count)
     }
 
@@ -151,6 +161,7 @@ public final class Condition: @unchecked Sendable {
     ///   the lock.
     public func notifyAll() throws(SyncError) {
         guard isHeldByCurrentThread else { throw .conditionLockNotHeld(operation: .notify) }
+        Trace.record(.condition, .notified, UInt64(UInt(bitPattern: ObjectIdentifier(self))), -1)
         condition.notifyAll()
     }
 }

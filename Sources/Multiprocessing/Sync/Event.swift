@@ -25,6 +25,7 @@ public final class Event: @unchecked Sendable {
     /// Creates a lowered flag in fresh shared memory. Python's `Event()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
+        Tracing.startIfAsked()
         var layout = SharedLayout()
         let wordField = layout.reserve(Atomic<UInt32>.self)
         let waitersField = layout.reserve(Atomic<UInt32>.self)
@@ -48,6 +49,7 @@ public final class Event: @unchecked Sendable {
     /// Raises the flag and wakes every process waiting for it. Setting a raised flag does nothing.
     /// Python's `Event.set()`.
     public func set() {
+        Trace.record(.event, .set, word)
         var current = word.pointee.load(ordering: .relaxed)
         while current & 1 == 0 {
             let raised = (current &+ 2) | 1  // next generation, flag up
@@ -75,6 +77,14 @@ public final class Event: @unchecked Sendable {
     public func wait(timeout: Duration? = nil) -> Bool {
         let seen = word.pointee.load(ordering: .acquiring)
         if seen & 1 == 1 { return true }
+        guard Trace.isOn else { return wait(after: seen, timeout: timeout) }
+        Trace.record(.event, .waiting, word)
+        let raised = wait(after: seen, timeout: timeout)
+        Trace.record(.event, raised ? .woken : .timedOut, word)
+        return raised
+    }
+
+    private func wait(after seen: UInt32, timeout: Duration?) -> Bool {
         let deadline = Deadline(timeout: timeout)
         waiters.pointee.add(1, ordering: .sequentiallyConsistent)
         defer { waiters.pointee.subtract(1, ordering: .sequentiallyConsistent) }

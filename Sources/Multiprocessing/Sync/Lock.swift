@@ -28,6 +28,7 @@ public final class Lock: @unchecked Sendable {
     /// Creates an unlocked lock in fresh shared memory. Python's `Lock()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public init() throws(SyncError) {
+        Tracing.startIfAsked()
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
         let memory: SharedMemory

@@ -42,6 +42,8 @@ struct LockCore: @unchecked Sendable {
     private let holder: UnsafeMutablePointer<Atomic<UInt64>>
     private let recoveryRecord: UnsafeMutablePointer<Atomic<UInt64>>
     let depth: UnsafeMutablePointer<Atomic<UInt32>>
+    /// What a trace calls this lock (Lock or RLock).
+    private let traced: TraceObject
 
     /// Reserves one lock's words, together on one cache line (with whatever the caller adds next).
     static func reserve(in layout: inout SharedLayout) -> Fields {
@@ -53,8 +55,9 @@ struct LockCore: @unchecked Sendable {
     }
 
     /// Initializes the words (unlocked): once, by the creator, before other processes use them.
-    init(initializing fields: Fields, in memory: SharedMemory) {
+    init(initializing fields: Fields, in memory: SharedMemory, tracedAs traced: TraceObject = .lock) {
         self.memory = memory
+        self.traced = traced
         owner = memory.pointer(to: fields.owner)
         sleepers = memory.pointer(to: fields.sleepers)
         holder = memory.pointer(to: fields.holder)
@@ -96,8 +99,21 @@ struct LockCore: @unchecked Sendable {
     @inline(__always)
     func acquire(until deadline: Deadline) -> Bool {
         let me = Self.me
-        if take(me) { return true }
-        return acquireContended(me, until: deadline)
+        if take(me) {
+            Trace.record(traced, .acquired, owner)
+            return true
+        }
+        return acquireContendedTraced(me, until: deadline)
+    }
+
+    /// A trace sees the wait (not a failed look, with a passed deadline) and its end.
+    @inline(never)
+    private func acquireContendedTraced(_ me: UInt32, until deadline: Deadline) -> Bool {
+        let waits = Trace.isOn && !deadline.hasPassed
+        if waits { Trace.record(traced, .waiting, owner) }
+        let acquired = acquireContended(me, until: deadline)
+        if acquired || waits { Trace.record(traced, acquired ? .acquired : .timedOut, owner) }
+        return acquired
     }
 
     @inline(__always)
@@ -177,6 +193,7 @@ struct LockCore: @unchecked Sendable {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
+        Trace.record(traced, .released, owner)
         if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(ownerWord, count: 1)
         }

@@ -16,11 +16,12 @@ public final class RLock: @unchecked Sendable {
     /// Creates an unowned RLock in fresh shared memory. Python's `RLock()`.
     /// - Throws: ``SyncError/system(_:)`` when the memory cannot be mapped.
     public convenience init() throws(SyncError) {
+        Tracing.startIfAsked()
         var layout = SharedLayout()
         let fields = LockCore.reserve(in: &layout)
         let memory: SharedMemory
         memory = try SyncError.wrapping { () throws(SystemError) in try SharedMemory(layout) }
-        self.init(core: LockCore(initializing: fields, in: memory))
+        self.init(core: LockCore(initializing: fields, in: memory, tracedAs: .rlock))
     }
 
     /// An RLock whose words live in a region that holds other things too (a `SharedValue`).

@@ -38,6 +38,7 @@ public class CountingSemaphore: @unchecked Sendable {
     }
 
     init(value: Int, bounded: Bool) throws(SyncError) {
+        Tracing.startIfAsked()
         guard value >= 0 && value <= Int(Int32.max) else { throw .invalidSemaphoreValue(value) }
         var layout = SharedLayout()
         let counterField = layout.reserve(Atomic<UInt32>.self)
@@ -72,7 +73,9 @@ public class CountingSemaphore: @unchecked Sendable {
 
     /// Takes one unit if one is free; never waits. Python's `Semaphore.acquire(block=False)`.
     public func tryAcquire() -> Bool {
-        takeOne()
+        guard takeOne() else { return false }
+        Trace.record(.semaphore, .acquired, counter)
+        return true
     }
 
     /// Gives one unit back and wakes one waiter, if any. Python's `Semaphore.release()`.
@@ -90,6 +93,7 @@ public class CountingSemaphore: @unchecked Sendable {
             if exchanged { break }
             current = original
         }
+        Trace.record(.semaphore, .released, counter)
         if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(counterWord, count: 1)
         }
@@ -117,8 +121,15 @@ public class CountingSemaphore: @unchecked Sendable {
     }
 
     private func acquire(until deadline: Deadline) -> Bool {
-        if takeOne() { return true }
-        return acquireContended(until: deadline)
+        if takeOne() {
+            Trace.record(.semaphore, .acquired, counter)
+            return true
+        }
+        let waits = Trace.isOn && !deadline.hasPassed
+        if waits { Trace.record(.semaphore, .waiting, counter) }
+        let acquired = acquireContended(until: deadline)
+        if acquired || waits { Trace.record(.semaphore, acquired ? .acquired : .timedOut, counter) }
+        return acquired
     }
 
     @inline(never)

@@ -23,7 +23,7 @@ struct SharedElements<Element: BitwiseCopyable>: @unchecked Sendable {
         var layout = SharedLayout()
         let lockFields = LockCore.reserve(in: &layout)
         let elements = try SharedElements(count: count, after: &layout, initialize: initialize)
-        return (elements, RLock(core: LockCore(initializing: lockFields, in: elements.memory)))
+        return (elements, RLock(core: LockCore(initializing: lockFields, in: elements.memory, tracedAs: .rlock)))
     }
 
     private init(

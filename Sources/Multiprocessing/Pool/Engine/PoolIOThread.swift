@@ -46,6 +46,7 @@ extension PoolEngine {
         slots.claim(assignment.slot, assignment.position).pointee.store(job.id, ordering: .releasing)
         job.setClaimPosition(assignment.position)
         channels[assignment.slot]!.output.append(job.frame.bytes)
+        Trace.record(.pool, .assigned, job.id, Int32(truncatingIfNeeded: assignment.slot))
     }
 
     /// Whether nothing more may be written to the worker in `slot` (it is ending).
@@ -231,9 +232,13 @@ extension PoolEngine {
         channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
         ForkGate.leave()  // waiting up to 2 s for the zygote to end: a fork may go ahead meanwhile
-        if zygotePid > 0 && (try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))) == nil {
-            try? Sys.signal(zygotePid, SIGKILL)
-            _ = try? Sys.reap(zygotePid)
+        if zygotePid > 0 {
+            var status = try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))
+            if status == nil {
+                try? Sys.signal(zygotePid, SIGKILL)
+                status = try? Sys.reap(zygotePid)
+            }
+            Trace.recordExit(of: zygotePid, status)
         }
         ForkGate.enter()
         PoolDescriptors.close(controlFd)

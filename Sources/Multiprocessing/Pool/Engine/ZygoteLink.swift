@@ -66,7 +66,7 @@ extension PoolEngine {
         }
         if old > 0 {
             try? Sys.signal(old, SIGKILL)
-            _ = try? Sys.reap(old)
+            Trace.recordExit(of: old, try? Sys.reap(old))
         }
         // Its workers were sent SIGKILL, their parent-death signal, before it could be reaped: none
         // of them runs any more, so their claims say exactly which jobs had started.

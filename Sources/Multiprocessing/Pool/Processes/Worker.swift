@@ -143,7 +143,13 @@ func runWorker<Input: Codable, Output: Codable>(
                 else { return false }
                 let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
                 let started = Sys.monotonicNanoseconds
+                Trace.record(.pool, .taskStarted, id)
                 if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
+                if Trace.isOn {
+                    let kind = PoolFrameHead(at: output.base).kind
+                    let failed = kind == FrameKind.failed.rawValue || kind == FrameKind.chunkMixed.rawValue
+                    Trace.record(.pool, failed ? .taskFailed : .taskFinished, id)
+                }
                 // aux of the answer: how long the job ran, for the parent's pacing.
                 PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
                 return true

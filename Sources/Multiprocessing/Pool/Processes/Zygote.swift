@@ -47,7 +47,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
 
     func killAllAndExit() -> Never {
         for pid in live { try? Sys.signal(pid, SIGKILL) }
-        for pid in live { _ = try? Sys.reap(pid) }
+        for pid in live { Trace.recordExit(of: pid, try? Sys.reap(pid)) }
         Sys.exitImmediately(0)
     }
 
@@ -110,6 +110,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             Sys.drainEvents(childExits)
             while let (pid, status) = Sys.reapAnyChild() {
                 live.remove(pid)
+                Trace.recordExit(of: pid, status)
                 reply(.died(pid: pid, status: status))
             }
         }

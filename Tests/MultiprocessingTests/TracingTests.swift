@@ -1,0 +1,158 @@
+import Foundation
+import XCTest
+
+@testable import Multiprocessing
+
+/// Tracing: one Trace Event Format file merged from every process, killed ones included.
+final class TracingTests: XCTestCase {
+    private func temporaryPath(_ name: String) -> String {
+        "/tmp/trace-\(getpid())-\(name).json"
+    }
+
+    /// The file's `traceEvents`, parsed by Foundation (a real JSON parser, not ours).
+    private func events(in path: String) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return try XCTUnwrap(object["traceEvents"] as? [[String: Any]])
+    }
+
+    private func pids(_ events: [[String: Any]], excludingMetadata: Bool = true) -> Set<Int> {
+        Set(events.filter { !excludingMetadata || ($0["ph"] as? String) != "M" }.compactMap { $0["pid"] as? Int })
+    }
+
+    func testATracedRunHasEventsFromEveryProcess() throws {
+        let path = temporaryPath("every")
+        defer { unlink(path) }
+        try Tracing.start(writingTo: path)
+        XCTAssertTrue(Tracing.isActive)
+        let lock = try Lock()
+        let queue = try Queue<Int>()
+        let (parentEnd, childEnd) = try Connection<String>.makePipe()
+        let writers = (0..<2).map { number in
+            ChildProcess {
+                for _ in 0..<20 { lock.withLock { _ = number } }
+                try queue.put(number)
+            }
+        }
+        let talker = ChildProcess {
+            try childEnd.send("ping")
+            _ = try childEnd.receive()
+        }
+        for child in writers + [talker] { try child.start() }
+        XCTAssertEqual(try parentEnd.receive(), "ping")
+        try parentEnd.send("pong")
+        let got = [try queue.get(), try queue.get()].sorted()
+        let pool = try Pool(processes: 2) { (x: Int) -> Int32 in
+            if x == 5 { throw CancellationError() }
+            return getpid()
+        }
+        let workerPids = Set((0..<4).map { _ in try? pool.apply(1) }.compactMap { $0 })
+        XCTAssertThrowsError(try pool.apply(5))
+        pool.close()
+        try pool.join()
+        for child in writers + [talker] { try child.join() }
+        let summary = try XCTUnwrap(try Tracing.stop())
+        XCTAssertFalse(Tracing.isActive)
+        XCTAssertEqual(got, [0, 1])
+        XCTAssertEqual(summary.path, path)
+        XCTAssertEqual(summary.droppedCount, 0)
+
+        let events = try events(in: path)
+        let seen = pids(events)
+        for child in writers + [talker] { XCTAssertTrue(seen.contains(Int(try XCTUnwrap(child.pid))), "\(child.name)") }
+        for pid in workerPids { XCTAssertTrue(seen.contains(Int(pid)), "worker \(pid)") }
+        XCTAssertTrue(seen.contains(Int(getpid())))
+        let names = Set(events.compactMap { $0["name"] as? String })
+        for expected in ["hold Lock 1", "put Queue 1", "got Queue 1", "sent Pipe 1", "received Pipe 1", "exited(0)"] {
+            XCTAssertTrue(names.contains(expected), "no \(expected) in \(names.sorted())")
+        }
+        XCTAssertTrue(names.contains { $0.hasPrefix("task ") }, "no pool task")
+        XCTAssertTrue(names.contains { $0.hasPrefix("assign task ") }, "no assignment")
+        XCTAssertTrue(
+            events.contains { ($0["name"] as? String)?.hasPrefix("task ") == true && $0["args"] != nil },
+            "the failed task is not marked")
+        // Every process has its name.
+        let named = Set(events.filter { ($0["ph"] as? String) == "M" }.compactMap { $0["pid"] as? Int })
+        XCTAssertTrue(seen.isSubset(of: named), "unnamed: \(seen.subtracting(named))")
+        XCTAssertEqual(summary.processCount, seen.count)
+    }
+
+    func testAChildKilledWhileHoldingALockKeepsItsEvents() throws {
+        let path = temporaryPath("killed")
+        defer { unlink(path) }
+        try Tracing.start(writingTo: path)
+        let lock = try Lock()
+        let holding = try Event()
+        let holder = ChildProcess {
+            lock.acquire()
+            holding.set()
+            while true { pause() }
+        }
+        try holder.start()
+        XCTAssertTrue(holding.wait(timeout: .seconds(60)))
+        try holder.kill()
+        try holder.join()
+        XCTAssertEqual(holder.exitCode, -SIGKILL)
+        XCTAssertTrue(lock.acquire(timeout: .seconds(60)))  // taken over from the dead holder
+        try lock.release()
+        try Tracing.stop()
+
+        let events = try events(in: path)
+        let pid = Int(try XCTUnwrap(holder.pid))
+        let mine = events.filter { ($0["pid"] as? Int) == pid }.compactMap { $0["name"] as? String }
+        XCTAssertTrue(mine.contains("hold Lock 1"), "\(mine)")
+        XCTAssertTrue(mine.contains("set Event 1"), "\(mine)")
+        XCTAssertTrue(mine.contains("killed by signal 9"), "\(mine)")
+    }
+
+    func testAFullRegionCountsWhatItDropsAndStillWritesTheFile() throws {
+        let path = temporaryPath("full")
+        defer { unlink(path) }
+        try Tracing.start(writingTo: path, capacity: 16)
+        let lock = try Lock()
+        let child = ChildProcess { for _ in 0..<100 { lock.withLock {} } }
+        try child.start()
+        try child.join()
+        XCTAssertEqual(child.exitCode, 0)
+        let summary = try XCTUnwrap(try Tracing.stop())
+        XCTAssertLessThanOrEqual(summary.eventCount, 16)
+        XCTAssertGreaterThanOrEqual(summary.droppedCount, 200 - 16)
+        XCTAssertFalse(try events(in: path).isEmpty)
+    }
+
+    func testStartingTwiceOrWithABadCapacityIsRefused() throws {
+        let path = temporaryPath("twice")
+        defer { unlink(path) }
+        XCTAssertThrowsError(try Tracing.start(writingTo: path, capacity: 0)) {
+            XCTAssertEqual($0 as? TracingError, .invalidCapacity(0))
+        }
+        try Tracing.start(writingTo: path)
+        XCTAssertThrowsError(try Tracing.start(writingTo: path)) {
+            XCTAssertEqual($0 as? TracingError, .alreadyTracing)
+        }
+        XCTAssertNotNil(try Tracing.stop())
+        XCTAssertNil(try Tracing.stop())
+    }
+
+    func testAnUnwritablePathIsAnErrorAtStop() throws {
+        try Tracing.start(writingTo: "/nonexistent-directory/trace.json")
+        XCTAssertThrowsError(try Tracing.stop()) {
+            guard case .cannotWrite(let path, let error)? = $0 as? TracingError else { return XCTFail("\($0)") }
+            XCTAssertEqual(path, "/nonexistent-directory/trace.json")
+            XCTAssertEqual(error.errno, ENOENT)
+        }
+        XCTAssertFalse(Tracing.isActive)
+    }
+
+    func testTracingOffRecordsNothingAndWritesNoFile() throws {
+        let path = temporaryPath("off")
+        unlink(path)
+        XCTAssertFalse(Tracing.isActive)
+        let lock = try Lock()
+        let child = ChildProcess { lock.withLock {} }
+        try child.start()
+        try child.join()
+        XCTAssertNil(try Tracing.stop())
+        XCTAssertNotEqual(access(path, F_OK), 0)
+    }
+}
