@@ -113,7 +113,7 @@ final class LockTests: XCTestCase {
         try holder.kill()
         try holder.join()
         let (text, waited) = try timed { try report.readAll() }
-        XCTAssertEqual(text, "acquired; taken over from process \(holder.pid!), which died holding it\n")
+        XCTAssertEqual(text, "acquired; taken over from process \(holder.pid!), which ended while holding it\n")
         XCTAssertLessThan(waited, .seconds(5))
         try waiter.join()
         XCTAssertEqual(waiter.exitCode, 0)

@@ -77,8 +77,8 @@ public final class Lock: @unchecked Sendable {
     /// Whether the lock is held right now (by anyone). A snapshot: it may change at once.
     public var isLocked: Bool { core.ownerThread != 0 }
 
-    /// Set while the lock is held by a thread that took it over from a process that died holding it:
-    /// which process died. Cleared when the lock is released. nil otherwise.
+    /// Set while the lock is held by a thread that took it over from a process that ended (died or
+    /// exited) while holding it: which process that was. Cleared when the lock is released; nil otherwise.
     public var recovery: LockRecovery? { core.recovery }
 
     /// True when the calling thread acquired the lock and has not released it (for `Condition`).

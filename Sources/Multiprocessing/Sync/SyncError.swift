@@ -96,13 +96,14 @@ public struct BarrierActionFailure: Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// A lock that was taken over from a holder that died holding it.
+/// A lock that was taken over from a holder that ended (was killed, crashed or simply exited) while
+/// holding it.
 public struct LockRecovery: Equatable, Sendable, CustomStringConvertible {
-    /// The pid of the process that died while holding the lock.
+    /// The pid of the process that ended while holding the lock.
     public let deadHolderPid: pid_t
 
     public var description: String {
-        "taken over from process \(deadHolderPid), which died holding it"
+        "taken over from process \(deadHolderPid), which ended while holding it"
     }
 }
 
