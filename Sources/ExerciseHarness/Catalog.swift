@@ -104,6 +104,11 @@ public struct Observation: Sendable {
         let repeated = items.filter { counts[$0] > 1 }
         if !missing.isEmpty { problems.append("main never received: \(list(missing))") }
         if !repeated.isEmpty { problems.append("main received more than once: \(list(repeated))") }
+        if evidence[Slot.forgedResults] > 0 {
+            problems.append(
+                "main received \(evidence[Slot.forgedResults]) number(s) that Kit.work never returned: "
+                    + "pass on the results the workers got from Kit.work")
+        }
         if evidence[Slot.receivedOutsideMain] > 0 {
             problems.append("Kit.received was called in a child process; main must receive the results")
         }

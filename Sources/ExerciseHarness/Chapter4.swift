@@ -32,4 +32,46 @@ let chapter4: [ExerciseInfo] = [
             }
             return problems
         }),
+    ExerciseInfo(
+        "4.2", "whole-lines", "Keep every line whole",
+        summary: "three writers' pieces of lines mix; let one writer at a time write a whole line",
+        minutes: 10,
+        checked: "15 lines, each whole, each writer's in order (compared as BookKit's mode=interleaved), "
+            + "written by the writers",
+        runs: 3,
+        hints: [
+            "A line is written in several pieces; between two pieces another writer can write.",
+            "One Lock, made before the writers start, around each whole line.",
+            "`lock.withLock { Kit.writeLine(…) }` inside the loop.",
+        ],
+        why: """
+            A lock held for the whole line makes the line's pieces one unit: another writer waits until
+            the line is complete. Lines of different writers may still come in any order: only each
+            writer's own order is fixed.
+            """,
+        starterFailure: "the output differs",
+        judge: { o in
+            let expected = (1...3).flatMap { n in (1...5).map { "writer \(n): line \($0) of 5, written in pieces" } }
+            var problems = o.output(matches: expected, mode: .interleaved)
+            if o.evidence[Slot.childrenLeft] > 0 { problems.append("some writers were not joined") }
+            let written = o.evidence[Slot.linesWrittenInChildren]
+            if written != 15 { problems.append("\(written) of the 15 lines were written by Kit.writeLine in the writers") }
+            return problems
+        }),
+    ExerciseInfo(
+        "4.3", "release-every-time", "Release on every path",
+        summary: "find the bug: a `continue` skips the release, and the program waits for ever",
+        minutes: 10,
+        checked: "the program ends within 10 s, and every item but 3, 7 and 11 is done once, in the workers",
+        hints: [
+            "Follow item 3: where does the lock get released?",
+            "A lock acquired and never released makes every later acquire wait for ever.",
+            "Put the item's work in `lock.withLock { … }` and use `return` to skip: withLock releases on every path.",
+        ],
+        why: """
+            acquire/release pairs break on every early exit (continue, return, throw). withLock releases
+            however its closure ends, the way Python's `with lock:` does.
+            """,
+        starterFailure: "did not finish in 10 s",
+        judge: { o in o.eachTaskOnce([0, 1, 2, 4, 5, 6, 8, 9, 10], noun: "item") + o.tasksInChildren() }),
 ]

@@ -187,8 +187,11 @@ public struct Track: Sendable {
                 "\(result.leftovers.count) process(es) were still running after the program ended: "
                     + "something started was never waited for or stopped")
         }
-        if !problems.isEmpty { return problems }
-        return e.judge(observation)
+        if !problems.isEmpty && result.termination != .exited(0) { return problems }
+        if problems.isEmpty && evidence[Slot.finished] != 1 {
+            problems.append("the program ended before exercise() returned: did something call exit?")
+        }
+        return problems + e.judge(observation)
     }
 }
 

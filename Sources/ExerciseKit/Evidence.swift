@@ -36,16 +36,22 @@ public enum Slot {
     /// ``Kit/prepare()`` finished; ``Kit/useData(_:)`` calls that came before it.
     public static let ready = 13
     public static let usedBeforeReady = 14
+    /// Lines written by ``Kit/writeLine(_:)`` in child processes.
+    public static let linesWrittenInChildren = 15
+    /// ``Kit/received(_:)`` calls with a number that no ``Kit/work(_:milliseconds:)`` returned.
+    public static let forgedResults = 16
     /// Per item (0..<``Slot/items``): times ``Kit/task(_:milliseconds:)`` completed it, times main
-    /// received it, the pid that last ran it, attempts made at it.
+    /// received it, the pid that last ran it, attempts made at it, the result ``Kit/work(_:milliseconds:)``
+    /// returned for it.
     public static let tasks = 64
     public static let received = tasks + items
     public static let taskPid = received + items
     public static let attempts = taskPid + items
+    public static let results = attempts + items
     /// The item numbers the kit records.
     public static let items = 256
     /// The number of slots in the file.
-    public static let count = attempts + items
+    public static let count = results + items
     /// The file's size in bytes.
     public static let byteCount = count * 8
 }

@@ -58,13 +58,26 @@ public enum Kit {
         if !inChildProcess { evidence.add(Slot.tasksInMain, 1) }
     }
 
-    /// Says that main now holds result `item`: the check counts it only when main calls this.
-    public static func received(_ item: Int) {
+    /// Does task `item` (as ``task(_:milliseconds:)``) and returns its result: a number that only
+    /// this call knows (it holds the item and a random part), so a result cannot be made up elsewhere.
+    public static func work(_ item: Int, milliseconds: Int = 0) -> Int {
+        task(item, milliseconds: milliseconds)
+        let result = Int.random(in: 1...1_000_000) * Slot.items + (item & (Slot.items - 1))
+        if (0..<Slot.items).contains(item) { EvidenceMap.shared.store(Slot.results + item, Int64(result)) }
+        return result
+    }
+
+    /// Says that main now holds `result`, a number returned by ``work(_:milliseconds:)``: the check
+    /// counts it only when main calls this, with a result that work really returned.
+    public static func received(_ result: Int) {
         let evidence = EvidenceMap.shared
+        let item = result & (Slot.items - 1)
         if inChildProcess {
             evidence.add(Slot.receivedOutsideMain, 1)
-        } else if (0..<Slot.items).contains(item) {
+        } else if result > 0 && evidence.load(Slot.results + item) == Int64(result) {
             evidence.add(Slot.received + item, 1)
+        } else {
+            evidence.add(Slot.forgedResults, 1)
         }
     }
 
@@ -87,11 +100,11 @@ public enum Kit {
         task(item)
     }
 
-    /// Squares `item` after 50 ms of work, except item 5: that one kills the process running it.
+    /// ``work(_:milliseconds:)`` with 50 ms, except for item 5: that one kills the process running it
+    /// (as `kill -9` or the kernel's out-of-memory killer would).
     public static func crashOnFive(_ item: Int) -> Int {
         if item == 5 { kill(getpid(), SIGKILL) }
-        task(item, milliseconds: 50)
-        return item * item
+        return work(item, milliseconds: 50)
     }
 
     /// Writes `line` and a newline to standard output in small pieces, 1 ms apart, with one
@@ -106,6 +119,12 @@ public enum Kit {
             start = end
             if start < bytes.count { sleep(milliseconds: 1) }
         }
+        if inChildProcess { EvidenceMap.shared.add(Slot.linesWrittenInChildren, 1) }
+    }
+
+    /// Writes out what `print` has buffered (C's `fflush`), as the book's `flushStandardOutput()` does.
+    public static func flushStandardOutput() {
+        fflush(nil)
     }
 
     /// The shared counter: one number that every process of the program sees (``SharedCounter``).
