@@ -17,7 +17,7 @@ public struct ExerciseInfo: Sendable {
     /// How many times the program runs; every run must pass (races are caught by repetition).
     public var runs = 1
     /// The time limit of one run, in seconds.
-    public var timeLimit: Double = 10
+    public var timeLimit: Double = 6
     /// Shown one at a time by `hint`.
     public let hints: [String]
     /// Shown beside the reference solution once the exercise passes.
@@ -30,7 +30,7 @@ public struct ExerciseInfo: Sendable {
 
     init(
         _ id: String, _ slug: String, _ title: String, summary: String, minutes: Int, checked: String,
-        runs: Int = 1, timeLimit: Double = 10, hints: [String], why: String, starterFailure: String,
+        runs: Int = 1, timeLimit: Double = 6, hints: [String], why: String, starterFailure: String,
         judge: @escaping @Sendable (Observation) -> [String]
     ) {
         self.id = id
@@ -159,7 +159,8 @@ extension String {
 }
 
 /// Every exercise, in track order.
-public let catalog: [ExerciseInfo] = chapter1 + chapter2 + chapter3 + chapter4 + chapter5 + chapter6 + chapter7 + chapter8
+public let catalog: [ExerciseInfo] =
+    chapter1 + chapter2 + chapter3 + chapter4 + chapter5 + chapter6 + chapter7 + chapter8
 
 /// The exercise with `id`, or nil.
 public func exercise(_ id: String) -> ExerciseInfo? { catalog.first { $0.id == id } }

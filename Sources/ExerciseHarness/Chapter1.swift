@@ -25,7 +25,8 @@ let chapter1: [ExerciseInfo] = [
         "1.2", "printed-once", "Print it once",
         summary: "a line printed before a bare fork() comes out twice; make it come out once",
         minutes: 10,
-        checked: "output (a pipe, so buffered) is exactly the two lines, and the child's task is done once, in the child",
+        checked:
+            "output (a pipe, so buffered) is exactly the two lines, and the child's task is done once, in the child",
         hints: [
             "The line is still in the output buffer at the fork, and fork copies the buffer.",
             "Write the buffer out before the fork, so that the child's copy is empty.",
@@ -45,7 +46,8 @@ let chapter1: [ExerciseInfo] = [
         "1.3", "wait-for-every-child", "Wait for every child",
         summary: "find the bug: three children are forked, but not all of them are waited for",
         minutes: 10,
-        checked: "tasks 0, 1 and 2 are each done once, in children, and no child is left unreaped when exercise() returns",
+        checked:
+            "tasks 0, 1 and 2 are each done once, in children, and no child is left unreaped when exercise() returns",
         hints: [
             "How many pids does the loop remember?",
             "Keep every child's pid, in an array.",

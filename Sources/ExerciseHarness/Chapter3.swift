@@ -6,9 +6,9 @@ let chapter3: [ExerciseInfo] = [
         "3.1", "daemon", "Let the heartbeat die with the program",
         summary: "a heartbeat process runs for ever; make it stop by itself when the program ends",
         minutes: 5,
-        checked: "the program ends within 8 s, main's 4 tasks are done, the heartbeat beat in a child, "
+        checked: "the program ends within 6 s, main's 4 tasks are done, the heartbeat beat in a child, "
             + "and no process is left running",
-        timeLimit: 8,
+        timeLimit: 6,
         hints: [
             "At its end a program waits for each child that is not a daemon.",
             "A daemonic child is stopped when the program ends; which ChildProcess argument says daemon?",
@@ -19,7 +19,7 @@ let chapter3: [ExerciseInfo] = [
             program does not wait for it. Leaving with _exit skips that too, and the heartbeat goes on
             running as an orphan.
             """,
-        starterFailure: "did not finish in 8 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in
             var problems = o.eachTaskOnce([1, 2, 3, 4], noun: "main task")
             if o.evidence[Slot.tasks] == 0 { problems.append("the heartbeat never beat") }
@@ -47,14 +47,16 @@ let chapter3: [ExerciseInfo] = [
             if o.highWater < 4 {
                 problems.append("at most \(o.highWater) worker(s) were running at the same moment, not 4")
             }
-            if o.elapsed >= 1.2 { problems.append("exercise() took \(format(o.elapsed)) s: four 400 ms tasks at once take about 0.4 s") }
+            if o.elapsed >= 1.2 {
+                problems.append("exercise() took \(format(o.elapsed)) s: four 400 ms tasks at once take about 0.4 s")
+            }
             return problems
         }),
     ExerciseInfo(
         "3.3", "give-up-waiting", "Give up waiting",
         summary: "a worker gets stuck; wait at most half a second, then stop it and reap it",
         minutes: 10,
-        checked: "the program ends within 10 s, the worker's task is done, and the worker is reaped",
+        checked: "the program ends within 6 s, the worker's task is done, and the worker is reaped",
         hints: [
             "join() waits for ever; there is a join that gives up.",
             "`join(timeout:)` returns false when the worker is still running.",
@@ -64,6 +66,6 @@ let chapter3: [ExerciseInfo] = [
             join(timeout:) (Python's join(timeout)) stops waiting; it does not stop the child. terminate()
             sends SIGTERM, and the join after it reaps the child, whose exit status then names the signal.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in o.eachTaskOnce([0]) + o.noChildrenLeft("after terminate(), join the worker") }),
 ]

@@ -55,14 +55,16 @@ let chapter4: [ExerciseInfo] = [
             var problems = o.output(matches: expected, mode: .interleaved)
             if o.evidence[Slot.childrenLeft] > 0 { problems.append("some writers were not joined") }
             let written = o.evidence[Slot.linesWrittenInChildren]
-            if written != 15 { problems.append("\(written) of the 15 lines were written by Kit.writeLine in the writers") }
+            if written != 15 {
+                problems.append("\(written) of the 15 lines were written by Kit.writeLine in the writers")
+            }
             return problems
         }),
     ExerciseInfo(
         "4.3", "release-every-time", "Release on every path",
         summary: "find the bug: a `continue` skips the release, and the program waits for ever",
         minutes: 10,
-        checked: "the program ends within 10 s, and every item but 3, 7 and 11 is done once, in the workers",
+        checked: "the program ends within 6 s, and every item but 3, 7 and 11 is done once, in the workers",
         hints: [
             "Follow item 3: where does the lock get released?",
             "A lock acquired and never released makes every later acquire wait for ever.",
@@ -72,6 +74,6 @@ let chapter4: [ExerciseInfo] = [
             acquire/release pairs break on every early exit (continue, return, throw). withLock releases
             however its closure ends, the way Python's `with lock:` does.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in o.eachTaskOnce([0, 1, 2, 4, 5, 6, 8, 9, 10], noun: "item") + o.tasksInChildren() }),
 ]

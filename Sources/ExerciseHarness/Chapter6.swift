@@ -23,7 +23,7 @@ let chapter6: [ExerciseInfo] = [
         "6.2", "sentinel", "Stop the consumers",
         summary: "consumers wait for jobs for ever; stop each with a sentinel (nil) after the work",
         minutes: 10,
-        checked: "the program ends within 10 s and jobs 0 to 19 are each done once, in the consumers",
+        checked: "the program ends within 6 s and jobs 0 to 19 are each done once, in the consumers",
         hints: [
             "A consumer stops when it gets nil from the queue.",
             "Each consumer takes one nil and stops: how many nils are needed?",
@@ -33,13 +33,13 @@ let chapter6: [ExerciseInfo] = [
             A sentinel is an item that means "no more work". Put after all the jobs, it arrives after them
             (the queue keeps order), and each consumer consumes exactly one, so one per consumer stops all.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in o.eachTaskOnce(Array(0..<20), noun: "job") + o.tasksInChildren() }),
     ExerciseInfo(
         "6.3", "drain-before-join", "Drain, then join",
         summary: "find the bug: main joins a producer that is waiting for room in a full queue",
         minutes: 10,
-        checked: "the program ends within 10 s and main receives all 40 results, each once",
+        checked: "the program ends within 6 s and main receives all 40 results, each once",
         hints: [
             "The queue holds 5. Where is the producer when main calls join?",
             "The producer waits for room; main waits for the producer: each waits for the other.",
@@ -50,6 +50,6 @@ let chapter6: [ExerciseInfo] = [
             first waits for ever (a deadlock). Reading first makes room; once everything is read the
             producer ends and the join returns at once.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in o.eachReceivedOnce(Array(0..<40)) + o.tasksInChildren() }),
 ]

@@ -22,7 +22,7 @@ let chapter7: [ExerciseInfo] = [
         "7.2", "close-unused-ends", "Close the unused ends",
         summary: "main reads to end of file, which never comes; close the writing end that main still holds",
         minutes: 10,
-        checked: "the program ends within 10 s and main receives the poet's 5 results, each once",
+        checked: "the program ends within 6 s and main receives the poet's 5 results, each once",
         hints: [
             "End of file comes when every copy of the writing end is closed. How many copies are there?",
             "The fork copied `writer` into the poet; main still holds its own.",
@@ -32,13 +32,13 @@ let chapter7: [ExerciseInfo] = [
             A fork duplicates every open end. The reader sees end of file only when all copies of the writer
             are closed, main's included; a reader that also holds a writer waits for itself for ever.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in o.eachReceivedOnce(Array(0..<5)) + o.tasksInChildren() }),
     ExerciseInfo(
         "7.3", "ping-pong", "Ping-pong",
         summary: "find the bug: two processes each wait for the other to send first",
         minutes: 10,
-        checked: "the program ends within 10 s and steps 1 to 10 are each done once, odd ones in the partner, "
+        checked: "the program ends within 6 s and steps 1 to 10 are each done once, odd ones in the partner, "
             + "even ones in main",
         hints: [
             "Who sends the first message?",
@@ -49,7 +49,7 @@ let chapter7: [ExerciseInfo] = [
             A conversation over a pipe needs one side to speak first; if both begin by receiving, each waits
             for the other for ever. Sending the first value from main starts the rally.
             """,
-        starterFailure: "did not finish in 10 s",
+        starterFailure: "did not finish in 6 s",
         judge: { o in
             var problems = o.eachTaskOnce(Array(1...10), noun: "step")
             let root = o.evidence[Slot.rootPid]

@@ -21,7 +21,9 @@ let chapter8: [ExerciseInfo] = [
         judge: { o in
             var problems = o.eachReceivedOnce(Array(0..<6)) + o.tasksInChildren()
             if o.highWater < 3 { problems.append("at most \(o.highWater) task(s) ran at the same moment, not 3") }
-            if o.elapsed >= 1.4 { problems.append("exercise() took \(format(o.elapsed)) s; 3 at a time take about 0.6 s") }
+            if o.elapsed >= 1.4 {
+                problems.append("exercise() took \(format(o.elapsed)) s; 3 at a time take about 0.6 s")
+            }
             return problems
         }),
     ExerciseInfo(
@@ -59,7 +61,9 @@ let chapter8: [ExerciseInfo] = [
         judge: { o in
             var problems = o.eachReceivedOnce(Array(0..<8)) + o.tasksInChildren()
             let pids = Set((0..<8).map { o.evidence[Slot.taskPid + $0] })
-            if pids.count > 3 { problems.append("\(pids.count) different processes did the 8 tasks; a pool of 3 uses at most 3") }
+            if pids.count > 3 {
+                problems.append("\(pids.count) different processes did the 8 tasks; a pool of 3 uses at most 3")
+            }
             return problems
         }),
 ]

@@ -77,7 +77,9 @@ public struct Track: Sendable {
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ").map(String.init)
             if words.count == 2, words[0] == "passed" { progress.passed.insert(words[1]) }
-            if words.count == 3, words[0] == "hints", let count = Int(words[2]) { progress.hintsShown[words[1]] = count }
+            if words.count == 3, words[0] == "hints", let count = Int(words[2]) {
+                progress.hintsShown[words[1]] = count
+            }
         }
         return progress
     }

@@ -65,7 +65,9 @@ func lookUp(_ id: String) -> ExerciseInfo {
     let chapter = id.split(separator: ".").first.map(String.init) ?? id
     var close = catalog.filter { $0.id.hasPrefix(chapter + ".") }.map(\.id)
     if close.isEmpty { close = catalog.map(\.id) }
-    fail("no exercise \"\(id)\". Exercises with ids close to it: \(close.joined(separator: ", ")) (`swift run exercises list`)")
+    fail(
+        "no exercise \"\(id)\". Exercises with ids close to it: \(close.joined(separator: ", ")) (`swift run exercises list`)"
+    )
 }
 
 func printList(_ track: Track) {
@@ -80,7 +82,9 @@ func printList(_ track: Track) {
 }
 
 extension String {
-    func padding(to width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
 }
 
 /// Builds and checks exercise `e`; prints the verdict (and, on a pass, the reference solution and why).
@@ -208,7 +212,9 @@ case "hint":
     try? track.saveProgress(progress)
     print("\(e.id) \(e.title): \(e.summary)")
     for (index, hint) in e.hints.prefix(shown).enumerated() { print("hint \(index + 1) of \(e.hints.count): \(hint)") }
-    if shown == e.hints.count { print("(that was the last hint; the reference solution is shown once your file passes)") }
+    if shown == e.hints.count {
+        print("(that was the last hint; the reference solution is shown once your file passes)")
+    }
 case "reset":
     let e = needsId()
     do {

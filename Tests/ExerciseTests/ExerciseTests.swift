@@ -96,9 +96,11 @@ final class ExerciseTests: XCTestCase {
 
     func testChapterPagesCarryTheCatalogSection() throws {
         for chapter in 1...9 {
-            guard let page = try? FileSystem.list(root + "/book").first(where: {
-                $0.hasPrefix(chapter < 10 ? "0\(chapter)-" : "\(chapter)-")
-            }) else { continue }
+            guard
+                let page = try? FileSystem.list(root + "/book").first(where: {
+                    $0.hasPrefix(chapter < 10 ? "0\(chapter)-" : "\(chapter)-")
+                })
+            else { continue }
             let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
             guard let start = text.range(of: "\n## Exercises\n") else { continue }
             let rest = text[text.index(after: start.lowerBound)...]
