@@ -159,7 +159,10 @@ public struct ScratchPackage: Sendable {
         var seen = Set<String>()
         while index < lines.count && errors < 3 {
             let line = lines[index]
-            if line.contains("error:") && !line.hasPrefix("error: fatalError") && seen.insert(line).inserted {
+            // A diagnostic's head starts with its file path; the excerpt's lines start with a space,
+            // a line number or a bar (and repeat the message).
+            let head = line.first.map { !($0 == " " || $0 == "|" || $0.isNumber) } ?? false
+            if head && line.contains(": error:") && seen.insert(line).inserted {
                 errors += 1
                 shown.append(line.replacing(root + "/", with: ""))
                 var next = index + 1

@@ -55,6 +55,7 @@ func installInterruptHandler() {
                     kill(pid, SIGKILL)
                 }
             }
+            fflush(nil)
             writeStandardError("\nstopped; nothing left running.\n")
             _exit(130)
         }, nil)
