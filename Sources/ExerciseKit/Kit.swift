@@ -144,14 +144,17 @@ public struct FlakyFailure: Error, CustomStringConvertible {
 }
 
 /// A number in memory shared by every process of the program, with no lock of its own: reading it
-/// and writing it back are two steps, and the reader gives up the processor in between (as a busy
-/// machine can make any process do), so updates without a lock are lost.
+/// and writing it back are two steps, and a read takes 2 µs (as if the number had to be fetched from
+/// far away), so another process's write in between is near certain and updates without a lock are
+/// lost. The wait is a busy one: under a lock, the holder keeps its processor, so the fix stays fast
+/// on a loaded machine (a yield there would hand the processor away while others wait for the lock).
 public struct SharedCounter: Sendable {
     /// The current value. Setting it counts as one write.
     public var value: Int {
         get {
             let value = EvidenceMap.shared.load(Slot.counter)
-            sched_yield()
+            let start = monotonicNanoseconds()
+            while monotonicNanoseconds() - start < 2_000 {}
             return Int(value)
         }
         nonmutating set {
@@ -159,6 +162,12 @@ public struct SharedCounter: Sendable {
             EvidenceMap.shared.add(Slot.counterWrites, 1)
         }
     }
+}
+
+private func monotonicNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
 
 private func monotonicMicroseconds() -> Int64 {
