@@ -73,4 +73,4 @@ fuzz:
 # Formats every Swift file with the toolchain's swift-format and the project's .swift-format
 # (the tests check that `swift-format lint --strict` finds nothing).
 format:
-	swift format format --in-place --recursive --parallel Package.swift Sources Chapters Tests
+	swift format format --in-place --recursive --parallel Package.swift Sources Chapters Tests Exercises/chapter*

@@ -9,8 +9,11 @@ let package = Package(
     // Only the runtime is for other packages. The chapters, `book` and `bench` are executable targets
     // of this package, which SwiftPM gives implicit products here (`swift run chapter3`, `swift run
     // book check`, `swift build --product bench`) and never exports to a package that depends on it.
+    // ExerciseKit is a product for the exercises' scratch package (.build/exercises/), which depends
+    // on this package by path so that an exercise that does not compile never breaks this build.
     products: [
-        .library(name: "Multiprocessing", targets: ["Multiprocessing"])
+        .library(name: "Multiprocessing", targets: ["Multiprocessing"]),
+        .library(name: "ExerciseKit", targets: ["ExerciseKit"]),
     ],
     targets: [
         // The few Linux calls and macros that Glibc does not import.
@@ -27,6 +30,10 @@ let package = Package(
         // Book parsing, code-region sync, output normalization, check and bless.
         .target(name: "BookKit", dependencies: ["CMultiprocessingShims", "BookProtocol"]),
         .executableTarget(name: "book", dependencies: ["BookKit"]),
+        // The exercises (Exercises/): what their programs import, the catalog and checks, the CLI.
+        .target(name: "ExerciseKit", dependencies: ["Multiprocessing"]),
+        .target(name: "ExerciseHarness", dependencies: ["BookKit", "ExerciseKit"]),
+        .executableTarget(name: "exercises", dependencies: ["ExerciseHarness"]),
         // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
         .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
         // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
@@ -42,6 +49,8 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["bench"]),
         // Foundation and the runtime imported together: every runtime name must stay unambiguous.
         .testTarget(name: "FoundationInteropTests", dependencies: ["Multiprocessing", "readme-example"]),
+        // Builds every exercise file in one scratch package and proves each check fails and passes.
+        .testTarget(name: "ExerciseTests", dependencies: ["ExerciseHarness", "BookKit", "exercises"]),
         // Depends on the chapters so that `swift test` builds their binaries before checking the book.
         .testTarget(name: "BookTests", dependencies: ["BookKit"] + chapters.map { .target(name: $0) }),
     ]

@@ -19,7 +19,7 @@ public struct BookError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// The few file-system operations the checker needs (no Foundation): whole-file reads and
 /// atomic writes, directory listings, temporary files.
-enum FileSystem {
+public enum FileSystem {
     /// The bytes of the file at `path`.
     static func readBytes(_ path: String) throws(BookError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -40,13 +40,13 @@ enum FileSystem {
     }
 
     /// The text of the file at `path`, decoded as UTF-8 (invalid bytes become U+FFFD).
-    static func readText(_ path: String) throws(BookError) -> String {
+    public static func readText(_ path: String) throws(BookError) -> String {
         String(decoding: try readBytes(path), as: UTF8.self)
     }
 
     /// Replaces the file at `path` with `text`: written to a temporary file beside it and
     /// renamed over it, so a reader never sees half a page. Keeps the file's permission bits.
-    static func writeTextAtomically(_ path: String, _ text: String) throws(BookError) {
+    public static func writeTextAtomically(_ path: String, _ text: String) throws(BookError) {
         var mode: mode_t = 0o644
         var info = stat()
         if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
@@ -76,7 +76,7 @@ enum FileSystem {
     }
 
     /// The names in directory `path` (without "." and ".."), sorted by byte order.
-    static func list(_ path: String) throws(BookError) -> [String] {
+    public static func list(_ path: String) throws(BookError) -> [String] {
         guard let dir = opendir(path) else { throw .system("cannot list \(path)") }
         defer { closedir(dir) }
         var names: [String] = []
@@ -91,7 +91,7 @@ enum FileSystem {
 
     /// The paths of all files under `directory` whose name ends with `suffix`, recursively,
     /// sorted. Empty when the directory does not exist.
-    static func files(under directory: String, suffix: String) -> [String] {
+    public static func files(under directory: String, suffix: String) -> [String] {
         guard isDirectory(directory), let names = try? list(directory) else { return [] }
         var result: [String] = []
         for name in names where !name.hasPrefix(".") {
@@ -105,12 +105,12 @@ enum FileSystem {
         return result
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
@@ -122,7 +122,7 @@ enum FileSystem {
     }
 
     /// Creates an empty file with a unique name in $TMPDIR (or /tmp) and returns its path.
-    static func makeTemporaryFile(prefix: String) throws(BookError) -> String {
+    public static func makeTemporaryFile(prefix: String) throws(BookError) -> String {
         var directory = "/tmp"
         if let tmp = getenv("TMPDIR"), tmp.pointee != 0 { directory = String(cString: tmp) }
         var template = Array("\(directory)/\(prefix)-XXXXXX".utf8CString)
@@ -132,10 +132,10 @@ enum FileSystem {
         return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
-    static func remove(_ path: String) { _ = unlink(path) }
+    public static func remove(_ path: String) { _ = unlink(path) }
 
     /// Creates an empty directory with a unique name in $TMPDIR (or /tmp) and returns its path.
-    static func makeTemporaryDirectory(prefix: String) throws(BookError) -> String {
+    public static func makeTemporaryDirectory(prefix: String) throws(BookError) -> String {
         var directory = "/tmp"
         if let tmp = getenv("TMPDIR"), tmp.pointee != 0 { directory = String(cString: tmp) }
         var template = Array("\(directory)/\(prefix)-XXXXXX".utf8CString)
@@ -145,7 +145,7 @@ enum FileSystem {
     }
 
     /// Creates `path` and any missing parent directories.
-    static func makeDirectories(_ path: String) throws(BookError) {
+    public static func makeDirectories(_ path: String) throws(BookError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             prefix += "/" + component
@@ -156,7 +156,7 @@ enum FileSystem {
 
     /// Removes `path` and, for a directory, everything under it (symbolic links are removed, not
     /// followed). Best effort: what cannot be removed stays.
-    static func removeTree(_ path: String) {
+    public static func removeTree(_ path: String) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if (info.st_mode & S_IFMT) == S_IFDIR {

@@ -33,6 +33,9 @@ public struct RunResult: Sendable {
     public let truncated: Bool
     /// The process group id (= the pid of the started binary).
     public let processGroup: Int32
+    /// Processes of the group still running (not zombies) when the binary ended: what it left
+    /// behind. They are killed with the group; this says they were there.
+    public let leftovers: [Int32]
 
     /// Exit status 0, no time-out, all output read.
     public var succeeded: Bool {
@@ -70,7 +73,7 @@ public struct Runner: Sendable {
     /// - Throws: `BookError` when the binary cannot be started or a pipe cannot be made.
     public func run(
         _ executable: String, _ arguments: [String], timeout: Double,
-        mergeStderr: Bool = false
+        mergeStderr: Bool = false, environment extra: [String] = []
     ) throws(BookError) -> RunResult {
         let pidLog = try FileSystem.makeTemporaryFile(prefix: "book-pids")
         defer { FileSystem.remove(pidLog) }
@@ -98,6 +101,7 @@ public struct Runner: Sendable {
             "LC_ALL=C", "\(BookEnvironment.bare)=1", "\(BookEnvironment.timeScale)=\(timeScale)",
             "\(BookEnvironment.pidLog)=\(pidLog)",
         ]
+        environment += extra
 
         let spawned = spawn(
             executable, [executable] + arguments, environment,
@@ -145,6 +149,9 @@ public struct Runner: Sendable {
             }
         }
 
+        // Before the kill: who in the group is still running (the binary is unreaped, so its pid,
+        // the group id, cannot have been reused).
+        let leftovers = exited ? groupMembers(pid).filter { $0 != pid } : []
         // Kill whatever is left of the group: the binary itself on a time-out, and any
         // descendants it left behind. While the binary is unreaped its pid (= the group id)
         // cannot be reused, so this cannot hit a stranger.
@@ -183,7 +190,8 @@ public struct Runner: Sendable {
             pids: readPidLog(pidLog),
             outputHeldOpen: heldOpen,
             truncated: truncated,
-            processGroup: pid)
+            processGroup: pid,
+            leftovers: leftovers)
     }
 
     private struct Stream {
@@ -281,6 +289,20 @@ public struct Runner: Sendable {
             return .failure(BookError("cannot start \(path): \(String(cString: strerror(error)))"))
         }
         return .success(pid)
+    }
+
+    /// The processes of group `group` that are not zombies, from /proc.
+    private func groupMembers(_ group: pid_t) -> [Int32] {
+        guard let names = try? FileSystem.list("/proc") else { return [] }
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let stat = try? FileSystem.readText("/proc/\(name)/stat"),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // After "pid (comm) ": state, ppid, pgrp.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, fields[0] != "Z", Int32(fields[2]) == group else { return nil }
+            return pid
+        }
     }
 
     private func readPidLog(_ path: String) -> [Int32] {

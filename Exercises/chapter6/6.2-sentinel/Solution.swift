@@ -1,0 +1,16 @@
+// Exercise 6.2: Stop the consumers — a reference solution.
+import ExerciseKit
+import Multiprocessing
+
+public func exercise() throws {
+    let jobs = try Queue<Int?>()  // nil means "no more work"
+    let consumers = (1...2).map { number in
+        ChildProcess(name: "consumer \(number)") {
+            while let job = try jobs.get() { Kit.task(job, milliseconds: 10) }
+        }
+    }
+    for consumer in consumers { try consumer.start() }
+    for job in 0..<20 { try jobs.put(job) }
+    for _ in consumers { try jobs.put(nil) }  // one sentinel per consumer, after all the jobs
+    for consumer in consumers { try consumer.join() }
+}

@@ -1,0 +1,164 @@
+import BookKit
+import ExerciseHarness
+import Foundation
+import XCTest
+
+/// The package root, from this file's path.
+let root = BookPaths.packageRoot(from: #filePath)!
+let track = Track(root: root)
+
+/// Every shipped exercise file built once (one `swift build` of a scratch package), then each check
+/// run: every starter fails for its reason, every reference solution passes, every wrong solution fails.
+final class ExerciseTests: XCTestCase {
+    func testTrackShape() {
+        var chapters: [Int: [ExerciseInfo]] = [:]
+        for e in catalog { chapters[e.chapter, default: []].append(e) }
+        for chapter in 1...8 {
+            let exercises = chapters[chapter] ?? []
+            XCTAssertGreaterThanOrEqual(exercises.count, 3, "chapter \(chapter) needs at least 3 exercises")
+            XCTAssertTrue(
+                exercises.contains { !track.wrongSolutions($0).isEmpty },
+                "chapter \(chapter) needs at least one plausible wrong solution (Wrong-*.swift)")
+        }
+        XCTAssertEqual(Set(catalog.map(\.id)).count, catalog.count, "exercise ids must be unique")
+        for e in catalog {
+            XCTAssertTrue(FileSystem.exists(track.starter(e)), "missing \(track.starter(e))")
+            XCTAssertTrue(FileSystem.exists(track.solution(e)), "missing \(track.solution(e))")
+            XCTAssertFalse(e.hints.isEmpty, "\(e.id) has no hints")
+            let starter = (try? FileSystem.readText(track.starter(e))) ?? ""
+            XCTAssertTrue(
+                starter.contains("swift run exercises check \(e.id)"), "\(e.id)'s starter must say how to check it")
+        }
+    }
+
+    func testStartersFailSolutionsPassWrongSolutionsFail() throws {
+        let package = ScratchPackage(root: root, name: "proof")
+        let broken = try brokenFile()
+        let modules = track.variantModules()
+        try package.writeDispatcher(modules, alone: [broken])
+        let started = Date()
+        guard case .built(let executable) = package.build(product: "exercise-variants", modules: modules) else {
+            let outcome = package.build(product: "exercise-variants", modules: modules)
+            if case .failed(let message) = outcome { XCTFail("the exercise files do not build:\n\(message)") }
+            return
+        }
+        print("built \(modules.count) exercise files in \(Int(Date().timeIntervalSince(started))) s")
+
+        // A file that does not compile breaks only its own product, and the message names it.
+        if case .failed(let message) = package.build(product: broken.name, modules: [broken]) {
+            XCTAssertTrue(message.contains(broken.source), "the compiler message should name the file:\n\(message)")
+            XCTAssertTrue(message.contains("error:"), message)
+        } else {
+            XCTFail("the broken file compiled")
+        }
+
+        struct Job: Sendable {
+            let exercise: ExerciseInfo
+            let variant: String
+            var shouldPass: Bool { variant == "Solution" }
+        }
+        var jobs: [Job] = []
+        for e in catalog {
+            for module in modules where module.key.hasPrefix(e.id + "/") {
+                jobs.append(Job(exercise: e, variant: String(module.key.dropFirst(e.id.count + 1))))
+            }
+        }
+        let allJobs = jobs
+        let verdicts = runConcurrently(allJobs.count, width: 3) { index in
+            let job = allJobs[index]
+            return track.check(job.exercise, executable: executable, arguments: ["\(job.exercise.id)/\(job.variant)"])
+        }
+        for (job, verdict) in zip(jobs, verdicts) {
+            let name = "\(job.exercise.id) \(job.variant)"
+            if job.shouldPass {
+                XCTAssertTrue(verdict.passed, "\(name) should pass:\n\(verdict.text)")
+            } else {
+                XCTAssertFalse(verdict.passed, "\(name) should fail:\n\(verdict.text)")
+                XCTAssertFalse(verdict.text.contains("does not compile"), verdict.text)
+            }
+            if job.variant == "Starter" {
+                XCTAssertTrue(
+                    verdict.text.contains(job.exercise.starterFailure),
+                    "\(name) should fail with \"\(job.exercise.starterFailure)\":\n\(verdict.text)")
+            }
+        }
+        print("checked \(jobs.count) exercise files; \(Int(Date().timeIntervalSince(started))) s with the build")
+    }
+
+    /// A learner file with a type error, in a temporary directory.
+    private func brokenFile() throws -> ExerciseModule {
+        let directory = try FileSystem.makeTemporaryDirectory(prefix: "exercise-broken")
+        let path = directory + "/Broken.swift"
+        try "import ExerciseKit\n\npublic func exercise() throws {\n    let n: Int = \"seven\"\n    print(n)\n}\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return ExerciseModule(name: "L_broken", source: path, key: "broken")
+    }
+
+    func testChapterPagesCarryTheCatalogSection() throws {
+        for chapter in 1...9 {
+            guard
+                let page = try? FileSystem.list(root + "/book").first(where: {
+                    $0.hasPrefix(chapter < 10 ? "0\(chapter)-" : "\(chapter)-")
+                })
+            else { continue }
+            let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
+            guard let start = text.range(of: "\n## Exercises\n") else { continue }
+            let rest = text[text.index(after: start.lowerBound)...]
+            let end = rest.range(of: "\n---\n")?.lowerBound ?? rest.endIndex
+            XCTAssertEqual(
+                String(rest[..<end]) + "\n", exercisesSection(chapter: chapter),
+                "book/\(page)'s Exercises section differs from `swift run exercises catalog --markdown \(chapter)`")
+        }
+    }
+
+    func testCommandLineMistakesAreClear() throws {
+        let binary = root + "/.build/debug/exercises"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "exercises not built")
+        var runner = Runner()
+        runner.drainTimeout = 1
+        let unknown = try runner.run(binary, ["check", "4.9"], timeout: 60)
+        XCTAssertEqual(unknown.termination, .exited(2))
+        XCTAssertTrue(unknown.stderr.contains("no exercise \"4.9\""), unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("4.1"), unknown.stderr)
+
+        let outside = try FileSystem.makeTemporaryDirectory(prefix: "exercise-outside")
+        defer { FileSystem.removeTree(outside) }
+        let shell = "cd '\(outside)' && exec '\(binary)' check 1.1"
+        let away = try runner.run("/bin/sh", ["-c", shell], timeout: 60)
+        XCTAssertEqual(away.termination, .exited(2))
+        XCTAssertTrue(away.stderr.contains("inside the book's package"), away.stderr)
+
+        let section = try runner.run(binary, ["catalog", "--markdown", "4"], timeout: 60)
+        XCTAssertEqual(section.stdout, exercisesSection(chapter: 4))
+    }
+}
+
+/// Runs `body(0..<count)` on `width` threads at once; the results in index order.
+func runConcurrently<T: Sendable>(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+    let box = ResultsBox<T>()
+    let group = DispatchGroup()
+    for _ in 0..<width {
+        group.enter()
+        Thread.detachNewThread {
+            while true {
+                let index: Int? = box.lock.withLock {
+                    guard box.next < count else { return nil }
+                    defer { box.next += 1 }
+                    return box.next
+                }
+                guard let index else { break }
+                let result = body(index)
+                box.lock.withLock { box.results[index] = result }
+            }
+            group.leave()
+        }
+    }
+    group.wait()
+    return (0..<count).map { box.results[$0]! }
+}
+
+private final class ResultsBox<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var results: [Int: T] = [:]
+    var next = 0
+}
