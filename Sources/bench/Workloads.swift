@@ -1,2 +1,4 @@
 /// Every workload, in the order of the table.
-let allWorkloads: [Workload] = processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + poolWorkloads
+let allWorkloads: [Workload] =
+    processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + bigMessageWorkloads + poolWorkloads
+    + cpuScalingWorkloads
