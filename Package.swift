@@ -34,8 +34,9 @@ let package = Package(
         .target(name: "ExerciseKit", dependencies: ["Multiprocessing"]),
         .target(name: "ExerciseHarness", dependencies: ["BookKit", "ExerciseKit"]),
         .executableTarget(name: "exercises", dependencies: ["ExerciseHarness"]),
-        // `make bench`: the runtime's figures beside Python's multiprocessing (twin.py).
-        .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py"]),
+        // `make bench`: the runtime's figures beside the machine's limit (limit.c, a C twin the bench
+        // compiles) and Python's multiprocessing (twin.py).
+        .executableTarget(name: "bench", dependencies: ["Multiprocessing"], exclude: ["twin.py", "limit.c"]),
         // The README's complete program, byte for byte (FoundationInteropTests compares and runs it).
         .executableTarget(name: "readme-example", dependencies: ["Multiprocessing"]),
         // What the runtime's tests share (process state, pipes, waiting), without XCTest.

@@ -9,16 +9,19 @@ enum Unit: String, Sendable {
     case milliseconds = "ms"
     case nanoseconds = "ns"
     case perSecond = "/s"
+    /// Bytes per second, for workloads that move `bytesPerOperation` bytes per operation.
+    case gigabytesPerSecond = "GB/s"
 
-    var lowerIsBetter: Bool { self != .perSecond }
+    var lowerIsBetter: Bool { self != .perSecond && self != .gigabytesPerSecond }
 
     /// The figure for `operations` done in `seconds`, in this unit.
-    func figure(operations: Int, seconds: Double) -> Double {
+    func figure(operations: Int, seconds: Double, bytesPerOperation: Int = 0) -> Double {
         switch self {
         case .microseconds: return seconds / Double(operations) * 1e6
         case .milliseconds: return seconds / Double(operations) * 1e3
         case .nanoseconds: return seconds / Double(operations) * 1e9
         case .perSecond: return Double(operations) / seconds
+        case .gigabytesPerSecond: return Double(operations) * Double(bytesPerOperation) / seconds / 1e9
         }
     }
 }
@@ -28,19 +31,55 @@ struct BenchmarkFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// One workload: the Swift side measured here, the Python side by the twin under the same name.
+/// The C twin's workload (limit.c) that does the same work with nothing in the way, and its
+/// parameter (a message size in bytes, or a number of workers).
+struct Limit: Sendable {
+    let name: String
+    let parameter: Int?
+
+    init(_ name: String, _ parameter: Int? = nil) {
+        self.name = name
+        self.parameter = parameter
+    }
+}
+
+/// One workload: the Swift side measured here, the Python side by the twin under the same name,
+/// the machine's limit by the C twin's `limit` workload.
 struct Workload: Sendable {
-    /// Also the twin's workload name.
+    /// Also the Python twin's workload name.
     let name: String
     let title: String
     let unit: Unit
     /// Operations per repetition, full size and quick (smoke test) size.
     let operations: Int
     let quickOperations: Int
+    /// The bytes one operation moves (for `.gigabytesPerSecond`).
+    let bytesPerOperation: Int
+    /// Nil where no C program would say more (the codec, the pool's bookkeeping).
+    let limit: Limit?
+    /// A workload whose figures this one's are shown relative to (a speed-up), when it ran too.
+    let baseline: String?
     /// Whether twin.py has the workload (the traced rows have no Python side: Python has no tracer).
-    var hasTwin = true
+    let hasTwin: Bool
     /// Runs `operations` operations once, verifies their result, and returns the elapsed seconds.
     let run: @Sendable (_ operations: Int) throws -> Double
+
+    init(
+        name: String, title: String, unit: Unit, operations: Int, quickOperations: Int, bytesPerOperation: Int = 0,
+        limit: Limit? = nil, baseline: String? = nil, hasTwin: Bool = true,
+        run: @escaping @Sendable (_ operations: Int) throws -> Double
+    ) {
+        self.name = name
+        self.title = title
+        self.unit = unit
+        self.operations = operations
+        self.quickOperations = quickOperations
+        self.bytesPerOperation = bytesPerOperation
+        self.limit = limit
+        self.baseline = baseline
+        self.hasTwin = hasTwin
+        self.run = run
+    }
 }
 
 /// Times `body` on the monotonic clock.
@@ -66,6 +105,7 @@ struct Options {
     var quick = false
     var repetitions = 5
     var python = true
+    var limit = true
     var only: Set<String> = []
 
     init(arguments: [String]) throws {
@@ -76,6 +116,7 @@ struct Options {
                 quick = true
                 repetitions = 1
             case "--no-python": python = false
+            case "--no-c": limit = false
             case "--reps":
                 guard let text = rest.popFirst(), let count = Int(text), count >= 1 else {
                     throw BenchmarkFailure(description: "--reps takes a positive whole number")
@@ -84,16 +125,28 @@ struct Options {
             case "--help", "-h":
                 throw BenchmarkFailure(
                     description: """
-                        usage: bench [--quick] [--reps N] [--no-python] [workload ...]
+                        usage: bench [--quick] [--reps N] [--no-python] [--no-c] [workload ...]
                           Prints each workload's median of N repetitions (default 5) after a warm-up,
-                          beside Python's multiprocessing (fork) running the same workload.
+                          beside the same work in C (limit.c: the machine's limit, built with cc) and
+                          in Python's multiprocessing (fork), all measured in this run.
                           --quick: tiny sizes, one repetition (a smoke test, not a measurement).
+                          --no-python, --no-c: leave that column out ("-").
                         """)
             default: only.insert(argument)
             }
         }
     }
 }
+
+/// One workload's three medians, in its unit; nil where that side did not run or failed.
+private struct Figures {
+    var swift: Double
+    var limit: Double?
+    var python: Double?
+}
+
+/// The table's columns: the title, three figures, then three ratios.
+private let columns = (title: 34, figure: 11, limitRatio: 14, pythonRatio: 15, versus: 14)
 
 func runBenchmarks(arguments: [String]) {
     let options: Options
@@ -103,48 +156,105 @@ func runBenchmarks(arguments: [String]) {
         print(error)
         exitProcess(2)
     }
-    let workloads = allWorkloads.filter { options.only.isEmpty || options.only.contains($0.name) }
+    // A selected speed-up row brings its baseline along.
+    let selected = Set(allWorkloads.filter { options.only.contains($0.name) }.compactMap(\.baseline))
+    let workloads = allWorkloads.filter {
+        options.only.isEmpty || options.only.contains($0.name) || selected.contains($0.name)
+    }
     let twin = options.python ? PythonTwin() : nil
-    if options.python && twin == nil { print("python3 not found: measuring the Swift side only\n") }
+    if options.python && twin == nil { print("python3 not found: no Python column") }
+    var limitTwin: LimitTwin? = nil
+    if options.limit {
+        switch LimitTwin.build() {
+        case .success(let built): limitTwin = built
+        case .failure(let error): print("no limit column: \(error)")
+        }
+    }
     print(
         "median of \(options.repetitions) after a warm-up; \(cpuCount()) CPUs\(options.quick ? "; QUICK sizes, not a measurement" : "")"
     )
-    let header = pad("workload", 34) + pad("Swift", 16, right: true) + pad("Python", 16, right: true) + "  ratio"
+    print("Swift ÷ limit: Swift's time over the C twin's for the same work (for rates, the C rate over")
+    print("Swift's): 1.00× is the machine's limit. Python ÷ limit likewise; vs Python: Swift against Python.")
+    let header =
+        pad("workload", columns.title) + pad("Swift", columns.figure, right: true)
+        + pad("limit (C)", columns.figure, right: true) + pad("Python", columns.figure, right: true)
+        + pad("Swift ÷ limit", columns.limitRatio, right: true)
+        + pad("Python ÷ limit", columns.pythonRatio, right: true)
+        + pad("vs Python", columns.versus, right: true)
     print(header)
-    print(String(repeating: "-", count: header.count + 14))
+    print(String(repeating: "-", count: header.count))
     var failures = 0
+    var measured: [String: Figures] = [:]
     for workload in workloads {
         let operations = options.quick ? workload.quickOperations : workload.operations
         do {
             _ = try workload.run(operations)  // warm-up
-            var figures: [Double] = []
+            var values: [Double] = []
             for _ in 0..<options.repetitions {
-                figures.append(workload.unit.figure(operations: operations, seconds: try workload.run(operations)))
+                values.append(
+                    workload.unit.figure(
+                        operations: operations, seconds: try workload.run(operations),
+                        bytesPerOperation: workload.bytesPerOperation))
             }
-            let swift = median(figures)
-            var python: Double? = nil
-            var note = ""
-            if let twin, workload.hasTwin {
-                switch twin.measure(workload.name, operations: operations, repetitions: options.repetitions) {
-                case .success(let value): python = value
-                case .failure(let error): note = "  (python: \(error))"
+            var figures = Figures(swift: median(values))
+            var notes = ""
+            if let limitTwin, let limit = workload.limit {
+                switch limitTwin.measure(limit, operations: operations, repetitions: options.repetitions) {
+                case .success(let seconds):
+                    figures.limit = workload.unit.figure(
+                        operations: operations, seconds: seconds, bytesPerOperation: workload.bytesPerOperation)
+                case .failure(let error): notes += "  (\(error))"
                 }
             }
-            print(row(workload, swift: swift, python: python) + note)
+            if let twin, workload.hasTwin {
+                switch twin.measure(workload.name, operations: operations, repetitions: options.repetitions) {
+                case .success(let value): figures.python = value
+                case .failure(let error): notes += "  (\(error))"
+                }
+            }
+            measured[workload.name] = figures
+            print(row(workload, figures, baseline: workload.baseline.flatMap { measured[$0] }) + notes)
         } catch {
             failures += 1
-            print(pad(workload.title, 34) + "  FAILED: \(error)")
+            print(pad(workload.title, columns.title) + "  FAILED: \(error)")
         }
     }
     exitProcess(failures == 0 ? 0 : 1)
 }
 
-private func row(_ workload: Workload, swift: Double, python: Double?) -> String {
-    var line = pad(workload.title, 34) + pad(format(swift, workload.unit), 16, right: true)
-    guard let python else { return line + pad("-", 16, right: true) }
-    line += pad(format(python, workload.unit), 16, right: true)
-    let ratio = workload.unit.lowerIsBetter ? python / swift : swift / python
-    line += ratio >= 1 ? "  \(format(ratio))× faster" : "  \(format(1 / ratio))× slower"
+/// A figure to show: the value, how to print it, and which way is better.
+private struct Shown {
+    let value: Double
+    let text: String
+    let lowerIsBetter: Bool
+}
+
+private func row(_ workload: Workload, _ figures: Figures, baseline: Figures?) -> String {
+    // A speed-up row shows each side's rate over the same side's baseline rate.
+    func shown(_ value: Double?, _ base: Double?) -> Shown? {
+        guard let value else { return nil }
+        if workload.baseline != nil {
+            guard let base else { return nil }
+            return Shown(value: value / base, text: format(value / base) + "×", lowerIsBetter: false)
+        }
+        return Shown(value: value, text: format(value, workload.unit), lowerIsBetter: workload.unit.lowerIsBetter)
+    }
+    let swift = shown(figures.swift, baseline?.swift)
+    let limit = shown(figures.limit, baseline?.limit)
+    let python = shown(figures.python, baseline?.python)
+    /// How many times the cost of `reference`, `side` is (above 1: slower).
+    func cost(_ side: Shown?, over reference: Shown?) -> Double? {
+        guard let side, let reference, side.value > 0, reference.value > 0 else { return nil }
+        return side.lowerIsBetter ? side.value / reference.value : reference.value / side.value
+    }
+    var line = pad(workload.title, columns.title)
+    for figure in [swift, limit, python] { line += pad(figure?.text ?? "-", columns.figure, right: true) }
+    line += pad(cost(swift, over: limit).map { format($0) + "×" } ?? "-", columns.limitRatio, right: true)
+    line += pad(cost(python, over: limit).map { format($0) + "×" } ?? "-", columns.pythonRatio, right: true)
+    let versus = cost(python, over: swift).map {
+        $0 >= 1 ? "\(format($0))× faster" : "\(format(1 / $0))× slower"
+    }
+    line += pad(versus ?? "-", columns.versus, right: true)
     return line
 }
 

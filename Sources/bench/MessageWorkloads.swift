@@ -58,19 +58,19 @@ private func oneWay(duplex: Bool, count: Int) throws -> Double {
 let messageWorkloads = [
     Workload(
         name: "pipe_pingpong_duplex", title: "Pipe ping-pong, duplex", unit: .microseconds,
-        operations: 20_000, quickOperations: 100
+        operations: 20_000, quickOperations: 100, limit: Limit("pingpong_duplex")
     ) { try pingPong(duplex: true, count: $0) },
     Workload(
         name: "pipe_pingpong_simplex", title: "Pipe ping-pong, simplex", unit: .microseconds,
-        operations: 20_000, quickOperations: 100
+        operations: 20_000, quickOperations: 100, limit: Limit("pingpong_simplex")
     ) { try pingPong(duplex: false, count: $0) },
     Workload(
         name: "pipe_1k_duplex", title: "Pipe 1 KiB one-way, duplex", unit: .perSecond,
-        operations: 200_000, quickOperations: 1_000
+        operations: 200_000, quickOperations: 1_000, limit: Limit("stream_duplex", 1024)
     ) { try oneWay(duplex: true, count: $0) },
     Workload(
         name: "pipe_1k_simplex", title: "Pipe 1 KiB one-way, simplex", unit: .perSecond,
-        operations: 200_000, quickOperations: 1_000
+        operations: 200_000, quickOperations: 1_000, limit: Limit("stream_simplex", 1024)
     ) { try oneWay(duplex: false, count: $0) },
     Workload(
         name: "codec_roundtrip", title: "Codec encode+decode, small struct", unit: .nanoseconds,

@@ -5,7 +5,8 @@ import Multiprocessing
 let processWorkloads = [
     Workload(
         name: "process_start_join", title: "Process start+join", unit: .microseconds,
-        operations: 300, quickOperations: 5
+        operations: 300, quickOperations: 5,
+        limit: Limit("process_start_join")
     ) { count in
         try seconds {
             for _ in 0..<count {

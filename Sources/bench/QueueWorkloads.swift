@@ -26,13 +26,13 @@ private func queueThroughput(producers: Int, count: Int) throws -> Double {
 let queueWorkloads = [
     Workload(
         name: "queue_1to1", title: "Queue 1 producer → 1 consumer", unit: .perSecond,
-        operations: 200_000, quickOperations: 1_000
+        operations: 200_000, quickOperations: 1_000, limit: Limit("queue_1to1")
     ) { count in
         try queueThroughput(producers: 1, count: count)
     },
     Workload(
         name: "queue_4to1", title: "Queue 4 producers → 1 consumer", unit: .perSecond,
-        operations: 200_000, quickOperations: 1_000
+        operations: 200_000, quickOperations: 1_000, limit: Limit("queue_4to1")
     ) { count in
         try queueThroughput(producers: 4, count: count)
     },

@@ -5,7 +5,7 @@ import Multiprocessing
 let syncWorkloads = [
     Workload(
         name: "lock_contended", title: "Lock contended, 2 processes", unit: .perSecond,
-        operations: 1_000_000, quickOperations: 1_000
+        operations: 1_000_000, quickOperations: 1_000, limit: Limit("lock_contended")
     ) { count in
         let counter = try RawSharedValue(0)
         let lock = try Lock()
@@ -27,7 +27,7 @@ let syncWorkloads = [
     },
     Workload(
         name: "semaphore_handoff", title: "Semaphore handoff (empty/full)", unit: .perSecond,
-        operations: 500_000, quickOperations: 1_000
+        operations: 500_000, quickOperations: 1_000, limit: Limit("semaphore_handoff")
     ) { count in
         let slots = 16
         let buffer = try RawSharedArray(repeating: 0, count: slots)

@@ -1,3 +1,4 @@
 /// Every workload, in the order of the table.
 let allWorkloads: [Workload] =
-    processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + poolWorkloads + traceWorkloads
+    processWorkloads + messageWorkloads + queueWorkloads + syncWorkloads + bigMessageWorkloads + poolWorkloads
+    + cpuScalingWorkloads + traceWorkloads

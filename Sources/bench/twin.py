@@ -148,6 +148,8 @@ def semaphore_handoff(count):
     elapsed = time.perf_counter() - start
     assert in_order and producer.exitcode == 0
     return elapsed
+
+
 def _produce(q, start, end):
     for value in range(start, end):
         q.put(value)
@@ -232,7 +234,97 @@ def pool_startup(count):
     return time.perf_counter() - start
 
 
-# name -> (function, unit): unit "us"/"ms"/"ns" per operation, or "per_s".
+def _stamp(message, index):
+    """Stamps message `index` at both ends, in place, as BigMessageWorkloads.swift does."""
+    message[0], message[-1] = index & 0xFF, (index >> 8) & 0xFF
+
+
+def _stamped(size, index):
+    message = bytearray(b"\x07") * size
+    _stamp(message, index)
+    return bytes(message)
+
+
+def _is_stamped(message, size, index):
+    return len(message) == size and message[0] == index & 0xFF and message[-1] == (index >> 8) & 0xFF
+
+
+def _big_one_way_child(receiver, size, count):
+    for index in range(count):
+        if not _is_stamped(receiver.recv(), size, index):
+            sys.exit(3)
+
+
+def _big_one_way(duplex, size, count):
+    receiver, sender = ctx.Pipe(duplex=duplex)
+    p = ctx.Process(target=_big_one_way_child, args=(receiver, size, count))
+    p.start()
+    message = bytearray(b"\x07") * size
+    start = time.perf_counter()
+    for index in range(count):
+        _stamp(message, index)
+        sender.send(message)
+    p.join()
+    elapsed = time.perf_counter() - start
+    assert p.exitcode == 0
+    return elapsed
+
+
+def _big_produce(q, size, count):
+    message = bytearray(b"\x07") * size
+    for index in range(count):
+        _stamp(message, index)
+        q.put(bytes(message))  # a copy: the feeder thread pickles it later
+
+
+def _big_queue(size, count):
+    q = ctx.Queue()
+    start = time.perf_counter()
+    producer = ctx.Process(target=_big_produce, args=(q, size, count))
+    producer.start()
+    in_order = all(_is_stamped(q.get(), size, index) for index in range(count))
+    producer.join()
+    elapsed = time.perf_counter() - start
+    assert in_order and producer.exitcode == 0
+    return elapsed
+
+
+def _echo(item):
+    return item
+
+
+def pool_map_64k(count):
+    items = [_stamped(64 << 10, index) for index in range(count)]
+    with ctx.Pool() as pool:
+        pool.map(_echo, [b"\x01"] * (4 * pool._processes))
+        start = time.perf_counter()
+        result = pool.map(_echo, items)
+        elapsed = time.perf_counter() - start
+    assert len(result) == count and all(_is_stamped(r, 64 << 10, i) for i, r in enumerate(result))
+    return elapsed
+
+
+def _burn_one_millisecond(item):
+    """1 ms of this thread's CPU time, as burnOneMillisecond in PoolWorkloads.swift."""
+    until = time.thread_time_ns() + 1_000_000
+    x = item
+    while time.thread_time_ns() < until:
+        for _ in range(100):
+            x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+    return item * item
+
+
+def _pool_cpu(workers, count):
+    with ctx.Pool(workers) as pool:
+        pool.map(_square, range(4 * workers))
+        start = time.perf_counter()
+        result = pool.map(_burn_one_millisecond, range(count))
+        elapsed = time.perf_counter() - start
+    assert result == [i * i for i in range(count)]
+    return elapsed
+
+
+# name -> (function, unit): unit "us"/"ms"/"ns" per operation, "per_s", or ("GB_s", bytes per operation).
 WORKLOADS = {
     "process_start_join": (process_start_join, "us"),
     "pipe_pingpong_duplex": (pipe_pingpong_duplex, "us"),
@@ -248,19 +340,33 @@ WORKLOADS = {
     "pool_map_chunk1": (pool_map_chunk1, "per_s"),
     "pool_apply_async": (pool_apply_async, "per_s"),
     "pool_startup": (pool_startup, "ms"),
+    "pool_map_64k": (pool_map_64k, "per_s"),
 }
+for _label, _size in (("64k", 64 << 10), ("1m", 1 << 20), ("16m", 16 << 20)):
+    WORKLOADS[f"pipe_{_label}_duplex"] = (lambda count, size=_size: _big_one_way(True, size, count), ("GB_s", _size))
+    WORKLOADS[f"pipe_{_label}_simplex"] = (lambda count, size=_size: _big_one_way(False, size, count), ("GB_s", _size))
+    WORKLOADS[f"queue_{_label}"] = (lambda count, size=_size: _big_queue(size, count), ("GB_s", _size))
 
 SCALE = {"us": 1e6, "ms": 1e3, "ns": 1e9}
 
 
 def main():
     name, operations, repetitions = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    function, unit = WORKLOADS[name]
+    if name.startswith("pool_cpu_"):  # pool_cpu_N: N workers
+        workers = int(name[len("pool_cpu_"):])
+        function, unit = (lambda count: _pool_cpu(workers, count)), "per_s"
+    else:
+        function, unit = WORKLOADS[name]
     function(operations)  # warm-up
     figures = []
     for _ in range(repetitions):
         elapsed = function(operations)
-        figures.append(operations / elapsed if unit == "per_s" else elapsed / operations * SCALE[unit])
+        if unit == "per_s":
+            figures.append(operations / elapsed)
+        elif isinstance(unit, tuple):  # ("GB_s", bytes per operation)
+            figures.append(operations * unit[1] / elapsed / 1e9)
+        else:
+            figures.append(elapsed / operations * SCALE[unit])
     print(statistics.median(figures))
 
 

@@ -1,8 +1,9 @@
 import Glibc
 import XCTest
 
-/// Runs every benchmark once at tiny sizes (Swift side only): each verifies its own result
-/// (exact counts, order), so a broken workload fails here rather than in `make bench`.
+/// Runs every benchmark once at tiny sizes (Swift side, and the C twin when a C compiler exists):
+/// each verifies its own result (exact counts, order, stamps), so a broken workload fails here
+/// rather than in `make bench`.
 final class BenchSmokeTests: XCTestCase {
     func testEveryWorkloadRunsAndVerifiesItsResult() throws {
         var path = [CChar](repeating: 0, count: 4096)
@@ -15,17 +16,64 @@ final class BenchSmokeTests: XCTestCase {
         let bench = directory + "/bench"
         XCTAssertEqual(access(bench, X_OK), 0, "no bench executable at \(bench)")
 
-        guard let pipe = popen("'\(bench)' --quick --no-python 2>&1", "r") else {
-            return XCTFail("cannot run \(bench)")
+        let (status, output) = run("'\(bench)' --quick --no-python")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertFalse(output.contains("FAILED"), output)
+        let rows = output.split(separator: "\n").map { line in
+            // Columns are right-aligned with at least two spaces between them.
+            line.split(separator: "  ").map { String($0.drop { $0 == " " }) }
         }
+        for title in ["Process start+join", "Pipe 16 MiB one-way, simplex", "Pool.map, 64 KiB items"] {
+            XCTAssertTrue(rows.contains { $0.first == title }, "no row \(title) in\n\(output)")
+        }
+        // The scaling curve: one row per worker count, the last one for every CPU.
+        let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let last = cpus == 1 ? "Pool.map CPU ×1 worker" : "Pool.map CPU ×\(cpus) workers"
+        XCTAssertTrue(rows.contains { $0.first == last }, "no row \(last) in\n\(output)")
+
+        // The C twin: built with cc and run for every row that has a limit; its figures must parse.
+        guard run("command -v cc").status == 0 else {
+            print("no C compiler (cc): the limit column is not checked")
+            XCTAssertTrue(output.contains("no limit column"), output)
+            return
+        }
+        XCTAssertFalse(output.contains("no limit column") || output.contains("C failed"), output)
+        let limited = [
+            ("Process start+join", " µs"), ("Pipe ping-pong, duplex", " µs"), ("Pipe 1 KiB one-way, simplex", "/s"),
+            ("Queue 4 producers → 1 consumer", "/s"), ("Lock contended, 2 processes", "/s"),
+            ("Semaphore handoff (empty/full)", "/s"), ("Pipe 64 KiB one-way, duplex", " GB/s"),
+            ("Queue 1 MiB items, 1 → 1", " GB/s"), ("Pool.map CPU ×1 worker", "/s"),
+        ]
+        for (title, unit) in limited {
+            guard let row = rows.first(where: { $0.first == title }), row.count >= 5 else {
+                XCTFail("no row \(title) with a limit in\n\(output)")
+                continue
+            }
+            // title, Swift, limit (C), Python ("-" here), Swift ÷ limit
+            XCTAssertTrue(row[2].hasSuffix(unit) && number(row[2], unit) != nil, "limit of \(title): \(row)")
+            XCTAssertTrue(number(row[4], "×").map { $0 > 0 } ?? false, "Swift ÷ limit of \(title): \(row)")
+        }
+    }
+
+    /// The leading number of `text` once `unit` (and any k or M) is cut off its end.
+    private func number(_ text: String, _ unit: String) -> Double? {
+        guard text.hasSuffix(unit) else { return nil }
+        var digits = String(text.dropLast(unit.count))
+        var scale = 1.0
+        if digits.hasSuffix("k") || digits.hasSuffix("M") {
+            scale = digits.hasSuffix("k") ? 1e3 : 1e6
+            digits.removeLast()
+        }
+        return Double(digits).map { $0 * scale }
+    }
+
+    private func run(_ command: String) -> (status: Int32, output: String) {
+        guard let pipe = popen(command + " 2>&1", "r") else { return (-1, "cannot run \(command)") }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
         while fgets(&buffer, Int32(buffer.count), pipe) != nil {
             output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        let status = pclose(pipe)
-        XCTAssertEqual(status, 0, output)
-        XCTAssertFalse(output.contains("FAILED"), output)
-        XCTAssertTrue(output.contains("Process start+join"), output)
+        return (pclose(pipe), output)
     }
 }
