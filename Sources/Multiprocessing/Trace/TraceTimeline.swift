@@ -65,7 +65,7 @@ extension TraceTimeline {
         let appended = mp_trace_appended(region)
         let capacity = mp_trace_capacity(region)
         let stored = min(appended, capacity)
-        dropped = Int(appended - stored)
+        dropped = Int(mp_trace_dropped(region))
         duration = stop - origin
         var records: [mp_trace_record] = []
         records.reserveCapacity(Int(stored))
@@ -74,7 +74,8 @@ extension TraceTimeline {
             records.append(record)
         }
         recorded = records.count
-        // Writers in different processes fill slots out of time order by a few ns; stable by slot.
+        // Each thread fills its own block of slots: time order is restored here (stable: a thread's
+        // records stay in its order).
         records.sort { $0.nanoseconds < $1.nanoseconds }
 
         var names: [pid_t: String] = [mp_trace_owner(region): ownerName]

@@ -91,10 +91,13 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
-        let appended = Int(mp_trace_appended(ended.region))
-        let kept = min(appended, Int(ended.capacity))
+        let claimed = min(mp_trace_appended(ended.region), ended.capacity)
+        var record = mp_trace_record()
+        var kept = 0
+        for index in 0..<claimed where mp_trace_read(ended.region, index, &record) != 0 { kept += 1 }
+        let dropped = Int(mp_trace_dropped(ended.region))
         mp_trace_discard(ended.region, ended.capacity, names)
-        return (kept, appended - kept)
+        return (kept, dropped)
     }
 
     /// The owner's trace: where it goes and its region.
