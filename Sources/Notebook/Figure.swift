@@ -7,7 +7,7 @@ import Multiprocessing
 
 /// The description of a traced run that stays the same from run to run, in sections of lines:
 /// `lanes` (each process by name and how it ended), `events` (each process's own main-thread events
-/// in program order, waits left out: whether a thread had to wait depends on timing), `holders`
+/// in program order; waits and joins left out: whether a thread had to wait depends on timing), `holders`
 /// (who held each lock or semaphore, in order) and `lifetimes` (for each pair of child processes,
 /// whether one ended before the other started). Pool workers and the zygote show as lanes only
 /// (which worker runs which task is the scheduler's choice). Objects are renamed `Lock A`, `Lock B`,
@@ -55,8 +55,16 @@ func describe(_ timeline: TraceTimeline) -> FigureDescription {
     let keys = Dictionary(lanes.map { ($0.lane.pid, $0.key) }, uniquingKeysWith: { first, _ in first })
     let byKey = lanes.sorted { $0.key < $1.key }
     var description = FigureDescription()
+    // By name, not key: which of two same-named processes started first may vary. A process killed
+    // before it recorded its name is `(unnamed)`, never its pid.
     description.sections.append(
-        ("lanes", byKey.map { "\($0.key): \($0.lane.ending ?? "still running")" }))
+        (
+            "lanes",
+            lanes.map { lane in
+                let name = lane.lane.name.hasPrefix("pid ") ? "(unnamed)" : lane.lane.name
+                return "\(name): \(lane.lane.ending ?? "still running")"
+            }.sorted()
+        ))
 
     // Renames objects in the order the description meets them: `Lock A`, `Lock B`.
     var names: [String: String] = [:]
@@ -77,15 +85,11 @@ func describe(_ timeline: TraceTimeline) -> FigureDescription {
         events[span.pid, default: []].append((span.start, "acquire \(span.label)"))
         events[span.pid, default: []].append((span.end, "release \(span.label)"))
     }
-    let kept = ["set ", "put ", "got ", "sent ", "received ", "joined "]
+    // Not `joined`: a join records only when it had to wait, which depends on timing.
+    let kept = ["set ", "put ", "got ", "sent ", "received "]
     for moment in timeline.moments where moment.tid == moment.pid {
         guard kept.contains(where: moment.label.hasPrefix) else { continue }
-        var text = moment.label
-        if text.hasPrefix("joined "), let open = text.lastIndex(of: "(") {
-            let pid = pid_t(text[text.index(after: open)...].dropLast()) ?? 0
-            text = "joined " + (keys[pid] ?? String(text.dropFirst("joined ".count)[..<open]).trimmingSpaces())
-        }
-        events[moment.pid, default: []].append((moment.time, text))
+        events[moment.pid, default: []].append((moment.time, moment.label))
     }
     var eventLines: [String] = []
     for lane in byKey where !lane.isPoolProcess {
@@ -122,12 +126,6 @@ func describe(_ timeline: TraceTimeline) -> FigureDescription {
     }
     description.sections.append(("lifetimes", lifetimes))
     return description
-}
-
-extension StringProtocol {
-    fileprivate func trimmingSpaces() -> String {
-        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
 }
 
 /// Writes `text` to `path` (created or replaced); false on any error.
