@@ -55,13 +55,17 @@ func describe(_ timeline: TraceTimeline) -> FigureDescription {
     let keys = Dictionary(lanes.map { ($0.lane.pid, $0.key) }, uniquingKeysWith: { first, _ in first })
     let byKey = lanes.sorted { $0.key < $1.key }
     var description = FigureDescription()
-    // By name, not key: which of two same-named processes started first may vary. A process killed
-    // before it recorded its name is `(unnamed)`, never its pid.
+    // By name, not key: which of two same-named processes started first may vary. A bare fork has
+    // its parent's name, or none when it was killed before it recorded one (then the lane has its
+    // pid): both are `a fork of` the cell's process.
+    let cellProcess = lanes.first?.lane.name ?? ""
     description.sections.append(
         (
             "lanes",
-            lanes.map { lane in
-                let name = lane.lane.name.hasPrefix("pid ") ? "(unnamed)" : lane.lane.name
+            lanes.enumerated().map { index, lane in
+                let name =
+                    index > 0 && (lane.lane.name.hasPrefix("pid ") || lane.lane.name == cellProcess)
+                    ? "a fork of \(cellProcess)" : lane.lane.name
                 return "\(name): \(lane.lane.ending ?? "still running")"
             }.sorted()
         ))

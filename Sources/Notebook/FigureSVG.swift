@@ -157,6 +157,7 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
         ("<path d=\"M7 4 L15 4 L11 -3 Z\" fill=\"\(Palette.take)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "got, received, joined"),
         ("<line x1=\"11\" y1=\"-7\" x2=\"11\" y2=\"7\" stroke=\"\(Palette.ink)\" stroke-width=\"2\"/>", "ended"),
         ("<path d=\"M5 -6 L17 6 M5 6 L17 -6\" stroke=\"\(Palette.killed)\" stroke-width=\"3\"/>", "killed"),
+        ("<rect x=\"0\" y=\"-8\" width=\"22\" height=\"14\" fill=\"\(Palette.killed)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "task that failed"),
     ]
     var lx = 16.0
     var ly = legendY
