@@ -323,7 +323,8 @@ public struct BookChecker: Sendable {
                 context.report.rewrites.append(
                     "\(stored == nil ? "drew" : "redrew") figure \(display(imagePath)) for \(cell)")
             } catch {
-                context.fail(location, cell: cell, chapter: figure.cell.chapter, "cannot write the figure: \(error.message)")
+                context.fail(
+                    location, cell: cell, chapter: figure.cell.chapter, "cannot write the figure: \(error.message)")
             }
             return
         }

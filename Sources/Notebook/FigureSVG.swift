@@ -150,14 +150,32 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
     // Legend: every state by colour and by pattern or shape.
     let items: [(String, String)] = [
         ("<rect x=\"0\" y=\"-3\" width=\"22\" height=\"4\" fill=\"\(Palette.life)\"/>", "process alive"),
-        ("<rect x=\"0\" y=\"-8\" width=\"22\" height=\"14\" fill=\"\(Palette.working)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "pool task"),
-        ("<rect x=\"0\" y=\"-7\" width=\"22\" height=\"12\" fill=\"url(#hatch)\" stroke=\"\(Palette.holding)\"/>", "holds a lock"),
-        ("<rect x=\"0\" y=\"-6\" width=\"22\" height=\"10\" fill=\"url(#dots)\" stroke=\"\(Palette.waiting)\" stroke-dasharray=\"3 2\"/>", "waits"),
-        ("<path d=\"M7 -6 L15 -6 L11 1 Z\" fill=\"\(Palette.give)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "set, put, sent"),
-        ("<path d=\"M7 4 L15 4 L11 -3 Z\" fill=\"\(Palette.take)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "got, received, joined"),
+        (
+            "<rect x=\"0\" y=\"-8\" width=\"22\" height=\"14\" fill=\"\(Palette.working)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>",
+            "pool task"
+        ),
+        (
+            "<rect x=\"0\" y=\"-7\" width=\"22\" height=\"12\" fill=\"url(#hatch)\" stroke=\"\(Palette.holding)\"/>",
+            "holds a lock"
+        ),
+        (
+            "<rect x=\"0\" y=\"-6\" width=\"22\" height=\"10\" fill=\"url(#dots)\" stroke=\"\(Palette.waiting)\" stroke-dasharray=\"3 2\"/>",
+            "waits"
+        ),
+        (
+            "<path d=\"M7 -6 L15 -6 L11 1 Z\" fill=\"\(Palette.give)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>",
+            "set, put, sent"
+        ),
+        (
+            "<path d=\"M7 4 L15 4 L11 -3 Z\" fill=\"\(Palette.take)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>",
+            "got, received, joined"
+        ),
         ("<line x1=\"11\" y1=\"-7\" x2=\"11\" y2=\"7\" stroke=\"\(Palette.ink)\" stroke-width=\"2\"/>", "ended"),
         ("<path d=\"M5 -6 L17 6 M5 6 L17 -6\" stroke=\"\(Palette.killed)\" stroke-width=\"3\"/>", "killed"),
-        ("<rect x=\"0\" y=\"-8\" width=\"22\" height=\"14\" fill=\"\(Palette.killed)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>", "task that failed"),
+        (
+            "<rect x=\"0\" y=\"-8\" width=\"22\" height=\"14\" fill=\"\(Palette.killed)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>",
+            "task that failed"
+        ),
     ]
     var lx = 16.0
     var ly = legendY
