@@ -266,6 +266,82 @@ public struct BookChecker: Sendable {
                 loaded, marker, binary: binary, location: location(loaded, marker), bless: bless,
                 blessHint: blessHint, context)
         }
+        for loaded in chapterPages {
+            for figure in loaded.page.figures where figure.cell.chapter == chapter {
+                let place = "\(display(loaded.path)):\(figure.line + 1)"
+                guard cellIds.contains(figure.cell.name) else {
+                    context.fail(
+                        place, cell: figure.cell.description, chapter: chapter,
+                        "figure names cell \(figure.cell.name) which \(chapter) does not have")
+                    continue
+                }
+                checkFigure(loaded.path, figure, binary: binary, location: place, bless: bless, context)
+            }
+        }
+    }
+
+    /// Runs the figure's cell traced (`--figure`) and compares the description in the fresh SVG with
+    /// the one in the book's; update writes the fresh SVG only when a compared section differs.
+    private func checkFigure(
+        _ pagePath: String, _ figure: FigureMarker, binary: String, location: String, bless: Bool,
+        _ context: Context
+    ) {
+        context.report.figures += 1
+        let cell = figure.cell.description
+        let pageDirectory = String(pagePath[..<(pagePath.lastIndex(of: "/") ?? pagePath.startIndex)])
+        let imagePath = "\(pageDirectory)/\(figure.image)"
+        let fresh: String
+        do {
+            let output = try FileSystem.makeTemporaryFile(prefix: "book-figure")
+            defer { FileSystem.remove(output) }
+            let result = try runner.run(binary, [figure.cell.name, "--figure", output], timeout: 60)
+            guard result.termination == .exited(0) else {
+                context.fail(
+                    location, cell: cell, chapter: figure.cell.chapter,
+                    "the traced run for the figure \(result.termination)",
+                    details: runOutput(result, mergeStderr: false),
+                    hint: "a failed run is never blessed: fix the cell, then check again")
+                return
+            }
+            fresh = try FileSystem.readText(output)
+        } catch {
+            context.fail(location, cell: cell, chapter: figure.cell.chapter, "cannot draw the figure: \(error.message)")
+            return
+        }
+        guard let actual = figureDescription(ofSVG: fresh) else {
+            context.fail(location, cell: cell, chapter: figure.cell.chapter, "the drawn figure has no description")
+            return
+        }
+        let stored = (try? FileSystem.readText(imagePath)).flatMap(figureDescription(ofSVG:))
+        let expectedLines = stored.map { comparedLines($0, figure.compared) }
+        let actualLines = comparedLines(actual, figure.compared)
+        if expectedLines == actualLines { return }
+        if bless {
+            do {
+                FileSystem.makeDirectory(String(imagePath[..<(imagePath.lastIndex(of: "/") ?? imagePath.startIndex)]))
+                try FileSystem.writeTextAtomically(imagePath, fresh)
+                context.report.rewrites.append(
+                    "\(stored == nil ? "drew" : "redrew") figure \(display(imagePath)) for \(cell)")
+            } catch {
+                context.fail(
+                    location, cell: cell, chapter: figure.cell.chapter, "cannot write the figure: \(error.message)")
+            }
+            return
+        }
+        guard let expectedLines else {
+            context.fail(
+                location, cell: cell, chapter: figure.cell.chapter,
+                "figure \(display(imagePath)) is missing or has no description",
+                hint: "to draw it: swift build && swift run book update \(figure.cell.chapter)")
+            return
+        }
+        let diff = Diff.unified(
+            expected: expectedLines, actual: actualLines, same: { expectedLines[$0] == actualLines[$1] },
+            labels: ("figure \(display(imagePath))", "traced run"))
+        context.fail(
+            location, cell: cell, chapter: figure.cell.chapter,
+            "the figure no longer matches its cell (compared: \(figure.compared.joined(separator: ", ")))",
+            details: [diff], hint: "to redraw: swift build && swift run book update \(figure.cell.chapter)")
     }
 
     /// The cell ids from `chapterN --list`, or nil after reporting why there are none.

@@ -134,6 +134,9 @@ public enum FileSystem {
 
     public static func remove(_ path: String) { _ = unlink(path) }
 
+    /// Makes directory `path` if it does not exist (its parent must).
+    static func makeDirectory(_ path: String) { _ = mkdir(path, 0o755) }
+
     /// Creates an empty directory with a unique name in $TMPDIR (or /tmp) and returns its path.
     public static func makeTemporaryDirectory(prefix: String) throws(BookError) -> String {
         var directory = "/tmp"

@@ -154,6 +154,8 @@ public struct Page: Sendable {
     public let endsWithNewline: Bool
     /// The code and output markers, in page order.
     public let markers: [Marker]
+    /// The figure markers, in page order.
+    public let figures: [FigureMarker]
     /// Malformed markers and unterminated fences.
     public let problems: [SourceProblem]
 
@@ -165,6 +167,7 @@ public struct Page: Sendable {
         if endsWithNewline || text.isEmpty { lines.removeLast() }
         self.lines = lines
         var markers: [Marker] = []
+        var figures: [FigureMarker] = []
         var problems: [SourceProblem] = []
         func problem(_ index: Int, _ message: String) {
             problems.append(SourceProblem(path: path, line: index + 1, message: message))
@@ -178,6 +181,14 @@ public struct Page: Sendable {
                     break
                 }
                 index = close + 1
+                continue
+            }
+            if let figure = parseFigureMarker(lines, at: index) {
+                switch figure {
+                case .success(let found): figures.append(found)
+                case .failure(let error): problem(index, error.message)
+                }
+                index += 1
                 continue
             }
             guard let parsed = parseMarkerLine(lines[index]) else {
@@ -212,6 +223,7 @@ public struct Page: Sendable {
             }
         }
         self.markers = markers
+        self.figures = figures
         self.problems = problems
     }
 

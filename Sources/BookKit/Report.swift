@@ -22,6 +22,8 @@ public struct BookReport: Sendable {
     public internal(set) var outputBlocks: [OutputMode: Int] = [:]
     /// Code blocks compared with their regions.
     public internal(set) var codeBlocks = 0
+    /// Figures compared with a traced run.
+    public internal(set) var figures = 0
     /// One line per block that `update` rewrote or inserted.
     public internal(set) var rewrites: [String] = []
     /// Where the checked pages break the book's page conventions (see ``Conventions``): run lines,
@@ -44,6 +46,7 @@ public struct BookReport: Sendable {
     public var summary: String {
         let modes = OutputMode.allCases.map { "\($0.rawValue) \(outputBlocks[$0, default: 0])" }.joined(separator: ", ")
         var text = "book \(action): \(outputBlockCount) output blocks checked (\(modes)), \(codeBlocks) code blocks"
+        if figures > 0 { text += ", \(figures) figures" }
         if action == "update" { text += "; \(rewrites.count) blocks rewritten" }
         return text + "; \(failures.count) failure" + (failures.count == 1 ? "" : "s")
     }

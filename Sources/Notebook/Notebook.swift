@@ -49,6 +49,15 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
     var options = Array(arguments.dropFirst())
     let timeline = options.contains("--timeline")
     options.removeAll { $0 == "--timeline" }
+    var figure: String?
+    if let flag = options.firstIndex(of: "--figure") {
+        guard flag + 1 < options.count else {
+            writeError("\(chapter.name): --figure needs a file to write\n")
+            exitProcess(2)
+        }
+        figure = options[flag + 1]
+        options.removeSubrange(flag...(flag + 1))
+    }
     switch options.first {
     case "--help", "-h":
         printUsage(chapter)
@@ -70,6 +79,7 @@ public func runChapter(_ chapter: Chapter, arguments: [String] = CommandLine.arg
                     + chapter.cells.map(\.id).joined(separator: ", ") + "\n")
             exitProcess(2)
         }
+        if let figure { exitProcess(drawFigure(cell, of: chapter, to: figure) ? 0 : 1) }
         exitProcess(run(cell, of: chapter, timeline: timeline) ? 0 : 1)
     }
 }
@@ -107,6 +117,27 @@ private func run(_ cell: Cell, of chapter: Chapter, timeline: Bool = false) -> B
         ProcessIO.flushStdio()
         print("── timeline of \(cell.id) " + String(repeating: "─", count: max(3, 64 - cell.id.count)))
         print(drawTimeline(trace), terminator: "")
+    }
+    return succeeded
+}
+
+/// Runs one cell traced and writes its figure (an SVG for the book) to `path`; true when the cell
+/// succeeded and the file was written.
+private func drawFigure(_ cell: Cell, of chapter: Chapter, to path: String) -> Bool {
+    do {
+        try Tracing.start(writingTo: "/dev/null")
+    } catch {
+        writeError("\(chapter.name): cannot trace cell \(cell.id): \(error)\n")
+        return false
+    }
+    let succeeded = run(cell, of: chapter)
+    guard let (_, trace) = Tracing.stopAndCollect() else { return false }
+    let svg = drawFigureSVG(
+        trace, cell: "\(chapter.name)/\(cell.id)", title: "\(chapter.name) \(cell.id): \(cell.title)",
+        timeScale: TimeScale.factor)
+    guard writeTextFile(path, svg) else {
+        writeError("\(chapter.name): cannot write \(path)\n")
+        return false
     }
     return succeeded
 }

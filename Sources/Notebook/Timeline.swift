@@ -49,7 +49,8 @@ func drawTimeline(_ timeline: TraceTimeline, width: Int = 80) -> String {
         }
         let marks = spent.map { states -> Character in
             let telling = states.filter { $0.key != .running }
-            if let best = telling.max(by: { ($0.value, rank($1.key)) < ($1.value, rank($0.key)) }) {
+            // Longest first; a tie goes to the more telling state (a wait inside a pool task shows).
+            if let best = telling.max(by: { ($0.value, rank($0.key)) < ($1.value, rank($1.key)) }) {
                 return best.key.rawValue
             }
             return states[.running] != nil ? Mark.running.rawValue : Mark.absent.rawValue

@@ -155,4 +155,45 @@ final class TracingTests: XCTestCase {
         XCTAssertNil(try Tracing.stop())
         XCTAssertNotEqual(access(path, F_OK), 0)
     }
+
+    /// Two pools in one trace both number their tasks from 1: each task's span pairs its start and
+    /// its finish on the worker that ran it (keyed by task id alone, pool B's start replaced pool
+    /// A's, and one span was lost or drawn on the wrong worker).
+    func testTasksOfTwoPoolsWithTheSameIdsPairOnTheirOwnWorkers() throws {
+        try Tracing.start(writingTo: "/dev/null")
+        let bothStarted = try Barrier(parties: 2)
+        let first = try Pool(processes: 1) { (x: Int) -> Int32 in
+            _ = try? bothStarted.wait(timeout: .seconds(30))
+            return getpid()
+        }
+        let second = try Pool(processes: 1) { (x: Int) -> Int32 in
+            _ = try? bothStarted.wait(timeout: .seconds(30))
+            return getpid()
+        }
+        let a = try first.applyAsync(1)
+        let b = try second.applyAsync(2)
+        let workers = [try a.get(timeout: .seconds(60)), try b.get(timeout: .seconds(60))]
+        for pool in [first, second] {
+            pool.close()
+            try pool.join()
+        }
+        let (_, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
+        let tasks = timeline.spans.filter { $0.kind == .working }
+        XCTAssertEqual(tasks.count, 2, "\(tasks)")
+        XCTAssertEqual(Set(tasks.map(\.pid)), Set(workers))
+        XCTAssertFalse(tasks.contains { $0.failed }, "\(tasks)")
+        // Each task waited at the barrier inside its span: both spans overlap the other's start.
+        for task in tasks { XCTAssertTrue(tasks.allSatisfy { $0.start < task.end }, "\(tasks)") }
+    }
+
+    /// Releasing a lock nobody holds gives nothing back: the trace shows no `released` for it.
+    func testReleasingAnUnlockedLockRecordsNothing() throws {
+        try Tracing.start(writingTo: "/dev/null")
+        let lock = try Lock()
+        XCTAssertThrowsError(try lock.release())
+        lock.withLock {}
+        let (summary, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
+        XCTAssertEqual(summary.eventCount, 2, "one acquired, one released")
+        XCTAssertEqual(timeline.spans.filter { $0.kind == .holding }.count, 1)
+    }
 }

@@ -175,16 +175,18 @@ void *mp_trace_create(uint64_t capacity, uint64_t names);
 // Frees the region's pages (its address range stays mapped: a thread still appending writes to
 // fresh zero pages, harmlessly).
 void mp_trace_discard(void *region, uint64_t capacity, uint64_t names);
-// Appends one record for the calling thread: a clock read and one atomic fetch-add on the shared
-// index. A full region drops the record (the index keeps counting: the excess is the drop count).
+// Appends one record for the calling thread: a clock read, and one atomic fetch-add on the shared
+// index per 64 records (a thread claims a block of slots and fills it alone). A full region drops
+// the record and counts it (mp_trace_dropped).
 void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argument);
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.
 void mp_trace_name(void *region, pid_t pid, const char *name);
-// How many records were appended (dropped ones included), how many fit, the owner's pid and the
-// start time.
+// How many slots were claimed (blocks of 64, partly unfilled; may exceed the capacity), how many
+// records were dropped, how many fit, the owner's pid and the start time.
 uint64_t mp_trace_appended(const void *region);
+uint64_t mp_trace_dropped(const void *region);
 uint64_t mp_trace_capacity(const void *region);
 pid_t mp_trace_owner(const void *region);
 int64_t mp_trace_start(const void *region);

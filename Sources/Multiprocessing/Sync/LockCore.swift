@@ -193,7 +193,8 @@ struct LockCore: @unchecked Sendable {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
-        Trace.record(traced, .released, owner)
+        // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
+        if previous != 0 { Trace.record(traced, .released, owner) }
         if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(ownerWord, count: 1)
         }

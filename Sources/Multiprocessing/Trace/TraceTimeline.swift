@@ -65,7 +65,7 @@ extension TraceTimeline {
         let appended = mp_trace_appended(region)
         let capacity = mp_trace_capacity(region)
         let stored = min(appended, capacity)
-        dropped = Int(appended - stored)
+        dropped = Int(mp_trace_dropped(region))
         duration = stop - origin
         var records: [mp_trace_record] = []
         records.reserveCapacity(Int(stored))
@@ -74,7 +74,8 @@ extension TraceTimeline {
             records.append(record)
         }
         recorded = records.count
-        // Writers in different processes fill slots out of time order by a few ns; stable by slot.
+        // Each thread fills its own block of slots: time order is restored here (stable: a thread's
+        // records stay in its order).
         records.sort { $0.nanoseconds < $1.nanoseconds }
 
         var names: [pid_t: String] = [mp_trace_owner(region): ownerName]
@@ -117,8 +118,12 @@ private struct Merger {
     var waits: [Thread: [Key: Open]] = [:]
     /// Open holds per object, oldest first (a semaphore has several).
     var holds: [Key: [Open]] = [:]
-    /// Open pool tasks, per worker and task id.
-    var tasks: [Key: Open] = [:]
+    struct TaskKey: Hashable {
+        let thread: Thread
+        let id: UInt64
+    }
+    /// Open pool tasks, per worker thread and task id.
+    var tasks: [TaskKey: Open] = [:]
     /// `Lock 1`, `Queue 2`: numbered in order of first appearance, per kind of object.
     var numbers: [Key: Int] = [:]
     var counts: [UInt8: Int] = [:]
@@ -194,9 +199,11 @@ private struct Merger {
                     kind: .holding, pid: hold.thread.pid, tid: hold.thread.tid, label: label(object, record.object),
                     start: hold.start, end: time))
         case .taskStarted:
-            tasks[Key(object: 0, id: record.object)] = Open(thread: thread, start: time)
+            tasks[TaskKey(thread: thread, id: record.object)] = Open(thread: thread, start: time)
         case .taskFinished, .taskFailed:
-            guard let open = tasks.removeValue(forKey: Key(object: 0, id: record.object)) else { break }
+            // The worker thread that started the task finishes it: keyed by both, so that two pools of
+            // one trace (each numbers its tasks from 1) never pair one's start with the other's end.
+            guard let open = tasks.removeValue(forKey: TaskKey(thread: thread, id: record.object)) else { break }
             spans.append(
                 TraceSpan(
                     kind: .working, pid: thread.pid, tid: thread.tid, label: "task \(record.object)",
