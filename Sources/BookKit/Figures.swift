@@ -5,8 +5,9 @@
 //     ![What to look at](figures/chapter4-clean.svg)
 //
 // The SVG carries, in its <metadata>, a description of the run in `[section]`s of lines (lanes,
-// events, holders, lifetimes): `book check` runs the cell traced again and compares the sections
-// that `compare=` names (default: lanes,events), never the times; `book update` replaces the file
+// events, holders, lifetimes; and `drawing`, the renderer's version): `book check` runs the cell traced
+// again and compares the sections that `compare=` names (default: lanes,events) and the drawing's
+// version, never the times; `book update` replaces the file
 // only when one of them changed.
 
 /// A `<!-- figure: … -->` marker and the image line after it.
@@ -90,8 +91,10 @@ public func figureDescription(ofSVG text: String) -> [String: [String]]? {
 }
 
 /// The lines compared for `sections` of a description, with their headers.
+/// The `drawing` section (the renderer's version) is always compared: a figure drawn by an older
+/// renderer is out of date even when the run it shows is the same.
 func comparedLines(_ description: [String: [String]], _ sections: [String]) -> [String] {
-    sections.flatMap { ["[\($0)]"] + (description[$0] ?? ["(missing)"]) }
+    (["drawing"] + sections).flatMap { ["[\($0)]"] + (description[$0] ?? ["(missing)"]) }
 }
 
 private func unescapeXML(_ text: String) -> String {

@@ -12,6 +12,9 @@ import Multiprocessing
 /// whether one ended before the other started). Pool workers and the zygote show as lanes only
 /// (which worker runs which task is the scheduler's choice). Objects are renamed `Lock A`, `Lock B`,
 /// ... in the order this description first names them, pids are left out.
+/// The version of the way figures are drawn (FigureSVG); stored in each figure's description.
+let figureDrawingVersion = 2
+
 struct FigureDescription {
     var sections: [(name: String, lines: [String])] = []
 
@@ -55,6 +58,9 @@ func describe(_ timeline: TraceTimeline) -> FigureDescription {
     let keys = Dictionary(lanes.map { ($0.lane.pid, $0.key) }, uniquingKeysWith: { first, _ in first })
     let byKey = lanes.sorted { $0.key < $1.key }
     var description = FigureDescription()
+    // The drawing's version: raise it whenever FigureSVG draws differently, so that `book check`
+    // flags every figure drawn the old way and `book update` redraws it.
+    description.sections.append(("drawing", ["version \(figureDrawingVersion)"]))
     // By name, not key: which of two same-named processes started first may vary. A bare fork has
     // its parent's name, or none when it was killed before it recorded one (then the lane has its
     // pid): both are `a fork of` the cell's process.

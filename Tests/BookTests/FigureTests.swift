@@ -84,6 +84,13 @@ final class FigureTests: XCTestCase {
         try swapped.write(toFile: figurePath, atomically: true, encoding: .utf8)
         XCTAssertEqual(figureFailures().count, 1)
 
+        // Drawn by an older renderer.
+        let version = "[drawing]\nversion "
+        XCTAssertTrue(original.contains(version))
+        try original.replacingOccurrences(of: version, with: version + "0").write(
+            toFile: figurePath, atomically: true, encoding: .utf8)
+        XCTAssertEqual(figureFailures().count, 1)
+
         // Update repairs it.
         XCTAssertEqual(figureFailures(update: true), [])
         XCTAssertEqual(figureFailures(), [])
