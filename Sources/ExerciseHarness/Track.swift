@@ -170,6 +170,8 @@ public struct Track: Sendable {
             problems.append(
                 "did not finish in \(formatSeconds(seconds)) s — is something waiting for ever? "
                     + "(the program and every process it started were stopped; `swift run exercises hint \(e.id)`)")
+            // A hang after a fork beside threads: the runtime said so on standard error.
+            if let warning = runtimeWarning(result.stderr) { problems.append("the runtime warned: " + warning) }
             return problems
         case .signaled:
             problems.append("the program \(result.termination)")

@@ -13,7 +13,7 @@ final class ExerciseTests: XCTestCase {
     func testTrackShape() {
         var chapters: [Int: [ExerciseInfo]] = [:]
         for e in catalog { chapters[e.chapter, default: []].append(e) }
-        for chapter in 1...8 {
+        for chapter in 1...9 {
             let exercises = chapters[chapter] ?? []
             XCTAssertGreaterThanOrEqual(exercises.count, 3, "chapter \(chapter) needs at least 3 exercises")
             XCTAssertTrue(
@@ -94,21 +94,60 @@ final class ExerciseTests: XCTestCase {
         return ExerciseModule(name: "L_broken", source: path, key: "broken")
     }
 
+    /// Every chapter page (book/NN-*.md) carries its catalog section, word for word.
     func testChapterPagesCarryTheCatalogSection() throws {
-        for chapter in 1...9 {
-            guard
-                let page = try? FileSystem.list(root + "/book").first(where: {
-                    $0.hasPrefix(chapter < 10 ? "0\(chapter)-" : "\(chapter)-")
-                })
-            else { continue }
+        let pages = try chapterPages()
+        XCTAssertEqual(
+            Set(pages.keys), Set(catalog.map(\.chapter)), "every chapter page needs exercises, every exercise a page")
+        for (chapter, page) in pages.sorted(by: { $0.key < $1.key }) {
             let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
-            guard let start = text.range(of: "\n## Exercises\n") else { continue }
-            let rest = text[text.index(after: start.lowerBound)...]
-            let end = rest.range(of: "\n---\n")?.lowerBound ?? rest.endIndex
-            XCTAssertEqual(
-                String(rest[..<end]) + "\n", exercisesSection(chapter: chapter),
-                "book/\(page)'s Exercises section differs from `swift run exercises catalog --markdown \(chapter)`")
+            if let problem = exercisesSectionProblem(page: text, chapter: chapter) {
+                XCTFail("book/\(page): \(problem)")
+            }
         }
+    }
+
+    /// The comparison fails for a page without the section, with one line changed, with a line
+    /// missing, or with the section before the recap.
+    func testSectionComparisonCatchesDifferences() throws {
+        let page = try XCTUnwrap(chapterPages()[4])
+        let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
+        XCTAssertNil(exercisesSectionProblem(page: text, chapter: 4))
+        let section = exercisesSection(chapter: 4)
+        XCTAssertTrue(text.contains(section))
+
+        let missing = text.replacing(section, with: "")
+        XCTAssertEqual(
+            exercisesSectionProblem(page: missing, chapter: 4),
+            "it has no \"## Exercises\" section (`swift run exercises catalog --markdown 4` prints it)")
+
+        let lines = section.split(separator: "\n", omittingEmptySubsequences: false)
+        let item = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("- **4.2") })
+        var changed = lines
+        changed[item] = changed[item].replacing("4.2", with: "4.3")
+        let oneLine = text.replacing(section, with: changed.joined(separator: "\n"))
+        let problem = try XCTUnwrap(exercisesSectionProblem(page: oneLine, chapter: 4))
+        XCTAssertTrue(problem.contains("at its line \(item + 1)"), problem)
+
+        var shorter = lines
+        shorter.remove(at: item)
+        XCTAssertNotNil(
+            exercisesSectionProblem(page: text.replacing(section, with: shorter.joined(separator: "\n")), chapter: 4))
+
+        let moved = missing.replacing("## Recap\n", with: section + "## Recap\n")
+        XCTAssertEqual(
+            exercisesSectionProblem(page: moved, chapter: 4),
+            "its \"## Exercises\" section must come after \"## Recap\"")
+    }
+
+    /// The chapter pages by chapter number: book/04-lock.md for chapter 4.
+    private func chapterPages() throws -> [Int: String] {
+        var pages: [Int: String] = [:]
+        for name in try FileSystem.list(root + "/book") where name.hasSuffix(".md") {
+            guard let dash = name.firstIndex(of: "-"), let chapter = Int(name[..<dash]) else { continue }
+            pages[chapter] = name
+        }
+        return pages
     }
 
     func testCommandLineMistakesAreClear() throws {
