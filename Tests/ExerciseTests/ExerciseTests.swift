@@ -94,6 +94,19 @@ final class ExerciseTests: XCTestCase {
         return ExerciseModule(name: "L_broken", source: path, key: "broken")
     }
 
+    /// A clone in a folder named like a scratch package still gets a scratch package of another
+    /// name: SwiftPM names packages after their folders, and two of one name are one package to it.
+    func testScratchPackageIsNotNamedLikeTheBook() {
+        for name in ["learner", "proof"] {
+            for clone in ["/home/me/\(name)", "/home/me/scratch-\(name)", "/home/me/Scratch-\(name)"] {
+                let scratch = ScratchPackage(root: clone, name: name)
+                let folder = scratch.directory.split(separator: "/").last!.lowercased()
+                XCTAssertNotEqual(folder, clone.split(separator: "/").last!.lowercased(), scratch.directory)
+                XCTAssertTrue(scratch.directory.hasPrefix(clone + "/.build/exercises/"), scratch.directory)
+            }
+        }
+    }
+
     /// Every chapter page (book/NN-*.md) carries its catalog section, word for word.
     func testChapterPagesCarryTheCatalogSection() throws {
         let pages = try chapterPages()
