@@ -22,10 +22,11 @@ let chapter9: [ExerciseInfo] = [
             """,
         starterFailure: "its own copy",
         judge: { o in
-            var problems = o.eachTaskOnce([0]) + o.tasksInChildren()
+            let problems = o.eachTaskOnce([0]) + o.tasksInChildren()
             if o.evidence[Slot.receivedZero] > 0 {
-                problems.append(
-                    "main received 0, the variable's value before the fork: the child's write went to its own copy")
+                return problems + [
+                    "main received 0, the variable's value before the fork: the child's write went to its own copy"
+                ]
             }
             return problems + o.eachReceivedOnce([0])
         }),

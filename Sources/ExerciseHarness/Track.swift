@@ -169,12 +169,20 @@ public struct Track: Sendable {
         case .timedOut(let seconds):
             problems.append(
                 "did not finish in \(formatSeconds(seconds)) s — is something waiting for ever? "
-                    + "(the program and every process it started were stopped; `swift run exercises hint \(e.id)`)")
-            // A hang after a fork beside threads: the runtime said so on standard error.
+                    + "(the program and every process it started were stopped)")
+            // A hang after a fork beside threads: the runtime said so on standard error, the log saw it.
             if let warning = runtimeWarning(result.stderr) { problems.append("the runtime warned: " + warning) }
+            if evidence[Slot.logHeldInChild] > 0 {
+                problems.append(
+                    "\(evidence[Slot.logHeldInChild]) child process(es) found the log's lock held when they "
+                        + "started, with no thread left to release it")
+            }
             return problems
         case .signaled:
             problems.append("the program \(result.termination)")
+            if evidence[Slot.crashedPid] != 0 && evidence[Slot.crashedPid] == evidence[Slot.rootPid] {
+                problems.append("Kit.buggyJob() crashed main's process: a crash on any thread ends all of them")
+            }
         case .exited(let code):
             if evidence[Slot.threw] == 1 {
                 problems.append(lastLines(result.stderr, fallback: "exercise() threw an error"))

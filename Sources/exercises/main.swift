@@ -93,7 +93,9 @@ extension String {
 func check(_ track: Track, _ e: ExerciseInfo) -> Bool {
     print("== \(e.id) \(e.title): \(track.shown(track.workspaceFile(e)))")
     if !track.learnerPackage.hasBuiltBefore {
-        print("(the first check builds the exercises' own copy of the runtime once: about 2 minutes)")
+        print(
+            "(the first check builds the exercises' own copy of the runtime once: about a minute; later checks take seconds)"
+        )
     }
     switch track.buildLearner(e) {
     case .failed(let message):
