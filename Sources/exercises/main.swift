@@ -117,14 +117,23 @@ func check(_ track: Track, _ e: ExerciseInfo) -> Bool {
 func showSolution(_ track: Track, _ e: ExerciseInfo) {
     let mine = (try? FileSystem.readText(track.workspaceFile(e))) ?? ""
     let reference = (try? FileSystem.readText(track.solution(e))) ?? ""
-    let a = mine.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let b = reference.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // The header comments differ by design (the task, "a reference solution"): the code is compared.
+    let a = withoutHeader(mine)
+    let b = withoutHeader(reference)
     let diff = Diff.unified(
         expected: a, actual: b, same: { a[$0] == b[$1] },
         labels: ("yours: " + track.shown(track.workspaceFile(e)), "reference: " + track.shown(track.solution(e))))
-    print("\nYour file beside the reference solution (lines only in yours: -, only in the reference: +):")
+    print(
+        "\nYour code beside the reference solution (header comments left out; lines only in yours: -, "
+            + "only in the reference: +):")
     print(diff.isEmpty ? "(the same)" : diff)
     print("\nWhy this works:\n" + e.why.indentedLines("  "))
+}
+
+/// The lines of `source` after its leading comment lines.
+func withoutHeader(_ source: String) -> [String] {
+    let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    return Array(lines.drop { $0.hasPrefix("//") })
 }
 
 extension String {
