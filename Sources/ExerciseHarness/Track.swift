@@ -19,10 +19,24 @@ public struct Track: Sendable {
 
     public init(root: String) { self.root = root }
 
-    /// The package root above the current directory that holds Exercises/, or nil.
-    public static func find() -> Track? {
-        guard let root = BookPaths.packageRoot(), FileSystem.isDirectory(root + "/Exercises") else { return nil }
+    /// The package root at or above `start` (the current directory by default) that holds
+    /// Exercises/, or nil.
+    public static func find(from start: String? = nil) -> Track? {
+        guard let root = BookPaths.packageRoot(from: start), FileSystem.isDirectory(root + "/Exercises") else {
+            return nil
+        }
         return Track(root: root)
+    }
+
+    /// The package that built the running program (it lives in <root>/.build/…), or nil: what
+    /// `swift run --package-path PATH exercises` from another folder means.
+    public static func findFromExecutable() -> Track? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let build = path.firstRange(of: "/.build/") else { return nil }
+        return find(from: String(path[..<build.lowerBound]))
     }
 
     public var exercisesDirectory: String { root + "/Exercises" }

@@ -64,8 +64,12 @@ func installInterruptHandler() {
 func lookUp(_ id: String) -> ExerciseInfo {
     if let found = exercise(id) { return found }
     let chapter = id.split(separator: ".").first.map(String.init) ?? id
-    var close = catalog.filter { $0.id.hasPrefix(chapter + ".") }.map(\.id)
-    if close.isEmpty { close = catalog.map(\.id) }
+    let close = catalog.filter { $0.id.hasPrefix(chapter + ".") }.map(\.id)
+    if close.isEmpty {
+        fail(
+            "no exercise \"\(id)\": ids are chapter.number, from \(catalog.first!.id) to \(catalog.last!.id) "
+                + "(`swift run exercises list`)")
+    }
     fail(
         "no exercise \"\(id)\". Exercises with ids close to it: \(close.joined(separator: ", ")) (`swift run exercises list`)"
     )
@@ -181,10 +185,17 @@ if command == "catalog" {
     exit(0)
 }
 
-guard let track = Track.find() else {
+let track: Track
+if let here = Track.find() {
+    track = here
+} else if let built = Track.findFromExecutable() {
+    // Run from another folder (`swift run --package-path PATH exercises`): the package that built it.
+    track = built
+    print("(the book's package at \(built.root), which built this program; the paths below are relative to it)")
+} else {
     fail(
-        "swift run exercises: run it inside the book's package: no folder with Package.swift and Exercises/ "
-            + "was found from here upwards")
+        "swift run exercises: run it inside the book's package (or `swift run --package-path PATH exercises`): "
+            + "no folder with Package.swift and Exercises/ was found from here upwards")
 }
 installInterruptHandler()
 do {

@@ -173,10 +173,22 @@ final class ExerciseTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("no exercise \"4.9\""), unknown.stderr)
         XCTAssertTrue(unknown.stderr.contains("4.1"), unknown.stderr)
 
+        let wrongChapter = try runner.run(binary, ["hint", "12"], timeout: 60)
+        XCTAssertEqual(wrongChapter.termination, .exited(2))
+        XCTAssertTrue(wrongChapter.stderr.contains("ids are chapter.number, from 1.1 to"), wrongChapter.stderr)
+
+        // Run from another folder, the program finds the package that built it (`swift run
+        // --package-path`); a copy of it outside any package says where to run it.
         let outside = try FileSystem.makeTemporaryDirectory(prefix: "exercise-outside")
         defer { FileSystem.removeTree(outside) }
-        let shell = "cd '\(outside)' && exec '\(binary)' check 1.1"
-        let away = try runner.run("/bin/sh", ["-c", shell], timeout: 60)
+        let fromElsewhere = try runner.run("/bin/sh", ["-c", "cd '\(outside)' && exec '\(binary)' list"], timeout: 60)
+        XCTAssertEqual(fromElsewhere.termination, .exited(0), fromElsewhere.stderr)
+        XCTAssertTrue(fromElsewhere.stdout.contains("the book's package at \(root)"), fromElsewhere.stdout)
+        XCTAssertTrue(fromElsewhere.stdout.contains("of \(catalog.count) done"), fromElsewhere.stdout)
+        let copy = outside + "/exercises"
+        let copied = try runner.run("/bin/cp", [binary, copy], timeout: 60)
+        XCTAssertEqual(copied.termination, .exited(0), copied.stderr)
+        let away = try runner.run("/bin/sh", ["-c", "cd '\(outside)' && exec ./exercises check 1.1"], timeout: 60)
         XCTAssertEqual(away.termination, .exited(2))
         XCTAssertTrue(away.stderr.contains("inside the book's package"), away.stderr)
 
