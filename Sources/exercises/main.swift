@@ -191,7 +191,8 @@ if let here = Track.find() {
 } else if let built = Track.findFromExecutable() {
     // Run from another folder (`swift run --package-path PATH exercises`): the package that built it.
     track = built
-    print("(the book's package at \(built.root), which built this program; the paths below are relative to it)")
+    writeStandardError(
+        "(the book's package at \(built.root), which built this program; the paths below are relative to it)\n")
 } else {
     fail(
         "swift run exercises: run it inside the book's package (or `swift run --package-path PATH exercises`): "
