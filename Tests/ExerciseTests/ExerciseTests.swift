@@ -153,6 +153,21 @@ final class ExerciseTests: XCTestCase {
             "its \"## Exercises\" section must come after \"## Recap\"")
     }
 
+    /// Exercises/README.md's table lists every exercise of the catalog, in order, with its title and
+    /// minutes, and the instructors' total is their sum.
+    func testReadmeTableMatchesTheCatalog() throws {
+        let text = try String(contentsOfFile: root + "/Exercises/README.md", encoding: .utf8)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.dropFirst(2).first?.isNumber == true }
+        let listed = rows.map { row in row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        XCTAssertEqual(listed.map { $0[0] }, catalog.map(\.id), "the README's table must list the catalog's ids")
+        for (cells, e) in zip(listed, catalog) {
+            XCTAssertEqual(cells[1], e.title, "README row \(e.id)")
+            XCTAssertEqual(cells.last, String(e.minutes), "README row \(e.id): minutes")
+        }
+        let total = catalog.map(\.minutes).reduce(0, +)
+        XCTAssertTrue(text.contains("sums to \(total) minutes"), "the instructors' guide should say \(total) minutes")
+    }
+
     /// The chapter pages by chapter number: book/04-lock.md for chapter 4.
     private func chapterPages() throws -> [Int: String] {
         var pages: [Int: String] = [:]
