@@ -37,7 +37,11 @@ public struct ScratchPackage: Sendable {
 
     public init(root: String, name: String) {
         self.root = root
-        directory = "\(root)/.build/exercises/\(name)"
+        // SwiftPM names a package after its folder: the scratch folder must not be named like the
+        // book's (a clone in ~/learner and a scratch package "learner" would be one package to it).
+        let rootName = String(root.split(separator: "/").last ?? "").lowercased()
+        let folder = "scratch-\(name)" == rootName ? "scratch-\(name)-2" : "scratch-\(name)"
+        directory = "\(root)/.build/exercises/\(folder)"
     }
 
     /// Whether the runtime has been built here before (the first build takes longer).

@@ -93,7 +93,11 @@ public struct Observation: Sendable {
     func tasksInChildren() -> [String] {
         let inMain = evidence[Slot.tasksInMain]
         return inMain == 0
-            ? [] : ["\(inMain) task(s) ran in main itself, not in a child process: is start() called?"]
+            ? []
+            : [
+                "\(inMain) task(s) ran in main's own process (main or one of its threads), not in a child "
+                    + "process: is start() called?"
+            ]
     }
 
     /// Problems unless main received every result in `items` exactly once.
@@ -160,7 +164,7 @@ extension String {
 
 /// Every exercise, in track order.
 public let catalog: [ExerciseInfo] =
-    chapter1 + chapter2 + chapter3 + chapter4 + chapter5 + chapter6 + chapter7 + chapter8
+    chapter1 + chapter2 + chapter3 + chapter4 + chapter5 + chapter6 + chapter7 + chapter8 + chapter9
 
 /// The exercise with `id`, or nil.
 public func exercise(_ id: String) -> ExerciseInfo? { catalog.first { $0.id == id } }

@@ -51,7 +51,7 @@ let chapter2: [ExerciseInfo] = [
             Overriding run() says what the child does (Python's Process.run); start() makes the child that
             calls it. Calling run() yourself is an ordinary method call in the calling process.
             """,
-        starterFailure: "ran in main itself",
+        starterFailure: "not in a child process",
         judge: { o in
             var problems = o.eachTaskOnce([0, 1, 2]) + o.tasksInChildren() + o.noChildrenLeft("join every squarer")
             if problems.isEmpty && o.highWater < 2 {

@@ -19,10 +19,24 @@ public struct Track: Sendable {
 
     public init(root: String) { self.root = root }
 
-    /// The package root above the current directory that holds Exercises/, or nil.
-    public static func find() -> Track? {
-        guard let root = BookPaths.packageRoot(), FileSystem.isDirectory(root + "/Exercises") else { return nil }
+    /// The package root at or above `start` (the current directory by default) that holds
+    /// Exercises/, or nil.
+    public static func find(from start: String? = nil) -> Track? {
+        guard let root = BookPaths.packageRoot(from: start), FileSystem.isDirectory(root + "/Exercises") else {
+            return nil
+        }
         return Track(root: root)
+    }
+
+    /// The package that built the running program (it lives in <root>/.build/…), or nil: what
+    /// `swift run --package-path PATH exercises` from another folder means.
+    public static func findFromExecutable() -> Track? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let build = path.firstRange(of: "/.build/") else { return nil }
+        return find(from: String(path[..<build.lowerBound]))
     }
 
     public var exercisesDirectory: String { root + "/Exercises" }
@@ -169,10 +183,20 @@ public struct Track: Sendable {
         case .timedOut(let seconds):
             problems.append(
                 "did not finish in \(formatSeconds(seconds)) s — is something waiting for ever? "
-                    + "(the program and every process it started were stopped; `swift run exercises hint \(e.id)`)")
+                    + "(the program and every process it started were stopped)")
+            // A hang after a fork beside threads: the runtime said so on standard error, the log saw it.
+            if let warning = runtimeWarning(result.stderr) { problems.append("the runtime warned: " + warning) }
+            if evidence[Slot.logHeldInChild] > 0 {
+                problems.append(
+                    "\(evidence[Slot.logHeldInChild]) child process(es) found the log's lock held when they "
+                        + "started, with no thread left to release it")
+            }
             return problems
         case .signaled:
             problems.append("the program \(result.termination)")
+            if evidence[Slot.crashedPid] != 0 && evidence[Slot.crashedPid] == evidence[Slot.rootPid] {
+                problems.append("Kit.buggyJob() crashed main's process: a crash on any thread ends all of them")
+            }
         case .exited(let code):
             if evidence[Slot.threw] == 1 {
                 problems.append(lastLines(result.stderr, fallback: "exercise() threw an error"))

@@ -40,6 +40,18 @@ public enum Slot {
     public static let linesWrittenInChildren = 15
     /// ``Kit/received(_:)`` calls with a number that no ``Kit/work(_:milliseconds:)`` returned.
     public static let forgedResults = 16
+    /// ``Kit/received(_:)`` calls with 0: a variable's value from before a fork, never written in main.
+    public static let receivedZero = 17
+    /// The pid of the process that ran ``Kit/buggyJob()`` (and crashed with it).
+    public static let crashedPid = 18
+    /// The pid of the process that ran ``Kit/runawayJob()``.
+    public static let runawayPid = 19
+    /// Forks made while a ``PosixThread`` of the forking process was still running.
+    public static let forksBesideThreads = 20
+    /// Child processes whose copy of ``Kit/log``'s lock was held when they first wrote to it.
+    public static let logHeldInChild = 21
+    /// Lines ``Kit/log`` wrote in main's process.
+    public static let logLinesInMain = 22
     /// Per item (0..<``Slot/items``): times ``Kit/task(_:milliseconds:)`` completed it, times main
     /// received it, the pid that last ran it, attempts made at it, the result ``Kit/work(_:milliseconds:)``
     /// returned for it.

@@ -11,6 +11,7 @@ public enum Exercise {
     /// then ends the program with ``exitProcess(_:)`` (daemons are stopped, other children waited for).
     public static func run(_ body: () throws -> Void) -> Never {
         let evidence = EvidenceMap.shared  // mapped before any fork, so children share it
+        noteForksBesideThreads()
         let root = getpid()
         evidence.store(Slot.rootPid, Int64(root))
         let start = monotonicMicroseconds()
@@ -72,6 +73,7 @@ public enum Kit {
     public static func received(_ result: Int) {
         let evidence = EvidenceMap.shared
         let item = result & (Slot.items - 1)
+        if result == 0 { evidence.add(Slot.receivedZero, 1) }
         if inChildProcess {
             evidence.add(Slot.receivedOutsideMain, 1)
         } else if result > 0 && evidence.load(Slot.results + item) == Int64(result) {

@@ -64,8 +64,12 @@ func installInterruptHandler() {
 func lookUp(_ id: String) -> ExerciseInfo {
     if let found = exercise(id) { return found }
     let chapter = id.split(separator: ".").first.map(String.init) ?? id
-    var close = catalog.filter { $0.id.hasPrefix(chapter + ".") }.map(\.id)
-    if close.isEmpty { close = catalog.map(\.id) }
+    let close = catalog.filter { $0.id.hasPrefix(chapter + ".") }.map(\.id)
+    if close.isEmpty {
+        fail(
+            "no exercise \"\(id)\": ids are chapter.number, from \(catalog.first!.id) to \(catalog.last!.id) "
+                + "(`swift run exercises list`)")
+    }
     fail(
         "no exercise \"\(id)\". Exercises with ids close to it: \(close.joined(separator: ", ")) (`swift run exercises list`)"
     )
@@ -93,7 +97,9 @@ extension String {
 func check(_ track: Track, _ e: ExerciseInfo) -> Bool {
     print("== \(e.id) \(e.title): \(track.shown(track.workspaceFile(e)))")
     if !track.learnerPackage.hasBuiltBefore {
-        print("(the first check builds the exercises' own copy of the runtime once: about 2 minutes)")
+        print(
+            "(the first check builds the exercises' own copy of the runtime once: about a minute; later checks take seconds)"
+        )
     }
     switch track.buildLearner(e) {
     case .failed(let message):
@@ -115,14 +121,23 @@ func check(_ track: Track, _ e: ExerciseInfo) -> Bool {
 func showSolution(_ track: Track, _ e: ExerciseInfo) {
     let mine = (try? FileSystem.readText(track.workspaceFile(e))) ?? ""
     let reference = (try? FileSystem.readText(track.solution(e))) ?? ""
-    let a = mine.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let b = reference.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // The header comments differ by design (the task, "a reference solution"): the code is compared.
+    let a = withoutHeader(mine)
+    let b = withoutHeader(reference)
     let diff = Diff.unified(
         expected: a, actual: b, same: { a[$0] == b[$1] },
         labels: ("yours: " + track.shown(track.workspaceFile(e)), "reference: " + track.shown(track.solution(e))))
-    print("\nYour file beside the reference solution (lines only in yours: -, only in the reference: +):")
+    print(
+        "\nYour code beside the reference solution (header comments left out; lines only in yours: -, "
+            + "only in the reference: +):")
     print(diff.isEmpty ? "(the same)" : diff)
     print("\nWhy this works:\n" + e.why.indentedLines("  "))
+}
+
+/// The lines of `source` after its leading comment lines.
+func withoutHeader(_ source: String) -> [String] {
+    let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    return Array(lines.drop { $0.hasPrefix("//") })
 }
 
 extension String {
@@ -170,10 +185,18 @@ if command == "catalog" {
     exit(0)
 }
 
-guard let track = Track.find() else {
+let track: Track
+if let here = Track.find() {
+    track = here
+} else if let built = Track.findFromExecutable() {
+    // Run from another folder (`swift run --package-path PATH exercises`): the package that built it.
+    track = built
+    writeStandardError(
+        "(the book's package at \(built.root), which built this program; the paths below are relative to it)\n")
+} else {
     fail(
-        "swift run exercises: run it inside the book's package: no folder with Package.swift and Exercises/ "
-            + "was found from here upwards")
+        "swift run exercises: run it inside the book's package (or `swift run --package-path PATH exercises`): "
+            + "no folder with Package.swift and Exercises/ was found from here upwards")
 }
 installInterruptHandler()
 do {

@@ -13,7 +13,7 @@ final class ExerciseTests: XCTestCase {
     func testTrackShape() {
         var chapters: [Int: [ExerciseInfo]] = [:]
         for e in catalog { chapters[e.chapter, default: []].append(e) }
-        for chapter in 1...8 {
+        for chapter in 1...9 {
             let exercises = chapters[chapter] ?? []
             XCTAssertGreaterThanOrEqual(exercises.count, 3, "chapter \(chapter) needs at least 3 exercises")
             XCTAssertTrue(
@@ -94,21 +94,88 @@ final class ExerciseTests: XCTestCase {
         return ExerciseModule(name: "L_broken", source: path, key: "broken")
     }
 
-    func testChapterPagesCarryTheCatalogSection() throws {
-        for chapter in 1...9 {
-            guard
-                let page = try? FileSystem.list(root + "/book").first(where: {
-                    $0.hasPrefix(chapter < 10 ? "0\(chapter)-" : "\(chapter)-")
-                })
-            else { continue }
-            let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
-            guard let start = text.range(of: "\n## Exercises\n") else { continue }
-            let rest = text[text.index(after: start.lowerBound)...]
-            let end = rest.range(of: "\n---\n")?.lowerBound ?? rest.endIndex
-            XCTAssertEqual(
-                String(rest[..<end]) + "\n", exercisesSection(chapter: chapter),
-                "book/\(page)'s Exercises section differs from `swift run exercises catalog --markdown \(chapter)`")
+    /// A clone in a folder named like a scratch package still gets a scratch package of another
+    /// name: SwiftPM names packages after their folders, and two of one name are one package to it.
+    func testScratchPackageIsNotNamedLikeTheBook() {
+        for name in ["learner", "proof"] {
+            for clone in ["/home/me/\(name)", "/home/me/scratch-\(name)", "/home/me/Scratch-\(name)"] {
+                let scratch = ScratchPackage(root: clone, name: name)
+                let folder = scratch.directory.split(separator: "/").last!.lowercased()
+                XCTAssertNotEqual(folder, clone.split(separator: "/").last!.lowercased(), scratch.directory)
+                XCTAssertTrue(scratch.directory.hasPrefix(clone + "/.build/exercises/"), scratch.directory)
+            }
         }
+    }
+
+    /// Every chapter page (book/NN-*.md) carries its catalog section, word for word.
+    func testChapterPagesCarryTheCatalogSection() throws {
+        let pages = try chapterPages()
+        XCTAssertEqual(
+            Set(pages.keys), Set(catalog.map(\.chapter)), "every chapter page needs exercises, every exercise a page")
+        for (chapter, page) in pages.sorted(by: { $0.key < $1.key }) {
+            let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
+            if let problem = exercisesSectionProblem(page: text, chapter: chapter) {
+                XCTFail("book/\(page): \(problem)")
+            }
+        }
+    }
+
+    /// The comparison fails for a page without the section, with one line changed, with a line
+    /// missing, or with the section before the recap.
+    func testSectionComparisonCatchesDifferences() throws {
+        let page = try XCTUnwrap(chapterPages()[4])
+        let text = try String(contentsOfFile: root + "/book/" + page, encoding: .utf8)
+        XCTAssertNil(exercisesSectionProblem(page: text, chapter: 4))
+        let section = exercisesSection(chapter: 4)
+        XCTAssertTrue(text.contains(section))
+
+        let missing = text.replacing(section, with: "")
+        XCTAssertEqual(
+            exercisesSectionProblem(page: missing, chapter: 4),
+            "it has no \"## Exercises\" section (`swift run exercises catalog --markdown 4` prints it)")
+
+        let lines = section.split(separator: "\n", omittingEmptySubsequences: false)
+        let item = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("- **4.2") })
+        var changed = lines
+        changed[item] = changed[item].replacing("4.2", with: "4.3")
+        let oneLine = text.replacing(section, with: changed.joined(separator: "\n"))
+        let problem = try XCTUnwrap(exercisesSectionProblem(page: oneLine, chapter: 4))
+        XCTAssertTrue(problem.contains("at its line \(item + 1)"), problem)
+
+        var shorter = lines
+        shorter.remove(at: item)
+        XCTAssertNotNil(
+            exercisesSectionProblem(page: text.replacing(section, with: shorter.joined(separator: "\n")), chapter: 4))
+
+        let moved = missing.replacing("## Recap\n", with: section + "## Recap\n")
+        XCTAssertEqual(
+            exercisesSectionProblem(page: moved, chapter: 4),
+            "its \"## Exercises\" section must come after \"## Recap\"")
+    }
+
+    /// Exercises/README.md's table lists every exercise of the catalog, in order, with its title and
+    /// minutes, and the instructors' total is their sum.
+    func testReadmeTableMatchesTheCatalog() throws {
+        let text = try String(contentsOfFile: root + "/Exercises/README.md", encoding: .utf8)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.dropFirst(2).first?.isNumber == true }
+        let listed = rows.map { row in row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        XCTAssertEqual(listed.map { $0[0] }, catalog.map(\.id), "the README's table must list the catalog's ids")
+        for (cells, e) in zip(listed, catalog) {
+            XCTAssertEqual(cells[1], e.title, "README row \(e.id)")
+            XCTAssertEqual(cells.last, String(e.minutes), "README row \(e.id): minutes")
+        }
+        let total = catalog.map(\.minutes).reduce(0, +)
+        XCTAssertTrue(text.contains("sums to \(total) minutes"), "the instructors' guide should say \(total) minutes")
+    }
+
+    /// The chapter pages by chapter number: book/04-lock.md for chapter 4.
+    private func chapterPages() throws -> [Int: String] {
+        var pages: [Int: String] = [:]
+        for name in try FileSystem.list(root + "/book") where name.hasSuffix(".md") {
+            guard let dash = name.firstIndex(of: "-"), let chapter = Int(name[..<dash]) else { continue }
+            pages[chapter] = name
+        }
+        return pages
     }
 
     func testCommandLineMistakesAreClear() throws {
@@ -121,10 +188,22 @@ final class ExerciseTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("no exercise \"4.9\""), unknown.stderr)
         XCTAssertTrue(unknown.stderr.contains("4.1"), unknown.stderr)
 
+        let wrongChapter = try runner.run(binary, ["hint", "12"], timeout: 60)
+        XCTAssertEqual(wrongChapter.termination, .exited(2))
+        XCTAssertTrue(wrongChapter.stderr.contains("ids are chapter.number, from 1.1 to"), wrongChapter.stderr)
+
+        // Run from another folder, the program finds the package that built it (`swift run
+        // --package-path`); a copy of it outside any package says where to run it.
         let outside = try FileSystem.makeTemporaryDirectory(prefix: "exercise-outside")
         defer { FileSystem.removeTree(outside) }
-        let shell = "cd '\(outside)' && exec '\(binary)' check 1.1"
-        let away = try runner.run("/bin/sh", ["-c", shell], timeout: 60)
+        let fromElsewhere = try runner.run("/bin/sh", ["-c", "cd '\(outside)' && exec '\(binary)' list"], timeout: 60)
+        XCTAssertEqual(fromElsewhere.termination, .exited(0), fromElsewhere.stderr)
+        XCTAssertTrue(fromElsewhere.stderr.contains("the book's package at \(root)"), fromElsewhere.stderr)
+        XCTAssertTrue(fromElsewhere.stdout.contains("of \(catalog.count) done"), fromElsewhere.stdout)
+        let copy = outside + "/exercises"
+        let copied = try runner.run("/bin/cp", [binary, copy], timeout: 60)
+        XCTAssertEqual(copied.termination, .exited(0), copied.stderr)
+        let away = try runner.run("/bin/sh", ["-c", "cd '\(outside)' && exec ./exercises check 1.1"], timeout: 60)
         XCTAssertEqual(away.termination, .exited(2))
         XCTAssertTrue(away.stderr.contains("inside the book's package"), away.stderr)
 
