@@ -362,13 +362,22 @@ final class FoundationInteropTests: XCTestCase {
         let printed = output.fileHandleForReading.readDataToEndOfFile()
         run.waitUntilExit()
         XCTAssertEqual(run.terminationStatus, 0)
+        let text = String(decoding: printed, as: UTF8.self)
         XCTAssertEqual(
-            String(decoding: printed, as: UTF8.self),
+            text,
             """
             ["Process-1","Process-2","Process-3"]
             ["FORK", "JOIN", "POOL"]
             echo ran in another program
 
             """)
+
+        // The troubleshooting page shows what it prints.
+        let page = try String(
+            contentsOf: root.appendingPathComponent("book/troubleshooting.md"), encoding: .utf8)
+        let shown = "```sh\nswift run readme-example\n```\n\n```text\n"
+        let blockStart = try XCTUnwrap(page.range(of: shown), "troubleshooting.md no longer shows the run")
+        let blockEnd = try XCTUnwrap(page[blockStart.upperBound...].range(of: "```\n"))
+        XCTAssertEqual(String(page[blockStart.upperBound..<blockEnd.lowerBound]), text)
     }
 }
