@@ -70,7 +70,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
         let (parentEnd, workerEnd) = ends
         let pid: pid_t
         do {
-            pid = try ProcessTable.fork(installExitHandler: false)
+            pid = try ProcessTable.fork(installExitHandler: false, singleThreaded: true)
         } catch {
             Sys.close(workerEnd)
             Sys.close(parentEnd)
