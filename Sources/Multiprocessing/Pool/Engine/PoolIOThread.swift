@@ -40,12 +40,12 @@ extension PoolEngine {
         }
     }
 
-    /// Hands a job to a worker: its claim word, then its frame into the worker's output.
+    /// Hands a job to a worker: its claim word, then its frame into the worker's queue.
     func carryOut(_ assignment: PoolScheduler<PoolJob>.Assignment) {
         let job = assignment.job
         slots.claim(assignment.slot, assignment.position).pointee.store(job.id, ordering: .releasing)
         job.setClaimPosition(assignment.position)
-        channels[assignment.slot]!.output.append(job.frame.bytes)
+        channels[assignment.slot]!.enqueue(job.frame)
         Trace.record(.pool, .assigned, job.id, Int32(truncatingIfNeeded: assignment.slot))
     }
 
@@ -81,10 +81,7 @@ extension PoolEngine {
                     shutDown(failingWith: nil)
                     return
                 case .stop(let stops):
-                    for slot in stops {
-                        let output = channels[slot]!.output
-                        output.finishFrame(startedAt: output.startFrame(.stop, id: 0))
-                    }
+                    for slot in stops { channels[slot]!.enqueueStop() }
                 case .busy:
                     break
                 }
@@ -139,18 +136,9 @@ extension PoolEngine {
     /// Sends what the worker's socket takes now.
     func flush(_ worker: WorkerChannel) {
         do throws(SystemError) {
-            let sent = try Sys.sendAvailable(
-                worker.fd, worker.output.base + worker.outputSent,
-                count: worker.output.count - worker.outputSent)
-            worker.outputSent += sent
-            if worker.outputSent == worker.output.count {
-                worker.output.reset(keepingAtMost: 1 << 20)
-                worker.outputSent = 0
-            }
+            try worker.flush()
         } catch {
             // EPIPE: it is ending. Keep reading what it wrote; its death report comes from the zygote.
-            worker.output.reset()
-            worker.outputSent = 0
             scheduler.writeFailed(slot: worker.slot)
         }
     }
