@@ -89,6 +89,12 @@ extension PoolEngine {
             for case let channel? in channels where channel.hasPendingOutput && !cannotWrite(channel.slot) {
                 flush(channel)
             }
+            if drained && scheduler.everyWorkerStopped {
+                // Their stops are sent (or their sockets' end will say the same): the zygote
+                // reaps them while this thread ends the pool, rather than reporting each death.
+                shutDown(failingWith: nil)
+                return
+            }
 
             entries.removeAll(keepingCapacity: true)
             owners.removeAll(keepingCapacity: true)
@@ -204,7 +210,8 @@ extension PoolEngine {
     }
 
     /// The end of the I/O thread. `error` nil: a graceful end (closed, every job done, every worker
-    /// gone). Otherwise kills everything and fails every unfinished job with `error`.
+    /// gone or told to stop: the zygote reaps them, then exits). Otherwise kills everything and
+    /// fails every unfinished job with `error`.
     func shutDown(failingWith error: PoolError?) {
         // Not sendToZygote: a zygote that is already gone must not turn this end into "broken".
         if let error {
@@ -219,9 +226,13 @@ extension PoolEngine {
         for case let channel? in channels { PoolDescriptors.close(channel.fd) }
         channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
-        ForkGate.leave()  // waiting up to 2 s for the zygote to end: a fork may go ahead meanwhile
+        ForkGate.leave()  // waiting for the zygote to end: a fork may go ahead meanwhile
         if zygotePid > 0 {
-            var status = try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))
+            // Gracefully, it first waits for its workers to run their exit handlers (as long as
+            // they take, as Python's join() waits for them); else 2 s, then it is killed.
+            var status =
+                error == nil
+                ? try? Sys.reap(zygotePid) : try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))
             if status == nil {
                 try? Sys.signal(zygotePid, SIGKILL)
                 status = try? Sys.reap(zygotePid)
