@@ -310,6 +310,17 @@ void mp_redirect_stdin_to_dev_null(void) {
     }
 }
 
+void mp_bind_zygote_calls(void) {
+    int signal = 0;
+    prctl(PR_GET_PDEATHSIG, &signal, 0, 0, 0);
+    struct sigaction action;
+    sigaction(SIGCHLD, NULL, &action);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    signalfd(-1, &set, -1);  // flags the kernel refuses (EINVAL) before it makes a descriptor
+}
+
 int mp_thread_count(void) {
     char buffer[1024];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);

@@ -156,6 +156,10 @@ int mp_never_threaded(void);
 // the PLT would make every child look the symbol up anew (see shims.c).
 __attribute__((noreturn)) void mp_exit_now(int status);
 void mp_redirect_stdin_to_dev_null(void);
+// Binds, in the calling process, the C library calls a pool's zygote makes at its start and that a
+// parent may never make (prctl, sigaction, sigemptyset, sigaddset, signalfd), by calls that change
+// nothing: every zygote forked later inherits the bindings instead of resolving them itself.
+void mp_bind_zygote_calls(void);
 
 
 // ---- Tracing (Multiprocessing/Trace): one shared region of fixed-size records ----

@@ -38,7 +38,7 @@ extension ProcessTable {
     /// word (`StartWords`). The caller does the child's side (`becomeChild`) when this returns 0.
     /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
     /// `singleThreaded`: the caller knows this process has one thread (a pool's zygote), so its
-    /// threads are not counted.
+    /// threads are neither counted nor waited for.
     /// - Cost: one `fork` (about 100 µs for a small program); from a program's thread, once the
     ///   program has had threads, a read of /proc/self/stat (about 10 µs) and the wait for the
     ///   runtime's threads to park (microseconds when they are idle or looping, at most
@@ -47,7 +47,8 @@ extension ProcessTable {
         Tracing.startIfAsked()  // before the fork: the child inherits the trace, never reads MP_TRACE
         let table = shared
         table.prepareToFork(installExitHandler: installExitHandler)
-        let passage = ForkGate.close()
+        // One thread (a zygote): no runtime thread to park.
+        let passage = singleThreaded ? ForkGate.Passage.held : ForkGate.close()
         let otherThreads = ForkWarning.otherThreads(after: passage, singleThreaded: singleThreaded)
         let word = installExitHandler ? table.starts.reserve() : nil
         let pid: pid_t

@@ -31,6 +31,7 @@
 // forked from a process with threads, so it could in principle inherit a lock some other thread
 // held at that instant; this turns that rare hang into a short pause.
 
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 
@@ -96,6 +97,7 @@ final class PoolEngine: @unchecked Sendable {
     ) throws(PoolError) {
         self.processes = processes
         self.maxTasksPerChild = maxTasksPerChild
+        _ = Self.workerTypesReady
         ownerPid = ProcessTable.shared.pid
         scheduler = PoolScheduler(
             .init(processes: processes, maxTasksPerChild: maxTasksPerChild, answerTimeout: tuning.answerTimeout))
@@ -125,6 +127,17 @@ final class PoolEngine: @unchecked Sendable {
             throw .system(error)
         }
     }
+
+    /// Prepares, once in this process, what every zygote and worker would otherwise build again
+    /// after its fork: the runtime's metadata for the worker's connection type (the Swift runtime
+    /// looks up `[UInt8]: Codable` by scanning every conformance of the program: a fifth of the CPU
+    /// time of a pool's start, one task and its close, by perf), and the bindings of the C calls a
+    /// zygote makes (each zygote resolved six symbols lazily, by LD_DEBUG). Forked children inherit
+    /// both. The connection is on no descriptor and never used.
+    private static let workerTypesReady: Void = {
+        _ = Connection<[UInt8]>(fd: -1, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
+        mp_bind_zygote_calls()
+    }()
 
     /// A socket pair for the parent and a zygote, registered as the pool's.
     static func makeControlSocket() throws(SystemError) -> (parentEnd: Int32, zygoteEnd: Int32) {
