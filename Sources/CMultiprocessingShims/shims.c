@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <pthread.h>
@@ -279,6 +280,45 @@ static void fork_gate_after_fork_in_child(void) {
 
 __attribute__((constructor)) static void install_fork_gate_reset(void) {
     pthread_atfork(NULL, NULL, fork_gate_after_fork_in_child);
+}
+
+int mp_never_threaded(void) { return __libc_single_threaded ? 1 : 0; }
+
+// A call through the PLT is bound at its first call in a process: the dynamic linker looks the
+// symbol up in its tables and writes the GOT. A call a parent never makes (a child's _exit and
+// dup2, and open and close in a parent that has not opened a file yet) is thus looked up again in
+// every child, which faults in the linker's pages: about a dozen page faults per child, a third of
+// what a small child costs. A function's address stored in data is bound when the program loads,
+// and a call through it binds nothing (volatile: the compiler must call through the pointer, not
+// turn it back into a PLT call).
+static void (*volatile exit_function)(int) = _exit;
+static int (*volatile open_function)(const char *, int, ...) = open;
+static int (*volatile dup2_function)(int, int) = dup2;
+static int (*volatile close_function)(int) = close;
+
+void mp_exit_now(int status) {
+    exit_function(status);
+    __builtin_unreachable();
+}
+
+void mp_redirect_stdin_to_dev_null(void) {
+    int fd = open_function("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (fd != 0) {
+        dup2_function(fd, 0);  // dup2 clears close-on-exec on the new descriptor, as stdin should be
+        close_function(fd);
+    }
+}
+
+void mp_bind_zygote_calls(void) {
+    int signal = 0;
+    prctl(PR_GET_PDEATHSIG, &signal, 0, 0, 0);
+    struct sigaction action;
+    sigaction(SIGCHLD, NULL, &action);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    signalfd(-1, &set, -1);  // flags the kernel refuses (EINVAL) before it makes a descriptor
 }
 
 int mp_thread_count(void) {

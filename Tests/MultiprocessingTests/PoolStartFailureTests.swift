@@ -8,11 +8,12 @@ import XCTest
 /// few tasks (RLIMIT_NPROC), the zygote's fork of a worker fails with EAGAIN.
 final class PoolStartFailureTests: XCTestCase {
     /// The child may own 3 tasks more than it has: the pool's I/O thread, the zygote and one worker.
-    /// Its pool asks for 3 workers, so the zygote's second fork fails: `Pool()` must throw
-    /// `workerStartFailed` once the worker it started and the zygote are gone (Python's `Pool()`
-    /// terminates the workers it started, then raises). Every fork is reported (the runtime's fork
-    /// observer), so the test knows each pid of the pool and checks in /proc that none is left.
-    func testAWorkerThatCannotBeForkedFailsThePoolsCreationAndLeavesNoProcess() throws {
+    /// Its pool asks for 3 workers, so the zygote's second fork fails. `Pool()` returns before its
+    /// workers are forked; `join()` must throw `workerStartFailed` once the worker it started and the
+    /// zygote are gone (Python's `Pool()` terminates the workers it started, then raises), and a
+    /// later call must throw it too. Every fork is reported (the runtime's fork observer), so the
+    /// test knows each pid of the pool and checks in /proc that none is left.
+    func testAWorkerThatCannotBeForkedFailsThePoolAndLeavesNoProcess() throws {
         let report = try ReportPipe()
         let leftovers = Leftovers()
         let uid = try unusedUserID()
@@ -29,9 +30,17 @@ final class PoolStartFailureTests: XCTestCase {
             }
             ProcessTable.install(ForkObserver { pid in report.write("forked \(pid)\n") })
             let descriptors = Leftovers.openDescriptors()
+            let pool: Pool<Int, Int>
             do throws(PoolError) {
-                let pool = try Pool(processes: 3) { (x: Int) in x }
-                report.write("created a pool of \(pool.processes)\n")
+                pool = try Pool(processes: 3) { (x: Int) in x }
+            } catch {
+                report.write("other \(error)\n")
+                return
+            }
+            pool.close()
+            do throws(PoolError) {
+                try pool.join()
+                report.write("joined a pool of \(pool.processes)\n")
             } catch .workerStartFailed(let worker, let error) {
                 report.write("failed \(worker) \(error.call) \(error.errno)\n")
                 report.write("description \(PoolError.workerStartFailed(worker: worker, error: error))\n")
@@ -41,10 +50,18 @@ final class PoolStartFailureTests: XCTestCase {
             } catch {
                 report.write("other \(error)\n")
             }
+            do throws(PoolError) {
+                _ = try pool.apply(1)
+                report.write("later call succeeded\n")
+            } catch .workerStartFailed {
+                report.write("later call refused\n")
+            } catch {
+                report.write("later call \(error)\n")
+            }
         }
         try child.start()
         let ended = try child.join(timeout: Duration.seconds(60))
-        XCTAssertTrue(ended, "Pool() returned or threw within 60 s")
+        XCTAssertTrue(ended, "the pool's join() returned or threw within 60 s")
         if !ended {
             try child.kill()
             try child.join()
@@ -58,7 +75,7 @@ final class PoolStartFailureTests: XCTestCase {
         let forked = lines.filter { $0.hasPrefix("forked ") }.compactMap { pid_t($0.dropFirst(7)) }
         XCTAssertGreaterThanOrEqual(forked.count, 2, "the zygote and at least one worker were forked: \(lines)")
         let failure = lines.first { $0.hasPrefix("failed ") }
-        XCTAssertNotNil(failure, "Pool() threw workerStartFailed: \(lines)")
+        XCTAssertNotNil(failure, "join() threw workerStartFailed: \(lines)")
         if let failure {
             let fields = failure.split(separator: " ")
             XCTAssertTrue(fields[1].hasPrefix("PoolWorker-"), failure)
@@ -70,7 +87,8 @@ final class PoolStartFailureTests: XCTestCase {
             description?.hasSuffix(
                 "could not be started: fork failed: \(String(cString: strerror(EAGAIN))) (errno \(EAGAIN))")
                 ?? false, "\(lines)")
-        XCTAssertTrue(lines.contains("children 0"), "Pool() threw with no child of the child left: \(lines)")
+        XCTAssertTrue(lines.contains("children 0"), "join() threw with no child of the child left: \(lines)")
+        XCTAssertTrue(lines.contains("later call refused"), "a call after the failure throws it: \(lines)")
         XCTAssertTrue(lines.contains("leaked descriptors 0"), "the pool's sockets were closed: \(lines)")
         for pid in forked {
             XCTAssertNil(processState(pid), "pool process \(pid) is gone (/proc/\(pid))")

@@ -147,6 +147,19 @@ void mp_fork_gate_open(void);
 
 // The number of threads of this process (field 20 of /proc/self/stat), or -1 if unreadable.
 int mp_thread_count(void);
+// 1 while this process has never had a second thread (glibc's __libc_single_threaded): no need
+// to count them then. 0 once it has had one, even if it has ended since.
+int mp_never_threaded(void);
+
+// What a forked child does that its parent may never do (_exit; open, dup2 and close to put
+// /dev/null on stdin), through pointers the dynamic linker filled at load: a first call through
+// the PLT would make every child look the symbol up anew (see shims.c).
+__attribute__((noreturn)) void mp_exit_now(int status);
+void mp_redirect_stdin_to_dev_null(void);
+// Binds, in the calling process, the C library calls a pool's zygote makes at its start and that a
+// parent may never make (prctl, sigaction, sigemptyset, sigaddset, signalfd), by calls that change
+// nothing: every zygote forked later inherits the bindings instead of resolving them itself.
+void mp_bind_zygote_calls(void);
 
 
 // ---- Tracing (Multiprocessing/Trace): one shared region of fixed-size records ----

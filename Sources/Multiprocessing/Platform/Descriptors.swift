@@ -210,13 +210,9 @@ extension Sys {
         }
     }
 
-    /// Points descriptor 0 at /dev/null (a child must not compete for the terminal's input).
+    /// Points descriptor 0 at /dev/null (a child must not compete for the terminal's input). In C,
+    /// so that a child binds none of the calls lazily (see mp_redirect_stdin_to_dev_null).
     static func redirectStdinToDevNull() {
-        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        if fd != 0 {
-            _ = dup2(fd, 0)  // dup2 clears close-on-exec on the new descriptor, as stdin should be.
-            Glibc.close(fd)
-        }
+        mp_redirect_stdin_to_dev_null()
     }
 }

@@ -43,8 +43,9 @@ extension Sys {
     }
 
     /// Ends this process at once: no atexit handlers, no stdio flush (callers flush first).
+    /// `_exit`, called without binding it lazily in each child (see mp_exit_now).
     static func exitImmediately(_ status: Int32) -> Never {
-        _exit(status)
+        mp_exit_now(status)
     }
 
     /// `waitpid(pid, WNOHANG)`: the status if the child has ended and is now reaped, nil if it runs.

@@ -50,7 +50,8 @@ public enum PoolError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A worker could not be started: the zygote's `fork` failed (`EAGAIN` at the user's process
     /// limit, `ENOMEM`), or the worker's socket could not be made or received. While the pool is
     /// starting this fails the pool, as in Python's `multiprocessing.Pool()`: the workers already
-    /// started and the zygote are killed and reaped, then the pool's initializer throws it. Later,
+    /// started and the zygote are killed and reaped, then the queued tasks fail with it and later
+    /// calls and `join()` throw it (`Pool()` itself returns before its workers are forked). Later,
     /// when a worker is replaced, a failed start is retried every 100 ms while there is work; only
     /// when no worker is left and none is coming do the queued tasks fail with it.
     case workerStartFailed(worker: String, error: SystemError)

@@ -37,15 +37,19 @@ extension ProcessTable {
     /// observer. A `ChildProcess` child (the one caller that asks for the exit handler) gets a start
     /// word (`StartWords`). The caller does the child's side (`becomeChild`) when this returns 0.
     /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
-    /// - Cost: one `fork` (about 100 µs for a small program); from a program's thread, a read of
-    ///   /proc/self/stat (about 10 µs) and the wait for the runtime's threads to park (microseconds
-    ///   when they are idle or looping, at most `ForkGate.patience`); plus the observer's work.
-    static func fork(installExitHandler: Bool) throws(SystemError) -> pid_t {
+    /// `singleThreaded`: the caller knows this process has one thread (a pool's zygote), so its
+    /// threads are neither counted nor waited for.
+    /// - Cost: one `fork` (about 100 µs for a small program); from a program's thread, once the
+    ///   program has had threads, a read of /proc/self/stat (about 10 µs) and the wait for the
+    ///   runtime's threads to park (microseconds when they are idle or looping, at most
+    ///   `ForkGate.patience`); plus the observer's work.
+    static func fork(installExitHandler: Bool, singleThreaded: Bool = false) throws(SystemError) -> pid_t {
         Tracing.startIfAsked()  // before the fork: the child inherits the trace, never reads MP_TRACE
         let table = shared
         table.prepareToFork(installExitHandler: installExitHandler)
-        let passage = ForkGate.close()
-        let otherThreads = ForkWarning.otherThreads(after: passage)
+        // One thread (a zygote): no runtime thread to park.
+        let passage = singleThreaded ? ForkGate.Passage.held : ForkGate.close()
+        let otherThreads = ForkWarning.otherThreads(after: passage, singleThreaded: singleThreaded)
         let word = installExitHandler ? table.starts.reserve() : nil
         let pid: pid_t
         do throws(SystemError) {

@@ -25,8 +25,9 @@ public enum ForkResult: Equatable, Sendable {
 /// `os.fork` does the same; ``ChildProcess/forkWarningEnabled`` or `MP_FORK_WARNING=0` silences it).
 ///
 /// - Throws: ``SystemError`` when fork fails (EAGAIN: too many processes; ENOMEM).
-/// - Cost: one `fork` system call (about 100 µs for a small program), plus, from a program's thread,
-///   counting the threads (a read of /proc/self/stat, about 10 µs).
+/// - Cost: one `fork` system call (about 100 µs for a small program), plus, from a program's thread
+///   once the program has had a second thread, counting the threads (a read of /proc/self/stat,
+///   about 10 µs).
 public func forkProcess() throws(SystemError) -> ForkResult {
     let table = ProcessTable.shared
     let pid = try ProcessTable.fork(installExitHandler: false)

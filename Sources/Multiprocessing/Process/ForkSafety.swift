@@ -8,6 +8,7 @@
 //   stuck before its target (the signature of a lock inherited locked) from one busy in it:
 //   `hasStartedRunning` and `diagnosis`.
 
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 
@@ -22,9 +23,11 @@ enum ForkWarning {
 
     /// The threads besides the forking one that may hold a lock at the fork: all of them but the
     /// runtime's own, which the gate parked (all of them when they did not park in time; none is
-    /// counted when the forking thread is a runtime thread, which does not wait for the others).
-    /// Cost: one read of /proc/self/stat (about 10 µs), none for a runtime thread.
-    static func otherThreads(after passage: ForkGate.Passage) -> Int {
+    /// counted when the forking thread is a runtime thread, which does not wait for the others; none
+    /// in a process that never had a second thread, or that its caller knows has one thread).
+    /// Cost: one read of /proc/self/stat (about 10 µs) in a process that has had threads; else none.
+    static func otherThreads(after passage: ForkGate.Passage, singleThreaded: Bool) -> Int {
+        if singleThreaded || mp_never_threaded() != 0 { return 0 }
         switch passage {
         case .held: return 0
         case .closed: return max(0, (Sys.threadCount() ?? 1) - 1 - ForkGate.runtimeThreads)
@@ -137,8 +140,9 @@ extension ChildProcess {
     /// threads (a pool's, the async forms') do not count: a fork waits until they are parked.
     /// Setting the environment variable `MP_FORK_WARNING=0` silences it too.
     ///
-    /// Cost: reading or setting it is an atomic load or store. Warning or not, each fork from a
-    /// program's thread counts the threads (a read of /proc/self/stat, about 10 µs), for ``diagnosis``.
+    /// Cost: reading or setting it is an atomic load or store. Warning or not, once the program has
+    /// had a second thread, each fork from a program's thread counts the threads (a read of
+    /// /proc/self/stat, about 10 µs), for ``diagnosis``; a program that never had one skips it.
     public static var forkWarningEnabled: Bool {
         get { ForkWarning.enabled.load(ordering: .relaxed) }
         set { ForkWarning.enabled.store(newValue, ordering: .relaxed) }

@@ -17,8 +17,13 @@
 // unanswered jobs are split by their claims: the one it was running fails with `workerDied`
 // (naming the exit status or signal the zygote reported); the ones it never started go back to the
 // front of the queue. A replacement is forked, and nothing waits for ever. A worker that cannot be
-// forked while the pool starts fails the pool's creation (its other processes are killed first);
-// one that cannot be forked later, as a replacement, is retried (PoolScheduler.spawnFailed).
+// forked while the pool starts breaks the pool (its other processes are killed first; its jobs,
+// later calls and join() throw `.workerStartFailed`); one that cannot be forked later, as a
+// replacement, is retried (PoolScheduler.spawnFailed).
+//
+// Start and end overlap with work: `Pool()` returns once the zygote is forked, and the first job
+// runs as soon as the first worker is up; a closed pool whose workers are all idle tells them to
+// stop and the zygote to reap them and exit, and ends without waiting for each death report.
 //
 // A zygote that stops answering (no reply to a spawn request, no death report for a worker whose
 // socket ended, within `PoolTuning.answerTimeout`) is killed and replaced: its workers die with it
@@ -26,6 +31,7 @@
 // forked from a process with threads, so it could in principle inherit a lock some other thread
 // held at that instant; this turns that rare hang into a short pause.
 
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 
@@ -70,8 +76,6 @@ final class PoolEngine: @unchecked Sendable {
     var wakeOnSubmit = false
     var finished = false
     var startup: Result<pid_t, SystemError>?
-    /// Every slot has had its first worker forked: the pool has started (`start()` waits for it).
-    var workersForked = false
     var livePids: [Int: pid_t] = [:]
     var zygote: pid_t = 0
     /// Jobs a dead worker had not started, sent to another (for tests).
@@ -93,6 +97,7 @@ final class PoolEngine: @unchecked Sendable {
     ) throws(PoolError) {
         self.processes = processes
         self.maxTasksPerChild = maxTasksPerChild
+        _ = Self.workerTypesReady
         ownerPid = ProcessTable.shared.pid
         scheduler = PoolScheduler(
             .init(processes: processes, maxTasksPerChild: maxTasksPerChild, answerTimeout: tuning.answerTimeout))
@@ -123,6 +128,17 @@ final class PoolEngine: @unchecked Sendable {
         }
     }
 
+    /// Prepares, once in this process, what every zygote and worker would otherwise build again
+    /// after its fork: the runtime's metadata for the worker's connection type (the Swift runtime
+    /// looks up `[UInt8]: Codable` by scanning every conformance of the program: a fifth of the CPU
+    /// time of a pool's start, one task and its close, by perf), and the bindings of the C calls a
+    /// zygote makes (each zygote resolved six symbols lazily, by LD_DEBUG). Forked children inherit
+    /// both. The connection is on no descriptor and never used.
+    private static let workerTypesReady: Void = {
+        _ = Connection<[UInt8]>(fd: -1, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
+        mp_bind_zygote_calls()
+    }()
+
     /// A socket pair for the parent and a zygote, registered as the pool's.
     static func makeControlSocket() throws(SystemError) -> (parentEnd: Int32, zygoteEnd: Int32) {
         try PoolDescriptors.lock.withLock { () throws(SystemError) in
@@ -134,9 +150,10 @@ final class PoolEngine: @unchecked Sendable {
     }
 
     /// Starts the I/O thread, which forks the zygote and asks it for the workers. Returns once the
-    /// zygote has forked every worker (their initializers run in the background), or the pool broke
-    /// otherwise (its first call says why). Throws `.workerStartFailed` when a worker could not be
-    /// forked, once the pool's processes are gone, as Python's `multiprocessing.Pool()` does.
+    /// zygote is forked: the workers are forked meanwhile, and a job waits for the first one up
+    /// (not for all of them: a pool started for one task would wait for forks it does not need).
+    /// A worker that cannot be forked breaks the pool with `.workerStartFailed`, which the calls
+    /// that queue work and `join()` then throw (`startFailure`).
     func start() throws(PoolError) {
         // The zygote, and every worker, runs on a copy of this thread's stack: give it a main-sized one.
         let thread: PlainThread
@@ -156,14 +173,13 @@ final class PoolEngine: @unchecked Sendable {
             closeAll()
             throw .system(error)
         }
-        let startFailure = monitor.withLock { () -> PoolError? in
-            while !workersForked && !finished { _ = monitor.wait(until: nil) }
+    }
+
+    /// The error of a worker that could not be forked while the pool started, if that broke it.
+    var startFailure: PoolError? {
+        monitor.withLock {
             guard case .broken(let error) = phase, case .workerStartFailed = error else { return nil }
             return error
-        }
-        if let startFailure {
-            waitUntilFinished()  // every process of the pool has been reaped
-            throw startFailure
         }
     }
 
@@ -241,11 +257,14 @@ final class PoolEngine: @unchecked Sendable {
         waitUntilFinished()
     }
 
+    /// Waits for the end; throws `.workerStartFailed` when a worker could not be forked at the start
+    /// (once every process of the pool has been reaped).
     func join() throws(PoolError) {
         guard isOwnedByThisProcess else { throw .notOwnedByThisProcess(operation: .join) }
         if monitor.withLock({ phase == .running }) { throw .joinWhileRunning }
         if thread?.isCurrent == true { throw .blockingCallInCallback(operation: .join) }
         waitUntilFinished()
+        if let startFailure { throw startFailure }
     }
 
     func waitUntilFinished() {

@@ -40,12 +40,12 @@ extension PoolEngine {
         }
     }
 
-    /// Hands a job to a worker: its claim word, then its frame into the worker's output.
+    /// Hands a job to a worker: its claim word, then its frame into the worker's queue.
     func carryOut(_ assignment: PoolScheduler<PoolJob>.Assignment) {
         let job = assignment.job
         slots.claim(assignment.slot, assignment.position).pointee.store(job.id, ordering: .releasing)
         job.setClaimPosition(assignment.position)
-        channels[assignment.slot]!.output.append(job.frame.bytes)
+        channels[assignment.slot]!.enqueue(job.frame)
         Trace.record(.pool, .assigned, job.id, Int32(truncatingIfNeeded: assignment.slot))
     }
 
@@ -81,16 +81,19 @@ extension PoolEngine {
                     shutDown(failingWith: nil)
                     return
                 case .stop(let stops):
-                    for slot in stops {
-                        let output = channels[slot]!.output
-                        output.finishFrame(startedAt: output.startFrame(.stop, id: 0))
-                    }
+                    for slot in stops { channels[slot]!.enqueueStop() }
                 case .busy:
                     break
                 }
             }
             for case let channel? in channels where channel.hasPendingOutput && !cannotWrite(channel.slot) {
                 flush(channel)
+            }
+            if drained && scheduler.everyWorkerStopped {
+                // Their stops are sent (or their sockets' end will say the same): the zygote
+                // reaps them while this thread ends the pool, rather than reporting each death.
+                shutDown(failingWith: nil)
+                return
             }
 
             entries.removeAll(keepingCapacity: true)
@@ -139,18 +142,9 @@ extension PoolEngine {
     /// Sends what the worker's socket takes now.
     func flush(_ worker: WorkerChannel) {
         do throws(SystemError) {
-            let sent = try Sys.sendAvailable(
-                worker.fd, worker.output.base + worker.outputSent,
-                count: worker.output.count - worker.outputSent)
-            worker.outputSent += sent
-            if worker.outputSent == worker.output.count {
-                worker.output.reset(keepingAtMost: 1 << 20)
-                worker.outputSent = 0
-            }
+            try worker.flush()
         } catch {
             // EPIPE: it is ending. Keep reading what it wrote; its death report comes from the zygote.
-            worker.output.reset()
-            worker.outputSent = 0
             scheduler.writeFailed(slot: worker.slot)
         }
     }
@@ -216,7 +210,8 @@ extension PoolEngine {
     }
 
     /// The end of the I/O thread. `error` nil: a graceful end (closed, every job done, every worker
-    /// gone). Otherwise kills everything and fails every unfinished job with `error`.
+    /// gone or told to stop: the zygote reaps them, then exits). Otherwise kills everything and
+    /// fails every unfinished job with `error`.
     func shutDown(failingWith error: PoolError?) {
         // Not sendToZygote: a zygote that is already gone must not turn this end into "broken".
         if let error {
@@ -231,9 +226,13 @@ extension PoolEngine {
         for case let channel? in channels { PoolDescriptors.close(channel.fd) }
         channels = Array(repeating: nil, count: processes)
         let zygotePid = monitor.withLock { zygote }
-        ForkGate.leave()  // waiting up to 2 s for the zygote to end: a fork may go ahead meanwhile
+        ForkGate.leave()  // waiting for the zygote to end: a fork may go ahead meanwhile
         if zygotePid > 0 {
-            var status = try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))
+            // Gracefully, it first waits for its workers to run their exit handlers (as long as
+            // they take, as Python's join() waits for them); else 2 s, then it is killed.
+            var status =
+                error == nil
+                ? try? Sys.reap(zygotePid) : try? Sys.reap(zygotePid, deadline: ContinuousClock.now + .seconds(2))
             if status == nil {
                 try? Sys.signal(zygotePid, SIGKILL)
                 status = try? Sys.reap(zygotePid)

@@ -164,16 +164,13 @@ extension PoolEngine {
         }
         try? Sys.setNonBlocking(fd)
         channels[slot] = WorkerChannel(slot: slot, name: "PoolWorker-\(number)", fd: fd)
-        let forked = !scheduler.isStarting
-        monitor.withLock {
-            livePids[slot] = pid
-            if forked { workersForked = true }
-        }
+        monitor.withLock { livePids[slot] = pid }
         monitor.broadcast()
     }
 
     /// Worker `number` could not be started. While the pool starts, the pool fails (the run loop
-    /// then kills the zygote and the workers it started, and `start()` throws); later it is retried.
+    /// then kills the zygote and the workers it started; queued jobs, later calls and `join()` get
+    /// the error); later it is retried.
     func spawnFailed(slot: Int, number: Int, error: SystemError) {
         let failure = PoolError.workerStartFailed(worker: "PoolWorker-\(number)", error: error)
         switch scheduler.spawnFailed(slot: slot, at: ContinuousClock.now) {

@@ -24,8 +24,8 @@ struct WorkerLaunch {
 }
 
 /// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
-/// Runs only plain code on the thread it was forked on; its end of the socket is a `Connection`.
-/// Never returns.
+/// Runs only plain code on the thread it was forked on; its end of the socket is a `Connection`
+/// for sending, and a `FrameBuffer` of its own for receiving. Never returns.
 func runWorker<Input: Codable, Output: Codable>(
     _ launch: WorkerLaunch,
     initializer: (() throws -> Void)?,
@@ -39,6 +39,29 @@ func runWorker<Input: Codable, Output: Codable>(
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+    // Jobs are read into a buffer kept up to 1 MiB (a 512 KiB map chunk fits, Pool.chunkBytes):
+    // a Connection gives back what a large message made its buffer grow, so each big chunk was
+    // read into fresh memory (a sixth of the CPU of a map of 64 KiB items, most in page faults).
+    let reader = FrameBuffer(chunk: 1 << 20, initialCapacity: 64 << 10)
+
+    /// The next job's frame (without its length prefix), valid until the next call; blocks. Exits
+    /// at end of file or on a read error: the parent is gone.
+    func nextFrame() -> UnsafeRawBufferPointer {
+        while true {
+            switch reader.next(maxLength: PoolFrameHead.maxLength) {
+            case .frame(let raw): return raw
+            case .tooLarge: exitProcess(2)  // corrupt: the parent sees us die
+            case .needs: break
+            }
+            let result = try? reader.read { (space) throws(SystemError) -> Int? in
+                try Sys.readAvailable(launch.fd, into: space.baseAddress!, count: space.count)
+            }
+            switch result {
+            case .data?, .wouldBlock?: continue
+            case .endOfFile?, nil: exitProcess(0)
+            }
+        }
+    }
 
     /// Sends the frame built in `output` (its head and payload).
     func send() {
@@ -122,42 +145,39 @@ func runWorker<Input: Codable, Output: Codable>(
         }
     }
 
+    /// Runs the job in `raw` (a frame's bytes, used where they were read: no copy into an array)
+    /// and builds its answer in `output`; false when the parent took it back first.
+    func runJob(_ raw: UnsafeRawBufferPointer) -> Bool {
+        guard raw.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
+        let head = PoolFrameHead(at: raw.baseAddress!)
+        let kind = FrameKind(rawValue: head.kind)
+        if kind == .stop { exitProcess(0) }
+        guard kind == .task || kind == .chunk else { exitProcess(2) }
+        let id = head.id
+        // aux: the job's claim word. Claim it, unless the parent took it back.
+        let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
+        guard
+            slots.claim(launch.slot, position).pointee.compareExchange(
+                expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
+            ).exchanged
+        else { return false }
+        let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
+        let started = Sys.monotonicNanoseconds
+        Trace.record(.pool, .taskStarted, id)
+        if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
+        if Trace.isOn {
+            let kind = PoolFrameHead(at: output.base).kind
+            let failed = kind == FrameKind.failed.rawValue || kind == FrameKind.chunkMixed.rawValue
+            Trace.record(.pool, failed ? .taskFailed : .taskFinished, id)
+        }
+        // aux of the answer: how long the job ran, for the parent's pacing.
+        PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
+        return true
+    }
+
     var done = 0
     while true {
-        // The task's bytes are used where they were read: no copy into an array.
-        let ran: Bool
-        do {
-            ran = try connection.withNextFrame { raw -> Bool in
-                guard raw.count >= PoolFrameHead.size else { exitProcess(2) }  // corrupt: the parent sees us die
-                let head = PoolFrameHead(at: raw.baseAddress!)
-                let kind = FrameKind(rawValue: head.kind)
-                if kind == .stop { exitProcess(0) }
-                guard kind == .task || kind == .chunk else { exitProcess(2) }
-                let id = head.id
-                // aux: the job's claim word. Claim it, unless the parent took it back.
-                let position = Int(head.aux % UInt64(PoolSlots.claimsPerSlot))
-                guard
-                    slots.claim(launch.slot, position).pointee.compareExchange(
-                        expected: id, desired: PoolSlots.claimed, ordering: .acquiringAndReleasing
-                    ).exchanged
-                else { return false }
-                let payload = UnsafeRawBufferPointer(rebasing: raw[PoolFrameHead.size...])
-                let started = Sys.monotonicNanoseconds
-                Trace.record(.pool, .taskStarted, id)
-                if kind == .task { runTask(id: id, payload: payload) } else { runChunk(id: id, payload: payload) }
-                if Trace.isOn {
-                    let kind = PoolFrameHead(at: output.base).kind
-                    let failed = kind == FrameKind.failed.rawValue || kind == FrameKind.chunkMixed.rawValue
-                    Trace.record(.pool, failed ? .taskFailed : .taskFinished, id)
-                }
-                // aux of the answer: how long the job ran, for the parent's pacing.
-                PoolFrameHead.store(aux: UInt64(clamping: Sys.monotonicNanoseconds &- started), at: output.base)
-                return true
-            }
-        } catch {
-            exitProcess(0)  // end of file: the parent is gone
-        }
-        guard ran else { continue }
+        guard runJob(nextFrame()) else { continue }
         // The claim stays `claimed` until the parent has the answer: dying while sending it fails
         // the job, rather than running it twice.
         send()

@@ -70,7 +70,7 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
         let (parentEnd, workerEnd) = ends
         let pid: pid_t
         do {
-            pid = try ProcessTable.fork(installExitHandler: false)
+            pid = try ProcessTable.fork(installExitHandler: false, singleThreaded: true)
         } catch {
             Sys.close(workerEnd)
             Sys.close(parentEnd)
@@ -124,7 +124,11 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
                 case .spawn(let slot, let number)?: spawn(slot: slot, number: number)
                 case .kill(let pid)?:
                     if live.contains(pid) { try? Sys.signal(pid, SIGKILL) }
-                case .terminate?, .exit?: killAllAndExit()
+                case .terminate?: killAllAndExit()
+                case .exit?:
+                    // The pool closed: its workers were told to stop. Let them end as they do.
+                    for pid in live { Trace.recordExit(of: pid, try? Sys.reap(pid)) }
+                    Sys.exitImmediately(0)
                 default: continue
                 }
             case .wouldBlock?: continue

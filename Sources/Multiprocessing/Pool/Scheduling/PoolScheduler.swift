@@ -385,6 +385,12 @@ struct PoolScheduler<Job: SchedulableJob> {
         return stops.isEmpty ? .busy : .stop(slots: stops)
     }
 
+    /// Whether every worker has been sent `stop` with nothing left to answer, and none is coming:
+    /// a closed pool can end without waiting for their death reports (the zygote reaps them).
+    var everyWorkerStopped: Bool {
+        !isSpawning && workers.allSatisfy { $0 == nil || ($0!.stopping && $0!.inflight.isEmpty) }
+    }
+
     // MARK: Timers
 
     /// Spawns that failed are asked again once their pause is over, as long as there is work

@@ -13,7 +13,7 @@ enum ControlMessage: Equatable {
     case kill(pid: pid_t)
     /// SIGKILL every worker, reap them, exit. Wire: kind 3.
     case terminate
-    /// Reap what is left and exit (the workers have stopped). Wire: kind 4.
+    /// Wait for the workers to end (they have been told to stop), reap them, exit. Wire: kind 4.
     case exit
     // zygote → parent
     /// A worker was forked; the parent's end of its socket rides along. Wire: kind 10, a slot,
