@@ -94,10 +94,14 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
-        let claimed = min(mp_trace_appended(ended.region), ended.capacity)
         var record = mp_trace_record()
         var kept = 0
-        for index in 0..<claimed where mp_trace_read(ended.region, index, &record) != 0 { kept += 1 }
+        for index in 0..<mp_trace_slots(ended.region) where mp_trace_read(ended.region, index, &record) != 0 {
+            kept += 1
+        }
+        for index in 0..<mp_trace_life_slots(ended.region) where mp_trace_read_life(ended.region, index, &record) != 0 {
+            kept += 1
+        }
         let dropped = Int(mp_trace_dropped(ended.region))
         mp_trace_discard(ended.region, ended.capacity, names)
         return (kept, dropped)
@@ -125,7 +129,9 @@ public enum Tracing {
                 throw .system(SystemError("mmap", errno: mp_errno()))
             }
             current = Session(path: path, region: region, capacity: UInt64(capacity), owner: table.pid)
+            // The owner's lane, even when it records nothing else (a program that only forks and waits).
             mp_trace_name(region, table.pid, table.current.name)
+            mp_trace_append(region, Trace.kind(.process, .started), UInt64(UInt32(bitPattern: table.pid)), 0)
             mp_trace_set_active(region)
         }
         ProcessTable.installExitHook()
@@ -142,6 +148,7 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
+        mp_trace_seal(ended.region)
         let timeline = TraceTimeline(
             region: ended.region, ownerName: ProcessTable.shared.current.name, stop: mp_trace_now())
         mp_trace_discard(ended.region, ended.capacity, names)
