@@ -75,9 +75,10 @@ func drawTimeline(_ timeline: TraceTimeline, width: Int = 80) -> String {
         }
         text += pad(String(label.prefix(labelWidth)), labelWidth) + " |" + String(marks) + "|\n"
     }
-    text += "- running  = pool task  ~ waiting  # holding a lock or semaphore"
-    if timeline.dropped > 0 { text += "  (\(timeline.dropped) events lost)" }
-    return text + "\n"
+    text += "- running  = pool task  ~ waiting  # holding a lock or semaphore\n"
+    // On a line of its own: beside the legend it would pass 80 columns.
+    if timeline.dropped > 0 { text += "(\(timeline.dropped) events lost: the trace region was full)\n" }
+    return text
 }
 
 /// Ties between states go to the most telling one.
