@@ -13,6 +13,7 @@
 #include "CMultiprocessingShims.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,22 @@ static trace_name *name_table(const void *region) {
                           (header->capacity + MP_TRACE_LIFE) * sizeof(mp_trace_record));
 }
 
+// The calling thread's block of slots: [next, end) of `region`, and its process and thread ids.
+// A fork copies the forking thread's variables: the child forgets them (forget_after_fork), so that
+// it never fills its parent's block. The slots a thread leaves unfilled (it ended, it was killed,
+// the trace stopped) keep kind 0 and are skipped.
+#define MP_TRACE_BLOCK 64
+static __thread void *block_region;
+static __thread pid_t block_pid;
+static __thread pid_t block_tid;
+static __thread uint64_t block_next;
+static __thread uint64_t block_end;
+
+static void forget_after_fork(void) { block_region = NULL; }
+
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+static void install_fork_handler(void) { pthread_atfork(NULL, NULL, forget_after_fork); }
+
 void *mp_trace_create(uint64_t capacity, uint64_t names) {
     size_t bytes = region_bytes(capacity, names);
     void *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -158,6 +175,7 @@ void *mp_trace_create(uint64_t capacity, uint64_t names) {
     // Faulting the pages in now, not at each one's first record: about 36 ns per record saved.
     // An older kernel without MADV_POPULATE_WRITE faults them on use instead.
     (void)madvise(region, bytes < MP_TRACE_POPULATE_MAX ? bytes : MP_TRACE_POPULATE_MAX, MADV_POPULATE_WRITE);
+    pthread_once(&fork_handler_once, install_fork_handler);
     trace_header *header = region;
     header->magic = MP_TRACE_MAGIC;
     header->capacity = capacity;
@@ -185,14 +203,6 @@ void mp_trace_seal(void *region) {
     }
 }
 
-// The calling thread's block of slots: [next, end) of `region`, claimed by process `pid` (a fork
-// copies the thread's variables: the child must not fill its parent's block). The slots a thread
-// leaves unfilled (it ended, it was killed, the trace stopped) keep kind 0 and are skipped.
-#define MP_TRACE_BLOCK 64
-static __thread void *block_region;
-static __thread pid_t block_pid;
-static __thread uint64_t block_next;
-static __thread uint64_t block_end;
 
 static inline void fill(mp_trace_record *record, int64_t time, pid_t pid, pid_t tid, uint16_t kind,
                         uint64_t object, int32_t argument) {
@@ -204,11 +214,10 @@ static inline void fill(mp_trace_record *record, int64_t time, pid_t pid, pid_t 
     __atomic_store_n(&record->kind, kind, __ATOMIC_RELEASE);
 }
 
-static void append(void *region, int64_t time, pid_t pid, pid_t tid, uint16_t kind, uint64_t object,
-                   int32_t argument) {
-    trace_header *header = region;
-    pid_t me = mp_cached_pid();
-    if (__builtin_expect(block_region != region || block_pid != me || block_next >= block_end, 0)) {
+// Claims a block for the calling thread if it has none left in `region`: false when the region is full.
+static int claim(trace_header *header) {
+    if (__builtin_expect(block_region == header && block_next < block_end, 1)) return 1;
+    {
         // A plain load first: once the region is full, writers stop bouncing the index's line.
         uint64_t start = __atomic_load_n(&header->next, __ATOMIC_RELAXED);
         if (start < header->capacity) start = __atomic_fetch_add(&header->next, MP_TRACE_BLOCK, __ATOMIC_RELAXED);
@@ -216,38 +225,46 @@ static void append(void *region, int64_t time, pid_t pid, pid_t tid, uint16_t ki
         if (end > header->capacity) end = header->capacity;
         if (start >= end) {
             __atomic_fetch_add(&header->dropped, 1, __ATOMIC_RELAXED);
-            return;
+            return 0;
         }
-        block_region = region;
-        block_pid = me;
+        if (block_region != header) {
+            block_pid = mp_cached_pid();
+            block_tid = mp_cached_tid();
+        }
+        block_region = header;
         block_next = start;
         block_end = end;
     }
-    fill(&records(region)[block_next++], time, pid, tid, kind, object, argument);
+    return 1;
 }
 
 // A process's start or end (object Process, action started, exiting or exited): its own slot.
 static int is_life(uint16_t kind) { return (kind >> 8) == 1 && (kind & 0xFF) >= 1 && (kind & 0xFF) <= 3; }
 
-static void append_any(void *region, pid_t pid, pid_t tid, uint16_t kind, uint64_t object, int32_t argument) {
-    trace_header *header = region;
-    int64_t time = stamp(header);
-    if (__builtin_expect(is_life(kind), 0)) {
-        uint64_t index = __atomic_fetch_add(&header->next_life, 1, __ATOMIC_RELAXED);
-        if (index < MP_TRACE_LIFE) {
-            fill(&records(region)[header->capacity + index], time, pid, tid, kind, object, argument);
-            return;
-        }
-    }
-    append(region, time, pid, tid, kind, object, argument);
+// A process's start or end in its own slot; false when those are used up.
+static int append_life(trace_header *header, int64_t time, pid_t pid, pid_t tid, uint16_t kind, uint64_t object,
+                       int32_t argument) {
+    uint64_t index = __atomic_fetch_add(&header->next_life, 1, __ATOMIC_RELAXED);
+    if (index >= MP_TRACE_LIFE) return 0;
+    fill(&records(header)[header->capacity + index], time, pid, tid, kind, object, argument);
+    return 1;
 }
 
 void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argument) {
-    append_any(region, mp_cached_pid(), mp_cached_tid(), kind, object, argument);
+    trace_header *header = region;
+    int64_t time = stamp(header);
+    if (__builtin_expect(is_life(kind), 0) &&
+        append_life(header, time, mp_cached_pid(), mp_cached_tid(), kind, object, argument))
+        return;
+    if (!claim(header)) return;
+    fill(&records(header)[block_next++], time, block_pid, block_tid, kind, object, argument);
 }
 
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument) {
-    append_any(region, pid, pid, kind, object, argument);
+    trace_header *header = region;
+    int64_t time = stamp(header);
+    if (append_life(header, time, pid, pid, kind, object, argument) || !claim(header)) return;
+    fill(&records(header)[block_next++], time, pid, pid, kind, object, argument);
 }
 
 void mp_trace_name(void *region, pid_t pid, const char *name) {

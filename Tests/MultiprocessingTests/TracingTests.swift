@@ -193,7 +193,7 @@ final class TracingTests: XCTestCase {
         XCTAssertThrowsError(try lock.release())
         lock.withLock {}
         let (summary, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
-        XCTAssertEqual(summary.eventCount, 2, "one acquired, one released")
+        XCTAssertEqual(summary.eventCount, 3, "the trace's own start, one acquired, one released")
         XCTAssertEqual(timeline.spans.filter { $0.kind == .holding }.count, 1)
     }
 }
