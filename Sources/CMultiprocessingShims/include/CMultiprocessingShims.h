@@ -184,6 +184,11 @@ int mp_trace_uses_tsc(const void *region);
 // index per 64 records (a thread claims a block of slots and fills it alone). A full region drops
 // the record and counts it (mp_trace_dropped); a process's start or end has slots of its own.
 void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argument);
+// A timestamp as records store it, and an append with one taken earlier: a lock's release takes
+// its time while it still holds the lock, and writes the record after, so that the hold does not
+// grow by a clock read and the next holder's time is after it.
+int64_t mp_trace_stamp(const void *region);
+void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.
