@@ -202,4 +202,30 @@ final class TracingTests: XCTestCase {
         XCTAssertEqual(summary.eventCount, 3, "the trace's own start, one acquired, one released")
         XCTAssertEqual(timeline.spans.filter { $0.kind == .holding }.count, 1)
     }
+
+    /// Either timestamp source (the TSC, converted when the trace stops, or the clock itself) gives
+    /// nanoseconds: a lock held across a 20 ms sleep shows a hold of at least 20 ms, and a child's
+    /// lane lies inside the trace.
+    func testTimesAreNanosecondsWithEitherClock() throws {
+        defer { unsetenv("MP_TRACE_CLOCK") }
+        for clock in ["tsc", "monotonic"] {
+            setenv("MP_TRACE_CLOCK", clock, 1)
+            try Tracing.start(writingTo: "/dev/null")
+            let lock = try Lock()
+            let child = ChildProcess { lock.withLock {} }
+            try lock.withLock {
+                try child.start()
+                usleep(20_000)
+            }
+            try child.join()
+            let (_, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
+            let holds = timeline.spans.filter { $0.kind == .holding && $0.pid == getpid() }
+            let held = try XCTUnwrap(holds.first, clock).end - holds[0].start
+            XCTAssertGreaterThanOrEqual(held, 20_000_000, clock)
+            XCTAssertLessThan(held, 60_000_000_000, clock)
+            let lane = try XCTUnwrap(timeline.lanes.first { $0.pid == child.pid }, clock)
+            XCTAssertTrue(
+                0 <= lane.start && lane.start <= lane.end && lane.end <= timeline.duration, "\(clock) \(lane)")
+        }
+    }
 }
