@@ -116,7 +116,7 @@ private func run(_ cell: Cell, of chapter: Chapter, timeline: Bool = false) -> B
     if let (_, trace) = Tracing.stopAndCollect() {
         ProcessIO.flushStdio()
         print("── timeline of \(cell.id) " + String(repeating: "─", count: max(3, 64 - cell.id.count)))
-        print(drawTimeline(trace), terminator: "")
+        print(drawTimeline(trace.withoutRunner()), terminator: "")
     }
     return succeeded
 }
@@ -133,7 +133,7 @@ private func drawFigure(_ cell: Cell, of chapter: Chapter, to path: String) -> B
     let succeeded = run(cell, of: chapter)
     guard let (_, trace) = Tracing.stopAndCollect() else { return false }
     let svg = drawFigureSVG(
-        trace, cell: "\(chapter.name)/\(cell.id)", title: "\(chapter.name) \(cell.id): \(cell.title)",
+        trace.withoutRunner(), cell: "\(chapter.name)/\(cell.id)", title: "\(chapter.name) \(cell.id): \(cell.title)",
         timeScale: TimeScale.factor)
     guard writeTextFile(path, svg) else {
         writeError("\(chapter.name): cannot write \(path)\n")

@@ -1,6 +1,7 @@
 // `swift run chapterN CELL --timeline`: the cell's traced run drawn as text, one row per process,
 // time across, in 80 columns.
 
+import Glibc
 import Multiprocessing
 
 /// What a column of a row shows, most telling first when a column holds several.
@@ -12,12 +13,29 @@ private enum Mark: Character {
     case absent = " "
 }
 
+extension TraceTimeline {
+    /// The timeline without the chapter runner's own lane: the runner started the trace (so it has a
+    /// lane) but only forks the cell and waits; the drawings show the cell's processes.
+    func withoutRunner() -> TraceTimeline {
+        let runner = getpid()
+        var cell = self
+        cell.lanes.removeAll { $0.pid == runner }
+        cell.spans.removeAll { $0.pid == runner }
+        cell.moments.removeAll { $0.pid == runner }
+        return cell
+    }
+}
+
 /// The text timeline of `timeline`: a scale line, one row per process (`name pid |marks|`), and a
 /// legend, each at most `width` columns.
 func drawTimeline(_ timeline: TraceTimeline, width: Int = 80) -> String {
     let lanes = timeline.lanes
     guard !lanes.isEmpty else { return "(no process recorded an event)\n" }
-    let labels = lanes.map { "\($0.name) \($0.pid)" }
+    // A long name is cut, never the pid: the row must say which process it is.
+    let labels = lanes.map { lane -> String in
+        let pid = " \(lane.pid)"
+        return String(lane.name.prefix(max(1, 24 - pid.count))) + pid
+    }
     let labelWidth = min(max(labels.map(\.count).max() ?? 0, 8), 24)
     let columns = width - labelWidth - 3
     let origin = lanes.map(\.start).min() ?? 0
@@ -57,9 +75,10 @@ func drawTimeline(_ timeline: TraceTimeline, width: Int = 80) -> String {
         }
         text += pad(String(label.prefix(labelWidth)), labelWidth) + " |" + String(marks) + "|\n"
     }
-    text += "- running  = pool task  ~ waiting  # holding a lock or semaphore"
-    if timeline.dropped > 0 { text += "  (\(timeline.dropped) events lost)" }
-    return text + "\n"
+    text += "- running  = pool task  ~ waiting  # holding a lock or semaphore\n"
+    // On a line of its own: beside the legend it would pass 80 columns.
+    if timeline.dropped > 0 { text += "(\(timeline.dropped) events lost: the trace region was full)\n" }
+    return text
 }
 
 /// Ties between states go to the most telling one.

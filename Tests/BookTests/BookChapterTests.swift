@@ -46,6 +46,9 @@ final class BookChapterTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try changed.write(to: directory.appendingPathComponent("03-daemon-join.md"), atomically: true, encoding: .utf8)
+        // The page's figures come along: only the two changed lines may fail.
+        try FileManager.default.copyItem(
+            atPath: "\(root)/book/figures", toPath: directory.appendingPathComponent("figures").path)
 
         let report = try checker(bookDir: directory.path).check(chapters: ["chapter3"])
         XCTAssertFalse(report.isSuccess)

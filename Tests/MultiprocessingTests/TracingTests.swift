@@ -115,9 +115,15 @@ final class TracingTests: XCTestCase {
         try child.join()
         XCTAssertEqual(child.exitCode, 0)
         let summary = try XCTUnwrap(try Tracing.stop())
-        XCTAssertLessThanOrEqual(summary.eventCount, 16)
+        // 16 events, and the processes' starts and ends in slots of their own: the trace's start,
+        // the child's start, its exiting and its parent's exited.
+        XCTAssertLessThanOrEqual(summary.eventCount, 16 + 4)
         XCTAssertGreaterThanOrEqual(summary.droppedCount, 200 - 16)
-        XCTAssertFalse(try events(in: path).isEmpty)
+        let events = try events(in: path)
+        let pid = Int(try XCTUnwrap(child.pid))
+        XCTAssertTrue(
+            events.contains { ($0["pid"] as? Int) == pid && ($0["name"] as? String) == "exited(0)" },
+            "a full region still names the child and how it ended")
     }
 
     func testStartingTwiceOrWithABadCapacityIsRefused() throws {
@@ -193,7 +199,33 @@ final class TracingTests: XCTestCase {
         XCTAssertThrowsError(try lock.release())
         lock.withLock {}
         let (summary, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
-        XCTAssertEqual(summary.eventCount, 2, "one acquired, one released")
+        XCTAssertEqual(summary.eventCount, 3, "the trace's own start, one acquired, one released")
         XCTAssertEqual(timeline.spans.filter { $0.kind == .holding }.count, 1)
+    }
+
+    /// Either timestamp source (the TSC, converted when the trace stops, or the clock itself) gives
+    /// nanoseconds: a lock held across a 20 ms sleep shows a hold of at least 20 ms, and a child's
+    /// lane lies inside the trace.
+    func testTimesAreNanosecondsWithEitherClock() throws {
+        defer { unsetenv("MP_TRACE_CLOCK") }
+        for clock in ["tsc", "monotonic"] {
+            setenv("MP_TRACE_CLOCK", clock, 1)
+            try Tracing.start(writingTo: "/dev/null")
+            let lock = try Lock()
+            let child = ChildProcess { lock.withLock {} }
+            try lock.withLock {
+                try child.start()
+                usleep(20_000)
+            }
+            try child.join()
+            let (_, timeline) = try XCTUnwrap(Tracing.stopAndCollect())
+            let holds = timeline.spans.filter { $0.kind == .holding && $0.pid == getpid() }
+            let held = try XCTUnwrap(holds.first, clock).end - holds[0].start
+            XCTAssertGreaterThanOrEqual(held, 20_000_000, clock)
+            XCTAssertLessThan(held, 60_000_000_000, clock)
+            let lane = try XCTUnwrap(timeline.lanes.first { $0.pid == child.pid }, clock)
+            XCTAssertTrue(
+                0 <= lane.start && lane.start <= lane.end && lane.end <= timeline.duration, "\(clock) \(lane)")
+        }
     }
 }

@@ -172,7 +172,7 @@ void mp_trace_set_active(void *region);
 // One event as stored: 32 bytes. `kind` is written last (release), so a record whose writer
 // was killed half-way reads as kind 0 and is skipped.
 typedef struct {
-    int64_t nanoseconds;  // CLOCK_MONOTONIC
+    int64_t nanoseconds;  // as read: CLOCK_MONOTONIC (as stored: TSC ticks when the region uses them)
     int32_t pid;
     int32_t tid;
     uint64_t object;
@@ -181,17 +181,27 @@ typedef struct {
     uint16_t spare;
 } mp_trace_record;
 
-// A fresh zero-filled shared region for `capacity` records and `names` process names
-// (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE: untouched pages cost nothing), owned by the caller's
-// process. NULL with errno on failure.
+// A fresh zero-filled shared region for `capacity` records, 4096 more for process starts and ends,
+// and `names` process names (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, its first 256 MiB faulted
+// in now), owned by the caller's process; it stores TSC ticks when the CPU's TSC is invariant
+// (x86-64) and MP_TRACE_CLOCK is not `monotonic`. NULL with errno on failure.
 void *mp_trace_create(uint64_t capacity, uint64_t names);
 // Frees the region's pages (its address range stays mapped: a thread still appending writes to
 // fresh zero pages, harmlessly).
 void mp_trace_discard(void *region, uint64_t capacity, uint64_t names);
-// Appends one record for the calling thread: a clock read, and one atomic fetch-add on the shared
+// Takes the end anchor (TSC and clock) that reading converts ticks by: call it before reading.
+void mp_trace_seal(void *region);
+// Whether the records store TSC ticks.
+int mp_trace_uses_tsc(const void *region);
+// Appends one record for the calling thread: a timestamp, and one atomic fetch-add on the shared
 // index per 64 records (a thread claims a block of slots and fills it alone). A full region drops
-// the record and counts it (mp_trace_dropped).
+// the record and counts it (mp_trace_dropped); a process's start or end has slots of its own.
 void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argument);
+// A timestamp as records store it, and an append with one taken earlier: a lock's release takes
+// its time while it still holds the lock, and writes the record after, so that the hold does not
+// grow by a clock read and the next holder's time is after it.
+int64_t mp_trace_stamp(const void *region);
+void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.
@@ -203,8 +213,13 @@ uint64_t mp_trace_dropped(const void *region);
 uint64_t mp_trace_capacity(const void *region);
 pid_t mp_trace_owner(const void *region);
 int64_t mp_trace_start(const void *region);
-// Copies record `index` into `out`; 0 when it is empty (never written, or its writer died mid-way).
+// How many common slots and process start/end slots may hold records (read 0..<count of each).
+uint64_t mp_trace_slots(const void *region);
+uint64_t mp_trace_life_slots(const void *region);
+// Copies record `index` into `out`, its time in CLOCK_MONOTONIC nanoseconds; 0 when it is empty
+// (never written, or its writer died mid-way). `_life`: the process start/end slots.
 int mp_trace_read(const void *region, uint64_t index, mp_trace_record *out);
+int mp_trace_read_life(const void *region, uint64_t index, mp_trace_record *out);
 // How many names were recorded; name `index`'s pid (0: empty) and its text, NUL-terminated.
 uint64_t mp_trace_name_count(const void *region);
 pid_t mp_trace_name_at(const void *region, uint64_t index, const char **name);

@@ -192,9 +192,10 @@ struct LockCore: @unchecked Sendable {
         if recoveryRecord.pointee.load(ordering: .relaxed) != 0 {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
+        let stamp = Trace.stamp()  // while held: the clock read does not delay the next holder
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
         // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
-        if previous != 0 { Trace.record(traced, .released, owner) }
+        if previous != 0 { Trace.record(traced, .released, owner, at: stamp) }
         if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(ownerWord, count: 1)
         }

@@ -108,6 +108,22 @@ enum Trace {
         }
     }
 
+    /// A timestamp for ``record(_:_:_:at:)`` (0 when no trace is on): taken before an operation
+    /// whose record is written after it (a release: the next holder's time is then after this one).
+    @inline(__always)
+    static func stamp() -> Int64 {
+        if let region = mp_trace_active() { return mp_trace_stamp(region) }
+        return 0
+    }
+
+    /// Records with a timestamp taken earlier by ``stamp()`` (in this trace: none when it was off).
+    @inline(__always)
+    static func record(_ object: TraceObject, _ action: TraceAction, _ pointer: UnsafeRawPointer, at stamp: Int64) {
+        if let region = mp_trace_active(), stamp != 0 {
+            mp_trace_append_at(region, stamp, kind(object, action), UInt64(UInt(bitPattern: pointer)), 0)
+        }
+    }
+
     /// Records, on the lane of process `pid`, that its parent reaped it with `status`.
     static func recordExit(of pid: pid_t, _ status: ExitStatus?) {
         guard let region = mp_trace_active() else { return }

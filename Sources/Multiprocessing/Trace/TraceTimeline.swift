@@ -62,21 +62,23 @@ extension TraceTimeline {
     /// Reads and merges every record of `region`, as of now (`stop`: the time the trace ended).
     init(region: UnsafeRawPointer, ownerName: String, stop: Int64) {
         let origin = mp_trace_start(region)
-        let appended = mp_trace_appended(region)
-        let capacity = mp_trace_capacity(region)
-        let stored = min(appended, capacity)
+        let stored = mp_trace_slots(region)
+        let lives = mp_trace_life_slots(region)
         dropped = Int(mp_trace_dropped(region))
         duration = stop - origin
-        var records: [mp_trace_record] = []
-        records.reserveCapacity(Int(stored))
+        var records: [(record: mp_trace_record, index: Int)] = []
+        records.reserveCapacity(Int(stored + lives))
         var record = mp_trace_record()
         for index in 0..<stored where mp_trace_read(region, index, &record) != 0 {
-            records.append(record)
+            records.append((record, records.count))
+        }
+        for index in 0..<lives where mp_trace_read_life(region, index, &record) != 0 {
+            records.append((record, records.count))
         }
         recorded = records.count
-        // Each thread fills its own block of slots: time order is restored here (stable: a thread's
-        // records stay in its order).
-        records.sort { $0.nanoseconds < $1.nanoseconds }
+        // Each thread fills its own block of slots: time order is restored here (a thread's records
+        // keep their order on a tie).
+        records.sort { ($0.record.nanoseconds, $0.index) < ($1.record.nanoseconds, $1.index) }
 
         var names: [pid_t: String] = [mp_trace_owner(region): ownerName]
         for index in 0..<mp_trace_name_count(region) {
@@ -85,7 +87,7 @@ extension TraceTimeline {
             if pid != 0, let text { names[pid] = String(cString: text) }
         }
         var merger = Merger(origin: origin, end: duration, names: names)
-        for record in records { merger.take(record) }
+        for (record, _) in records { merger.take(record) }
         self.lanes = merger.finishLanes()
         self.spans = merger.finishSpans(lanes: lanes)
         self.moments = merger.moments

@@ -25,17 +25,31 @@ import Synchronization
 /// already stored what it recorded. Only the process that started the trace writes the file:
 /// at ``stop()``, or when it ends normally (after it has joined its children).
 ///
-/// Cost: off, each instrumented operation tests one pointer. On, each event is a clock read and a
+/// Cost: off, each instrumented operation tests one pointer. On, each event is a timestamp and a
 /// 32-byte store into the shared region (a thread claims 64 slots at a time with one atomic add),
-/// with no system call and no lock. Measured with `make bench` on a loaded 2-core virtual machine
-/// (clock read about 65 ns, first touch of a region page about 36 ns per event): an acquire and
-/// release of a contended ``Lock`` runs about 5 times slower traced (two events per round, each
-/// worth several untraced rounds); a ``Pool/map(_:chunkSize:)-s2jj`` of tiny items shows no
-/// difference beyond the noise. The region takes address space for `capacity` events (32 bytes each)
-/// but memory only for the events recorded. When it is full, later events are dropped and counted
-/// (``TraceSummary/droppedCount``); nothing waits.
+/// with no system call and no lock. The timestamp is the CPU's time-stamp counter where it is
+/// invariant (x86-64 with `constant_tsc` and `nonstop_tsc`, and the kernel keeping time by it),
+/// converted to `CLOCK_MONOTONIC` when the trace stops by the line through two (counter, clock)
+/// pairs taken at its start and stop; elsewhere, or with `MP_TRACE_CLOCK=monotonic`, it is the
+/// clock itself. The region's pages are faulted in when the trace starts (at most 256 MiB), and a
+/// forked child maps them 256 KiB at a time, so no event pays for a page fault.
+///
+/// Measured with `make bench` on a 2-core virtual machine loaded by other work (medians of 7 to 10
+/// alternating runs, which vary by a factor of 2 from run to run): a counter read takes about 25 ns
+/// (a clock read about 50 ns), an event about 35 ns in all. A contended ``Lock`` round (acquire and
+/// release in each of two processes, two events) takes about 55 ns untraced and 150 to 190 ns
+/// traced: about 3 times slower (5 times before the counter and the pre-faulting), not the 2 that
+/// was the goal. Two events add about 70 ns to a 55 ns round; the rest comes from the longer hold
+/// (the acquired record and the release's timestamp are taken while holding), during which the
+/// other process spins, so the lock and its cache line change hands more often. A
+/// ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records a few events per chunk: its traced median
+/// is within 10% of the untraced one (1.02 times in 12 alternating runs; single runs vary more).
+///
+/// The region takes `capacity` events (32 bytes each), and 4096 more for processes' starts and
+/// ends, so that a full region still names every process of the run. When it is full, later
+/// events are dropped and counted (``TraceSummary/droppedCount``); nothing waits.
 public enum Tracing {
-    /// The events a trace keeps by default (32 MiB of address space; memory only as used).
+    /// The events a trace keeps by default (32 MiB, faulted in when the trace starts).
     public static let defaultCapacity = 1 << 20
 
     /// Whether the calling process records events now (it started a trace, or was forked from one
@@ -50,7 +64,8 @@ public enum Tracing {
     /// - Throws: ``TracingError/alreadyTracing`` when this process already records a trace (its own
     ///   or its parent's); ``TracingError/invalidCapacity(_:)`` when `capacity` is below 1 or above
     ///   2^28; ``TracingError/system(_:)`` when the region cannot be mapped.
-    /// - Cost: one `mmap` (address space for `capacity` × 32 bytes, memory only when used).
+    /// - Cost: one `mmap` of `capacity` × 32 bytes, faulted in at once (up to 256 MiB; about 1 ms per
+    ///   2 MiB on a loaded virtual machine), and reading /proc/cpuinfo once.
     public static func start(writingTo path: String, capacity: Int = defaultCapacity) throws(TracingError) {
         environmentChecked.store(true, ordering: .relaxed)
         try startTrace(path: path, capacity: capacity)
@@ -94,10 +109,14 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
-        let claimed = min(mp_trace_appended(ended.region), ended.capacity)
         var record = mp_trace_record()
         var kept = 0
-        for index in 0..<claimed where mp_trace_read(ended.region, index, &record) != 0 { kept += 1 }
+        for index in 0..<mp_trace_slots(ended.region) where mp_trace_read(ended.region, index, &record) != 0 {
+            kept += 1
+        }
+        for index in 0..<mp_trace_life_slots(ended.region) where mp_trace_read_life(ended.region, index, &record) != 0 {
+            kept += 1
+        }
         let dropped = Int(mp_trace_dropped(ended.region))
         mp_trace_discard(ended.region, ended.capacity, names)
         return (kept, dropped)
@@ -125,7 +144,9 @@ public enum Tracing {
                 throw .system(SystemError("mmap", errno: mp_errno()))
             }
             current = Session(path: path, region: region, capacity: UInt64(capacity), owner: table.pid)
+            // The owner's lane, even when it records nothing else (a program that only forks and waits).
             mp_trace_name(region, table.pid, table.current.name)
+            mp_trace_append(region, Trace.kind(.process, .started), UInt64(UInt32(bitPattern: table.pid)), 0)
             mp_trace_set_active(region)
         }
         ProcessTable.installExitHook()
@@ -142,6 +163,7 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
+        mp_trace_seal(ended.region)
         let timeline = TraceTimeline(
             region: ended.region, ownerName: ProcessTable.shared.current.name, stop: mp_trace_now())
         mp_trace_discard(ended.region, ended.capacity, names)
