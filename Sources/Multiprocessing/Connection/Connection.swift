@@ -23,8 +23,9 @@ import Synchronization
 /// split messages between them; use a ``Queue`` for several consumers). A forked child that inherits an end
 /// also inherits what this process had read but not yet received, so an end can be handed to a child.
 ///
-/// Waiting: a receiver whose messages have recently arrived quickly spins for up to 20 µs before it
-/// sleeps, which halves a ping-pong's round trip; one that waits long does not spin.
+/// Waiting: a receiver whose spins have recently paid off spins for up to 20 µs before it sleeps,
+/// which halves a ping-pong's round trip when both processes have a core; when its spins run out
+/// (the peer is not running: a busy machine, or a slow sender) it stops spinning and sleeps at once.
 ///
 /// Thread safety: any thread may call any method. Sends from several threads are serialized, and
 /// so are receives, so frames never interleave within a process. ``close()`` from one thread wakes
@@ -74,11 +75,13 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     // Guarded by `readLock`: the decoder, the bytes read and not yet received (cut into frames by
     // `frames`, which starts at 16 bytes and grows to 64 KiB on the first receive), a fatal framing
-    // error, and the spin-before-sleep credit.
+    // error, and the spin-before-sleep state (see `readWaiting`).
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
     private let frames = FrameBuffer(chunk: Connection.readChunk, initialCapacity: 16)
     @exclusivity(unchecked) private var framingError: ConnectionError?
     @exclusivity(unchecked) private var spinCredit = 1
+    @exclusivity(unchecked) private var waitsWithoutSpin = 0
+    @exclusivity(unchecked) private var lastReadWaited = false
     /// `frames.buffered`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
@@ -87,6 +90,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Write buffers grown past this for a large message are given back after it.
     private static var keptBufferSize: Int { 1 << 20 }
     private static var spinLimit: Duration { .microseconds(20) }
+    /// Without spin credit, one spin is tried again after this many waits.
+    private static var probeInterval: Int { 32 }
     /// A `[UInt8]` message (sent or received) or raw-bytes frame (received) at least this large
     /// skips the encoder's buffer and the read buffer: its memory is written and read directly.
     private static var directThreshold: Int { 16 << 10 }
@@ -558,11 +563,23 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// number of bytes read, 0 at end of file, nil when nothing has arrived and `waiting` is false.
     ///
     /// Spinning pays only while the peer runs on another core; on a busy machine it takes the core
-    /// the peer is waiting for. So a spin that finds a message earns one credit, one that runs out
-    /// costs two (spinning stops unless two spins in three succeed), and a wait shorter than a spin
-    /// earns one back.
+    /// the peer is waiting for. So a spin that finds a message earns one credit and one that runs
+    /// out costs two: spinning goes on only while two spins in three succeed. Without credit, a
+    /// receiver whose last read had to wait waits first (one poll and one read per message, as
+    /// Python's blocking reads take two calls), and tries one spin again every `probeInterval` waits.
     private func readWaiting(into space: UnsafeMutableRawBufferPointer, waiting: Bool) throws(ConnectionError) -> Int? {
         var spinStart: ContinuousClock.Instant?
+        var waited = false
+        if waiting && spinCredit == 0 && lastReadWaited {
+            waitsWithoutSpin += 1
+            if waitsWithoutSpin >= Self.probeInterval {
+                waitsWithoutSpin = 0
+                spinCredit = 1
+            } else {
+                _ = try wait(writable: false, deadline: nil)
+                waited = true
+            }
+        }
         while true {
             let transfer: Sys.Transfer
             do throws(SystemError) {
@@ -573,20 +590,18 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             switch transfer {
             case .bytes(let count):
                 if spinStart != nil { spinCredit = min(spinCredit + 1, 4) }
+                lastReadWaited = waited
                 return count
             case .wouldBlock:
                 if !waiting { return nil }
+                waited = true
                 if spinCredit > 0 {
                     let now = ContinuousClock.now
                     if spinStart == nil { spinStart = now }
                     if now - spinStart! < Self.spinLimit { continue }
                     spinCredit = max(spinCredit - 2, 0)
                 }
-                let sleptAt = ContinuousClock.now
                 _ = try wait(writable: false, deadline: nil)
-                if spinStart == nil && ContinuousClock.now - sleptAt < Self.spinLimit {
-                    spinCredit = min(spinCredit + 1, 4)
-                }
                 spinStart = nil
             }
         }
