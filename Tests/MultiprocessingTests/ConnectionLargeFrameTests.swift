@@ -124,3 +124,28 @@ final class ConnectionLargeFrameTests: XCTestCase {
         b.close()
     }
 }
+
+final class ConnectionPipeGrowthTests: XCTestCase {
+    func testAMessageOverAQuarterMebibyteGrowsAOneWayPipeOnce() throws {
+        // Skipped where the kernel refuses a 1 MiB pipe to this user (a lower pipe-max-size, or the quota used up).
+        var probe: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&probe), 0)
+        let allowed = fcntl(probe[1], 1031, Int32(1 << 20)) >= 1 << 20  // F_SETPIPE_SZ
+        close(probe[0])
+        close(probe[1])
+        try XCTSkipUnless(allowed, "this user may not have a 1 MiB pipe here")
+
+        let (receiver, sender) = try Connection<[UInt8]>.makePipe(duplex: false)
+        let pipeSize = { fcntl(sender.fd, 1032) }  // F_GETPIPE_SZ
+        let before = pipeSize()
+        let thread = TestThread {
+            try? sender.send(pattern(count: 200 << 10, seed: 1))
+            try? sender.send(pattern(count: 300 << 10, seed: 2))
+        }
+        XCTAssertEqual(try receiver.receive(), pattern(count: 200 << 10, seed: 1))
+        XCTAssertEqual(try receiver.receive(), pattern(count: 300 << 10, seed: 2))
+        thread.join()
+        XCTAssertEqual(before, 64 << 10)
+        XCTAssertEqual(pipeSize(), 1 << 20, "grown by the message over 256 KiB")
+    }
+}

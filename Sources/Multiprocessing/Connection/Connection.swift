@@ -70,7 +70,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     let readLock = LocalMutex()
     let writeLock = LocalMutex()
 
-    // Guarded by `writeLock`: the encoder and the buffer each frame is built in.
+    // Guarded by `writeLock`: the encoder and the buffer each frame is built in, and whether the
+    // pipe was grown for a large message.
+    @exclusivity(unchecked) private var pipeGrown = false
     private let encoder = EncoderCore(buffer: ByteBuffer(capacity: 4096), maxDepth: BinaryDecoder.defaultMaxDepth)
 
     // Guarded by `readLock`: the decoder, the bytes read and not yet received (cut into frames by
@@ -90,6 +92,12 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Write buffers grown past this for a large message are given back after it.
     private static var keptBufferSize: Int { 1 << 20 }
     private static var spinLimit: Duration { .microseconds(20) }
+    /// A frame larger than this through a one-way pipe grows the pipe from 64 KiB to
+    /// `grownPipeSize`, once: a 1 MiB message then crosses in one or two bufferfuls, not 16 (about
+    /// 15× fewer context switches). The kernel counts the buffer against the user's pipe quota
+    /// (64 MiB by default) and refuses growth past it; a socket pair's buffer is left as it is.
+    private static var pipeGrowthThreshold: Int { 256 << 10 }
+    private static var grownPipeSize: Int { 1 << 20 }
     /// Without spin credit, one spin is tried again after this many waits.
     private static var probeInterval: Int { 32 }
     /// A `[UInt8]` message (sent or received) or raw-bytes frame (received) at least this large
@@ -125,8 +133,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   closed; `.system` for other failures.
     /// - Cost: encoding into a reused buffer, then one write system call for a message that fits
     ///   the pipe (more for one larger than the pipe's buffer, as the reader drains it). A `[UInt8]`
-    ///   of 16 KiB or more is not encoded: its memory goes out behind the header in gathering writes
-    ///   (a 1 MiB array: no copy in this process, about 20 writes of the pipe's 64 KiB).
+    ///   of 16 KiB or more is not encoded: its memory goes out behind the header in gathering writes,
+    ///   with no copy in this process. The first message over 256 KiB through a one-way pipe grows
+    ///   the pipe's buffer to 1 MiB, so that such a message takes one or two writes, not 16.
     public func send(_ message: Message) throws(ConnectionError) {
         if Message.self == [UInt8].self {
             let bytes = unsafeBitCast(message, to: [UInt8].self)
@@ -252,6 +261,10 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Writes a whole frame, `header` then `payload`, waiting while the pipe is full.
     private func writeFrame(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer?) throws(ConnectionError) {
         let total = header.count + (payload?.count ?? 0)
+        if total > Self.pipeGrowthThreshold && kind == .sendOnly && !pipeGrown {
+            pipeGrown = true
+            Sys.growPipe(fd, to: Self.grownPipeSize)
+        }
         var written = 0
         var parts = (iovec(), iovec())
         while written < total {
