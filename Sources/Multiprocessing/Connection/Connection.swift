@@ -84,6 +84,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     @exclusivity(unchecked) private var spinCredit = 1
     @exclusivity(unchecked) private var waitsWithoutSpin = 0
     @exclusivity(unchecked) private var lastReadWaited = false
+    /// Whether the last frame was read straight into its destination (see `largeFrameAhead`).
+    @exclusivity(unchecked) private var lastFrameDirect = false
     /// `frames.buffered`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
@@ -398,7 +400,9 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// `directThreshold` bytes that has not arrived whole, where its body starts (after the
     /// codec's header of a `[UInt8]` when `packed`) and how many bytes it has. Nil when the
     /// ordinary path should take the frame: small, whole, over the maximum, not a `[UInt8]`, after
-    /// a framing error, or at end of file (reading again tells which).
+    /// a framing error, or at end of file (reading again tells which). After a frame read this way,
+    /// the next read takes only the next frame's head (one more read call, but a large body is then
+    /// not copied through the read buffer).
     private func largeFrameAhead(packed: Bool) throws(ConnectionError) -> (skip: Int, count: Int)? {
         try checkOpen()
         if framingError != nil { return nil }
@@ -407,16 +411,30 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             let available = frames.buffered
             if available >= 4 {
                 let length = frames.frontFrameSize - 4
-                if length > maxMessageSize || length < Self.directThreshold || available >= 4 + length { return nil }
+                if length > maxMessageSize || length < Self.directThreshold || available >= 4 + length {
+                    lastFrameDirect = false
+                    return nil
+                }
                 if !packed { return (0, length) }
                 if available >= prefix {
                     let header = PackedBytes.parseHeader(
                         UnsafeRawBufferPointer(rebasing: frames.unread[4...]), length: length)
-                    guard let header else { return nil }
+                    guard let header else {
+                        lastFrameDirect = false
+                        return nil
+                    }
                     return (header.headerSize, header.count)
                 }
             }
-            guard let count = try fill(frames.space(forFrameOf: prefix), waiting: true), count > 0 else { return nil }
+            var space = frames.space(forFrameOf: prefix)
+            if lastFrameDirect {
+                // Large messages are coming: read only the next head, so the body goes straight to its destination.
+                space = UnsafeMutableRawBufferPointer(rebasing: space[..<min(space.count, prefix - available)])
+            }
+            guard let count = try fill(space, waiting: true), count > 0 else {
+                lastFrameDirect = false
+                return nil
+            }
         }
     }
 
@@ -427,6 +445,7 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         throws(ConnectionError)
     {
         let head = 4 + ahead.skip
+        lastFrameDirect = true
         let front = frames.consume(frames.buffered)  // less than the whole frame, at least its head
         var received = front.count - head
         if received > 0 { destination.copyMemory(from: front.baseAddress! + head, byteCount: received) }
