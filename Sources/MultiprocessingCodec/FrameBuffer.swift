@@ -33,6 +33,10 @@ package final class FrameBuffer {
     /// Bytes read and not yet consumed.
     package var buffered: Int { storage.count - start }
 
+    /// The bytes read and not yet consumed. Valid until the next call to `space(forFrameOf:)` or
+    /// `releaseGrowth()`.
+    package var unread: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.base + start, count: buffered) }
+
     /// The allocated size, for tests that check growth is given back.
     package var capacity: Int { storage.capacity }
 
@@ -59,6 +63,16 @@ package final class FrameBuffer {
         let body = UnsafeRawBufferPointer(start: storage.base + start + 4, count: length)
         start += needed
         return .frame(body)
+    }
+
+    /// The first `count` buffered bytes, now consumed: the start of a frame that the caller reads
+    /// the rest of itself (Connection reads a large frame's body straight into its destination).
+    /// Valid until the next call to `space(forFrameOf:)` or `releaseGrowth()`. Cost: none.
+    package func consume(_ count: Int) -> UnsafeRawBufferPointer {
+        precondition(count >= 0 && count <= storage.count - start, "consumed more than was read")
+        let front = UnsafeRawBufferPointer(start: storage.base + start, count: count)
+        start += count
+        return front
     }
 
     /// Free space to read more of a frame of `needed` bytes (prefix included) into. Moves the

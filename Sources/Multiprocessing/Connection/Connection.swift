@@ -16,13 +16,16 @@ import Synchronization
 /// Each message is a frame: a 4-byte little-endian length, then the message in the binary codec
 /// (``sendBytes(_:)`` sends raw bytes instead). A message is written with one system call. Reading
 /// takes whatever has arrived, up to 64 KiB, in one system call, so a burst of small messages costs one
-/// read, not two per message. The bytes read belong to this process: an end must be read by one
+/// read, not two per message. A large frame (16 KiB or more) that has not arrived whole is read
+/// straight into the array (or caller's buffer) it ends up in, and a large `[UInt8]` message is
+/// sent from the array's own memory: big messages are copied once on each side, as in C. The bytes read belong to this process: an end must be read by one
 /// process at a time (two processes reading one end, even under a ``Lock`` as Python allows, can
 /// split messages between them; use a ``Queue`` for several consumers). A forked child that inherits an end
 /// also inherits what this process had read but not yet received, so an end can be handed to a child.
 ///
-/// Waiting: a receiver whose messages have recently arrived quickly spins for up to 20 µs before it
-/// sleeps, which halves a ping-pong's round trip; one that waits long does not spin.
+/// Waiting: a receiver whose spins have recently paid off spins for up to 20 µs before it sleeps,
+/// which halves a ping-pong's round trip when both processes have a core; when its spins run out
+/// (the peer is not running: a busy machine, or a slow sender) it stops spinning and sleeps at once.
 ///
 /// Thread safety: any thread may call any method. Sends from several threads are serialized, and
 /// so are receives, so frames never interleave within a process. ``close()`` from one thread wakes
@@ -67,16 +70,22 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     let readLock = LocalMutex()
     let writeLock = LocalMutex()
 
-    // Guarded by `writeLock`: the encoder and the buffer each frame is built in.
+    // Guarded by `writeLock`: the encoder and the buffer each frame is built in, and whether the
+    // pipe was grown for a large message.
+    @exclusivity(unchecked) private var pipeGrown = false
     private let encoder = EncoderCore(buffer: ByteBuffer(capacity: 4096), maxDepth: BinaryDecoder.defaultMaxDepth)
 
     // Guarded by `readLock`: the decoder, the bytes read and not yet received (cut into frames by
     // `frames`, which starts at 16 bytes and grows to 64 KiB on the first receive), a fatal framing
-    // error, and the spin-before-sleep credit.
+    // error, and the spin-before-sleep state (see `readWaiting`).
     private let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
     private let frames = FrameBuffer(chunk: Connection.readChunk, initialCapacity: 16)
     @exclusivity(unchecked) private var framingError: ConnectionError?
     @exclusivity(unchecked) private var spinCredit = 1
+    @exclusivity(unchecked) private var waitsWithoutSpin = 0
+    @exclusivity(unchecked) private var lastReadWaited = false
+    /// Whether the last frame was read straight into its destination (see `largeFrameAhead`).
+    @exclusivity(unchecked) private var lastFrameDirect = false
     /// `frames.buffered`, for `poll` to read without taking `readLock`.
     private let buffered = Atomic<Int>(0)
 
@@ -85,6 +94,17 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Write buffers grown past this for a large message are given back after it.
     private static var keptBufferSize: Int { 1 << 20 }
     private static var spinLimit: Duration { .microseconds(20) }
+    /// A frame larger than this through a one-way pipe grows the pipe from 64 KiB to
+    /// `grownPipeSize`, once: a 1 MiB message then crosses in one or two bufferfuls, not 16 (about
+    /// 15× fewer context switches). The kernel counts the buffer against the user's pipe quota
+    /// (64 MiB by default) and refuses growth past it; a socket pair's buffer is left as it is.
+    private static var pipeGrowthThreshold: Int { 256 << 10 }
+    private static var grownPipeSize: Int { 1 << 20 }
+    /// Without spin credit, one spin is tried again after this many waits.
+    private static var probeInterval: Int { 32 }
+    /// A `[UInt8]` message (sent or received) or raw-bytes frame (received) at least this large
+    /// skips the encoder's buffer and the read buffer: its memory is written and read directly.
+    private static var directThreshold: Int { 16 << 10 }
 
     /// What a trace calls this connection: the same for both ends of a pipe (its first descriptor).
     let traceID: UInt64
@@ -114,8 +134,15 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   over ``maxMessageSize`` (nothing is sent); `.peerClosed` when every copy of the other end is
     ///   closed; `.system` for other failures.
     /// - Cost: encoding into a reused buffer, then one write system call for a message that fits
-    ///   the pipe (more for one larger than the pipe's buffer, as the reader drains it).
+    ///   the pipe (more for one larger than the pipe's buffer, as the reader drains it). A `[UInt8]`
+    ///   of 16 KiB or more is not encoded: its memory goes out behind the header in gathering writes,
+    ///   with no copy in this process. The first message over 256 KiB through a one-way pipe grows
+    ///   the pipe's buffer to 1 MiB, so that such a message takes one or two writes, not 16.
     public func send(_ message: Message) throws(ConnectionError) {
+        if Message.self == [UInt8].self {
+            let bytes = unsafeBitCast(message, to: [UInt8].self)
+            if bytes.count >= Self.directThreshold { return try sendPacked(bytes) }
+        }
         try enter(sending: true)
         defer { leave() }
         try writeLock.withLock { () throws(ConnectionError) in
@@ -133,6 +160,29 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             guard length <= maxMessageSize else { throw .messageTooLarge(size: length, maximum: maxMessageSize) }
             buffer.store(UInt32(length), at: 0)
             try writeFrame(header: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count), payload: nil)
+            Trace.record(.pipe, .sent, traceID, Int32(truncatingIfNeeded: length))
+        }
+    }
+
+    /// A large `[UInt8]` message: the frame's length and the codec's header for the array, then the
+    /// array's own memory, in one gathering write; the array is never copied into the encoder. The
+    /// bytes on the wire are the ones `send` writes through the encoder.
+    private func sendPacked(_ bytes: [UInt8]) throws(ConnectionError) {
+        try enter(sending: true)
+        defer { leave() }
+        var header = (UInt64(0), UInt64(0))  // the 4-byte length, then at most 12 bytes of codec header
+        try withUnsafeMutableBytes(of: &header) { (header) throws(ConnectionError) in
+            let codecHeader = PackedBytes.writeHeader(count: bytes.count, to: header.baseAddress! + 4)
+            let length = codecHeader + bytes.count
+            guard length <= maxMessageSize else { throw .messageTooLarge(size: length, maximum: maxMessageSize) }
+            header.storeBytes(of: UInt32(length).littleEndian, as: UInt32.self)
+            try Self.withBytes(of: bytes) { (payload) throws(ConnectionError) in
+                try writeLock.withLock { () throws(ConnectionError) in
+                    try checkOpen()
+                    try writeFrame(
+                        header: UnsafeRawBufferPointer(rebasing: header[0..<4 + codecHeader]), payload: payload)
+                }
+            }
             Trace.record(.pipe, .sent, traceID, Int32(truncatingIfNeeded: length))
         }
     }
@@ -213,6 +263,10 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// Writes a whole frame, `header` then `payload`, waiting while the pipe is full.
     private func writeFrame(header: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer?) throws(ConnectionError) {
         let total = header.count + (payload?.count ?? 0)
+        if total > Self.pipeGrowthThreshold && kind == .sendOnly && !pipeGrown {
+            pipeGrown = true
+            Sys.growPipe(fd, to: Self.grownPipeSize)
+        }
         var written = 0
         var parts = (iovec(), iovec())
         while written < total {
@@ -264,9 +318,14 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     ///   it); `.wrongDirection` on a send-only end; `.closed` after ``close()``, also when another
     ///   thread closes this end while the call waits; `.system` for other failures.
     /// - Cost: decoding, plus at most one read system call (none when an earlier read brought the
-    ///   message along); a message larger than 64 KiB takes a few more.
+    ///   message along); a message larger than the pipe's buffer takes one read per bufferful. A
+    ///   `[UInt8]` of 16 KiB or more is read straight into the new array (not zeroed first): one
+    ///   copy, from the kernel, of all but what the first read brought.
     public func receive() throws(ConnectionError) -> Message {
-        try traceReceive { () throws(ConnectionError) in try withNextFrame(decode) }
+        try traceReceive { () throws(ConnectionError) in
+            if Message.self == [UInt8].self { return unsafeBitCast(try receiveArray(packed: true), to: Message.self) }
+            return try withNextFrame(decode)
+        }
     }
 
     /// Runs a public receive; a trace sees its wait (when nothing had arrived) and its end.
@@ -296,9 +355,112 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
 
     /// Receives the next message as raw bytes, without the codec (Python's `recv_bytes`).
     /// - Throws: as ``receive()-68hv2``, except `.undecodable`.
+    /// - Cost: one copy into a new array; a message of 16 KiB or more that has not arrived whole is
+    ///   read straight into it.
     public func receiveBytes() throws(ConnectionError) -> [UInt8] {
-        try traceReceive { () throws(ConnectionError) in
-            try withNextFrame { (frame) throws(ConnectionError) -> [UInt8] in Array(frame) }
+        try traceReceive { () throws(ConnectionError) in try receiveArray(packed: false) }
+    }
+
+    /// The next frame as a new array: its raw bytes, or, when `packed`, the `[UInt8]` the codec
+    /// encoded in it. A large frame that has not arrived whole is read straight into the array.
+    private func receiveArray(packed: Bool) throws(ConnectionError) -> [UInt8] {
+        try enter(sending: false)
+        defer { leave() }
+        return try readLock.withLock { () throws(ConnectionError) -> [UInt8] in
+            if let ahead = try largeFrameAhead(packed: packed) {
+                return try Self.uninitializedArray(count: ahead.count) { (bytes) throws(ConnectionError) in
+                    try readBody(of: ahead, into: bytes)
+                }
+            }
+            return try takeFrame(waiting: true) { (frame) throws(ConnectionError) -> [UInt8] in
+                packed ? unsafeBitCast(try decode(frame), to: [UInt8].self) : Array(frame)
+            }!
+        }
+    }
+
+    /// An array of `count` bytes (at least one) that `fill` writes; its memory is not zeroed first.
+    private static func uninitializedArray(
+        count: Int, _ fill: (UnsafeMutableRawPointer) throws(ConnectionError) -> Void
+    ) throws(ConnectionError) -> [UInt8] {
+        var failure: ConnectionError?
+        let array = [UInt8](unsafeUninitializedCapacity: count) { (buffer, initialized) in
+            do throws(ConnectionError) {
+                try fill(UnsafeMutableRawPointer(buffer.baseAddress!))
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return array
+    }
+
+    /// With `readLock` held, waiting for the front frame's first bytes: for a frame of at least
+    /// `directThreshold` bytes that has not arrived whole, where its body starts (after the
+    /// codec's header of a `[UInt8]` when `packed`) and how many bytes it has. Nil when the
+    /// ordinary path should take the frame: small, whole, over the maximum, not a `[UInt8]`, after
+    /// a framing error, or at end of file (reading again tells which). After a frame read this way,
+    /// the next read takes only the next frame's head (one more read call, but a large body is then
+    /// not copied through the read buffer).
+    private func largeFrameAhead(packed: Bool) throws(ConnectionError) -> (skip: Int, count: Int)? {
+        try checkOpen()
+        if framingError != nil { return nil }
+        let prefix = 4 + (packed ? PackedBytes.maxHeaderSize : 0)
+        while true {
+            let available = frames.buffered
+            if available >= 4 {
+                let length = frames.frontFrameSize - 4
+                if length > maxMessageSize || length < Self.directThreshold || available >= 4 + length {
+                    lastFrameDirect = false
+                    return nil
+                }
+                if !packed { return (0, length) }
+                if available >= prefix {
+                    let header = PackedBytes.parseHeader(
+                        UnsafeRawBufferPointer(rebasing: frames.unread[4...]), length: length)
+                    guard let header else {
+                        lastFrameDirect = false
+                        return nil
+                    }
+                    return (header.headerSize, header.count)
+                }
+            }
+            var space = frames.space(forFrameOf: prefix)
+            if lastFrameDirect {
+                // Large messages are coming: read only the next head, so the body goes straight to its destination.
+                space = UnsafeMutableRawBufferPointer(rebasing: space[..<min(space.count, prefix - available)])
+            }
+            guard let count = try fill(space, waiting: true), count > 0 else {
+                lastFrameDirect = false
+                return nil
+            }
+        }
+    }
+
+    /// With `readLock` held: consumes the frame `largeFrameAhead` found and copies its body to
+    /// `destination`: the part already buffered, then the rest read straight from the descriptor.
+    /// A failure part-way leaves the stream unusable: every later receive throws it again.
+    private func readBody(of ahead: (skip: Int, count: Int), into destination: UnsafeMutableRawPointer)
+        throws(ConnectionError)
+    {
+        let head = 4 + ahead.skip
+        lastFrameDirect = true
+        let front = frames.consume(frames.buffered)  // less than the whole frame, at least its head
+        var received = front.count - head
+        if received > 0 { destination.copyMemory(from: front.baseAddress! + head, byteCount: received) }
+        frames.releaseGrowth()
+        buffered.store(0, ordering: .relaxed)
+        do throws(ConnectionError) {
+            while received < ahead.count {
+                let space = UnsafeMutableRawBufferPointer(start: destination + received, count: ahead.count - received)
+                let count = try readWaiting(into: space, waiting: true)!
+                if count == 0 { throw .truncated(expected: head + ahead.count, received: head + received) }
+                received += count
+            }
+        } catch {
+            framingError = error
+            throw error
         }
     }
 
@@ -313,8 +475,8 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// instead consumes the message and hands its bytes over in the exception.
     ///
     /// - Throws: `.bufferTooShort` as above; otherwise as ``receiveBytes()-73kgr``.
-    /// - Cost: as ``receiveBytes()-73kgr``, with one copy into `buffer` and no allocation (a message
-    ///   larger than 64 KiB grows this end's read buffer while it arrives, as for any receive).
+    /// - Cost: as ``receiveBytes()-73kgr``, with one copy into `buffer` and no allocation; a message
+    ///   of 16 KiB or more that has not arrived whole is read straight into `buffer`.
     public func receiveBytes(into buffer: UnsafeMutableRawBufferPointer) throws(ConnectionError) -> Int {
         try traceReceive { () throws(ConnectionError) in try receiveBytesUntraced(into: buffer) }
     }
@@ -323,7 +485,14 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
         try enter(sending: false)
         defer { leave() }
         return try readLock.withLock { () throws(ConnectionError) -> Int in
-            try takeFrame(waiting: true, fitting: buffer.count) { (frame) throws(ConnectionError) -> Int in
+            if let ahead = try largeFrameAhead(packed: false) {
+                guard ahead.count <= buffer.count else {
+                    throw .bufferTooShort(size: ahead.count, capacity: buffer.count)
+                }
+                try readBody(of: ahead, into: buffer.baseAddress!)
+                return ahead.count
+            }
+            return try takeFrame(waiting: true, fitting: buffer.count) { (frame) throws(ConnectionError) -> Int in
                 Self.copy(frame, into: buffer)
             }!
         }
@@ -416,7 +585,33 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
     /// microseconds first when recent messages came that fast. Returns the number of bytes read
     /// (recorded in `frames`); 0 at end of file; nil when nothing has arrived and `waiting` is false.
     private func fill(_ space: UnsafeMutableRawBufferPointer, waiting: Bool) throws(ConnectionError) -> Int? {
+        guard let count = try readWaiting(into: space, waiting: waiting) else { return nil }
+        frames.didRead(count)
+        buffered.store(frames.buffered, ordering: .relaxed)
+        return count
+    }
+
+    /// Reads what has arrived into `space` (at most its size), waiting as `fill` describes: the
+    /// number of bytes read, 0 at end of file, nil when nothing has arrived and `waiting` is false.
+    ///
+    /// Spinning pays only while the peer runs on another core; on a busy machine it takes the core
+    /// the peer is waiting for. So a spin that finds a message earns one credit and one that runs
+    /// out costs two: spinning goes on only while two spins in three succeed. Without credit, a
+    /// receiver whose last read had to wait waits first (one poll and one read per message, as
+    /// Python's blocking reads take two calls), and tries one spin again every `probeInterval` waits.
+    private func readWaiting(into space: UnsafeMutableRawBufferPointer, waiting: Bool) throws(ConnectionError) -> Int? {
         var spinStart: ContinuousClock.Instant?
+        var waited = false
+        if waiting && spinCredit == 0 && lastReadWaited {
+            waitsWithoutSpin += 1
+            if waitsWithoutSpin >= Self.probeInterval {
+                waitsWithoutSpin = 0
+                spinCredit = 1
+            } else {
+                _ = try wait(writable: false, deadline: nil)
+                waited = true
+            }
+        }
         while true {
             let transfer: Sys.Transfer
             do throws(SystemError) {
@@ -427,21 +622,18 @@ public final class Connection<Message: Codable>: @unchecked Sendable {
             switch transfer {
             case .bytes(let count):
                 if spinStart != nil { spinCredit = min(spinCredit + 1, 4) }
-                frames.didRead(count)
-                buffered.store(frames.buffered, ordering: .relaxed)
+                lastReadWaited = waited
                 return count
             case .wouldBlock:
                 if !waiting { return nil }
+                waited = true
                 if spinCredit > 0 {
                     let now = ContinuousClock.now
                     if spinStart == nil { spinStart = now }
                     if now - spinStart! < Self.spinLimit { continue }
+                    spinCredit = max(spinCredit - 2, 0)
                 }
-                let sleptAt = ContinuousClock.now
                 _ = try wait(writable: false, deadline: nil)
-                // A wait about as short as a spin earns spinning; a long one costs it.
-                let waited = ContinuousClock.now - (spinStart ?? sleptAt)
-                spinCredit = waited < Self.spinLimit * 2 ? min(spinCredit + 1, 4) : max(spinCredit - 1, 0)
                 spinStart = nil
             }
         }

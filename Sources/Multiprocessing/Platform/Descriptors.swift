@@ -90,6 +90,12 @@ extension Sys {
         case wouldBlock
     }
 
+    /// Asks the kernel for a pipe buffer of `size` bytes (`F_SETPIPE_SZ`); a refusal (over the
+    /// user's limit, or not a pipe) leaves the pipe as it was, which is only slower.
+    static func growPipe(_ fd: Int32, to size: Int) {
+        _ = fcntl(fd, 1031, Int32(size))  // F_SETPIPE_SZ, which Glibc's module leaves out
+    }
+
     /// One read of up to `count` bytes, retrying EINTR. ECONNRESET is end of file.
     @inline(__always)
     static func readOnce(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SystemError) -> Transfer
