@@ -57,6 +57,13 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// codec (the queue knows their type on both sides, so the codec's type tag would say nothing
     /// new). Nil for every other type.
     private let raw: RawItem<Item>?
+    /// For an array of a number type (`[UInt8]`, `[Double]`, ...): items travel as their elements'
+    /// bytes, copied straight from the array into the ring and from the ring into a new array (one
+    /// copy each way; the codec would add one on each side). Nil for every other type.
+    private let rawArray: (any RawArrayItem.Type)?
+    /// A codec item's bytes on their way from the ring to the decoder, kept for the next get (it
+    /// grows to the largest item taken, at most the ring's size).
+    private let spareBytes = Spare<ByteBuffer>()
 
     /// An empty queue in fresh shared memory. Python's `Queue(maxsize=0)`.
     ///
@@ -73,6 +80,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         ring = try QueueRing(maxItems: maxSize, capacity: capacity)
         self.maxSize = maxSize
         raw = RawItem<Item>()
+        rawArray = Item.self as? any RawArrayItem.Type
     }
 
     /// The ring's size in bytes.
@@ -126,11 +134,15 @@ public class Queue<Item: Codable>: @unchecked Sendable {
                 try body(UnsafeRawBufferPointer(rebasing: bytes[..<raw.size]))
             }
         }
+        if rawArray != nil, let array = item as? any RawArrayItem {
+            return try array.withRawBytes(body)
+        }
         let encoder =
             spareEncoder.take()
             ?? EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
         defer { spareEncoder.give(encoder) }
-        encoder.buffer.reset()
+        // Keeps a buffer as large as any item the ring can hold: a stream of big items reuses it.
+        encoder.buffer.reset(keepingAtMost: ring.capacity)
         do {
             try encoder.encode(item)
         } catch {
@@ -161,33 +173,34 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         }
     }
 
-    /// Room on the stack for a small item's bytes, so that getting one allocates nothing.
-    private typealias InlineBytes = (
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
-    )
-
     private func get(until deadline: Deadline) throws(QueueError) -> Item {
-        var inline: InlineBytes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return try withUnsafeMutableBytes(of: &inline) {
-            (small: UnsafeMutableRawBufferPointer) throws(QueueError) -> Item in
-            let payload = try ring.get(until: deadline, into: small)
-            defer { if payload.baseAddress != small.baseAddress { payload.deallocate() } }
-            if let raw {
-                guard payload.count == raw.size else {
-                    throw .corrupted("an item of \(payload.count) bytes where \(Item.self) takes \(raw.size)")
-                }
-                return raw.load(UnsafeRawPointer(payload.baseAddress!))
+        if let raw {
+            guard let item = try ring.get(until: deadline, raw.load) else {
+                throw .corrupted("an item whose size is not the \(raw.size) bytes of \(Item.self)")
             }
-            let decoder =
-                spareDecoder.take()
-                ?? DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-            defer { spareDecoder.give(decoder) }
-            do throws(CodecError) {
-                return try decoder.decode(Item.self, from: UnsafeRawBufferPointer(payload))
-            } catch {
-                throw .undecodable(error)
+            return item
+        }
+        if let rawArray {
+            guard let item = try ring.get(until: deadline, { rawArray.make($0) as? Item }) else {
+                throw .corrupted("an item whose size is not a whole number of \(Item.self)'s elements")
             }
+            return item
+        }
+        // Copied out under the consumers' mutex, decoded after it: decoding runs the item's own code.
+        let bytes = spareBytes.take() ?? ByteBuffer(capacity: 256)
+        defer { spareBytes.give(bytes) }
+        try ring.get(until: deadline) { payload in
+            bytes.count = 0
+            bytes.reserve(payload.count)
+            payload.copy(to: bytes.base)
+            bytes.count = payload.count
+        }
+        let decoder = spareDecoder.take() ?? DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
+        defer { spareDecoder.give(decoder) }
+        do throws(CodecError) {
+            return try decoder.decode(Item.self, from: bytes.bytes)
+        } catch {
+            throw .undecodable(error)
         }
     }
 
@@ -228,8 +241,8 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// How many times a process found the queue's mutex held by a process that had died.
     package final var recoveredOwnerDeaths: Int { ring.recoveredOwnerDeaths }
 
-    /// The thread id that holds the queue's mutex right now; 0 when it is free.
-    package final var mutexOwner: Int32 { ring.mutexOwner }
+    /// The thread ids that hold the producers' and the consumers' mutex right now; 0 when free.
+    package final var mutexOwners: (producers: Int32, consumers: Int32) { ring.mutexOwners }
 
     /// Registered sleepers on the queue's three conditions (killed sleepers stay counted).
     package final var sleeperCounts: (notEmpty: Int, notFull: Int, allDone: Int) { ring.sleeperCounts }
@@ -238,7 +251,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
 /// How a number type's items are read back from their raw bytes (see `Queue.raw`).
 private struct RawItem<Item> {
     let size: Int
-    let load: (UnsafeRawPointer) -> Item
+    private let loadAligned: (UnsafeRawPointer) -> Item
 
     /// Nil unless `Item` is one of the codec's fixed-width number types.
     init?() {
@@ -247,6 +260,42 @@ private struct RawItem<Item> {
             { unsafeBitCast($0.loadUnaligned(as: Scalar.self), to: Item.self) }
         }
         size = MemoryLayout<Item>.size
-        load = loader(scalar)
+        loadAligned = loader(scalar)
+    }
+
+    /// The item in `payload`; nil when its size is wrong.
+    func load(_ payload: RingPayload) -> Item? {
+        guard payload.count == size else { return nil }
+        if payload.second.isEmpty { return loadAligned(payload.first.baseAddress!) }
+        var wrapped: (UInt64, UInt64) = (0, 0)  // the widest number type: 16 bytes
+        return withUnsafeMutableBytes(of: &wrapped) { bytes in
+            payload.copy(to: bytes.baseAddress!)
+            return loadAligned(UnsafeRawPointer(bytes.baseAddress!))
+        }
+    }
+}
+
+/// An array of a number type, as the queue moves it: its elements' bytes (see `Queue.rawArray`).
+protocol RawArrayItem {
+    /// Runs `body` with the elements' bytes.
+    func withRawBytes<R>(_ body: (UnsafeRawBufferPointer) throws(QueueError) -> R) throws(QueueError) -> R
+    /// A new array holding a copy of `payload`; nil when it is not a whole number of elements.
+    static func make(_ payload: RingPayload) -> Self?
+}
+
+extension Array: RawArrayItem where Element: CodecScalar {
+    func withRawBytes<R>(_ body: (UnsafeRawBufferPointer) throws(QueueError) -> R) throws(QueueError) -> R {
+        let result = withUnsafeBytes { bytes in Result { () throws(QueueError) in try body(bytes) } }
+        return try result.get()
+    }
+
+    static func make(_ payload: RingPayload) -> [Element]? {
+        let stride = MemoryLayout<Element>.stride
+        guard payload.count % stride == 0 else { return nil }
+        guard payload.count > 0 else { return [] }
+        return [Element](unsafeUninitializedCapacity: payload.count / stride) { elements, initialized in
+            payload.copy(to: UnsafeMutableRawPointer(elements.baseAddress!))
+            initialized = payload.count / stride
+        }
     }
 }
