@@ -176,7 +176,9 @@ final class QueueFaultTests: XCTestCase {
         _ queue: Queue<Item>, _ process: ChildProcess, unless giveUp: () -> Bool = { false }
     ) throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        func holds() -> Bool { queue.mutexOwners.producers == process.pid! || queue.mutexOwners.consumers == process.pid! }
+        func holds() -> Bool {
+            queue.mutexOwners.producers == process.pid! || queue.mutexOwners.consumers == process.pid!
+        }
         while !holds() && !giveUp() && ContinuousClock.now < deadline { Sys.cpuRelax() }
         try process.kill()
     }

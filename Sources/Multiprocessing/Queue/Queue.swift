@@ -17,8 +17,10 @@ import Synchronization
 /// arrive in the order it put them; items of several producers interleave.
 ///
 /// How it works: one anonymous shared mapping holds a ring of bytes (``capacity``, 1 MiB by default)
-/// and three counters, under a robust process-shared mutex. `put` encodes the item first (outside
-/// the lock), then copies it into the ring; `get` copies it out, then decodes it (outside the lock).
+/// and three counters, with one robust process-shared mutex for the producers and one for the
+/// consumers. `put` encodes the item first (outside the lock), then copies it into the ring; `get`
+/// copies it out, then decodes it (outside the lock). Numbers and arrays of numbers skip the codec:
+/// their bytes go straight into the ring and straight back out into the new value.
 ///
 /// **Better than CPython:**
 /// - No feeder thread: `put` has put the item into shared memory when it returns. A child that put
@@ -37,11 +39,14 @@ import Synchronization
 /// `Queue(maxSize: 0)` is already that simpler queue: a separate type would teach nothing new.
 ///
 /// Cost: the ring plus a few cache lines, mapped at creation (pages are only used as they are
-/// touched; no file descriptor). A put or get is an encode or decode, a lock, a copy and an unlock:
-/// no system call unless someone has to sleep. Between a producer and a consumer on two idle cores,
-/// about 5 million small `Int`s a second (0.2 µs each); structs go through the codec and cost more.
-/// When the ring's bytes (not `maxSize`) are what is full, waiting producers are woken together once
-/// a quarter of the ring is free, or at the latest 0.1 s after their item fits.
+/// touched; no file descriptor). A put or get is an encode or decode, a lock, a copy and an unlock
+/// (about 1,100 instructions for a put and a get of an `Int`); producers and consumers take different
+/// locks, and no system call is made unless someone has to sleep. Between one producer and one
+/// consumer on a loaded 2-core machine, 5.7–6.8 million `Int`s a second; 1 MiB `[UInt8]` items move
+/// at 3.4–4.4 GB/s (3.5–3.7× the time of one `memcpy` of the same bytes, measured in the same
+/// run: one copy in, one copy out, and a new array per item). Structs go through the
+/// codec and cost more. When the ring's bytes (not `maxSize`) are what is full, waiting producers
+/// are woken together once a quarter of the ring is free, or at the latest 0.1 s after their item fits.
 public class Queue<Item: Codable>: @unchecked Sendable {
     /// The ring's default size in bytes: 1 MiB.
     public static var defaultCapacity: Int { QueueRing.defaultCapacity }
@@ -53,10 +58,11 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     /// process never share one, and a forked child simply finds the parent's copy or makes a new one).
     private let spareEncoder = Spare<EncoderCore>()
     private let spareDecoder = Spare<DecoderCore>()
-    /// For a number type (`Int`, `Double`, `UInt8`, ...): items travel as their raw bytes, without the
-    /// codec (the queue knows their type on both sides, so the codec's type tag would say nothing
-    /// new). Nil for every other type.
-    private let raw: RawItem<Item>?
+    /// For a number type (`Int`, `Double`, `UInt8`, ...): its size, and items travel as their raw
+    /// bytes, without the codec (the queue knows their type on both sides, so the codec's type tag
+    /// would say nothing new). 0 for every other type. (A plain `Int`, not a generic value: the hot
+    /// path then needs no generic type looked up at run time.)
+    private let rawSize: Int
     /// For an array of a number type (`[UInt8]`, `[Double]`, ...): items travel as their elements'
     /// bytes, copied straight from the array into the ring and from the ring into a new array (one
     /// copy each way; the codec would add one on each side). Nil for every other type.
@@ -79,7 +85,7 @@ public class Queue<Item: Codable>: @unchecked Sendable {
         Tracing.startIfAsked()
         ring = try QueueRing(maxItems: maxSize, capacity: capacity)
         self.maxSize = maxSize
-        raw = RawItem<Item>()
+        rawSize = Item.self is any CodecScalar.Type ? MemoryLayout<Item>.size : 0
         rawArray = Item.self as? any RawArrayItem.Type
     }
 
@@ -129,9 +135,14 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     private func withPayload<T>(of item: Item, _ body: (UnsafeRawBufferPointer) throws(QueueError) -> T)
         throws(QueueError) -> T
     {
-        if let raw {
-            return try withUnsafeBytes(of: item) { (bytes: UnsafeRawBufferPointer) throws(QueueError) in
-                try body(UnsafeRawBufferPointer(rebasing: bytes[..<raw.size]))
+        if rawSize > 0 {
+            // Through a scratch on the stack, not `withUnsafeBytes(of:)`: unspecialized, that one
+            // looks a generic type up at run time on every call.
+            var scratch: (UInt64, UInt64) = (0, 0)  // the widest number type: 16 bytes
+            let size = rawSize
+            return try withUnsafeMutableBytes(of: &scratch) { (scratch) throws(QueueError) -> T in
+                scratch.baseAddress!.storeBytes(of: item, as: Item.self)
+                return try body(UnsafeRawBufferPointer(start: scratch.baseAddress, count: size))
             }
         }
         if rawArray != nil, let array = item as? any RawArrayItem {
@@ -174,18 +185,40 @@ public class Queue<Item: Codable>: @unchecked Sendable {
     }
 
     private func get(until deadline: Deadline) throws(QueueError) -> Item {
-        if let raw {
-            guard let item = try ring.get(until: deadline, raw.load) else {
-                throw .corrupted("an item whose size is not the \(raw.size) bytes of \(Item.self)")
+        if rawSize > 0 { return try getNumber(until: deadline) }
+        if rawArray != nil { return try getArray(until: deadline) }
+        return try getDecoded(until: deadline)
+    }
+
+    /// `get` for a number type. (Each kind of item has its own function: a generic function looks up
+    /// at run time every type that any of its paths uses, on every call.)
+    private func getNumber(until deadline: Deadline) throws(QueueError) -> Item {
+        // Through an aligned scratch on the stack: the payload may be unaligned, or wrap.
+        var scratch: (UInt64, UInt64) = (0, 0)  // the widest number type: 16 bytes
+        let size = rawSize
+        let rightSize = try withUnsafeMutableBytes(of: &scratch) { (scratch) throws(QueueError) -> Bool in
+            try ring.get(until: deadline) { payload in
+                guard payload.count == size else { return false }
+                payload.copy(to: scratch.baseAddress!)
+                return true
             }
-            return item
         }
-        if let rawArray {
-            guard let item = try ring.get(until: deadline, { rawArray.make($0) as? Item }) else {
-                throw .corrupted("an item whose size is not a whole number of \(Item.self)'s elements")
-            }
-            return item
+        guard rightSize else { throw .corrupted("an item whose size is not the \(size) bytes of \(Item.self)") }
+        return withUnsafeBytes(of: &scratch) { $0.load(as: Item.self) }
+    }
+
+    /// `get` for an array of a number type.
+    @inline(never)
+    private func getArray(until deadline: Deadline) throws(QueueError) -> Item {
+        guard let rawArray, let item = try ring.get(until: deadline, { rawArray.make($0) as? Item }) else {
+            throw .corrupted("an item whose size is not a whole number of \(Item.self)'s elements")
         }
+        return item
+    }
+
+    /// `get` for every other type: through the codec.
+    @inline(never)
+    private func getDecoded(until deadline: Deadline) throws(QueueError) -> Item {
         // Copied out under the consumers' mutex, decoded after it: decoding runs the item's own code.
         let bytes = spareBytes.take() ?? ByteBuffer(capacity: 256)
         defer { spareBytes.give(bytes) }
@@ -246,33 +279,6 @@ public class Queue<Item: Codable>: @unchecked Sendable {
 
     /// Registered sleepers on the queue's three conditions (killed sleepers stay counted).
     package final var sleeperCounts: (notEmpty: Int, notFull: Int, allDone: Int) { ring.sleeperCounts }
-}
-
-/// How a number type's items are read back from their raw bytes (see `Queue.raw`).
-private struct RawItem<Item> {
-    let size: Int
-    private let loadAligned: (UnsafeRawPointer) -> Item
-
-    /// Nil unless `Item` is one of the codec's fixed-width number types.
-    init?() {
-        guard let scalar = Item.self as? any CodecScalar.Type else { return nil }
-        func loader<Scalar: CodecScalar>(_: Scalar.Type) -> (UnsafeRawPointer) -> Item {
-            { unsafeBitCast($0.loadUnaligned(as: Scalar.self), to: Item.self) }
-        }
-        size = MemoryLayout<Item>.size
-        loadAligned = loader(scalar)
-    }
-
-    /// The item in `payload`; nil when its size is wrong.
-    func load(_ payload: RingPayload) -> Item? {
-        guard payload.count == size else { return nil }
-        if payload.second.isEmpty { return loadAligned(payload.first.baseAddress!) }
-        var wrapped: (UInt64, UInt64) = (0, 0)  // the widest number type: 16 bytes
-        return withUnsafeMutableBytes(of: &wrapped) { bytes in
-            payload.copy(to: bytes.baseAddress!)
-            return loadAligned(UnsafeRawPointer(bytes.baseAddress!))
-        }
-    }
 }
 
 /// An array of a number type, as the queue moves it: its elements' bytes (see `Queue.rawArray`).

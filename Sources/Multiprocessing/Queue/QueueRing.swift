@@ -25,12 +25,14 @@
 // beside its mutex (`headSeen`, `tailSeen`) and reads the real one only when that is not enough,
 // so the two CPUs pass a cache line back and forth once per item, not once per word.
 //
-// Wake-ups: an operation commits with a sequentially consistent store, then looks at the other
-// side's sleeper count and wakes them if there are any; a sleeper registers, then looks at the word
-// it waits on once more, then sleeps. One of the two sees the other, so no wake-up is lost. A
-// process killed between its commit and its wake-up, or a sleeper that is woken and then killed
-// before it looks (it swallows a wake-up meant for another), costs the others at most one
-// `sleepSlice`: sleepers sleep in slices and look again.
+// Wake-ups: a sleeper raises its condition's *announcement* word, registers, looks at the word it
+// waits on once more, and sleeps; an operation commits, then (after a fence) looks at the other
+// side's announcement, and only when it is raised clears it and wakes every sleeper there. One of
+// the two sees the other, so no wake-up is lost; and a producer running ahead of a consumer that is
+// still on its way out of a futex sleep makes one wake-up call, not one per item (each sleeper that
+// must sleep again announces itself again). A process killed between its commit and its wake-up,
+// or a sleeper that is woken and then killed before it looks (it swallows a wake-up meant for
+// another), costs the others at most one `sleepSlice`: sleepers sleep in slices and look again.
 //
 // Speed: no system call unless someone sleeps. A mutex is tried with a short spin before the kernel
 // is asked; a consumer that finds the queue empty (or a producer that finds it at maxSize) watches
@@ -118,13 +120,19 @@ final class QueueRing: @unchecked Sendable {
     /// The tail as a consumer last read it (with `consumers` held): at most the real tail, and never
     /// behind the head (it is stored before any item below it is taken).
     private let tailSeen: UnsafeMutablePointer<Atomic<UInt64>>
-    /// The most bytes a producer asleep on `roomForBytes` needs (raised by producers, cleared by the
-    /// consumer that wakes them all; those that sleep again raise it again).
+    /// The most bytes a producer asleep on `roomForBytes` needs: `roomForBytes`'s announcement
+    /// (raised by producers, cleared by the consumer that wakes them all; those that sleep again
+    /// raise it again).
     private let bytesNeeded: UnsafeMutablePointer<Atomic<UInt32>>
+    /// Raised by a consumer before it sleeps on `notEmpty`, cleared by the producer that wakes them.
+    private let notEmptyAnnounced: UnsafeMutablePointer<Atomic<UInt32>>
+    /// Raised by a producer before it sleeps on `notFull`, cleared by the consumer that wakes them.
+    private let notFullAnnounced: UnsafeMutablePointer<Atomic<UInt32>>
     /// How many times a locker found a mutex's owner dead (for tests and diagnostics).
     private let recoveries: UnsafeMutablePointer<Atomic<UInt32>>
     private let notEmpty: SharedCondition
-    /// Producers waiting for an item slot (`maxSize`): a get wakes one.
+    /// Producers waiting for an item slot (`maxSize`): a get wakes them (those that find the slot
+    /// taken sleep again).
     private let notFull: SharedCondition
     /// Producers waiting for bytes in the ring (a big backlog, or a big item): a get wakes them all,
     /// once a quarter of the ring (or what the neediest one needs, if more) is free. Waking them in
@@ -179,11 +187,14 @@ final class QueueRing: @unchecked Sendable {
         layout.startCacheLine()
         let headField = layout.reserve(Atomic<UInt64>.self)
         layout.startCacheLine()
-        let bytesNeededField = layout.reserve(Atomic<UInt32>.self)
         let recoveriesField = layout.reserve(Atomic<UInt32>.self)
+        // Each announcement beside its condition: a line written only when someone sleeps.
         let notEmptyFields = SharedCondition.reserve(in: &layout)
+        let notEmptyAnnouncedField = layout.reserve(Atomic<UInt32>.self)
         let notFullFields = SharedCondition.reserve(in: &layout)
+        let notFullAnnouncedField = layout.reserve(Atomic<UInt32>.self)
         let roomForBytesFields = SharedCondition.reserve(in: &layout)
+        let bytesNeededField = layout.reserve(Atomic<UInt32>.self)
         let allDoneFields = SharedCondition.reserve(in: &layout)
         let dataOffset = layout.reserve(bytes: size, alignment: 64)
         (memory, producers, consumers) = try QueueError.wrapping { () throws(SystemError) in
@@ -198,7 +209,9 @@ final class QueueRing: @unchecked Sendable {
         bytesNeeded = memory.pointer(to: bytesNeededField)
         recoveries = memory.pointer(to: recoveriesField)
         for word in [tail, head, done, headSeen, tailSeen] { word.initialize(to: Atomic(0)) }
-        bytesNeeded.initialize(to: Atomic(0))
+        notEmptyAnnounced = memory.pointer(to: notEmptyAnnouncedField)
+        notFullAnnounced = memory.pointer(to: notFullAnnouncedField)
+        for word in [bytesNeeded, notEmptyAnnounced, notFullAnnounced] { word.initialize(to: Atomic(0)) }
         recoveries.initialize(to: Atomic(0))
         notEmpty = SharedCondition(initializing: notEmptyFields, in: memory)
         notFull = SharedCondition(initializing: notFullFields, in: memory)
@@ -331,6 +344,17 @@ final class QueueRing: @unchecked Sendable {
         }
     }
 
+    /// After a commit (and a fence): wakes every sleeper on `condition` if one announced itself since
+    /// the last such wake-up. Only the caller that clears the announcement makes the call.
+    @inline(__always)
+    private func wakeIfAnnounced(_ condition: SharedCondition, _ announcement: UnsafeMutablePointer<Atomic<UInt32>>) {
+        if announcement.pointee.load(ordering: .relaxed) != 0
+            && announcement.pointee.exchange(0, ordering: .sequentiallyConsistent) != 0
+        {
+            condition.notifyAll()
+        }
+    }
+
     private func wakeEveryone() {
         notEmpty.notifyAll()
         notFull.notifyAll()
@@ -345,13 +369,15 @@ final class QueueRing: @unchecked Sendable {
     }
 
     /// With `side`'s mutex held: lets it go, waits for `word` to change from `seen`, and locks it
-    /// again. With `spin` it watches the word for a short spin; else it sleeps on `condition` for at
-    /// most a slice, registered before its last look at the word (and at `close`), so that a commit
-    /// after that look wakes it. Returns whether the mutex is held again: false only when `deadline`
-    /// (plus the grace) passed while waiting for it. The caller looks at the state again either way.
+    /// again. With `spin` it watches the word for a short spin; else it raises `announce`'s word to
+    /// at least its value and sleeps on `condition` for at most a slice, registered before its last
+    /// look at the word (and at `close`), so that a commit after that look wakes it. Returns whether
+    /// the mutex is held again: false only when `deadline` (plus the grace) passed while waiting for
+    /// it. The caller looks at the state again either way.
     private func wait(
-        _ side: Side, on condition: SharedCondition, watching word: UnsafeMutablePointer<Atomic<UInt64>>,
-        seen: UInt64, spin: Bool, until deadline: Deadline
+        _ side: Side, on condition: SharedCondition,
+        announcing announce: (UnsafeMutablePointer<Atomic<UInt32>>, UInt32),
+        watching word: UnsafeMutablePointer<Atomic<UInt64>>, seen: UInt64, spin: Bool, until deadline: Deadline
     ) -> Bool {
         unlock(side)
         if spin {
@@ -359,6 +385,7 @@ final class QueueRing: @unchecked Sendable {
                 word.pointee.load(ordering: .relaxed) != seen
             }
         } else {
+            _ = announce.0.pointee.max(announce.1, ordering: .sequentiallyConsistent)
             let ticket = condition.prepareToWait()
             let changed =
                 word.pointee.load(ordering: .sequentiallyConsistent) != seen
@@ -399,13 +426,11 @@ final class QueueRing: @unchecked Sendable {
             }
             if waits == 0 { Trace.record(.queue, .waiting, tail) }
             let slotShort = maxItems > 0 && Int(tailPosition.items &- headPosition.items) >= maxItems
-            if !slotShort && UInt32(size) > bytesNeeded.pointee.load(ordering: .relaxed) {
-                bytesNeeded.pointee.store(UInt32(size), ordering: .relaxed)
-            }
             // Short of bytes: a backlog the consumers will take a while to drain. Sleep at once.
             held = wait(
-                producers, on: slotShort ? notFull : roomForBytes, watching: head, seen: headWord,
-                spin: slotShort && waits == 0, until: deadline)
+                producers, on: slotShort ? notFull : roomForBytes,
+                announcing: slotShort ? (notFullAnnounced, 1) : (bytesNeeded, UInt32(size)), watching: head,
+                seen: headWord, spin: slotShort && waits == 0, until: deadline)
             guard held else {
                 Trace.record(.queue, .timedOut, tail)
                 throw .full
@@ -419,7 +444,7 @@ final class QueueRing: @unchecked Sendable {
         tail.pointee.store(next.word, ordering: .releasing)  // the commit
         // Then look for sleepers: the fence orders the commit before the look (see the file comment).
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if notEmpty.waiterCount > 0 { notEmpty.notify() }
+        wakeIfAnnounced(notEmpty, notEmptyAnnounced)
         Trace.record(.queue, .put, tail, Int32(truncatingIfNeeded: payload.count))
         faultHook?(.putCommitted)
     }
@@ -451,7 +476,9 @@ final class QueueRing: @unchecked Sendable {
                 throw .empty
             }
             if waits == 0 { Trace.record(.queue, .waiting, tail) }
-            held = wait(consumers, on: notEmpty, watching: tail, seen: tailWord, spin: waits == 0, until: deadline)
+            held = wait(
+                consumers, on: notEmpty, announcing: (notEmptyAnnounced, 1), watching: tail, seen: tailWord,
+                spin: waits == 0, until: deadline)
             guard held else {
                 Trace.record(.queue, .timedOut, tail)
                 throw .empty
@@ -475,13 +502,11 @@ final class QueueRing: @unchecked Sendable {
         let next = Position(items: headPosition.items &+ 1, bytes: headPosition.bytes &+ UInt32(size))
         head.pointee.store(next.word, ordering: .releasing)  // the commit
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if notFull.waiterCount > 0 { notFull.notify() }
-        if roomForBytes.waiterCount > 0 {
+        wakeIfAnnounced(notFull, notFullAnnounced)
+        let needed = Int(bytesNeeded.pointee.load(ordering: .relaxed))
+        if needed > 0 {
             let free = capacity - Int(Position(tail.pointee.load(ordering: .relaxed)).bytes &- next.bytes)
-            if free >= max(Int(bytesNeeded.pointee.load(ordering: .relaxed)), capacity / 4) {
-                bytesNeeded.pointee.store(0, ordering: .relaxed)
-                roomForBytes.notifyAll()
-            }
+            if free >= max(needed, capacity / 4) { wakeIfAnnounced(roomForBytes, bytesNeeded) }
         }
         Trace.record(.queue, .got, tail, Int32(truncatingIfNeeded: length))
         faultHook?(.getCommitted)
@@ -534,7 +559,10 @@ final class QueueRing: @unchecked Sendable {
     /// (or put) sleeps on, so the same notifications wake it; like theirs, its sleep is a bounded slice.
     func waitForChange(forItem: Bool, from seen: UInt64, until deadline: Deadline) {
         let word = forItem ? tail : head
-        let condition = forItem ? notEmpty : (maxItems > 0 && state.count >= maxItems ? notFull : roomForBytes)
+        let slotShort = maxItems > 0 && state.count >= maxItems
+        let condition = forItem ? notEmpty : (slotShort ? notFull : roomForBytes)
+        let announcement = forItem ? notEmptyAnnounced : (slotShort ? notFullAnnounced : bytesNeeded)
+        _ = announcement.pointee.max(1, ordering: .sequentiallyConsistent)
         let ticket = condition.prepareToWait()
         let changed =
             word.pointee.load(ordering: .sequentiallyConsistent) != seen
