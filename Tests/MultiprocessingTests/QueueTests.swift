@@ -302,12 +302,13 @@ final class QueueTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("larger capacity"))
         }
         XCTAssertLessThan(waited, .milliseconds(500))
-        // A ring record is a 4-byte length and the encoding (here 4 bytes of array header, then the
-        // bytes): 4088 bytes is the largest array that fits, one more can never fit.
-        XCTAssertThrowsError(try queue.put([UInt8](repeating: 2, count: 4089))) {
+        // A ring record is a 4-byte length and the item's bytes (an array of numbers travels as its
+        // elements' bytes, without the codec): 4092 bytes is the largest array that fits, one more
+        // can never fit.
+        XCTAssertThrowsError(try queue.put([UInt8](repeating: 2, count: 4093))) {
             XCTAssertEqual($0 as? QueueError, .itemTooLarge(byteCount: 4100, capacity: 4096))
         }
-        let largest = [UInt8](repeating: 2, count: 4088)
+        let largest = [UInt8](repeating: 2, count: 4092)
         try queue.put(largest)
         XCTAssertTrue(queue.isFull)
         XCTAssertEqual(try queue.get(), largest)
