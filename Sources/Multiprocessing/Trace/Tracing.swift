@@ -100,15 +100,7 @@ public enum Tracing {
     /// Stops the trace this process started without merging or writing anything (the bench's traced
     /// rows): how many events were kept and dropped. nil when this process did not start one.
     package static func stopDiscarding() -> (recorded: Int, dropped: Int)? {
-        let pid = ProcessTable.shared.pid
-        guard
-            let ended = session.withLock({ (current) -> Session? in
-                guard let session = current, session.owner == pid else { return nil }
-                current = nil
-                return session
-            })
-        else { return nil }
-        if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
+        guard let ended = endSession() else { return nil }
         var record = mp_trace_record()
         var kept = 0
         for index in 0..<mp_trace_slots(ended.region) where mp_trace_read(ended.region, index, &record) != 0 {
@@ -152,8 +144,8 @@ public enum Tracing {
         ProcessTable.installExitHook()
     }
 
-    /// Ends this process's own trace: stops recording and merges the records.
-    private static func finish() -> (TraceSummary, TraceTimeline, String)? {
+    /// Takes this process's own session, if it started one, and stops recording into its region.
+    private static func endSession() -> Session? {
         let pid = ProcessTable.shared.pid
         guard
             let ended = session.withLock({ (current) -> Session? in
@@ -163,6 +155,12 @@ public enum Tracing {
             })
         else { return nil }
         if mp_trace_active() == ended.region { mp_trace_set_active(nil) }
+        return ended
+    }
+
+    /// Ends this process's own trace: stops recording and merges the records.
+    private static func finish() -> (TraceSummary, TraceTimeline, String)? {
+        guard let ended = endSession() else { return nil }
         mp_trace_seal(ended.region)
         let timeline = TraceTimeline(
             region: ended.region, ownerName: ProcessTable.shared.current.name, stop: mp_trace_now())
