@@ -105,15 +105,8 @@ private func printUsage(_ chapter: Chapter) {
 /// run is traced and its timeline drawn after the cell's output.
 private func run(_ cell: Cell, of chapter: Chapter, timeline: Bool = false) -> Bool {
     guard timeline else { return run(cell, of: chapter) }
-    do {
-        // Never written: the records are drawn, not saved.
-        try Tracing.start(writingTo: "/dev/null")
-    } catch {
-        writeError("\(chapter.name): cannot trace cell \(cell.id): \(error)\n")
-        return false
-    }
-    let succeeded = run(cell, of: chapter)
-    if let (_, trace) = Tracing.stopAndCollect() {
+    guard let (succeeded, trace) = runTraced(cell, of: chapter) else { return false }
+    if let trace {
         ProcessIO.flushStdio()
         print("── timeline of \(cell.id) " + String(repeating: "─", count: max(3, 64 - cell.id.count)))
         print(drawTimeline(trace.withoutRunner()), terminator: "")
@@ -124,14 +117,7 @@ private func run(_ cell: Cell, of chapter: Chapter, timeline: Bool = false) -> B
 /// Runs one cell traced and writes its figure (an SVG for the book) to `path`; true when the cell
 /// succeeded and the file was written.
 private func drawFigure(_ cell: Cell, of chapter: Chapter, to path: String) -> Bool {
-    do {
-        try Tracing.start(writingTo: "/dev/null")
-    } catch {
-        writeError("\(chapter.name): cannot trace cell \(cell.id): \(error)\n")
-        return false
-    }
-    let succeeded = run(cell, of: chapter)
-    guard let (_, trace) = Tracing.stopAndCollect() else { return false }
+    guard let (succeeded, collected) = runTraced(cell, of: chapter), let trace = collected else { return false }
     let svg = drawFigureSVG(
         trace.withoutRunner(), cell: "\(chapter.name)/\(cell.id)", title: "\(chapter.name) \(cell.id): \(cell.title)",
         timeScale: TimeScale.factor)
@@ -140,6 +126,20 @@ private func drawFigure(_ cell: Cell, of chapter: Chapter, to path: String) -> B
         return false
     }
     return succeeded
+}
+
+/// Runs one cell traced: whether it succeeded and its merged trace (nil when the trace could not be
+/// collected); nil, with a message, when tracing could not start.
+private func runTraced(_ cell: Cell, of chapter: Chapter) -> (succeeded: Bool, trace: TraceTimeline?)? {
+    do {
+        // Never written: the records are drawn, not saved.
+        try Tracing.start(writingTo: "/dev/null")
+    } catch {
+        writeError("\(chapter.name): cannot trace cell \(cell.id): \(error)\n")
+        return nil
+    }
+    let succeeded = run(cell, of: chapter)
+    return (succeeded, Tracing.stopAndCollect()?.1)
 }
 
 /// Runs one cell in a fresh child process and reports whether it succeeded.
