@@ -2,7 +2,7 @@ import Multiprocessing
 import Notebook
 
 /// `swift run chapter5 limit`
-let limitCell = Cell("limit", "A semaphore lets a few in at a time", limit)
+let limitCell = Cell("limit", "A semaphore lets a few in at a time", limit, figureNames: ["Semaphore A": "slots"])
 
 nonisolated func limit() throws {
     // cell: limit
@@ -33,7 +33,11 @@ nonisolated func limit() throws {
 }
 
 /// `swift run chapter5 bounded-buffer`
-let boundedBufferCell = Cell("bounded-buffer", "Producer and consumer: a bounded buffer", boundedBuffer)
+// The figure names semaphores by who takes their units: `full` is taken by the consumer, `empty` by
+// the producer, and "consumer" sorts first.
+let boundedBufferCell = Cell(
+    "bounded-buffer", "Producer and consumer: a bounded buffer", boundedBuffer,
+    figureNames: ["Semaphore A": "full", "Semaphore B": "empty"])
 
 nonisolated func boundedBuffer() throws {
     // cell: bounded-buffer

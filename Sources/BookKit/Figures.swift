@@ -5,7 +5,8 @@
 //     ![What to look at](figures/chapter4-clean.svg)
 //
 // The SVG carries, in its <metadata>, a description of the run in `[section]`s of lines (lanes,
-// events, holders, lifetimes; and `drawing`, the renderer's version): `book check` runs the cell traced
+// events, holders, lifetimes, most: the most units of each semaphore taken at once, pool: what
+// became of a killed pool worker; and `drawing`, the renderer's version): `book check` runs the cell traced
 // again and compares the sections that `compare=` names (default: lanes,events) and the drawing's
 // version, never the times; `book update` replaces the file
 // only when one of them changed.
@@ -25,7 +26,7 @@ public struct FigureMarker: Sendable, Equatable {
 }
 
 /// The sections a figure may compare.
-let figureSections = ["lanes", "events", "holders", "lifetimes"]
+let figureSections = ["lanes", "events", "holders", "lifetimes", "most", "pool"]
 
 /// Parses a figure marker at `index`: nil when the line is no figure marker, a failure when it is a
 /// malformed one or the image line is missing.

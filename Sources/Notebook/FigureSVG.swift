@@ -20,9 +20,23 @@ private enum Palette {
 
 /// The figure of `timeline` for cell `cell` (`chapter4/clean`): the SVG text, its metadata holding
 /// `description`.
-func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeScale: Double) -> String {
+func drawFigureSVG(
+    _ timeline: TraceTimeline, cell: String, title: String, timeScale: Double, names: [String: String] = [:]
+) -> String {
     let lanes = figureLanes(timeline)
-    let description = describe(timeline)
+    let description = describe(timeline, names: names)
+    // A process is named in a trace with its pid (`producer (4242)`): left out, it differs in every run.
+    func name(_ label: String) -> String {
+        if let named = description.objectNames[label] { return named }
+        if let open = label.lastIndex(of: "("), label.hasSuffix(")"), open > label.startIndex,
+            label[label.index(after: open)..<label.index(before: label.endIndex)].allSatisfy(\.isNumber)
+        {
+            return String(label[..<open].dropLast())
+        }
+        return label
+    }
+    func isSemaphore(_ label: String) -> Bool { objectLabel(label)?.kind == "Semaphore" }
+    let counted = description.countedSemaphores
     let width = 880.0
     let left = 170.0
     let right = width - 24
@@ -32,7 +46,7 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
     let end = max(lanes.map(\.lane.end).max() ?? 1, origin + 1)
     let span = Double(end - origin) / 1e6  // ms
     func x(_ time: Int64) -> Double { left + (right - left) * (Double(time - origin) / 1e6) / span }
-    let legendY = top + row * Double(lanes.count) + 30
+    let legendY = top + row * Double(lanes.count + counted.count) + 30
     let height = legendY + 52
 
     let scaleNote =
@@ -105,16 +119,32 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
                         "<text x=\"\(format(x0 + 4))\" y=\"\(format(middle + 4))\" fill=\"#ffffff\" font-size=\"11\">"
                             + "\(escape(span.label))</text>")
                 }
+            case .holding where isSemaphore(span.label):
+                // A unit taken: a dot where it was taken (another process may give it back, so no
+                // bar); how many are taken at once is the semaphore's own row below.
+                svg.append(
+                    "<circle cx=\"\(format(x0))\" cy=\"\(format(y + 8))\" r=\"3.5\" fill=\"\(Palette.holding)\" "
+                        + "stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"><title>takes a unit of \(escape(name(span.label)))</title></circle>"
+                )
             case .holding:
                 svg.append(
                     "<rect x=\"\(format(x0))\" y=\"\(format(y + 9))\" width=\"\(format(w))\" height=\"\(format(row - 18))\" "
                         + "fill=\"url(#hatch)\" stroke=\"\(Palette.holding)\" stroke-width=\"1\">"
-                        + "<title>holds \(escape(span.label))</title></rect>")
+                        + "<title>holds \(escape(name(span.label)))</title></rect>")
             case .waiting:
                 svg.append(
                     "<rect x=\"\(format(x0))\" y=\"\(format(y + 11))\" width=\"\(format(w))\" height=\"\(format(row - 22))\" "
                         + "fill=\"url(#dots)\" stroke=\"\(Palette.waiting)\" stroke-width=\"1\" stroke-dasharray=\"3 2\">"
-                        + "<title>waits for \(escape(span.label))</title></rect>")
+                        + "<title>waits for \(escape(name(span.label)))</title></rect>")
+                // What it waits for, written on the wait when there is room: a printed figure has no tooltips.
+                let long = "waits for \(name(span.label))"
+                let text = w > Double(long.count) * 5.6 + 6 ? long : name(span.label)
+                if w > Double(text.count) * 5.6 + 6 {
+                    svg.append(
+                        "<text x=\"\(format(x0 + w / 2))\" y=\"\(format(y + row / 2 + 4))\" fill=\"\(Palette.ink)\" "
+                            + "font-size=\"11\" text-anchor=\"middle\" stroke=\"\(Palette.card)\" stroke-width=\"3\" "
+                            + "paint-order=\"stroke\">\(escape(text))</text>")
+                }
             }
         }
         for moment in timeline.moments where moment.pid == lane.lane.pid {
@@ -147,6 +177,35 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
         }
     }
 
+    // A row per semaphore whose holds are exact: how many of its units are taken, over time.
+    for (index, semaphore) in counted.enumerated() {
+        let y = top + row * Double(lanes.count + index)
+        let steps = unitsTaken(timeline, label: semaphore.label) ?? []
+        let most = max(1, steps.map(\.count).max() ?? 1)
+        let bottom = y + row - 5
+        let unit = (row - 16) / Double(most)
+        svg.append(
+            "<text x=\"\(format(left - 10))\" y=\"\(format(y + row / 2 + 4))\" fill=\"\(Palette.ink)\" "
+                + "text-anchor=\"end\" font-family=\"monospace\">\(escape(semaphore.name)) taken</text>")
+        svg.append(
+            "<line x1=\"\(format(left))\" y1=\"\(format(bottom))\" x2=\"\(format(right))\" y2=\"\(format(bottom))\" "
+                + "stroke=\"\(Palette.life)\" stroke-width=\"1\"/>")
+        for (step, next) in zip(steps, steps.dropFirst()) where step.count > 0 {
+            let x0 = x(step.time)
+            let w = max(1, x(next.time) - x0)
+            let h = unit * Double(step.count)
+            svg.append(
+                "<rect x=\"\(format(x0))\" y=\"\(format(bottom - h))\" width=\"\(format(w))\" height=\"\(format(h))\" "
+                    + "fill=\"url(#hatch)\" stroke=\"\(Palette.holding)\" stroke-width=\"0.5\">"
+                    + "<title>\(step.count) of \(escape(semaphore.name)) taken</title></rect>")
+            if w >= 12 {
+                svg.append(
+                    "<text x=\"\(format(x0 + w / 2))\" y=\"\(format(bottom - h - 2))\" fill=\"\(Palette.ink)\" "
+                        + "font-size=\"10\" text-anchor=\"middle\">\(step.count)</text>")
+            }
+        }
+    }
+
     // Legend: every state by colour and by pattern or shape.
     let items: [(String, String)] = [
         ("<rect x=\"0\" y=\"-3\" width=\"22\" height=\"4\" fill=\"\(Palette.life)\"/>", "process alive"),
@@ -156,7 +215,11 @@ func drawFigureSVG(_ timeline: TraceTimeline, cell: String, title: String, timeS
         ),
         (
             "<rect x=\"0\" y=\"-7\" width=\"22\" height=\"12\" fill=\"url(#hatch)\" stroke=\"\(Palette.holding)\"/>",
-            "holds a lock"
+            "holds a lock; units taken"
+        ),
+        (
+            "<circle cx=\"11\" cy=\"-1\" r=\"3.5\" fill=\"\(Palette.holding)\" stroke=\"\(Palette.ink)\" stroke-width=\"0.5\"/>",
+            "takes a unit"
         ),
         (
             "<rect x=\"0\" y=\"-6\" width=\"22\" height=\"10\" fill=\"url(#dots)\" stroke=\"\(Palette.waiting)\" stroke-dasharray=\"3 2\"/>",

@@ -10,11 +10,18 @@ public struct Cell: Sendable {
     public let id: String
     public let title: String
     public let body: @Sendable () throws -> Void
+    /// Names for the objects of the cell's figure (`--figure`), by the figure's own name for them:
+    /// `["Semaphore A": "empty"]` draws and describes `Semaphore A` as `empty`.
+    public let figureNames: [String: String]
 
-    public init(_ id: String, _ title: String, _ body: @escaping @Sendable () throws -> Void) {
+    public init(
+        _ id: String, _ title: String, _ body: @escaping @Sendable () throws -> Void,
+        figureNames: [String: String] = [:]
+    ) {
         self.id = id
         self.title = title
         self.body = body
+        self.figureNames = figureNames
     }
 }
 
@@ -120,7 +127,7 @@ private func drawFigure(_ cell: Cell, of chapter: Chapter, to path: String) -> B
     guard let (succeeded, collected) = runTraced(cell, of: chapter), let trace = collected else { return false }
     let svg = drawFigureSVG(
         trace.withoutRunner(), cell: "\(chapter.name)/\(cell.id)", title: "\(chapter.name) \(cell.id): \(cell.title)",
-        timeScale: TimeScale.factor)
+        timeScale: TimeScale.factor, names: cell.figureNames)
     guard writeTextFile(path, svg) else {
         writeError("\(chapter.name): cannot write \(path)\n")
         return false

@@ -34,9 +34,9 @@ final class FigureTests: XCTestCase {
     private var figurePath: String { book + "/figures/chapter4-clean.svg" }
 
     /// The failures about the figure (the page lacks the chapter's output blocks on purpose).
-    private func figureFailures(update: Bool = false) -> [String] {
+    private func figureFailures(update: Bool = false, chapter: String = "chapter4") -> [String] {
         let checker = BookChecker(root: root, binDir: binDir, bookDir: book)
-        let report = update ? checker.update(chapters: ["chapter4"]) : checker.check(chapters: ["chapter4"])
+        let report = update ? checker.update(chapters: [chapter]) : checker.check(chapters: [chapter])
         return report.failures.filter { $0.message.contains("figure") }.map(\.rendered)
     }
 
@@ -50,6 +50,68 @@ final class FigureTests: XCTestCase {
         XCTAssertEqual(missing.problems.count, 1)
         let unknown = Page(text: "<!-- figure: chapter4/clean compare=colours -->\n![c](f.svg)\n", path: "p.md")
         XCTAssertEqual(unknown.problems.count, 1)
+        let sections = Page(
+            text: "<!-- figure: chapter5/limit compare=lanes,most,pool -->\n![c](f.svg)\n", path: "p.md")
+        XCTAssertEqual(sections.figures.first?.compared, ["lanes", "most", "pool"])
+        XCTAssertTrue(sections.problems.isEmpty)
+    }
+
+    /// Copies the book's figure of `cell` (`chapter5/limit`) into the test's book, embedded on a page of
+    /// its own that compares `sections`; returns its path.
+    private func embed(_ cell: String, compare sections: String) throws -> String {
+        let file = cell.replacingOccurrences(of: "/", with: "-") + ".svg"
+        let number = cell.dropFirst("chapter".count).prefix { $0 != "/" }
+        let page = "# Figure\n\n<!-- figure: \(cell) compare=\(sections) -->\n![What to look at](figures/\(file))\n"
+        try page.write(toFile: book + "/0\(number)-figure.md", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: root + "/book/figures/" + file, toPath: book + "/figures/" + file)
+        return book + "/figures/" + file
+    }
+
+    /// Replaces `old` by `new` in the file at `path`, which must contain it.
+    private func mutate(_ path: String, _ old: String, _ new: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains(old), "\(path) lacks \(old)")
+        try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The limit the semaphore's cell sets is in the figure's `most` section: a figure that shows
+    /// three inside at once is caught, and update redraws it with two.
+    func testAFigureShowingTheSemaphoreLimitBrokenIsCaught() throws {
+        let path = try embed("chapter5/limit", compare: "lanes,most")
+        XCTAssertEqual(figureFailures(chapter: "chapter5"), [])
+        try mutate(path, "slots: at most 2 taken at once", "slots: at most 3 taken at once")
+        let caught = figureFailures(chapter: "chapter5")
+        XCTAssertEqual(caught.count, 1, "\(caught)")
+        XCTAssertTrue(caught.first?.contains("-slots: at most 3 taken at once") == true, "\(caught)")
+        XCTAssertTrue(caught.first?.contains("+slots: at most 2 taken at once") == true, "\(caught)")
+        XCTAssertEqual(figureFailures(update: true, chapter: "chapter5"), [])
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("slots: at most 2 taken at once"))
+        XCTAssertEqual(figureFailures(chapter: "chapter5"), [])
+    }
+
+    /// A semaphore made with 0 and released before it is taken (`full`) has no exact count of units
+    /// taken, so the bounded buffer's figure counts `empty` only.
+    func testOnlyExactSemaphoresAreCounted() throws {
+        let text = try String(contentsOfFile: root + "/book/figures/chapter5-bounded-buffer.svg", encoding: .utf8)
+        let most = try XCTUnwrap(figureDescription(ofSVG: text)?["most"])
+        XCTAssertEqual(most.count, 1, "\(most)")
+        XCTAssertTrue(most.first?.hasPrefix("empty: at most ") == true, "\(most)")
+        XCTAssertTrue(
+            text.contains("waits for empty") || text.contains(">empty</text>"), "the producer's waits are unnamed")
+    }
+
+    /// The pool figure states that the killed worker's task failed and that the pool went on; a figure
+    /// that says otherwise is caught and repaired.
+    func testAFigureDenyingTheReplacementIsCaught() throws {
+        let path = try embed("chapter8/worker-killed", compare: "lanes,pool")
+        XCTAssertEqual(figureFailures(chapter: "chapter8"), [])
+        try mutate(path, "PoolWorker-1: replaced by a worker started after it", "PoolWorker-1: not replaced")
+        let caught = figureFailures(chapter: "chapter8")
+        XCTAssertEqual(caught.count, 1, "\(caught)")
+        XCTAssertTrue(
+            caught.first?.contains("+PoolWorker-1: replaced by a worker started after it") == true, "\(caught)")
+        XCTAssertEqual(figureFailures(update: true, chapter: "chapter8"), [])
+        XCTAssertEqual(figureFailures(chapter: "chapter8"), [])
     }
 
     func testUpdateDrawsOnceThenLeavesTheFigureAlone() throws {

@@ -82,6 +82,9 @@ public class CountingSemaphore: @unchecked Sendable {
     /// - Throws: ``SyncError/releasedBoundedSemaphoreTooOften(initialValue:)`` for a
     ///   ``BoundedSemaphore`` already at its initial value; `.semaphoreOverflow` at `Int32.max`.
     public func release() throws(SyncError) {
+        // Stamped before the increment: a waiter that takes this unit records its acquire after it,
+        // so a trace never shows more units taken at once than there are.
+        let stamp = Trace.stamp()
         var current = counter.pointee.load(ordering: .relaxed)
         while true {
             if current >= limit {
@@ -93,7 +96,7 @@ public class CountingSemaphore: @unchecked Sendable {
             if exchanged { break }
             current = original
         }
-        Trace.record(.semaphore, .released, counter)
+        Trace.record(.semaphore, .released, counter, at: stamp)
         if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(counterWord, count: 1)
         }

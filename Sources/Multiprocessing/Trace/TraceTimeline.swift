@@ -191,7 +191,15 @@ private struct Merger {
         case .acquired:
             holds[key, default: []].append(Open(thread: thread, start: time))
         case .released:
-            guard var open = holds[key], !open.isEmpty else { break }
+            // A release with no unit taken before it (a semaphore used as a counter of items, made with
+            // 0) pairs with no hold: kept as a moment, so that a reader of the timeline still sees it.
+            guard var open = holds[key], !open.isEmpty else {
+                moments.append(
+                    TraceMoment(
+                        pid: thread.pid, tid: thread.tid, label: "released " + label(object, record.object), time: time)
+                )
+                break
+            }
             // The releaser's own hold if it has one (a lock), else the oldest (a semaphore given back by another).
             let index = open.lastIndex { $0.thread == thread } ?? 0
             let hold = open.remove(at: index)
