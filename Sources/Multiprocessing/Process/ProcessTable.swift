@@ -22,8 +22,18 @@ package final class ProcessTable: @unchecked Sendable {
     private var lastChildNumber = 0
     /// Children started by this process and not yet reaped.
     private var children: [ChildProcess] = []
-    /// The pages of their start words (see `StartWords`); each child keeps its own record.
-    let starts = StartWords()
+    /// Under `mutex`: made at this process's first start, not in every child (most start none).
+    private var startWords: StartWords?
+
+    /// The pages of the children's start words (see `StartWords`); each child keeps its own record.
+    var starts: StartWords {
+        mutex.withLock {
+            if let startWords { return startWords }
+            let made = StartWords()
+            startWords = made
+            return made
+        }
+    }
     private var exitHandlingDone = false
     /// Registered by `atProcessExit` in this process (ExitHandlers.swift); a child starts with none.
     private var exitHandlers: [@Sendable () throws -> Void] = []
