@@ -1,9 +1,10 @@
 // Measuring: warm-up, repetitions, medians, verification, and the side-by-side table.
 // Each row's Swift side runs in a fresh process (this program again, `--row NAME`), as each twin's
-// row does: a fork costs more in a process that has grown (the kernel copies its page tables, and
-// the parent then takes a copy-on-write fault per shared page it writes), so in one long-lived
-// process the rows after the big-message ones paid for memory those left behind (a pool's start
-// tripled). A user's program that has grown pays that too; the figures here are for a small one.
+// row does. In one long-lived process the rows after the 16 MiB ones paid for memory those left
+// behind: malloc, once it has freed one big mmapped block, serves the next ones from its heap and
+// keeps them there after `free`, and every fork copies the page tables of what the parent holds
+// (a pool's start tripled). A user's program that has grown pays that too; the figures here are for
+// a small one.
 
 import Glibc
 import Multiprocessing
