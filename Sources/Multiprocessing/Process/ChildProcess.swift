@@ -287,8 +287,8 @@ open class ChildProcess: @unchecked Sendable {
     ///   `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
     /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
-    ///   without, a `waitid` until it ends and a `waitpid` to reap it. Blocks the calling thread: from async code, `try await join(timeout:)`
-    ///   (the async overload) waits without blocking one.
+    ///   without, a `waitid` until it ends and a `waitpid` to reap it. Blocks the calling thread:
+    ///   from async code, `try await join(timeout:)` (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         guard Trace.isOn, let pid, isAlive else { return try joinUntraced(timeout: timeout) }
