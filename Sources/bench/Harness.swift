@@ -1,4 +1,10 @@
 // Measuring: warm-up, repetitions, medians, verification, and the side-by-side table.
+// Each row's Swift side runs in a fresh process (this program again, `--row NAME`), as each twin's
+// row does. In one long-lived process the rows after the 16 MiB ones paid for memory those left
+// behind: malloc, once it has freed one big mmapped block, serves the next ones from its heap and
+// keeps them there after `free`, and every fork copies the page tables of what the parent holds
+// (a pool's start tripled). A user's program that has grown pays that too; the figures here are for
+// a small one.
 
 import Glibc
 import Multiprocessing
@@ -107,6 +113,9 @@ struct Options {
     var python = true
     var limit = true
     var only: Set<String> = []
+    /// Hidden (`--row NAME`): measure only this workload's Swift side, in this process, and print
+    /// its median on the last line. The table runs every row this way, each in a fresh process.
+    var row: String?
 
     init(arguments: [String]) throws {
         var rest = arguments[...]
@@ -122,6 +131,9 @@ struct Options {
                     throw BenchmarkFailure(description: "--reps takes a positive whole number")
                 }
                 repetitions = count
+            case "--row":
+                guard let name = rest.popFirst() else { throw BenchmarkFailure(description: "--row takes a name") }
+                row = name
             case "--help", "-h":
                 throw BenchmarkFailure(
                     description: """
@@ -131,6 +143,8 @@ struct Options {
                           in Python's multiprocessing (fork), all measured in this run.
                           --quick: tiny sizes, one repetition (a smoke test, not a measurement).
                           --no-python, --no-c: leave that column out ("-").
+                          Each row's Swift side runs in a fresh process of its own (this program again),
+                          so no row pays for the memory an earlier row left behind.
                         """)
             default: only.insert(argument)
             }
@@ -156,6 +170,7 @@ func runBenchmarks(arguments: [String]) {
         print(error)
         exitProcess(2)
     }
+    if let row = options.row { runRow(row, options) }
     // A selected speed-up row brings its baseline along.
     let selected = Set(allWorkloads.filter { options.only.contains($0.name) }.compactMap(\.baseline))
     let workloads = allWorkloads.filter {
@@ -188,15 +203,7 @@ func runBenchmarks(arguments: [String]) {
     for workload in workloads {
         let operations = options.quick ? workload.quickOperations : workload.operations
         do {
-            _ = try workload.run(operations)  // warm-up
-            var values: [Double] = []
-            for _ in 0..<options.repetitions {
-                values.append(
-                    workload.unit.figure(
-                        operations: operations, seconds: try workload.run(operations),
-                        bytesPerOperation: workload.bytesPerOperation))
-            }
-            var figures = Figures(swift: median(values))
+            var figures = Figures(swift: try measureInFreshProcess(workload, options))
             var notes = ""
             if let limitTwin, let limit = workload.limit {
                 switch limitTwin.measure(limit, operations: operations, repetitions: options.repetitions) {
@@ -221,6 +228,66 @@ func runBenchmarks(arguments: [String]) {
     }
     exitProcess(failures == 0 ? 0 : 1)
 }
+
+/// The workload's median figure, measured here: a warm-up, then `options.repetitions` runs.
+func measure(_ workload: Workload, _ options: Options) throws -> Double {
+    let operations = options.quick ? workload.quickOperations : workload.operations
+    _ = try workload.run(operations)  // warm-up
+    var values: [Double] = []
+    for _ in 0..<options.repetitions {
+        values.append(
+            workload.unit.figure(
+                operations: operations, seconds: try workload.run(operations),
+                bytesPerOperation: workload.bytesPerOperation))
+    }
+    return median(values)
+}
+
+/// The environment variable that makes the named row fail in its own process (BenchTests use it to
+/// check that a failed row is reported and the others still run).
+let failRowVariable = "BENCH_FAIL_ROW"
+
+/// `--row NAME`: measures one workload in this process, prints its median on the last line (or the
+/// error, with status 1) and exits.
+func runRow(_ name: String, _ options: Options) -> Never {
+    do {
+        guard let workload = allWorkloads.first(where: { $0.name == name }) else {
+            throw BenchmarkFailure(description: "no workload named \(name)")
+        }
+        if let failing = getenv(failRowVariable), String(cString: failing) == name {
+            throw BenchmarkFailure(description: "\(failRowVariable)=\(name) asked this row to fail")
+        }
+        print(try measure(workload, options))
+        exitProcess(0)
+    } catch {
+        print(error)
+        exitProcess(1)
+    }
+}
+
+/// Measures the workload's Swift side in a fresh process (this program again, `--row NAME`), so that
+/// its figure does not depend on the rows run before it: every fork copies the forking process's page
+/// tables, and a process that has grown (big messages, many pages touched) pays more per fork and
+/// per copy-on-write fault after it. A program of the reader's that has grown pays that too.
+private func measureInFreshProcess(_ workload: Workload, _ options: Options) throws -> Double {
+    let arguments =
+        ["--row", workload.name, "--reps", String(options.repetitions)] + (options.quick ? ["--quick"] : [])
+    let run = runCommand(([ownExecutable] + arguments).map { "'\($0)'" }.joined(separator: " "))
+    let lines = run.output.split(separator: "\n")
+    guard run.status == 0, let last = lines.last, let value = Double(last) else {
+        throw BenchmarkFailure(description: lines.last.map(String.init) ?? "status \(run.status), no output")
+    }
+    return value
+}
+
+/// The path of this program, for re-running it: resolved here, as `/proc/self/exe` in the shell that
+/// `runCommand` starts would name the shell.
+private let ownExecutable: String = {
+    var path = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &path, path.count - 1)
+    guard length > 0 else { return CommandLine.arguments[0] }
+    return String(decoding: path.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()
 
 /// A figure to show: the value, how to print it, and which way is better.
 private struct Shown {

@@ -5,7 +5,8 @@ import XCTest
 /// each verifies its own result (exact counts, order, stamps), so a broken workload fails here
 /// rather than in `make bench`.
 final class BenchSmokeTests: XCTestCase {
-    func testEveryWorkloadRunsAndVerifiesItsResult() throws {
+    /// The bench executable beside the test bundle.
+    private func benchExecutable() -> String {
         var path = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &path, path.count - 1)
         XCTAssertGreaterThan(length, 0)
@@ -15,7 +16,41 @@ final class BenchSmokeTests: XCTestCase {
         let directory = binDir.hasSuffix(".xctest") ? String(binDir[..<binDir.lastIndex(of: "/")!]) : binDir
         let bench = directory + "/bench"
         XCTAssertEqual(access(bench, X_OK), 0, "no bench executable at \(bench)")
+        return bench
+    }
 
+    /// Each row's Swift side runs in a fresh process (`bench --row NAME`), which prints its median
+    /// on its last line; a row that fails there is reported in its row, and the next rows still run.
+    func testEachRowRunsInAFreshProcessOfItsOwn() throws {
+        let bench = benchExecutable()
+        let single = run("'\(bench)' --row process_start_join --quick")
+        XCTAssertEqual(single.status, 0, single.output)
+        let last = single.output.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertNotNil(Double(last).flatMap { $0 > 0 ? $0 : nil }, single.output)
+
+        let unknown = run("'\(bench)' --row no_such_row --quick")
+        XCTAssertNotEqual(unknown.status, 0, unknown.output)
+        XCTAssertTrue(unknown.output.contains("no workload named no_such_row"), unknown.output)
+
+        // The failure is raised only by `--row` (in the row's own process); the table shows it and
+        // goes on with the next row, and the bench ends with status 1.
+        let table = run(
+            "BENCH_FAIL_ROW=process_start_join '\(bench)' --quick --no-python --no-c "
+                + "pipe_pingpong_duplex process_start_join")
+        XCTAssertEqual(table.status >> 8, 1, table.output)
+        let lines = table.output.split(separator: "\n")
+        XCTAssertTrue(
+            lines.contains {
+                $0.hasPrefix("Process start+join")
+                    && $0.contains("FAILED: BENCH_FAIL_ROW=process_start_join asked this row to fail")
+            }, table.output)
+        XCTAssertTrue(
+            lines.contains { $0.hasPrefix("Pipe ping-pong, duplex") && $0.contains(" µs") && !$0.contains("FAILED") },
+            table.output)
+    }
+
+    func testEveryWorkloadRunsAndVerifiesItsResult() throws {
+        let bench = benchExecutable()
         let (status, output) = run("'\(bench)' --quick --no-python")
         XCTAssertEqual(status, 0, output)
         XCTAssertFalse(output.contains("FAILED"), output)

@@ -17,7 +17,9 @@ extension Sys {
 /// copied into a child, where another thread of the parent may have left its locks held.
 enum ForkGeneration {
     /// Written only in a fresh child (one thread) by the atfork handler; read by everyone.
-    nonisolated(unsafe) private(set) static var current: UInt64 = 0
+    /// Unchecked: read by every lock's fork check, where a checked access would write the thread's
+    /// access set (a page a fork shares with the child).
+    @exclusivity(unchecked) nonisolated(unsafe) private(set) static var current: UInt64 = 0
 
     /// Serializes the one-time adoption of an object in a child. Re-created in every child.
     static let adoptionLock = LocalMutex()

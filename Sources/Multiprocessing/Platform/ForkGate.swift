@@ -36,6 +36,9 @@ enum ForkGate {
         case closed
         /// A runtime thread did not park within `patience`: forking anyway.
         case timedOut
+        /// The process has never had a second thread: no runtime thread to park, and no lock taken
+        /// (one write fewer to a page the fork has just shared with the child).
+        case alone
     }
 
     /// A runtime thread begins: it is counted, and in the gate.
@@ -55,6 +58,8 @@ enum ForkGate {
     /// Before a fork: waits until every runtime thread is parked (at most `patience`).
     static func close() -> Passage {
         if isHeld { return .held }
+        // Only the forking thread exists, and only it could start another: nothing to wait for.
+        if mp_never_threaded() != 0 { return .alone }
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         deadline = deadline.adding(patience)

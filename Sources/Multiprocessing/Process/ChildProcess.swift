@@ -94,6 +94,12 @@ open class ChildProcess: @unchecked Sendable {
     private var state: State
     private var daemonic: Bool
     private var pidfdAllowed = true
+    /// Under `mutex`: the child's start word and the threads beside the fork (`hasStartedRunning`,
+    /// `diagnosis`), from the fork until the child is reaped.
+    private var startRecordStorage: StartWords.Record?
+
+    /// The start record, nil before the start and after the reaping.
+    var startRecord: StartWords.Record? { mutex.withLock { startRecordStorage } }
 
     /// Creates a process that will run `target` (or ``run()``, if a subclass overrides it).
     /// Python's `Process(name, target, daemon)`.
@@ -231,21 +237,24 @@ open class ChildProcess: @unchecked Sendable {
         // Known before fork: in the child, getppid() already names the adopter if we die at once.
         let parentPid = table.pid
         let parent = ParentProcess(name: table.current.name, pid: parentPid)
-        let pid: pid_t
+        let forked: (pid: pid_t, start: StartWords.Record?)
         do throws(SystemError) {
-            pid = try ProcessTable.fork(installExitHandler: true)
+            forked = try ProcessTable.forkRecordingStart(installExitHandler: true)
         } catch {
             mutex.withLock { state = .created }
             throw .system(error)
         }
-        if pid == 0 { runAsChild(parent: parent) }
-        mutex.withLock { state = .running(pid: pid, pidfd: nil) }
+        if forked.pid == 0 { runAsChild(parent: parent) }
+        mutex.withLock {
+            state = .running(pid: forked.pid, pidfd: nil)
+            startRecordStorage = forked.start
+        }
         table.register(self)
     }
 
     /// The child's side of `start()`. Never returns.
     private func runAsChild(parent: ParentProcess) -> Never {
-        let pid = getpid()
+        let pid = Sys.processID  // refreshed by the fork's child handler: no second getpid
         let parentPid = parent.pid
         mutex.reinitializeInChild()
         state = .running(pid: pid, pidfd: nil)
@@ -278,8 +287,8 @@ open class ChildProcess: @unchecked Sendable {
     ///   `.cannotJoinCurrentProcess`;
     ///   `.notOwnedByThisProcess` from a process that did not start it; `.system` if waiting fails.
     /// - Cost: with a timeout, one `pidfd_open` at the first timed join and a `poll` per call;
-    ///   without, one `waitid`. Blocks the calling thread: from async code, `try await join(timeout:)`
-    ///   (the async overload) waits without blocking one.
+    ///   without, a `waitid` until it ends and a `waitpid` to reap it. Blocks the calling thread:
+    ///   from async code, `try await join(timeout:)` (the async overload) waits without blocking one.
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
         guard Trace.isOn, let pid, isAlive else { return try joinUntraced(timeout: timeout) }
@@ -294,12 +303,16 @@ open class ChildProcess: @unchecked Sendable {
         let deadline = Deadline(timeout: timeout).instant
         if self === ProcessTable.shared.current { throw .cannotJoinCurrentProcess }
         var backoff = Duration.microseconds(50)
+        // An untimed join waits first and reaps after: a child just started has rarely ended yet,
+        // so a first `waitpid(WNOHANG)` would be a system call for nothing.
+        var waited = deadline != nil
         while true {
-            switch try nextWaitStep(timed: deadline != nil) {
+            switch try nextWaitStep(timed: deadline != nil, reapFirst: waited) {
             case .ended:
                 return true
             case .waitUntilEnded(let pid):
                 try ProcessError.wrapping { () throws(SystemError) in try Sys.waitUntilEnded(pid) }
+                waited = true
             case .waitOn(let waitFd):
                 defer { Sys.close(waitFd) }
                 let ended = try ProcessError.wrapping { () throws(SystemError) in
@@ -327,7 +340,10 @@ open class ChildProcess: @unchecked Sendable {
     }
 
     /// One step of `join`: reap the child if it has ended, otherwise say how to wait for it.
-    func nextWaitStep(timed: Bool, operation: ProcessOperation = .join) throws(ProcessError) -> WaitStep {
+    /// `reapFirst` false (untimed only): say how to wait without trying to reap first.
+    func nextWaitStep(
+        timed: Bool, operation: ProcessOperation = .join, reapFirst: Bool = true
+    ) throws(ProcessError) -> WaitStep {
         try mutex.withLock { () throws(ProcessError) -> WaitStep in
             switch state {
             case .created, .starting:
@@ -340,7 +356,11 @@ open class ChildProcess: @unchecked Sendable {
                 guard ownerPid == ProcessTable.shared.pid else {
                     throw .notOwnedByThisProcess(name: name, operation: operation)
                 }
-                if try ProcessError.wrapping({ () throws(SystemError) in try reapIfEnded() }) { return .ended }
+                if reapFirst || timed,
+                    try ProcessError.wrapping({ () throws(SystemError) in try reapIfEnded() })
+                {
+                    return .ended
+                }
                 if !timed { return .waitUntilEnded(pid) }
                 if pidfd == nil && pidfdAllowed {
                     pidfd = Sys.pidfd(for: pid)
@@ -446,6 +466,10 @@ open class ChildProcess: @unchecked Sendable {
         }
         if let pidfd { Sys.close(pidfd) }
         state = .ended(pid: pid, status: status)
+        if let record = startRecordStorage {
+            ProcessTable.shared.starts.release(record.word)
+            startRecordStorage = nil
+        }
         Trace.recordExit(of: pid, status)
         ProcessTable.shared.unregister(self)
         return true

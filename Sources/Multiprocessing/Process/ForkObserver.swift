@@ -22,7 +22,9 @@ package struct ForkObserver: Sendable {
 extension ProcessTable {
     /// The observer, if any. Written once before the first fork; a fork copies it (plain memory),
     /// so children and their children keep observing.
-    nonisolated(unsafe) private static var observer: ForkObserver?
+    /// Unchecked: read at every fork, and a checked access writes the thread's access set, a page
+    /// the fork has just shared with the child (a copy-on-write fault in the parent for nothing).
+    @exclusivity(unchecked) nonisolated(unsafe) private static var observer: ForkObserver?
 
     /// Installs `observer` for every later fork of this process and of its descendants.
     /// Call it once, before the first fork, from one thread (it is a plain store, not synchronised).
@@ -44,6 +46,14 @@ extension ProcessTable {
     ///   runtime's threads to park (microseconds when they are idle or looping, at most
     ///   `ForkGate.patience`); plus the observer's work.
     static func fork(installExitHandler: Bool, singleThreaded: Bool = false) throws(SystemError) -> pid_t {
+        try forkRecordingStart(installExitHandler: installExitHandler, singleThreaded: singleThreaded).pid
+    }
+
+    /// `fork(installExitHandler:singleThreaded:)`, and in the parent the child's start record when it
+    /// has a start word (a `ChildProcess` child, which keeps the record itself).
+    static func forkRecordingStart(
+        installExitHandler: Bool, singleThreaded: Bool = false
+    ) throws(SystemError) -> (pid: pid_t, start: StartWords.Record?) {
         Tracing.startIfAsked()  // before the fork: the child inherits the trace, never reads MP_TRACE
         let table = shared
         table.prepareToFork(installExitHandler: installExitHandler)
@@ -63,12 +73,11 @@ extension ProcessTable {
             // One thread now; the gate is fresh (the C shim's atfork handler).
             ForkWarning.printed.store(false, ordering: .relaxed)
             StartWords.own = word
-            return 0
+            return (0, nil)
         }
         ForkGate.reopen(after: passage)
-        if let word { table.starts.forked(word, otherThreads: otherThreads) }
         ForkWarning.forked(otherThreads: otherThreads)
         observer?.didFork(pid)
-        return pid
+        return (pid, word.map { StartWords.Record(word: $0, otherThreads: otherThreads) })
     }
 }

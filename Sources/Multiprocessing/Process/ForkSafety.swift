@@ -29,7 +29,7 @@ enum ForkWarning {
     static func otherThreads(after passage: ForkGate.Passage, singleThreaded: Bool) -> Int {
         if singleThreaded || mp_never_threaded() != 0 { return 0 }
         switch passage {
-        case .held: return 0
+        case .held, .alone: return 0
         case .closed: return max(0, (Sys.threadCount() ?? 1) - 1 - ForkGate.runtimeThreads)
         case .timedOut: return max(0, (Sys.threadCount() ?? 1) - 1)
         }
@@ -64,13 +64,10 @@ final class StartWords: @unchecked Sendable {
     }
 
     /// In a child started by `ChildProcess.start`, its own word (set in the child right after the fork).
-    nonisolated(unsafe) static var own: Word?
+    @exclusivity(unchecked) nonisolated(unsafe) static var own: Word?
 
     private let mutex = LocalMutex()
     private var free: [Word] = []
-    /// A forked child's record until `ChildProcess.start` registers the child, by forking thread.
-    private var pending: [pid_t: Record] = [:]
-    private var records: [ObjectIdentifier: Record] = [:]
 
     /// A cleared word for a child about to be forked, nil if no memory could be mapped (the child
     /// then goes untracked). Cost: a lock; an mmap of one page every `Sys.pageSize / 4` children.
@@ -89,32 +86,10 @@ final class StartWords: @unchecked Sendable {
         return word
     }
 
-    /// The fork failed: the word goes back.
+    /// The word goes back: the fork failed, or the child has been reaped. (A child's record lives in
+    /// its `ChildProcess`, written with its state after the fork: no map of records to update.)
     func release(_ word: Word) {
         mutex.withLock { free.append(word) }
-    }
-
-    /// In the parent, after the fork: the record waits for `register`, on this thread.
-    func forked(_ word: Word, otherThreads: Int) {
-        mutex.withLock { pending[Sys.threadID] = Record(word: word, otherThreads: otherThreads) }
-    }
-
-    /// `ChildProcess.start` registers the child it has just forked, on the forking thread.
-    func register(_ child: ChildProcess) {
-        mutex.withLock {
-            if let record = pending.removeValue(forKey: Sys.threadID) { records[ObjectIdentifier(child)] = record }
-        }
-    }
-
-    /// The child has been reaped: its word goes back.
-    func unregister(_ child: ChildProcess) {
-        mutex.withLock {
-            if let record = records.removeValue(forKey: ObjectIdentifier(child)) { free.append(record.word) }
-        }
-    }
-
-    func record(for child: ChildProcess) -> Record? {
-        mutex.withLock { records[ObjectIdentifier(child)] }
     }
 
     /// In a child, right before `run()`: sets its word.
@@ -157,7 +132,7 @@ extension ChildProcess {
     /// - Cost: a lock, a lookup and a load of a word the child shares with its parent.
     public var hasStartedRunning: Bool? {
         if self === ProcessTable.shared.current { return true }
-        guard let record = ProcessTable.shared.starts.record(for: self) else { return nil }
+        guard let record = startRecord else { return nil }
         return record.word.pointee.load(ordering: .acquiring) != 0
     }
 
@@ -179,7 +154,7 @@ extension ChildProcess {
         if self === ProcessTable.shared.current { return "\(named) is the calling process" }
         if let status = exitStatus { return "\(named) \(status)" }
         guard isAlive else { return "\(named) has ended" }  // reaped by someone else: no status
-        guard let record = ProcessTable.shared.starts.record(for: self) else { return "\(named) is running" }
+        guard let record = startRecord else { return "\(named) is running" }
         let besideThreads = record.otherThreads == 1 ? "1 other thread" : "\(record.otherThreads) other threads"
         if record.word.pointee.load(ordering: .acquiring) != 0 {
             if record.otherThreads == 0 { return "\(named) is running its target" }

@@ -6,7 +6,9 @@ import Synchronization
 
 package final class ProcessTable: @unchecked Sendable {
     /// This process's table. Replaced only in a freshly forked child, which has one thread.
-    nonisolated(unsafe) static var shared = ProcessTable(pid: getpid(), identity: [])
+    /// Unchecked: read on every start and join, and a checked access writes the thread's access set,
+    /// a page each fork shares with the child (a copy-on-write fault per start in each process).
+    @exclusivity(unchecked) nonisolated(unsafe) static var shared = ProcessTable(pid: getpid(), identity: [])
 
     /// Set once atexit has our handler. Memory is copied by fork, and so is the atexit list.
     private static let exitHookInstalled = Atomic<Bool>(false)
@@ -20,8 +22,18 @@ package final class ProcessTable: @unchecked Sendable {
     private var lastChildNumber = 0
     /// Children started by this process and not yet reaped.
     private var children: [ChildProcess] = []
-    /// Their start words (see `StartWords`).
-    let starts = StartWords()
+    /// Under `mutex`: made at this process's first start, not in every child (most start none).
+    private var startWords: StartWords?
+
+    /// The pages of the children's start words (see `StartWords`); each child keeps its own record.
+    var starts: StartWords {
+        mutex.withLock {
+            if let startWords { return startWords }
+            let made = StartWords()
+            startWords = made
+            return made
+        }
+    }
     private var exitHandlingDone = false
     /// Registered by `atProcessExit` in this process (ExitHandlers.swift); a child starts with none.
     private var exitHandlers: [@Sendable () throws -> Void] = []
@@ -70,12 +82,10 @@ package final class ProcessTable: @unchecked Sendable {
     /// Called by `ChildProcess.start` on the thread that forked the child, right after the fork.
     func register(_ child: ChildProcess) {
         mutex.withLock { children.append(child) }
-        starts.register(child)
     }
 
     func unregister(_ child: ChildProcess) {
         mutex.withLock { children.removeAll { $0 === child } }
-        starts.unregister(child)
     }
 
     func addExitHandler(_ handler: @escaping @Sendable () throws -> Void) {

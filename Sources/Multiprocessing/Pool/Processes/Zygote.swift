@@ -31,7 +31,7 @@ struct ZygoteLaunch {
 
 /// The zygote's whole life. Never returns.
 func runZygote(_ launch: ZygoteLaunch) -> Never {
-    let me = getpid()
+    let me = Sys.processID  // refreshed by the fork's child handler: no getpid
     ProcessTable.shared.becomeChild(
         pid: me, current: ChildProcess(poolProcessNamed: "PoolZygote", pid: me), identity: [])
     Sys.setParentDeathSignal(SIGKILL)
