@@ -287,6 +287,36 @@ void mp_trace_append_at(void *region, int64_t time, uint16_t kind, uint64_t obje
     fill(&records(header)[block_next++], time, block_pid, block_tid, kind, object, argument);
 }
 
+mp_trace_record *mp_trace_begin_hold(void *region, uint16_t kind, uint64_t object) {
+    trace_header *header = region;
+    int64_t time = stamp(header);
+    if (!claim(header)) return NULL;
+    mp_trace_record *record = &records(header)[block_next++];
+    fill(record, time, block_pid, block_tid, kind, object, 0);
+    return record;
+}
+
+#define MP_TRACE_HELD_MAX (((int64_t)1 << 48) - 1)
+
+void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_kind, uint16_t held_kind,
+                       uint64_t object, uint64_t holder) {
+    trace_header *header = region;
+    int64_t end = stamp(header);
+    // A record of an older region (a trace stopped since), or an older hold left as `acquired` by a
+    // release that did not trace: not this hold's.
+    mp_trace_record *first = records(header);
+    if (record < first || record >= first + header->capacity) return;
+    if (__atomic_load_n(&record->kind, __ATOMIC_RELAXED) != acquired_kind || record->object != object ||
+        record->pid != (int32_t)(uint32_t)holder || record->tid != (int32_t)(uint32_t)(holder >> 32))
+        return;
+    int64_t held = end - record->nanoseconds;
+    if (held < 0) held = 0;
+    if (held > MP_TRACE_HELD_MAX) held = MP_TRACE_HELD_MAX;
+    record->argument = (int32_t)(uint32_t)held;
+    record->spare = (uint16_t)(held >> 32);
+    __atomic_store_n(&record->kind, held_kind, __ATOMIC_RELEASE);
+}
+
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument) {
     trace_header *header = region;
     int64_t time = stamp(header);
@@ -340,6 +370,12 @@ static int read_slot(const void *region, const mp_trace_record *record, mp_trace
         double scale = header->stop > header->start && span > 0 ? (double)(header->stop - header->start) / span : 1;
         double ticks = (double)(int64_t)((uint64_t)record->nanoseconds - header->tsc_start);
         out->nanoseconds = header->start + (int64_t)(ticks * scale);
+        if ((kind & 0xFF) == MP_TRACE_ACTION_HELD) {
+            int64_t held = (int64_t)((double)mp_trace_held_duration(out) * scale);
+            if (held > MP_TRACE_HELD_MAX) held = MP_TRACE_HELD_MAX;
+            out->argument = (int32_t)(uint32_t)held;
+            out->spare = (uint16_t)(held >> 32);
+        }
     }
     return 1;
 }

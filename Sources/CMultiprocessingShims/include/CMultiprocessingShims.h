@@ -178,8 +178,15 @@ typedef struct {
     uint64_t object;
     int32_t argument;
     uint16_t kind;
-    uint16_t spare;
+    uint16_t spare;  // a `held` record: the hold's high 16 bits (argument: its low 32)
 } mp_trace_record;
+
+// The action of a lock's whole hold in one record (TraceAction.held): its time is the acquire, and
+// argument and spare hold its duration (48 bits: ticks as stored, nanoseconds as read).
+#define MP_TRACE_ACTION_HELD 20
+static inline int64_t mp_trace_held_duration(const mp_trace_record *record) {
+    return (int64_t)((uint64_t)(uint32_t)record->argument | (uint64_t)record->spare << 32);
+}
 
 // A fresh zero-filled shared region for `capacity` records, 4096 more for process starts and ends,
 // and `names` process names (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, its first 256 MiB faulted
@@ -202,6 +209,15 @@ void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argum
 // grow by a clock read and the next holder's time is after it.
 int64_t mp_trace_stamp(const void *region);
 void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
+// A lock's hold as one record. At the acquire (while holding: holders' times keep their order),
+// mp_trace_begin_hold appends an `acquired` record (kind) for the calling thread and returns it
+// (NULL when the region is full); a holder killed before it releases leaves it so. At the release,
+// by any process of the trace, mp_trace_end_hold stamps the end (after the release: the hold does
+// not grow by it) and turns that record into `held_kind` with the duration, if it is still the
+// `acquired_kind` record of `object` by `holder` (tid << 32 | pid) in this region; else nothing.
+mp_trace_record *mp_trace_begin_hold(void *region, uint16_t kind, uint64_t object);
+void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_kind, uint16_t held_kind,
+                       uint64_t object, uint64_t holder);
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.

@@ -1,6 +1,7 @@
 // The engine of Lock and RLock: a 32-bit word in shared memory holding the holder's thread id, a
 // futex to sleep on, and death recovery. Uncontended acquire/release are one atomic instruction each.
 
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 
@@ -25,6 +26,9 @@ struct LockCore: @unchecked Sendable {
         let recovery: SharedField<Atomic<UInt64>>
         /// The RLock's recursion depth (written by the owner only).
         let depth: SharedField<Atomic<UInt32>>
+        /// With a trace on: the address of the holder's `acquired` record, that the release turns into
+        /// one `held` record (written by whoever holds or releases, so never by two at once).
+        let heldRecord: SharedField<Atomic<UInt>>
     }
 
     /// Looks at the word this many times before sleeping: a short critical section in another
@@ -42,6 +46,7 @@ struct LockCore: @unchecked Sendable {
     private let holder: UnsafeMutablePointer<Atomic<UInt64>>
     private let recoveryRecord: UnsafeMutablePointer<Atomic<UInt64>>
     let depth: UnsafeMutablePointer<Atomic<UInt32>>
+    private let heldRecord: UnsafeMutablePointer<Atomic<UInt>>
     /// What a trace calls this lock (Lock or RLock).
     private let traced: TraceObject
 
@@ -51,7 +56,7 @@ struct LockCore: @unchecked Sendable {
         return Fields(
             owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
             holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
-            depth: layout.reserve(Atomic<UInt32>.self))
+            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: layout.reserve(Atomic<UInt>.self))
     }
 
     /// Initializes the words (unlocked): once, by the creator, before other processes use them.
@@ -63,11 +68,13 @@ struct LockCore: @unchecked Sendable {
         holder = memory.pointer(to: fields.holder)
         recoveryRecord = memory.pointer(to: fields.recovery)
         depth = memory.pointer(to: fields.depth)
+        heldRecord = memory.pointer(to: fields.heldRecord)
         owner.initialize(to: Atomic(0))
         sleepers.initialize(to: Atomic(0))
         holder.initialize(to: Atomic(0))
         recoveryRecord.initialize(to: Atomic(0))
         depth.initialize(to: Atomic(0))
+        heldRecord.initialize(to: Atomic(0))
     }
 
     private var ownerWord: UnsafeMutablePointer<UInt32> {
@@ -100,19 +107,41 @@ struct LockCore: @unchecked Sendable {
     func acquire(until deadline: Deadline) -> Bool {
         let me = Self.me
         if take(me) {
-            Trace.record(traced, .acquired, owner)
+            if let region = mp_trace_active() { beginHold(region) }
             return true
         }
         return acquireContendedTraced(me, until: deadline)
     }
 
-    /// A trace sees the wait (not a failed look, with a passed deadline) and its end.
+    /// A trace's one record of the hold that starts now: stamped while holding, so that holders'
+    /// times keep their order; the release completes it (``release()``).
+    @inline(never)
+    private func beginHold(_ region: UnsafeMutableRawPointer) {
+        let record = mp_trace_begin_hold(region, Trace.kind(traced, .acquired), traceID)
+        heldRecord.pointee.store(UInt(bitPattern: record), ordering: .relaxed)
+    }
+
+    private var traceID: UInt64 { UInt64(UInt(bitPattern: owner)) }
+
+    /// A trace sees a wait that slept (or timed out) from its start, and then the hold. A wait that
+    /// ended within the spin (microseconds, finer than a timeline shows) writes no record of its own.
     @inline(never)
     private func acquireContendedTraced(_ me: UInt32, until deadline: Deadline) -> Bool {
-        let waits = Trace.isOn && !deadline.hasPassed
-        if waits { Trace.record(traced, .waiting, owner) }
-        let acquired = acquireContended(me, until: deadline)
-        if acquired || waits { Trace.record(traced, acquired ? .acquired : .timedOut, owner) }
+        guard let region = mp_trace_active(), !deadline.hasPassed else {
+            var slept = false
+            guard acquireContended(me, until: deadline, slept: &slept) else { return false }
+            if let region = mp_trace_active() { beginHold(region) }
+            return true
+        }
+        let start = mp_trace_stamp(region)
+        var slept = false
+        let acquired = acquireContended(me, until: deadline, slept: &slept)
+        if slept || !acquired { mp_trace_append_at(region, start, Trace.kind(traced, .waiting), traceID, 0) }
+        if acquired {
+            beginHold(region)
+        } else {
+            Trace.record(traced, .timedOut, owner)
+        }
         return acquired
     }
 
@@ -130,8 +159,9 @@ struct LockCore: @unchecked Sendable {
         holder.pointee.store(UInt64(me) << 32 | UInt64(UInt32(bitPattern: Sys.processID)), ordering: .relaxed)
     }
 
+    /// `slept`: set when the spin did not get the lock (the wait went on to the futex).
     @inline(never)
-    private func acquireContended(_ me: UInt32, until deadline: Deadline) -> Bool {
+    private func acquireContended(_ me: UInt32, until deadline: Deadline, slept: inout Bool) -> Bool {
         if deadline.hasPassed {
             // Only one look, but a dead holder's lock is still taken over.
             while true {
@@ -149,6 +179,7 @@ struct LockCore: @unchecked Sendable {
         {
             return true
         }
+        slept = true
         sleepers.pointee.add(1, ordering: .sequentiallyConsistent)
         defer { sleepers.pointee.subtract(1, ordering: .sequentiallyConsistent) }
         var nextLivenessCheck = Deadline.now.adding(Self.livenessSlice)
@@ -192,10 +223,17 @@ struct LockCore: @unchecked Sendable {
         if recoveryRecord.pointee.load(ordering: .relaxed) != 0 {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
-        let stamp = Trace.stamp()  // while held: the clock read does not delay the next holder
+        // With a trace: read while held (the next holder overwrites them), and the record is
+        // completed after the release, so that its clock read does not lengthen the hold.
+        let region = mp_trace_active()
+        let record = region == nil ? 0 : heldRecord.pointee.load(ordering: .relaxed)
+        let identity = region == nil ? 0 : holder.pointee.load(ordering: .relaxed)
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
         // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
-        if previous != 0 { Trace.record(traced, .released, owner, at: stamp) }
+        if let region, previous != 0, let record = UnsafeMutablePointer<mp_trace_record>(bitPattern: record) {
+            mp_trace_end_hold(
+                region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID, identity)
+        }
         if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(ownerWord, count: 1)
         }

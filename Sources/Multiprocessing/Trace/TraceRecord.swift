@@ -81,6 +81,10 @@ package enum TraceAction: UInt8, Sendable {
     case taskStarted
     case taskFinished
     case taskFailed
+    /// Lock, RLock: a whole hold in one record, on the holder's lane (time: the acquire; the duration
+    /// in the record). Written as `acquired`, turned into `held` by the release, so a holder killed
+    /// while holding still shows its acquire. Its raw value is the C side's `MP_TRACE_ACTION_HELD`.
+    case held
 }
 
 /// The instrumented code's entry point: a record when a trace is on, one branch when it is off.
