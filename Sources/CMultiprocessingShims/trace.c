@@ -317,6 +317,12 @@ void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_
     __atomic_store_n(&record->kind, held_kind, __ATOMIC_RELEASE);
 }
 
+void mp_trace_prepare(void *region) {
+    // Claiming the next block now (and mapping its window in): not inside the next hold.
+    if (__builtin_expect(block_region == region && block_next < block_end, 1)) return;
+    (void)claim(region);
+}
+
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument) {
     trace_header *header = region;
     int64_t time = stamp(header);

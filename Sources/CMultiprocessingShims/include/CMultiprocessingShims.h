@@ -218,6 +218,9 @@ void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t obj
 mp_trace_record *mp_trace_begin_hold(void *region, uint16_t kind, uint64_t object);
 void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_kind, uint16_t held_kind,
                        uint64_t object, uint64_t holder);
+// Makes sure the calling thread's next record has its slot (claimed, its page mapped), so that a
+// lock's next acquire does not claim inside its hold: a release calls it after releasing.
+void mp_trace_prepare(void *region);
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.
