@@ -13,6 +13,7 @@
 #include "CMultiprocessingShims.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +64,18 @@ typedef struct {
     char name[MP_TRACE_NAME_BYTES];
 } trace_name;
 
-#define HEADER_BYTES 320
+#define HEADER_BYTES MP_TRACE_HEADER_BYTES
+_Static_assert(offsetof(trace_header, capacity) == 8, "mp_trace_slot_capacity reads the second word");
 _Static_assert(sizeof(trace_header) <= HEADER_BYTES, "the header fits before the records");
 _Static_assert(sizeof(mp_trace_record) == 32, "two records per cache line");
 
 void *mp_trace_region = NULL;
+int mp_trace_active_tsc = 0;
 
-void mp_trace_set_active(void *region) { mp_trace_region = region; }
+void mp_trace_set_active(void *region) {
+    mp_trace_active_tsc = region ? ((trace_header *)region)->use_tsc : 0;
+    mp_trace_region = region;
+}
 
 int64_t mp_trace_now(void) {
     struct timespec now;
@@ -157,11 +163,16 @@ static trace_name *name_table(const void *region) {
 // it never fills its parent's block. The slots a thread leaves unfilled (it ended, it was killed,
 // the trace stopped) keep kind 0 and are skipped.
 #define MP_TRACE_BLOCK 64
-static __thread void *block_region;
-static __thread pid_t block_pid;
-static __thread pid_t block_tid;
-static __thread uint64_t block_next;
-static __thread uint64_t block_end;
+__thread void *mp_trace_block_region;
+__thread pid_t mp_trace_block_pid;
+__thread pid_t mp_trace_block_tid;
+__thread uint64_t mp_trace_block_next;
+__thread uint64_t mp_trace_block_end;
+#define block_region mp_trace_block_region
+#define block_pid mp_trace_block_pid
+#define block_tid mp_trace_block_tid
+#define block_next mp_trace_block_next
+#define block_end mp_trace_block_end
 
 // Slots below this one have their pages mapped in this process: the start faulted the pages in for
 // the process that made the region, but a fork does not copy a shared mapping's page tables, so
@@ -287,41 +298,7 @@ void mp_trace_append_at(void *region, int64_t time, uint16_t kind, uint64_t obje
     fill(&records(header)[block_next++], time, block_pid, block_tid, kind, object, argument);
 }
 
-mp_trace_record *mp_trace_begin_hold(void *region, uint16_t kind, uint64_t object) {
-    trace_header *header = region;
-    int64_t time = stamp(header);
-    if (!claim(header)) return NULL;
-    mp_trace_record *record = &records(header)[block_next++];
-    fill(record, time, block_pid, block_tid, kind, object, 0);
-    return record;
-}
-
-#define MP_TRACE_HELD_MAX (((int64_t)1 << 48) - 1)
-
-void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_kind, uint16_t held_kind,
-                       uint64_t object, uint64_t holder) {
-    trace_header *header = region;
-    int64_t end = stamp(header);
-    // A record of an older region (a trace stopped since), or an older hold left as `acquired` by a
-    // release that did not trace: not this hold's.
-    mp_trace_record *first = records(header);
-    if (record < first || record >= first + header->capacity) return;
-    if (__atomic_load_n(&record->kind, __ATOMIC_RELAXED) != acquired_kind || record->object != object ||
-        record->pid != (int32_t)(uint32_t)holder || record->tid != (int32_t)(uint32_t)(holder >> 32))
-        return;
-    int64_t held = end - record->nanoseconds;
-    if (held < 0) held = 0;
-    if (held > MP_TRACE_HELD_MAX) held = MP_TRACE_HELD_MAX;
-    record->argument = (int32_t)(uint32_t)held;
-    record->spare = (uint16_t)(held >> 32);
-    __atomic_store_n(&record->kind, held_kind, __ATOMIC_RELEASE);
-}
-
-void mp_trace_prepare(void *region) {
-    // Claiming the next block now (and mapping its window in): not inside the next hold.
-    if (__builtin_expect(block_region == region && block_next < block_end, 1)) return;
-    (void)claim(region);
-}
+int mp_trace_claim(void *region) { return claim(region); }
 
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument) {
     trace_header *header = region;

@@ -234,7 +234,6 @@ struct LockCore: @unchecked Sendable {
             mp_trace_end_hold(
                 region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID, identity)
         }
-        if let region { mp_trace_prepare(region) }
         if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             Sys.futexWake(ownerWord, count: 1)
         }
