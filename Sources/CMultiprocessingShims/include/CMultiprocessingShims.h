@@ -209,8 +209,7 @@ void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argum
 // grow by a clock read and the next holder's time is after it.
 int64_t mp_trace_stamp(const void *region);
 void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
-// A lock's hold as one record. At the acquire (while holding: holders' times keep their order),
-// mp_trace_begin_hold appends an `acquired` record (kind) for the calling thread and returns it
+// A lock's hold as one record. At the acquire, mp_trace_begin_hold appends an `acquired` record (kind) for the calling thread and returns it
 // (NULL when the region is full); a holder killed before it releases leaves it so. At the release,
 // by any process of the trace, mp_trace_end_hold stamps the end (after the release: the hold does
 // not grow by it) and turns that record into `held_kind` with the duration, if it is still the
@@ -245,8 +244,8 @@ static inline mp_trace_record *mp_trace_slot(void *region, uint64_t index) {
 // The region's capacity in common slots (the header's second word).
 static inline uint64_t mp_trace_slot_capacity(const void *region) { return ((const uint64_t *)region)[1]; }
 
-static inline mp_trace_record *mp_trace_begin_hold(void *region, uint16_t kind, uint64_t object) {
-    int64_t time = mp_trace_stamp_active();
+// `time`: the hold's start as mp_trace_stamp_active() gave it.
+static inline mp_trace_record *mp_trace_begin_hold(void *region, int64_t time, uint16_t kind, uint64_t object) {
     if (__builtin_expect(mp_trace_block_region != region || mp_trace_block_next >= mp_trace_block_end, 0) &&
         !mp_trace_claim(region))
         return (mp_trace_record *)0;

@@ -29,6 +29,8 @@ struct LockCore: @unchecked Sendable {
         /// With a trace on: the address of the holder's `acquired` record, that the release turns into
         /// one `held` record (written by whoever holds or releases, so never by two at once).
         let heldRecord: SharedField<Atomic<UInt>>
+        /// With a trace on: the latest hold's start (as the trace stamps it), written while holding.
+        let lastStart: SharedField<Atomic<Int64>>
     }
 
     /// Looks at the word this many times before sleeping: a short critical section in another
@@ -47,6 +49,7 @@ struct LockCore: @unchecked Sendable {
     private let recoveryRecord: UnsafeMutablePointer<Atomic<UInt64>>
     let depth: UnsafeMutablePointer<Atomic<UInt32>>
     private let heldRecord: UnsafeMutablePointer<Atomic<UInt>>
+    private let lastStart: UnsafeMutablePointer<Atomic<Int64>>
     /// What a trace calls this lock (Lock or RLock).
     private let traced: TraceObject
 
@@ -56,7 +59,8 @@ struct LockCore: @unchecked Sendable {
         return Fields(
             owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
             holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
-            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: layout.reserve(Atomic<UInt>.self))
+            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: layout.reserve(Atomic<UInt>.self),
+            lastStart: layout.reserve(Atomic<Int64>.self))
     }
 
     /// Initializes the words (unlocked): once, by the creator, before other processes use them.
@@ -69,12 +73,14 @@ struct LockCore: @unchecked Sendable {
         recoveryRecord = memory.pointer(to: fields.recovery)
         depth = memory.pointer(to: fields.depth)
         heldRecord = memory.pointer(to: fields.heldRecord)
+        lastStart = memory.pointer(to: fields.lastStart)
         owner.initialize(to: Atomic(0))
         sleepers.initialize(to: Atomic(0))
         holder.initialize(to: Atomic(0))
         recoveryRecord.initialize(to: Atomic(0))
         depth.initialize(to: Atomic(0))
         heldRecord.initialize(to: Atomic(0))
+        lastStart.initialize(to: Atomic(0))
     }
 
     private var ownerWord: UnsafeMutablePointer<UInt32> {
@@ -106,19 +112,37 @@ struct LockCore: @unchecked Sendable {
     @inline(__always)
     func acquire(until deadline: Deadline) -> Bool {
         let me = Self.me
-        if take(me) {
-            if let region = mp_trace_active() { beginHold(region) }
-            return true
-        }
+        if let region = mp_trace_active() { return acquireTraced(region, me, until: deadline) }
+        if take(me) { return true }
         return acquireContendedTraced(me, until: deadline)
     }
 
-    /// A trace's one record of the hold that starts now: stamped while holding, so that holders'
-    /// times keep their order; the release completes it (``release()``).
+    /// With a trace on, the uncontended acquire stamps its hold's start just before its
+    /// compare-and-swap: the clock read (tens of ns, as long as the rest of a lock round) does not
+    /// lengthen the hold, during which the other processes wait.
+    @inline(never)
+    private func acquireTraced(_ region: UnsafeMutableRawPointer, _ me: UInt32, until deadline: Deadline) -> Bool {
+        let stamp = mp_trace_stamp_active()
+        guard take(me) else { return acquireContendedTraced(me, until: deadline) }
+        beginHold(region, stampedBefore: stamp)
+        return true
+    }
+
+    /// A trace's one record of the hold that starts now; the release completes it (``release()``).
+    /// Holds of one lock keep their order in the trace: a stamp taken before acquiring is used only
+    /// if no hold that began after it came first (else the hold is stamped again, holding).
+    @inline(__always)
+    private func beginHold(_ region: UnsafeMutableRawPointer, stampedBefore stamp: Int64) {
+        let start = stamp >= lastStart.pointee.load(ordering: .relaxed) ? stamp : mp_trace_stamp_active()
+        lastStart.pointee.store(start, ordering: .relaxed)
+        let record = mp_trace_begin_hold(region, start, Trace.kind(traced, .acquired), traceID)
+        heldRecord.pointee.store(UInt(bitPattern: record), ordering: .relaxed)
+    }
+
+    /// The same, stamped now (holding).
     @inline(never)
     private func beginHold(_ region: UnsafeMutableRawPointer) {
-        let record = mp_trace_begin_hold(region, Trace.kind(traced, .acquired), traceID)
-        heldRecord.pointee.store(UInt(bitPattern: record), ordering: .relaxed)
+        beginHold(region, stampedBefore: mp_trace_stamp_active())
     }
 
     private var traceID: UInt64 { UInt64(UInt(bitPattern: owner)) }
