@@ -114,18 +114,36 @@ struct LockCore: @unchecked Sendable {
         let me = Self.me
         if let region = mp_trace_active() { return acquireTraced(region, me, until: deadline) }
         if take(me) { return true }
-        return acquireContendedTraced(me, until: deadline)
+        var stamp: Int64 = 0
+        var slept = false
+        return acquireContended(me, until: deadline, stamping: nil, &stamp, slept: &slept)
     }
 
-    /// With a trace on, the uncontended acquire stamps its hold's start just before its
-    /// compare-and-swap: the clock read (tens of ns, as long as the rest of a lock round) does not
-    /// lengthen the hold, during which the other processes wait.
+    /// With a trace on, every compare-and-swap that may take the lock is stamped just before: a hold
+    /// is stamped outside itself, so the clock read (tens of ns, as long as the rest of a lock round)
+    /// does not lengthen the hold that other processes wait for. A wait that went to sleep (or timed
+    /// out) is recorded from the first look; one that ended within the spin (microseconds, finer
+    /// than a timeline shows) writes no record of its own.
     @inline(never)
     private func acquireTraced(_ region: UnsafeMutableRawPointer, _ me: UInt32, until deadline: Deadline) -> Bool {
-        let stamp = mp_trace_stamp_active()
-        guard take(me) else { return acquireContendedTraced(me, until: deadline) }
-        beginHold(region, stampedBefore: stamp)
-        return true
+        var stamp = mp_trace_stamp_active()
+        if take(me) {
+            beginHold(region, stampedBefore: stamp)
+            return true
+        }
+        let waitStart = stamp
+        let waits = !deadline.hasPassed
+        var slept = false
+        let acquired = acquireContended(me, until: deadline, stamping: region, &stamp, slept: &slept)
+        if waits && (slept || !acquired) {
+            mp_trace_append_at(region, waitStart, Trace.kind(traced, .waiting), traceID, 0)
+        }
+        if acquired {
+            beginHold(region, stampedBefore: stamp)
+        } else if waits {
+            Trace.record(traced, .timedOut, owner)
+        }
+        return acquired
     }
 
     /// A trace's one record of the hold that starts now; the release completes it (``release()``).
@@ -139,34 +157,13 @@ struct LockCore: @unchecked Sendable {
         heldRecord.pointee.store(UInt(bitPattern: record), ordering: .relaxed)
     }
 
-    /// The same, stamped now (holding).
-    @inline(never)
-    private func beginHold(_ region: UnsafeMutableRawPointer) {
-        beginHold(region, stampedBefore: mp_trace_stamp_active())
-    }
-
     private var traceID: UInt64 { UInt64(UInt(bitPattern: owner)) }
 
-    /// A trace sees a wait that slept (or timed out) from its start, and then the hold. A wait that
-    /// ended within the spin (microseconds, finer than a timeline shows) writes no record of its own.
-    @inline(never)
-    private func acquireContendedTraced(_ me: UInt32, until deadline: Deadline) -> Bool {
-        guard let region = mp_trace_active(), !deadline.hasPassed else {
-            var slept = false
-            guard acquireContended(me, until: deadline, slept: &slept) else { return false }
-            if let region = mp_trace_active() { beginHold(region) }
-            return true
-        }
-        let start = mp_trace_stamp(region)
-        var slept = false
-        let acquired = acquireContended(me, until: deadline, slept: &slept)
-        if slept || !acquired { mp_trace_append_at(region, start, Trace.kind(traced, .waiting), traceID, 0) }
-        if acquired {
-            beginHold(region)
-        } else {
-            Trace.record(traced, .timedOut, owner)
-        }
-        return acquired
+    /// `take`, stamped just before when a trace is on.
+    @inline(__always)
+    private func take(_ me: UInt32, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64) -> Bool {
+        if region != nil { stamp = mp_trace_stamp_active() }
+        return take(me)
     }
 
     @inline(__always)
@@ -183,23 +180,27 @@ struct LockCore: @unchecked Sendable {
         holder.pointee.store(UInt64(me) << 32 | UInt64(UInt32(bitPattern: Sys.processID)), ordering: .relaxed)
     }
 
-    /// `slept`: set when the spin did not get the lock (the wait went on to the futex).
+    /// `slept`: set when the spin did not get the lock (the wait went on to the futex). With a trace
+    /// (`region`), `stamp` is the time just before the compare-and-swap that took the lock.
     @inline(never)
-    private func acquireContended(_ me: UInt32, until deadline: Deadline, slept: inout Bool) -> Bool {
+    private func acquireContended(
+        _ me: UInt32, until deadline: Deadline, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64,
+        slept: inout Bool
+    ) -> Bool {
         if deadline.hasPassed {
             // Only one look, but a dead holder's lock is still taken over.
             while true {
                 let current = owner.pointee.load(ordering: .relaxed)
                 if current == 0 {
-                    if take(me) { return true }
+                    if take(me, stamping: region, &stamp) { return true }
                     continue
                 }
-                return takeOverIfDead(current, me)
+                return takeOverIfDead(current, me, stamping: region, &stamp)
             }
         }
         if SpinBackoff.spin(
             looks: Self.spinLimit, .pauseFirst,
-            until: { owner.pointee.load(ordering: .relaxed) == 0 && take(me) })
+            until: { owner.pointee.load(ordering: .relaxed) == 0 && take(me, stamping: region, &stamp) })
         {
             return true
         }
@@ -210,13 +211,13 @@ struct LockCore: @unchecked Sendable {
         while true {
             let current = owner.pointee.load(ordering: .sequentiallyConsistent)
             if current == 0 {
-                if take(me) { return true }
+                if take(me, stamping: region, &stamp) { return true }
                 continue
             }
             let now = Deadline.now
             let expired = now >= deadline
             if expired || now >= nextLivenessCheck {
-                if takeOverIfDead(current, me) { return true }
+                if takeOverIfDead(current, me, stamping: region, &stamp) { return true }
                 if expired { return false }
                 nextLivenessCheck = now.adding(Self.livenessSlice)
             }
@@ -229,7 +230,9 @@ struct LockCore: @unchecked Sendable {
     }
 
     /// If the thread `current` that holds the lock no longer exists, takes the lock over and records it.
-    private func takeOverIfDead(_ current: UInt32, _ me: UInt32) -> Bool {
+    private func takeOverIfDead(
+        _ current: UInt32, _ me: UInt32, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64
+    ) -> Bool {
         guard current != me, Sys.threadIsGone(pid_t(bitPattern: current)) else { return false }
         let deadPid = UInt32(bitPattern: pid(ofHolder: current))
         guard owner.pointee.compareExchange(expected: current, desired: me, ordering: .acquiring).exchanged else {
@@ -237,6 +240,7 @@ struct LockCore: @unchecked Sendable {
         }
         recoveryRecord.pointee.store(UInt64(me) << 32 | UInt64(deadPid), ordering: .relaxed)
         noteHolder(me)
+        if region != nil { stamp = mp_trace_stamp_active() }  // rare: stamped holding
         return true
     }
 
