@@ -200,7 +200,12 @@ struct LockCore: @unchecked Sendable {
         }
         if SpinBackoff.spin(
             looks: Self.spinLimit, .pauseFirst,
-            until: { owner.pointee.load(ordering: .relaxed) == 0 && take(me, stamping: region, &stamp) })
+            until: {
+                // Stamped before the look, not between it and the compare-and-swap: the clock read
+                // overlaps the load instead of delaying the take of a lock just freed.
+                if region != nil { stamp = mp_trace_stamp_active() }
+                return owner.pointee.load(ordering: .relaxed) == 0 && take(me)
+            })
         {
             return true
         }
