@@ -37,14 +37,16 @@ import Synchronization
 /// clock itself. The region's pages are faulted in when the trace starts (at most 256 MiB), and a
 /// forked child maps them 256 KiB at a time, so no event pays for a page fault.
 ///
-/// Measured with `make bench` on a 2-core virtual machine loaded by other work (medians of 7 runs,
-/// which vary by a factor of 2 from run to run): a counter read takes 18 to 25 ns (a clock read 35 to
-/// 60 ns). A lock round (acquire and release) costs two counter reads and one event, about 60 ns
-/// in all, none of it inside the hold: on a contended ``Lock`` whose two processes run at once
-/// (about 60 ns a round untraced) that is within the goal of 2 times slower; when the two seldom
-/// run at once (about 30 ns a round, one process running many rounds in a row) it is 3 to 4 times.
-/// A ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records three events per chunk (about 60 for
-/// 200,000 items): its traced median is within 10% of the untraced one in alternating runs.
+/// Measured with the bench on a 2-core virtual machine loaded by other work (medians of 7 runs,
+/// which vary by a factor of 2 from run to run): a counter read takes 18 to 25 ns (a clock read 35
+/// to 60 ns). A traced lock round (acquire and release) costs two counter reads and one event, about
+/// 55 ns more than untraced (one process alone: 20 ns a round untraced, 75 traced; 92 with the two
+/// events and the read inside the hold of before). On the contended ``Lock`` of two processes that
+/// seldom run at once here (about 30 ns a round: one runs many rounds in a row) that is 3 to 4 times
+/// slower; where the two contend (about 60 ns a round on a quiet machine) the added 55 ns make at
+/// most 2 times, less where the reads overlap the other process's hold, as they are outside the
+/// hold. A ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records three events per chunk (about 60
+/// for 200,000 items): its traced median is within 10% of the untraced one in alternating runs.
 ///
 /// The region takes `capacity` events (32 bytes each), and 4096 more for processes' starts and
 /// ends, so that a full region still names every process of the run. When it is full, later
