@@ -262,14 +262,14 @@ struct LockCore: @unchecked Sendable {
         let record = region == nil ? 0 : heldRecord.pointee.load(ordering: .relaxed)
         let identity = region == nil ? 0 : holder.pointee.load(ordering: .relaxed)
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
+        // Looked at at once: the line is still here (a waiter may take it during the trace's record).
+        let wakes = previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0
         // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
         if let region, previous != 0, let record = UnsafeMutablePointer<mp_trace_record>(bitPattern: record) {
             mp_trace_end_hold(
                 region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID, identity)
         }
-        if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-            Sys.futexWake(ownerWord, count: 1)
-        }
+        if wakes { Sys.futexWake(ownerWord, count: 1) }
         return previous
     }
 
