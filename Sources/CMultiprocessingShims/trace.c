@@ -13,6 +13,7 @@
 #include "CMultiprocessingShims.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +64,18 @@ typedef struct {
     char name[MP_TRACE_NAME_BYTES];
 } trace_name;
 
-#define HEADER_BYTES 320
+#define HEADER_BYTES MP_TRACE_HEADER_BYTES
+_Static_assert(offsetof(trace_header, capacity) == 8, "mp_trace_slot_capacity reads the second word");
 _Static_assert(sizeof(trace_header) <= HEADER_BYTES, "the header fits before the records");
 _Static_assert(sizeof(mp_trace_record) == 32, "two records per cache line");
 
 void *mp_trace_region = NULL;
+int mp_trace_active_tsc = 0;
 
-void mp_trace_set_active(void *region) { mp_trace_region = region; }
+void mp_trace_set_active(void *region) {
+    mp_trace_active_tsc = region ? ((trace_header *)region)->use_tsc : 0;
+    mp_trace_region = region;
+}
 
 int64_t mp_trace_now(void) {
     struct timespec now;
@@ -157,11 +163,16 @@ static trace_name *name_table(const void *region) {
 // it never fills its parent's block. The slots a thread leaves unfilled (it ended, it was killed,
 // the trace stopped) keep kind 0 and are skipped.
 #define MP_TRACE_BLOCK 64
-static __thread void *block_region;
-static __thread pid_t block_pid;
-static __thread pid_t block_tid;
-static __thread uint64_t block_next;
-static __thread uint64_t block_end;
+__thread void *mp_trace_block_region;
+__thread pid_t mp_trace_block_pid;
+__thread pid_t mp_trace_block_tid;
+__thread uint64_t mp_trace_block_next;
+__thread uint64_t mp_trace_block_end;
+#define block_region mp_trace_block_region
+#define block_pid mp_trace_block_pid
+#define block_tid mp_trace_block_tid
+#define block_next mp_trace_block_next
+#define block_end mp_trace_block_end
 
 // Slots below this one have their pages mapped in this process: the start faulted the pages in for
 // the process that made the region, but a fork does not copy a shared mapping's page tables, so
@@ -287,6 +298,8 @@ void mp_trace_append_at(void *region, int64_t time, uint16_t kind, uint64_t obje
     fill(&records(header)[block_next++], time, block_pid, block_tid, kind, object, argument);
 }
 
+int mp_trace_claim(void *region) { return claim(region); }
+
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument) {
     trace_header *header = region;
     int64_t time = stamp(header);
@@ -340,6 +353,12 @@ static int read_slot(const void *region, const mp_trace_record *record, mp_trace
         double scale = header->stop > header->start && span > 0 ? (double)(header->stop - header->start) / span : 1;
         double ticks = (double)(int64_t)((uint64_t)record->nanoseconds - header->tsc_start);
         out->nanoseconds = header->start + (int64_t)(ticks * scale);
+        if ((kind & 0xFF) == MP_TRACE_ACTION_HELD) {
+            int64_t held = (int64_t)((double)mp_trace_held_duration(out) * scale);
+            if (held > MP_TRACE_HELD_MAX) held = MP_TRACE_HELD_MAX;
+            out->argument = (int32_t)(uint32_t)held;
+            out->spare = (uint16_t)(held >> 32);
+        }
     }
     return 1;
 }

@@ -178,8 +178,15 @@ typedef struct {
     uint64_t object;
     int32_t argument;
     uint16_t kind;
-    uint16_t spare;
+    uint16_t spare;  // a `held` record: the hold's high 16 bits (argument: its low 32)
 } mp_trace_record;
+
+// The action of a lock's whole hold in one record (TraceAction.held): its time is the acquire, and
+// argument and spare hold its duration (48 bits: ticks as stored, nanoseconds as read).
+#define MP_TRACE_ACTION_HELD 20
+static inline int64_t mp_trace_held_duration(const mp_trace_record *record) {
+    return (int64_t)((uint64_t)(uint32_t)record->argument | (uint64_t)record->spare << 32);
+}
 
 // A fresh zero-filled shared region for `capacity` records, 4096 more for process starts and ends,
 // and `names` process names (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, its first 256 MiB faulted
@@ -202,6 +209,78 @@ void mp_trace_append(void *region, uint16_t kind, uint64_t object, int32_t argum
 // grow by a clock read and the next holder's time is after it.
 int64_t mp_trace_stamp(const void *region);
 void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
+// A lock's hold as one record. At the acquire, mp_trace_begin_hold appends an `acquired` record (kind) for the calling thread and returns it
+// (NULL when the region is full); a holder killed before it releases leaves it so. At the release,
+// by any process of the trace, mp_trace_end_hold stamps the end (after the release: the hold does
+// not grow by it) and turns that record into `held_kind` with the duration, if it is still the
+// `acquired_kind` record of `object` by `holder` (tid << 32 | pid) in this region; else nothing.
+// Both are inline (a lock round is some 60 ns): the calling thread's block of slots, and the
+// active region's clock, are these variables (trace.c keeps them).
+extern __thread void *mp_trace_block_region;
+extern __thread uint64_t mp_trace_block_next;
+extern __thread uint64_t mp_trace_block_end;
+extern __thread pid_t mp_trace_block_pid;
+extern __thread pid_t mp_trace_block_tid;
+// Whether the active region's records hold TSC ticks (set with it, by mp_trace_set_active).
+extern int mp_trace_active_tsc;
+// Claims a block of slots for the calling thread (its current one is used up): false when full.
+int mp_trace_claim(void *region);
+int64_t mp_trace_now(void);
+
+#define MP_TRACE_HEADER_BYTES 320
+#define MP_TRACE_HELD_MAX (((int64_t)1 << 48) - 1)
+
+static inline int64_t mp_trace_stamp_active(void) {
+#if defined(__x86_64__)
+    if (mp_trace_active_tsc) return (int64_t)__builtin_ia32_rdtsc();
+#endif
+    return mp_trace_now();
+}
+
+static inline mp_trace_record *mp_trace_slot(void *region, uint64_t index) {
+    return (mp_trace_record *)((char *)region + MP_TRACE_HEADER_BYTES) + index;
+}
+
+// The region's capacity in common slots (the header's second word).
+static inline uint64_t mp_trace_slot_capacity(const void *region) { return ((const uint64_t *)region)[1]; }
+
+// `time`: the hold's start as mp_trace_stamp_active() gave it.
+static inline mp_trace_record *mp_trace_begin_hold(void *region, int64_t time, uint16_t kind, uint64_t object) {
+    if (__builtin_expect(mp_trace_block_region != region || mp_trace_block_next >= mp_trace_block_end, 0) &&
+        !mp_trace_claim(region))
+        return (mp_trace_record *)0;
+    mp_trace_record *record = mp_trace_slot(region, mp_trace_block_next++);
+    record->nanoseconds = time;
+    record->pid = mp_trace_block_pid;
+    record->tid = mp_trace_block_tid;
+    record->object = object;
+    record->argument = 0;
+    record->spare = 0;
+    __atomic_store_n(&record->kind, kind, __ATOMIC_RELEASE);
+    return record;
+}
+
+static inline void mp_trace_end_hold(void *region, mp_trace_record *record, uint16_t acquired_kind,
+                                     uint16_t held_kind, uint64_t object, uint64_t holder) {
+    int64_t end = mp_trace_stamp_active();
+    // A record of an older region (a trace stopped since), or an older hold left as `acquired` by a
+    // release that did not trace: not this hold's.
+    mp_trace_record *first = mp_trace_slot(region, 0);
+    if (record < first || record >= first + mp_trace_slot_capacity(region)) return;
+    if (__atomic_load_n(&record->kind, __ATOMIC_RELAXED) != acquired_kind || record->object != object ||
+        record->pid != (int32_t)(uint32_t)holder || record->tid != (int32_t)(uint32_t)(holder >> 32))
+        return;
+    int64_t held = end - record->nanoseconds;
+    if (held < 0) held = 0;
+    if (held > MP_TRACE_HELD_MAX) held = MP_TRACE_HELD_MAX;
+    record->argument = (int32_t)(uint32_t)held;
+    record->spare = (uint16_t)(held >> 32);
+    __atomic_store_n(&record->kind, held_kind, __ATOMIC_RELEASE);
+    // The thread's next slot claimed now (and its page mapped), not inside its next hold.
+    if (__builtin_expect(mp_trace_block_region != region || mp_trace_block_next >= mp_trace_block_end, 0))
+        (void)mp_trace_claim(region);
+}
+
 // The same on behalf of another process's main thread (a child's exit, seen by its parent).
 void mp_trace_append_for(void *region, pid_t pid, uint16_t kind, uint64_t object, int32_t argument);
 // Records `name` (at most 59 bytes kept) as the name of process `pid`.

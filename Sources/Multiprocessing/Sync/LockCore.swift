@@ -1,6 +1,7 @@
 // The engine of Lock and RLock: a 32-bit word in shared memory holding the holder's thread id, a
 // futex to sleep on, and death recovery. Uncontended acquire/release are one atomic instruction each.
 
+import CMultiprocessingShims
 import Glibc
 import Synchronization
 
@@ -25,6 +26,11 @@ struct LockCore: @unchecked Sendable {
         let recovery: SharedField<Atomic<UInt64>>
         /// The RLock's recursion depth (written by the owner only).
         let depth: SharedField<Atomic<UInt32>>
+        /// With a trace on: the address of the holder's `acquired` record, that the release turns into
+        /// one `held` record (written by whoever holds or releases, so never by two at once).
+        let heldRecord: SharedField<Atomic<UInt>>
+        /// With a trace on: the latest hold's start (as the trace stamps it), written while holding.
+        let lastStart: SharedField<Atomic<Int64>>
     }
 
     /// Looks at the word this many times before sleeping: a short critical section in another
@@ -42,6 +48,8 @@ struct LockCore: @unchecked Sendable {
     private let holder: UnsafeMutablePointer<Atomic<UInt64>>
     private let recoveryRecord: UnsafeMutablePointer<Atomic<UInt64>>
     let depth: UnsafeMutablePointer<Atomic<UInt32>>
+    private let heldRecord: UnsafeMutablePointer<Atomic<UInt>>
+    private let lastStart: UnsafeMutablePointer<Atomic<Int64>>
     /// What a trace calls this lock (Lock or RLock).
     private let traced: TraceObject
 
@@ -51,7 +59,8 @@ struct LockCore: @unchecked Sendable {
         return Fields(
             owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
             holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
-            depth: layout.reserve(Atomic<UInt32>.self))
+            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: layout.reserve(Atomic<UInt>.self),
+            lastStart: layout.reserve(Atomic<Int64>.self))
     }
 
     /// Initializes the words (unlocked): once, by the creator, before other processes use them.
@@ -63,11 +72,15 @@ struct LockCore: @unchecked Sendable {
         holder = memory.pointer(to: fields.holder)
         recoveryRecord = memory.pointer(to: fields.recovery)
         depth = memory.pointer(to: fields.depth)
+        heldRecord = memory.pointer(to: fields.heldRecord)
+        lastStart = memory.pointer(to: fields.lastStart)
         owner.initialize(to: Atomic(0))
         sleepers.initialize(to: Atomic(0))
         holder.initialize(to: Atomic(0))
         recoveryRecord.initialize(to: Atomic(0))
         depth.initialize(to: Atomic(0))
+        heldRecord.initialize(to: Atomic(0))
+        lastStart.initialize(to: Atomic(0))
     }
 
     private var ownerWord: UnsafeMutablePointer<UInt32> {
@@ -99,21 +112,58 @@ struct LockCore: @unchecked Sendable {
     @inline(__always)
     func acquire(until deadline: Deadline) -> Bool {
         let me = Self.me
-        if take(me) {
-            Trace.record(traced, .acquired, owner)
-            return true
-        }
-        return acquireContendedTraced(me, until: deadline)
+        if let region = mp_trace_active() { return acquireTraced(region, me, until: deadline) }
+        if take(me) { return true }
+        var stamp: Int64 = 0
+        var slept = false
+        return acquireContended(me, until: deadline, stamping: nil, &stamp, slept: &slept)
     }
 
-    /// A trace sees the wait (not a failed look, with a passed deadline) and its end.
+    /// With a trace on, every compare-and-swap that may take the lock is stamped just before: a hold
+    /// is stamped outside itself, so the clock read (tens of ns, as long as the rest of a lock round)
+    /// does not lengthen the hold that other processes wait for. A wait that went to sleep (or timed
+    /// out) is recorded from the first look; one that ended within the spin (microseconds, finer
+    /// than a timeline shows) writes no record of its own.
     @inline(never)
-    private func acquireContendedTraced(_ me: UInt32, until deadline: Deadline) -> Bool {
-        let waits = Trace.isOn && !deadline.hasPassed
-        if waits { Trace.record(traced, .waiting, owner) }
-        let acquired = acquireContended(me, until: deadline)
-        if acquired || waits { Trace.record(traced, acquired ? .acquired : .timedOut, owner) }
+    private func acquireTraced(_ region: UnsafeMutableRawPointer, _ me: UInt32, until deadline: Deadline) -> Bool {
+        var stamp = mp_trace_stamp_active()
+        if take(me) {
+            beginHold(region, stampedBefore: stamp)
+            return true
+        }
+        let waitStart = stamp
+        let waits = !deadline.hasPassed
+        var slept = false
+        let acquired = acquireContended(me, until: deadline, stamping: region, &stamp, slept: &slept)
+        if waits && (slept || !acquired) {
+            mp_trace_append_at(region, waitStart, Trace.kind(traced, .waiting), traceID, 0)
+        }
+        if acquired {
+            beginHold(region, stampedBefore: stamp)
+        } else if waits {
+            Trace.record(traced, .timedOut, owner)
+        }
         return acquired
+    }
+
+    /// A trace's one record of the hold that starts now; the release completes it (``release()``).
+    /// Holds of one lock keep their order in the trace: a stamp taken before acquiring is used only
+    /// if no hold that began after it came first (else the hold is stamped again, holding).
+    @inline(__always)
+    private func beginHold(_ region: UnsafeMutableRawPointer, stampedBefore stamp: Int64) {
+        let start = stamp >= lastStart.pointee.load(ordering: .relaxed) ? stamp : mp_trace_stamp_active()
+        lastStart.pointee.store(start, ordering: .relaxed)
+        let record = mp_trace_begin_hold(region, start, Trace.kind(traced, .acquired), traceID)
+        heldRecord.pointee.store(UInt(bitPattern: record), ordering: .relaxed)
+    }
+
+    private var traceID: UInt64 { UInt64(UInt(bitPattern: owner)) }
+
+    /// `take`, stamped just before when a trace is on.
+    @inline(__always)
+    private func take(_ me: UInt32, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64) -> Bool {
+        if region != nil { stamp = mp_trace_stamp_active() }
+        return take(me)
     }
 
     @inline(__always)
@@ -130,38 +180,49 @@ struct LockCore: @unchecked Sendable {
         holder.pointee.store(UInt64(me) << 32 | UInt64(UInt32(bitPattern: Sys.processID)), ordering: .relaxed)
     }
 
+    /// `slept`: set when the spin did not get the lock (the wait went on to the futex). With a trace
+    /// (`region`), `stamp` is the time just before the compare-and-swap that took the lock.
     @inline(never)
-    private func acquireContended(_ me: UInt32, until deadline: Deadline) -> Bool {
+    private func acquireContended(
+        _ me: UInt32, until deadline: Deadline, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64,
+        slept: inout Bool
+    ) -> Bool {
         if deadline.hasPassed {
             // Only one look, but a dead holder's lock is still taken over.
             while true {
                 let current = owner.pointee.load(ordering: .relaxed)
                 if current == 0 {
-                    if take(me) { return true }
+                    if take(me, stamping: region, &stamp) { return true }
                     continue
                 }
-                return takeOverIfDead(current, me)
+                return takeOverIfDead(current, me, stamping: region, &stamp)
             }
         }
         if SpinBackoff.spin(
             looks: Self.spinLimit, .pauseFirst,
-            until: { owner.pointee.load(ordering: .relaxed) == 0 && take(me) })
+            until: {
+                // Stamped before the look, not between it and the compare-and-swap: the clock read
+                // overlaps the load instead of delaying the take of a lock just freed.
+                if region != nil { stamp = mp_trace_stamp_active() }
+                return owner.pointee.load(ordering: .relaxed) == 0 && take(me)
+            })
         {
             return true
         }
+        slept = true
         sleepers.pointee.add(1, ordering: .sequentiallyConsistent)
         defer { sleepers.pointee.subtract(1, ordering: .sequentiallyConsistent) }
         var nextLivenessCheck = Deadline.now.adding(Self.livenessSlice)
         while true {
             let current = owner.pointee.load(ordering: .sequentiallyConsistent)
             if current == 0 {
-                if take(me) { return true }
+                if take(me, stamping: region, &stamp) { return true }
                 continue
             }
             let now = Deadline.now
             let expired = now >= deadline
             if expired || now >= nextLivenessCheck {
-                if takeOverIfDead(current, me) { return true }
+                if takeOverIfDead(current, me, stamping: region, &stamp) { return true }
                 if expired { return false }
                 nextLivenessCheck = now.adding(Self.livenessSlice)
             }
@@ -174,7 +235,9 @@ struct LockCore: @unchecked Sendable {
     }
 
     /// If the thread `current` that holds the lock no longer exists, takes the lock over and records it.
-    private func takeOverIfDead(_ current: UInt32, _ me: UInt32) -> Bool {
+    private func takeOverIfDead(
+        _ current: UInt32, _ me: UInt32, stamping region: UnsafeMutableRawPointer?, _ stamp: inout Int64
+    ) -> Bool {
         guard current != me, Sys.threadIsGone(pid_t(bitPattern: current)) else { return false }
         let deadPid = UInt32(bitPattern: pid(ofHolder: current))
         guard owner.pointee.compareExchange(expected: current, desired: me, ordering: .acquiring).exchanged else {
@@ -182,6 +245,7 @@ struct LockCore: @unchecked Sendable {
         }
         recoveryRecord.pointee.store(UInt64(me) << 32 | UInt64(deadPid), ordering: .relaxed)
         noteHolder(me)
+        if region != nil { stamp = mp_trace_stamp_active() }  // rare: stamped holding
         return true
     }
 
@@ -192,13 +256,20 @@ struct LockCore: @unchecked Sendable {
         if recoveryRecord.pointee.load(ordering: .relaxed) != 0 {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
-        let stamp = Trace.stamp()  // while held: the clock read does not delay the next holder
+        // With a trace: read while held (the next holder overwrites them), and the record is
+        // completed after the release, so that its clock read does not lengthen the hold.
+        let region = mp_trace_active()
+        let record = region == nil ? 0 : heldRecord.pointee.load(ordering: .relaxed)
+        let identity = region == nil ? 0 : holder.pointee.load(ordering: .relaxed)
         let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
+        // Looked at at once: the line is still here (a waiter may take it during the trace's record).
+        let wakes = previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0
         // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
-        if previous != 0 { Trace.record(traced, .released, owner, at: stamp) }
-        if previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
-            Sys.futexWake(ownerWord, count: 1)
+        if let region, previous != 0, let record = UnsafeMutablePointer<mp_trace_record>(bitPattern: record) {
+            mp_trace_end_hold(
+                region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID, identity)
         }
+        if wakes { Sys.futexWake(ownerWord, count: 1) }
         return previous
     }
 

@@ -53,9 +53,10 @@ package enum TraceAction: UInt8, Sendable {
     case exited
     /// The thread starts to wait for the object.
     case waiting
-    /// Lock, RLock (first level), semaphore unit: taken.
+    /// Semaphore unit: taken. Lock, RLock (first level): a hold not released yet (its holder was
+    /// killed holding, or the trace stopped first); the release turns it into `held`.
     case acquired
-    /// Lock, RLock (last level), semaphore unit: given back, by whoever gives it.
+    /// Semaphore unit: given back, by whoever gives it. (A lock's release completes its `held`.)
     case released
     /// A wait ended without what it waited for (a timeout, a broken barrier).
     case timedOut
@@ -81,6 +82,11 @@ package enum TraceAction: UInt8, Sendable {
     case taskStarted
     case taskFinished
     case taskFailed
+    /// Lock, RLock (first level to last): a whole hold in one record, on the holder's lane (time: the
+    /// acquire; the duration in the record), whoever released it. Written as `acquired`, turned into
+    /// `held` by the release, so a holder killed while holding still shows its acquire. Its raw value
+    /// is the C side's `MP_TRACE_ACTION_HELD`.
+    case held
 }
 
 /// The instrumented code's entry point: a record when a trace is on, one branch when it is off.

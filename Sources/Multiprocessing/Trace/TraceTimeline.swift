@@ -76,9 +76,13 @@ extension TraceTimeline {
             records.append((record, records.count))
         }
         recorded = records.count
-        // Each thread fills its own block of slots: time order is restored here (a thread's records
-        // keep their order on a tie).
-        records.sort { ($0.record.nanoseconds, $0.index) < ($1.record.nanoseconds, $1.index) }
+        records = Self.expandingHolds(records)
+        // Each thread fills its own block of slots: time order is restored here (a release before
+        // anything else at the same time, then a thread's records keep their order).
+        records.sort {
+            ($0.record.nanoseconds, Self.rank($0.record), $0.index)
+                < ($1.record.nanoseconds, Self.rank($1.record), $1.index)
+        }
 
         var names: [pid_t: String] = [mp_trace_owner(region): ownerName]
         for index in 0..<mp_trace_name_count(region) {
@@ -91,6 +95,70 @@ extension TraceTimeline {
         self.lanes = merger.finishLanes()
         self.spans = merger.finishSpans(lanes: lanes)
         self.moments = merger.moments
+    }
+}
+
+extension TraceTimeline {
+    typealias Indexed = (record: mp_trace_record, index: Int)
+
+    private static func rank(_ record: mp_trace_record) -> Int {
+        UInt8(record.kind & 0xFF) == TraceAction.released.rawValue ? 0 : 1
+    }
+
+    private static func action(_ record: mp_trace_record) -> TraceAction? {
+        TraceAction(rawValue: UInt8(record.kind & 0xFF))
+    }
+
+    /// A lock's hold is one `held` record: it becomes the `acquired` and `released` records it
+    /// stands for, on the holder's lane. Its end was stamped just after the release, so it is cut
+    /// at the next acquire of the same lock if that came first (holds of one lock never overlap).
+    static func expandingHolds(_ records: [Indexed]) -> [Indexed] {
+        guard records.contains(where: { action($0.record) == .held }) else { return records }
+        // The start of every hold of every lock, in order.
+        var starts: [UInt64: [Int64]] = [:]
+        for (record, _) in records where action(record) == .held || action(record) == .acquired {
+            if record.kind >> 8 == UInt16(TraceObject.lock.rawValue)
+                || record.kind >> 8 == UInt16(TraceObject.rlock.rawValue)
+            {
+                starts[record.object, default: []].append(record.nanoseconds)
+            }
+        }
+        for key in starts.keys { starts[key]!.sort() }
+        var result: [Indexed] = []
+        result.reserveCapacity(records.count + records.count / 2)
+        for (record, index) in records {
+            guard action(record) == .held else {
+                result.append((record, index))
+                continue
+            }
+            let start = record.nanoseconds
+            var end = start + Int64(UInt64(UInt32(bitPattern: record.argument)) | UInt64(record.spare) << 32)
+            if let next = starts[record.object]?.firstAfter(start) { end = min(end, next) }
+            let object = record.kind & 0xFF00
+            var acquired = record
+            acquired.kind = object | UInt16(TraceAction.acquired.rawValue)
+            acquired.argument = 0
+            acquired.spare = 0
+            var released = acquired
+            released.kind = object | UInt16(TraceAction.released.rawValue)
+            released.nanoseconds = end
+            result.append((acquired, index))
+            result.append((released, index))
+        }
+        return result
+    }
+}
+
+extension Array where Element == Int64 {
+    /// The first element greater than `value` of this sorted array.
+    fileprivate func firstAfter(_ value: Int64) -> Int64? {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if self[middle] <= value { low = middle + 1 } else { high = middle }
+        }
+        return low < count ? self[low] : nil
     }
 }
 
@@ -218,6 +286,8 @@ private struct Merger {
                 TraceSpan(
                     kind: .working, pid: thread.pid, tid: thread.tid, label: "task \(record.object)",
                     start: open.start, end: time, failed: action == .taskFailed))
+        case .held:
+            break  // expanded before (TraceTimeline.expandingHolds)
         case .set, .notified, .put, .got, .sent, .received, .joined, .assigned, .timedOut, .woken:
             let name: String
             switch action {

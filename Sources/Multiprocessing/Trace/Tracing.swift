@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// Between ``start(writingTo:capacity:)`` and ``stop()`` (or the end of the process that started the
 /// trace), every process forked from it records: started and exited (with how it ended), join
-/// waiting and returned, ``Lock``, ``RLock`` and semaphore waiting, acquired and released, ``Event``
-/// set and waited, ``Condition`` and ``Barrier`` waits, ``Queue`` put and get (blocked and done),
+/// waiting and returned, ``Lock`` and ``RLock`` holds (acquire to release, on the holder's lane) and
+/// waits that went to sleep or timed out (not those that a short spin ended), semaphore waiting,
+/// acquired and released, ``Event`` set and waited, ``Condition`` and ``Barrier`` waits, ``Queue`` put and get (blocked and done),
 /// ``Connection`` send and receive, ``Pool`` tasks assigned, started, finished and failed on each
 /// worker. Each record has a monotonic timestamp, the process and thread ids and the object.
 /// Python's `multiprocessing` has no tracer; this replaces sprinkling `print(time.monotonic())`.
@@ -27,23 +28,25 @@ import Synchronization
 ///
 /// Cost: off, each instrumented operation tests one pointer. On, each event is a timestamp and a
 /// 32-byte store into the shared region (a thread claims 64 slots at a time with one atomic add),
-/// with no system call and no lock. The timestamp is the CPU's time-stamp counter where it is
+/// with no system call and no lock. A lock's hold is one event: written at the acquire, completed
+/// by the release (whichever process releases), both stamped outside the hold so that the clock
+/// reads do not lengthen it; a holder killed while holding leaves its acquire. The timestamp is the CPU's time-stamp counter where it is
 /// invariant (x86-64 with `constant_tsc` and `nonstop_tsc`, and the kernel keeping time by it),
 /// converted to `CLOCK_MONOTONIC` when the trace stops by the line through two (counter, clock)
 /// pairs taken at its start and stop; elsewhere, or with `MP_TRACE_CLOCK=monotonic`, it is the
 /// clock itself. The region's pages are faulted in when the trace starts (at most 256 MiB), and a
 /// forked child maps them 256 KiB at a time, so no event pays for a page fault.
 ///
-/// Measured with `make bench` on a 2-core virtual machine loaded by other work (medians of 7 to 10
-/// alternating runs, which vary by a factor of 2 from run to run): a counter read takes about 25 ns
-/// (a clock read about 50 ns), an event about 35 ns in all. A contended ``Lock`` round (acquire and
-/// release in each of two processes, two events) takes about 55 ns untraced and 150 to 190 ns
-/// traced: about 3 times slower (5 times before the counter and the pre-faulting), not the 2 that
-/// was the goal. Two events add about 70 ns to a 55 ns round; the rest comes from the longer hold
-/// (the acquired record and the release's timestamp are taken while holding), during which the
-/// other process spins, so the lock and its cache line change hands more often. A
-/// ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records a few events per chunk: its traced median
-/// is within 10% of the untraced one (1.02 times in 12 alternating runs; single runs vary more).
+/// Measured with the bench on a 2-core virtual machine loaded by other work (medians of 7 runs,
+/// which vary by a factor of 2 from run to run): a counter read takes 18 to 25 ns (a clock read 35
+/// to 60 ns). A traced lock round (acquire and release) costs two counter reads and one event, about
+/// 55 ns more than untraced (one process alone: 20 ns a round untraced, 75 traced; 92 with the two
+/// events and the read inside the hold of before). On the contended ``Lock`` of two processes that
+/// seldom run at once here (about 30 ns a round: one runs many rounds in a row) that is 3 to 4 times
+/// slower; where the two contend (about 60 ns a round on a quiet machine) the added 55 ns make at
+/// most 2 times, less where the reads overlap the other process's hold, as they are outside the
+/// hold. A ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records three events per chunk (about 60
+/// for 200,000 items): its traced median is within 10% of the untraced one in alternating runs.
 ///
 /// The region takes `capacity` events (32 bytes each), and 4096 more for processes' starts and
 /// ends, so that a full region still names every process of the run. When it is full, later
