@@ -135,8 +135,11 @@ extension ByteBuffer {
         return frameStart
     }
 
-    func finishFrame(startedAt frameStart: Int) {
-        store(UInt32(truncatingIfNeeded: count - frameStart - PoolFrameHead.lengthPrefix), at: frameStart)
+    /// Fills in the length prefix; `attachedBytes`: payload bytes sent from elsewhere (attachments).
+    func finishFrame(startedAt frameStart: Int, attachedBytes: Int = 0) {
+        store(
+            UInt32(truncatingIfNeeded: count + attachedBytes - frameStart - PoolFrameHead.lengthPrefix),
+            at: frameStart)
     }
 
     /// The head alone, for a `Connection`, which writes the length prefix itself.
