@@ -175,8 +175,15 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     @usableFromInline
     func map(array items: [Input], chunkSize: Int?, operation: PoolOperation) throws(PoolError) -> [Output] {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
-        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation)
-            .get()
+        let (size, itemBytes) = try chunking(items, chunkSize: chunkSize)
+        if items.isEmpty {
+            try engine.checkRunning(operation: operation)
+            return []
+        }
+        // The outputs are decoded here, on the waiting caller's thread (see MapReceiver).
+        let receiver = MapReceiver<Output>(count: items.count, chunkSize: size)
+        try engine.submit(try chunkJobs(items, size: size, itemBytes: itemBytes, sink: receiver), operation: operation)
+        return try receiver.wait()
     }
 
     /// ``map(_:chunkSize:)-s2jj`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
@@ -202,11 +209,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onError: (@Sendable (PoolError) -> Void)?,
         operation: PoolOperation
     ) throws(PoolError) -> AsyncResult<[Output]> {
-        // The first input's encoded size sizes the chunks' buffers (no regrowth by copying) and,
-        // unless given, caps the chunk size by bytes.
-        let itemSize = items.count > 1 ? try encodedSize(of: items[0]) : (total: 0, copied: 0)
-        let size = chunkSize ?? defaultChunkSize(count: items.count, itemBytes: itemSize.total)
-        guard size >= 1 else { throw .invalidChunkSize(size) }
+        let (size, itemBytes) = try chunking(items, chunkSize: chunkSize)
         let result = AsyncResult<[Output]>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
         if items.isEmpty {
             try engine.checkRunning(operation: operation)
@@ -214,17 +217,34 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
             return result
         }
         let collector = MapCollector<Output>(count: items.count, chunkSize: size, result: result)
+        try engine.submit(try chunkJobs(items, size: size, itemBytes: itemBytes, sink: collector), operation: operation)
+        return result
+    }
+
+    /// A map's chunk size, and how many bytes a typical input copies into a frame. The first
+    /// input's encoded size sizes the chunks' buffers (no regrowth by copying) and, unless given,
+    /// caps the chunk size by bytes.
+    private func chunking(_ items: [Input], chunkSize: Int?) throws(PoolError) -> (size: Int, itemBytes: Int) {
+        let itemSize = items.count > 1 ? try encodedSize(of: items[0]) : (total: 0, copied: 0)
+        let size = chunkSize ?? defaultChunkSize(count: items.count, itemBytes: itemSize.total)
+        guard size >= 1 else { throw .invalidChunkSize(size) }
+        return (size, itemSize.copied)
+    }
+
+    /// A map's inputs as `chunk` jobs of `size` inputs.
+    private func chunkJobs(_ items: [Input], size: Int, itemBytes: Int, sink: any PoolJobSink) throws(PoolError)
+        -> [PoolJob]
+    {
         var jobs: [PoolJob] = []
         jobs.reserveCapacity((items.count + size - 1) / size)
         for start in stride(from: 0, to: items.count, by: size) {
             let end = min(start + size, items.count)
             jobs.append(
                 try makeJob(
-                    .chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start,
-                    itemBytes: itemSize.copied))
+                    .chunk, Array(items[start..<end]), sink: sink, index: start, count: end - start,
+                    itemBytes: itemBytes))
         }
-        try engine.submit(jobs, operation: operation)
-        return result
+        return jobs
     }
 
     /// Runs the work function on every input; the outcomes come back in input order, each as soon
