@@ -4,7 +4,9 @@
 // Why: decoding makes the outputs, new memory whose page faults cost more than the copy (a map of
 // 64 KiB items spent a quarter of the pool thread's time faulting in its outputs, by perf), and
 // the pool's thread, which also feeds every worker, was the map's bottleneck. The copies go into
-// buffers the caller hands back once decoded, so they cost no new memory after the first few.
+// at most four buffers that the caller hands back once decoded, so they cost no new memory; while
+// none is free, and for small answers (few faults, and a wake-up would cost more), the pool's
+// thread decodes as before.
 
 /// Collects a blocking map's chunks; `wait()` decodes them on the caller's thread as they arrive.
 /// `finish`/`fail` run on the pool's I/O thread, `wait` on the one caller.
@@ -22,7 +24,12 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
     private let monitor = LocalMonitor()
     // Under `monitor`.
     private var arrived: [Arrived] = []
+    /// Chunks the I/O thread decoded itself.
+    private var decoded: [(index: Int, values: [Output])] = []
     private var spares: [ByteBuffer] = []
+    /// Buffers made so far: at most `maxBuffers`, then the I/O thread decodes itself until the
+    /// caller gives one back (a caller that falls behind would otherwise cost fresh memory).
+    private var buffersMade = 0
     private var remaining: Int
     /// The failure of the first input, in input order.
     private var firstError: (index: Int, error: PoolError)?
@@ -30,8 +37,10 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
     // The caller's.
     private var chunks: [[Output]?]
 
-    /// Buffers kept for reuse: enough for the answers in flight on a few workers.
-    private static var keptSpares: Int { 8 }
+    /// The most buffers the answers are copied into.
+    private static var maxBuffers: Int { 4 }
+    /// Smaller answers are decoded on the I/O thread: their outputs cost few page faults.
+    private static var handOffBytes: Int { 32 << 10 }
 
     init(count: Int, chunkSize: Int) {
         self.count = count
@@ -41,19 +50,41 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
     }
 
     func finish(_ job: PoolJob, answer: Frame, worker: String, decoder: DecoderCore) {
-        guard answer.kind == FrameKind.chunkResult.rawValue else {
-            // A failure (rare): decoded here, as a map's collector does.
-            let outcomes = PoolAnswer.outcomes(answer, count: job.count, worker: worker, decoder: decoder, as: Output.self)
-            let failed = outcomes.firstIndex { if case .failure = $0 { true } else { false } }
-            chunkDone {
-                if let failed, case .failure(let error) = outcomes[failed] { record(error, at: job.index + failed) }
-            }
+        if answer.kind == FrameKind.chunkResult.rawValue, let buffer = handOffBuffer(for: answer.body.count) {
+            buffer.count = 0
+            buffer.append(answer.body)
+            chunkDone { arrived.append(Arrived(index: job.index, count: job.count, bytes: buffer, worker: worker)) }
             return
         }
-        let buffer = monitor.withLock { spares.popLast() } ?? ByteBuffer(capacity: answer.body.count)
-        buffer.count = 0
-        buffer.append(answer.body)
-        chunkDone { arrived.append(Arrived(index: job.index, count: job.count, bytes: buffer, worker: worker)) }
+        // Small, a failure, or the caller is busy decoding: decoded here.
+        if let values = PoolAnswer.chunkValues(answer, count: job.count, decoder: decoder, as: Output.self) {
+            chunkDone(wakingCaller: false) { decoded.append((job.index, values)) }
+            return
+        }
+        let failure = Self.firstFailure(answer, count: job.count, worker: worker, decoder: decoder)
+        chunkDone { if let failure { record(failure.error, at: job.index + failure.offset) } }
+    }
+
+    /// A buffer to copy an answer of `size` bytes into for the caller, or nil to decode it here.
+    private func handOffBuffer(for size: Int) -> ByteBuffer? {
+        guard size >= Self.handOffBytes else { return nil }
+        return monitor.withLock { () -> ByteBuffer? in
+            if let spare = spares.popLast() { return spare }
+            guard buffersMade < Self.maxBuffers else { return nil }
+            buffersMade += 1
+            return ByteBuffer(capacity: size)
+        }
+    }
+
+    /// The first failed input of a chunk's answer (its offset in the chunk) and its error.
+    private static func firstFailure(_ answer: Frame, count: Int, worker: String, decoder: DecoderCore) -> (
+        offset: Int, error: PoolError
+    )? {
+        let outcomes = PoolAnswer.outcomes(answer, count: count, worker: worker, decoder: decoder, as: Output.self)
+        for (offset, outcome) in outcomes.enumerated() {
+            if case .failure(let error) = outcome { return (offset, error) }
+        }
+        return nil
     }
 
     func fail(_ job: PoolJob, _ error: PoolError) {
@@ -65,11 +96,13 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
         if firstError == nil || index < firstError!.index { firstError = (index, error) }
     }
 
-    private func chunkDone(_ change: () -> Void) {
+    /// `wakingCaller`: the caller has something to decode (else it is woken only by the last chunk:
+    /// a wake-up per small chunk would cost more than decoding it here).
+    private func chunkDone(wakingCaller: Bool = true, _ change: () -> Void) {
         let wake = monitor.withLock {
             change()
             remaining -= 1
-            return waiting
+            return waiting && (wakingCaller || remaining == 0)
         }
         if wake { monitor.broadcast() }
     }
@@ -81,6 +114,7 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
         var done = false
         while !done {
             var batch: [Arrived] = []
+            var ready: [(index: Int, values: [Output])] = []
             monitor.withLock {
                 while arrived.isEmpty && remaining > 0 {
                     waiting = true
@@ -88,14 +122,14 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
                 }
                 waiting = false
                 swap(&batch, &arrived)
+                swap(&ready, &decoded)
                 done = remaining == 0
             }
-            for item in batch { decode(item, decoder: decoder) }
-            monitor.withLock {
-                for item in batch where spares.count < Self.keptSpares {
-                    item.bytes.reset(keepingAtMost: 1 << 20)
-                    spares.append(item.bytes)
-                }
+            for chunk in ready { chunks[chunk.index / chunkSize] = chunk.values }
+            for item in batch {
+                decode(item, decoder: decoder)
+                item.bytes.reset(keepingAtMost: 1 << 20)
+                monitor.withLock { spares.append(item.bytes) }
             }
         }
         if let firstError = monitor.withLock({ firstError }) { throw firstError.error }
@@ -109,14 +143,8 @@ final class MapReceiver<Output: Codable & Sendable>: PoolJobSink, @unchecked Sen
         let answer = Frame(kind: FrameKind.chunkResult.rawValue, id: 0, aux: 0, body: item.bytes.bytes)
         if let values = PoolAnswer.chunkValues(answer, count: item.count, decoder: decoder, as: Output.self) {
             chunks[item.index / chunkSize] = values
-            return
-        }
-        let outcomes = PoolAnswer.outcomes(
-            answer, count: item.count, worker: item.worker, decoder: decoder, as: Output.self)
-        if let failed = outcomes.firstIndex(where: { if case .failure = $0 { true } else { false } }),
-            case .failure(let error) = outcomes[failed]
-        {
-            monitor.withLock { record(error, at: item.index + failed) }
+        } else if let failure = Self.firstFailure(answer, count: item.count, worker: item.worker, decoder: decoder) {
+            monitor.withLock { record(failure.error, at: item.index + failure.offset) }
         }
     }
 }
