@@ -67,6 +67,12 @@ package final class EncoderCore: Encoder {
     /// Their total size: the encoded value is `buffer.count + attachedBytes` bytes long.
     @exclusivity(unchecked) package private(set) var attachedBytes = 0
 
+    /// Lets go of the arrays attached by the last `encode` (once they are sent).
+    package func dropAttachments() {
+        attachments.removeAll(keepingCapacity: true)
+        attachedBytes = 0
+    }
+
     package init(buffer: ByteBuffer = ByteBuffer(), maxDepth: Int) {
         self.buffer = buffer
         self.maxDepth = maxDepth
@@ -81,10 +87,7 @@ package final class EncoderCore: Encoder {
         depth = 0
         rootType = T.self
         currentType = T.self
-        if attachedBytes > 0 || !attachments.isEmpty {
-            attachments.removeAll(keepingCapacity: true)
-            attachedBytes = 0
-        }
+        if attachedBytes > 0 || !attachments.isEmpty { dropAttachments() }
         slot = ValueSlot(start: buffer.count, frameBase: 0)
         try encodeValue(value, key: nil)
         if failed, let failure { throw failure }
