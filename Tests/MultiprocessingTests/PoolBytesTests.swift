@@ -28,7 +28,7 @@ final class PoolBytesTests: XCTestCase {
         let plain = EncoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
         try plain.encode(value)
         let attaching = EncoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
-        attaching.attachmentThreshold = Pool<Int, Int>.attachmentThreshold
+        attaching.attachmentThreshold = OutgoingFrame.attachmentThreshold
         for _ in 0..<2 {  // a second encode starts again from no attachments
             attaching.buffer.count = 0
             try attaching.encode(value)

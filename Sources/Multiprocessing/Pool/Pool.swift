@@ -332,16 +332,11 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         return itemBytes > 0 ? min(byCount, max(1, Self.chunkBytes / itemBytes)) : byCount
     }
 
-    /// A `[UInt8]` of at least this many bytes in an input is sent from the array's own memory
-    /// (a gathering write), not copied into the job's frame: 1,000 inputs of 64 KiB cost 64 MiB of
-    /// fresh memory and its page faults, a quarter of a map's time, before anything was sent.
-    static var attachmentThreshold: Int { 16 << 10 }
-
     /// How many bytes `input` encodes to (`total`), and how many of them are copied into a frame
     /// (the rest are attached).
     private func encodedSize(of input: Input) throws(PoolError) -> (total: Int, copied: Int) {
         let encoder = EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
-        encoder.attachmentThreshold = Self.attachmentThreshold
+        encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
         do throws(CodecError) {
             try encoder.encode(input)
         } catch {
@@ -360,7 +355,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
                 + count * max(MemoryLayout<Input>.stride, itemBytes + itemBytes / 16))
         let start = buffer.startFrame(kind, id: id)
         let encoder = EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth)
-        encoder.attachmentThreshold = Self.attachmentThreshold
+        encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
         do throws(CodecError) {
             try encoder.encode(value)
         } catch {

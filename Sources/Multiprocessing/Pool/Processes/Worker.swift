@@ -38,7 +38,7 @@ func runWorker<Input: Codable, Output: Codable>(
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
     // Large byte arrays in an answer are sent from their own memory, as the parent sends inputs.
-    encoder.attachmentThreshold = Pool<Int, Int>.attachmentThreshold
+    encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
     // Jobs are read into a buffer kept up to 1 MiB (a 512 KiB map chunk fits, Pool.chunkBytes):
     // a Connection gives back what a large message made its buffer grow, so each big chunk was
