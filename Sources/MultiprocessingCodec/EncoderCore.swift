@@ -33,6 +33,15 @@ package final class EncoderCore: Encoder {
         var header: Int
         var serial: UInt32
         var keyed: Bool
+        /// Bytes attached (not copied) before the header: the container's length counts from there.
+        var attachedBefore = 0
+    }
+
+    /// A `[UInt8]` encoded by reference: its header is in the buffer, its bytes belong at `offset`
+    /// (a position in the buffer) and are sent from the array's own memory by a gathering write.
+    package struct Attachment {
+        package let offset: Int
+        package let bytes: [UInt8]
     }
 
     package let buffer: ByteBuffer
@@ -50,6 +59,19 @@ package final class EncoderCore: Encoder {
     @exclusivity(unchecked) private var failure: CodecError?
     /// `failure != nil`, checked on the hot path without copying the optional error.
     @exclusivity(unchecked) private var failed = false
+    /// A `[UInt8]` of at least this many bytes is attached instead of copied (0: never). Set by an
+    /// owner that writes the buffer with `attachments` interleaved (the pool's parent does).
+    package var attachmentThreshold = 0
+    /// The arrays attached by the last `encode`, in buffer order.
+    @exclusivity(unchecked) package private(set) var attachments: [Attachment] = []
+    /// Their total size: the encoded value is `buffer.count + attachedBytes` bytes long.
+    @exclusivity(unchecked) package private(set) var attachedBytes = 0
+
+    /// Lets go of the arrays attached by the last `encode` (once they are sent).
+    package func dropAttachments() {
+        attachments.removeAll(keepingCapacity: true)
+        attachedBytes = 0
+    }
 
     package init(buffer: ByteBuffer = ByteBuffer(), maxDepth: Int) {
         self.buffer = buffer
@@ -65,6 +87,7 @@ package final class EncoderCore: Encoder {
         depth = 0
         rootType = T.self
         currentType = T.self
+        if attachedBytes > 0 || !attachments.isEmpty { dropAttachments() }
         slot = ValueSlot(start: buffer.count, frameBase: 0)
         try encodeValue(value, key: nil)
         if failed, let failure { throw failure }
@@ -80,7 +103,15 @@ package final class EncoderCore: Encoder {
             return
         }
         if T.self == [UInt8].self {
-            unsafeBitCast(value, to: [UInt8].self).encodeDirect(into: self)
+            let bytes = unsafeBitCast(value, to: [UInt8].self)
+            if attachmentThreshold > 0 && bytes.count >= attachmentThreshold {
+                buffer.reserve(PackedBytes.maxHeaderSize)
+                buffer.count += PackedBytes.writeHeader(count: bytes.count, to: buffer.base + buffer.count)
+                attachments.append(Attachment(offset: buffer.count, bytes: bytes))
+                attachedBytes += bytes.count
+            } else {
+                bytes.encodeDirect(into: self)
+            }
             return
         }
         if let direct = T.self as? any CodecEncodeDirect.Type {
@@ -147,7 +178,7 @@ package final class EncoderCore: Encoder {
     func openContainer(keyed: Bool) -> (frame: Int, serial: UInt32) {
         let serial = nextSerial
         nextSerial &+= 1
-        frames.append(Frame(header: buffer.count, serial: serial, keyed: keyed))
+        frames.append(Frame(header: buffer.count, serial: serial, keyed: keyed, attachedBefore: attachedBytes))
         buffer.append(byte: keyed ? Tag.keyed : Tag.unkeyed)
         buffer.append(raw: UInt32(0))
         return (frames.count - 1, serial)
@@ -157,7 +188,7 @@ package final class EncoderCore: Encoder {
     func closeFrames(downTo count: Int) throws(CodecError) {
         while frames.count > count {
             let frame = frames.removeLast()
-            let length = buffer.count - frame.header - Tag.containerHeader
+            let length = buffer.count + attachedBytes - frame.header - frame.attachedBefore - Tag.containerHeader
             guard length <= Int(UInt32.max) else {
                 throw .unencodable(
                     type: String(describing: currentType), path: pathText(nil),

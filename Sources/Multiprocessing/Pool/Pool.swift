@@ -163,7 +163,9 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     /// An empty input returns `[]`.
     /// - Throws: ``PoolError/invalidChunkSize(_:)``, the first input's error (`.taskFailed`, `.workerDied`),
     ///   `.notRunning` after ``close()``/``terminate()``, `.unencodableInput`.
-    /// - Cost: the inputs are encoded at once on the calling thread; then a few µs per chunk.
+    /// - Cost: the inputs are encoded at once on the calling thread (a `[UInt8]` of 16 KiB or more
+    ///   in an input is not copied: it is sent from the array's own memory); then a few µs per
+    ///   chunk. Large outputs are decoded on the calling thread while it waits.
     @inlinable
     public func map<S: Sequence>(_ inputs: S, chunkSize: Int? = nil) throws(PoolError) -> [Output]
     where S.Element == Input {
@@ -175,8 +177,15 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
     @usableFromInline
     func map(array items: [Input], chunkSize: Int?, operation: PoolOperation) throws(PoolError) -> [Output] {
         if engine.thread?.isCurrent == true { throw .blockingCallInCallback(operation: operation) }
-        return try mapAsync(array: items, chunkSize: chunkSize, onSuccess: nil, onError: nil, operation: operation)
-            .get()
+        let (size, itemBytes) = try chunking(items, chunkSize: chunkSize)
+        if items.isEmpty {
+            try engine.checkRunning(operation: operation)
+            return []
+        }
+        // The outputs are decoded here, on the waiting caller's thread (see MapReceiver).
+        let receiver = MapReceiver<Output>(count: items.count, chunkSize: size)
+        try engine.submit(try chunkJobs(items, size: size, itemBytes: itemBytes, sink: receiver), operation: operation)
+        return try receiver.wait()
     }
 
     /// ``map(_:chunkSize:)-s2jj`` without waiting: the outputs, in input order, arrive in the ``AsyncResult``.
@@ -202,11 +211,7 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         onError: (@Sendable (PoolError) -> Void)?,
         operation: PoolOperation
     ) throws(PoolError) -> AsyncResult<[Output]> {
-        // The first input's encoded size sizes the chunks' buffers (no regrowth by copying) and,
-        // unless given, caps the chunk size by bytes.
-        let itemBytes = items.count > 1 ? try encodedSize(of: items[0]) : 0
-        let size = chunkSize ?? defaultChunkSize(count: items.count, itemBytes: itemBytes)
-        guard size >= 1 else { throw .invalidChunkSize(size) }
+        let (size, itemBytes) = try chunking(items, chunkSize: chunkSize)
         let result = AsyncResult<[Output]>(ioThread: engine.thread, onSuccess: onSuccess, onError: onError)
         if items.isEmpty {
             try engine.checkRunning(operation: operation)
@@ -214,17 +219,34 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
             return result
         }
         let collector = MapCollector<Output>(count: items.count, chunkSize: size, result: result)
+        try engine.submit(try chunkJobs(items, size: size, itemBytes: itemBytes, sink: collector), operation: operation)
+        return result
+    }
+
+    /// A map's chunk size, and how many bytes a typical input copies into a frame. The first
+    /// input's encoded size sizes the chunks' buffers (no regrowth by copying) and, unless given,
+    /// caps the chunk size by bytes.
+    private func chunking(_ items: [Input], chunkSize: Int?) throws(PoolError) -> (size: Int, itemBytes: Int) {
+        let itemSize = items.count > 1 ? try encodedSize(of: items[0]) : (total: 0, copied: 0)
+        let size = chunkSize ?? defaultChunkSize(count: items.count, itemBytes: itemSize.total)
+        guard size >= 1 else { throw .invalidChunkSize(size) }
+        return (size, itemSize.copied)
+    }
+
+    /// A map's inputs as `chunk` jobs of `size` inputs.
+    private func chunkJobs(_ items: [Input], size: Int, itemBytes: Int, sink: any PoolJobSink) throws(PoolError)
+        -> [PoolJob]
+    {
         var jobs: [PoolJob] = []
         jobs.reserveCapacity((items.count + size - 1) / size)
         for start in stride(from: 0, to: items.count, by: size) {
             let end = min(start + size, items.count)
             jobs.append(
                 try makeJob(
-                    .chunk, Array(items[start..<end]), sink: collector, index: start, count: end - start,
+                    .chunk, Array(items[start..<end]), sink: sink, index: start, count: end - start,
                     itemBytes: itemBytes))
         }
-        try engine.submit(jobs, operation: operation)
-        return result
+        return jobs
     }
 
     /// Runs the work function on every input; the outcomes come back in input order, each as soon
@@ -310,18 +332,20 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
         return itemBytes > 0 ? min(byCount, max(1, Self.chunkBytes / itemBytes)) : byCount
     }
 
-    /// How many bytes `input` encodes to.
-    private func encodedSize(of input: Input) throws(PoolError) -> Int {
-        let buffer = ByteBuffer(capacity: 256)
+    /// How many bytes `input` encodes to (`total`), and how many of them are copied into a frame
+    /// (the rest are attached).
+    private func encodedSize(of input: Input) throws(PoolError) -> (total: Int, copied: Int) {
+        let encoder = EncoderCore(buffer: ByteBuffer(capacity: 256), maxDepth: BinaryDecoder.defaultMaxDepth)
+        encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
         do throws(CodecError) {
-            try EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth).encode(input)
+            try encoder.encode(input)
         } catch {
             throw .unencodableInput(error)
         }
-        return buffer.count
+        return (encoder.buffer.count + encoder.attachedBytes, encoder.buffer.count)
     }
 
-    /// `itemBytes`: the encoded size of a typical input (0: unknown), to size the frame's buffer.
+    /// `itemBytes`: how many bytes a typical input copies into the frame (0: unknown), to size its buffer.
     private func makeJob<T: Encodable>(
         _ kind: FrameKind, _ value: T, sink: any PoolJobSink, index: Int, count: Int, itemBytes: Int = 0
     ) throws(PoolError) -> PoolJob {
@@ -330,13 +354,16 @@ public final class Pool<Input: Codable & Sendable, Output: Codable & Sendable>: 
             capacity: PoolFrameHead.lengthPrefix + PoolFrameHead.size + 32
                 + count * max(MemoryLayout<Input>.stride, itemBytes + itemBytes / 16))
         let start = buffer.startFrame(kind, id: id)
+        let encoder = EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth)
+        encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
         do throws(CodecError) {
-            try EncoderCore(buffer: buffer, maxDepth: BinaryDecoder.defaultMaxDepth).encode(value)
+            try encoder.encode(value)
         } catch {
             throw .unencodableInput(error)
         }
-        buffer.finishFrame(startedAt: start)
-        return PoolJob(id: id, frame: buffer, sink: sink, index: index, count: count)
+        buffer.finishFrame(startedAt: start, attachedBytes: encoder.attachedBytes)
+        return PoolJob(
+            id: id, frame: buffer, attachments: encoder.attachments, sink: sink, index: index, count: count)
     }
 
     @usableFromInline

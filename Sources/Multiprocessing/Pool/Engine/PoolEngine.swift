@@ -97,7 +97,7 @@ final class PoolEngine: @unchecked Sendable {
     ) throws(PoolError) {
         self.processes = processes
         self.maxTasksPerChild = maxTasksPerChild
-        _ = Self.workerTypesReady
+        _ = Self.zygoteCallsBound
         ownerPid = ProcessTable.shared.pid
         scheduler = PoolScheduler(
             .init(processes: processes, maxTasksPerChild: maxTasksPerChild, answerTimeout: tuning.answerTimeout))
@@ -128,14 +128,10 @@ final class PoolEngine: @unchecked Sendable {
         }
     }
 
-    /// Prepares, once in this process, what every zygote and worker would otherwise build again
-    /// after its fork: the runtime's metadata for the worker's connection type (the Swift runtime
-    /// looks up `[UInt8]: Codable` by scanning every conformance of the program: a fifth of the CPU
-    /// time of a pool's start, one task and its close, by perf), and the bindings of the C calls a
-    /// zygote makes (each zygote resolved six symbols lazily, by LD_DEBUG). Forked children inherit
-    /// both. The connection is on no descriptor and never used.
-    private static let workerTypesReady: Void = {
-        _ = Connection<[UInt8]>(fd: -1, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
+    /// Prepares, once in this process, what every zygote would otherwise do again after its fork:
+    /// binding the C calls a zygote makes (each zygote resolved six symbols lazily, by LD_DEBUG).
+    /// Forked children inherit the bindings.
+    private static let zygoteCallsBound: Void = {
         mp_bind_zygote_calls()
     }()
 

@@ -45,7 +45,7 @@ extension PoolEngine {
         let job = assignment.job
         slots.claim(assignment.slot, assignment.position).pointee.store(job.id, ordering: .releasing)
         job.setClaimPosition(assignment.position)
-        channels[assignment.slot]!.enqueue(job.frame)
+        channels[assignment.slot]!.enqueue(job.frame, attachments: job.attachments)
         Trace.record(.pool, .assigned, job.id, Int32(truncatingIfNeeded: assignment.slot))
     }
 

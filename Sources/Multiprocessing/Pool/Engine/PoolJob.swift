@@ -16,14 +16,20 @@ final class PoolJob: SchedulableJob, @unchecked Sendable {
     /// Unique in the pool; a job taken back from a worker gets a new one before it is sent again.
     private(set) var id: UInt64
     let frame: ByteBuffer
+    /// Large `[UInt8]` inputs sent from their own memory, interleaved with `frame` (see `WorkerChannel`).
+    let attachments: [EncoderCore.Attachment]
     let sink: any PoolJobSink
     /// The position of its first input in the caller's inputs, and how many inputs it carries.
     let index: Int
     let count: Int
 
-    init(id: UInt64, frame: ByteBuffer, sink: any PoolJobSink, index: Int, count: Int) {
+    init(
+        id: UInt64, frame: ByteBuffer, attachments: [EncoderCore.Attachment] = [], sink: any PoolJobSink, index: Int,
+        count: Int
+    ) {
         self.id = id
         self.frame = frame
+        self.attachments = attachments
         self.sink = sink
         self.index = index
         self.count = count

@@ -24,8 +24,8 @@ struct WorkerLaunch {
 }
 
 /// A worker's whole life: the initializer, then jobs until `stop`, end of file or `maxTasks`.
-/// Runs only plain code on the thread it was forked on; its end of the socket is a `Connection`
-/// for sending, and a `FrameBuffer` of its own for receiving. Never returns.
+/// Runs only plain code on the thread it was forked on; it writes its answers to its end of the
+/// socket itself (gathering writes) and reads jobs with a `FrameBuffer` of its own. Never returns.
 func runWorker<Input: Codable, Output: Codable>(
     _ launch: WorkerLaunch,
     initializer: (() throws -> Void)?,
@@ -35,9 +35,10 @@ func runWorker<Input: Codable, Output: Codable>(
     ProcessTable.shared.becomeChild(
         pid: me, current: ChildProcess(poolProcessNamed: launch.name, pid: me), identity: [])
     let slots = launch.slots
-    let connection = Connection<[UInt8]>(fd: launch.fd, kind: .duplex, maxMessageSize: PoolFrameHead.maxLength)
     let output = ByteBuffer(capacity: 64 << 10)
     let encoder = EncoderCore(buffer: output, maxDepth: BinaryDecoder.defaultMaxDepth)
+    // Large byte arrays in an answer are sent from their own memory, as the parent sends inputs.
+    encoder.attachmentThreshold = OutgoingFrame.attachmentThreshold
     let decoder = DecoderCore(maxDepth: BinaryDecoder.defaultMaxDepth)
     // Jobs are read into a buffer kept up to 1 MiB (a 512 KiB map chunk fits, Pool.chunkBytes):
     // a Connection gives back what a large message made its buffer grow, so each big chunk was
@@ -63,13 +64,36 @@ func runWorker<Input: Codable, Output: Codable>(
         }
     }
 
-    /// Sends the frame built in `output` (its head and payload).
+    /// Sends the frame built in `output` (its head and payload) and the arrays attached to it:
+    /// one gathering write of the length prefix and every piece. Exits if the parent is gone.
     func send() {
-        do {
-            try connection.sendFrame(output.bytes)
-        } catch {
-            exitProcess(0)  // the parent is gone: nobody wants the result
+        let frame = OutgoingFrame(buffer: output, attachments: encoder.attachments)
+        guard frame.count <= PoolFrameHead.maxLength else { exitProcess(2) }  // the parent sees us die
+        var prefix = UInt32(frame.count).littleEndian
+        withUnsafeBytes(of: &prefix) { prefix in
+            withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2 * frame.attachments.count + 2) { parts in
+                var sent = 0
+                while sent < 4 + frame.count {
+                    var used = 0
+                    if sent < 4 {
+                        parts[0] = iovec(
+                            iov_base: UnsafeMutableRawPointer(mutating: prefix.baseAddress! + sent), iov_len: 4 - sent)
+                        used = 1
+                    }
+                    used = frame.describe(from: max(0, sent - 4), into: parts, at: used)
+                    switch try? Sys.writeOnce(
+                        launch.fd, UnsafeMutableBufferPointer(rebasing: parts[0..<used]), socket: true)
+                    {
+                    case .bytes(let count)?: sent += count
+                    case .wouldBlock?:  // (the socket blocks; in case it does not)
+                        var ready = pollfd(fd: launch.fd, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&ready, 1, -1)
+                    case nil: exitProcess(0)  // the parent is gone: nobody wants the result
+                    }
+                }
+            }
         }
+        encoder.dropAttachments()
         output.reset(keepingAtMost: 1 << 20)
     }
 

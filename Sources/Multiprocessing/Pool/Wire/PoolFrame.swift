@@ -1,7 +1,7 @@
 // What the pool's processes say to each other.
 //
-// Parent ↔ worker: a stream socket carrying `Connection` frames (a UInt32 length, then that many
-// bytes), so that a worker simply uses a `Connection` for its end. Each frame's bytes are
+// Parent ↔ worker: a stream socket carrying `Connection`'s framing (a UInt32 length, then that many
+// bytes); both ends write whole frames with gathering writes. Each frame's bytes are
 //   UInt8 kind | UInt64 job id | UInt64 aux | payload (encoded with the binary codec)
 // which makes a 21-byte header with the length. The parent sends `task` (one input), `chunk` (an
 // array of inputs) and `stop`; a worker answers each job with exactly one frame, in the order it
@@ -135,11 +135,14 @@ extension ByteBuffer {
         return frameStart
     }
 
-    func finishFrame(startedAt frameStart: Int) {
-        store(UInt32(truncatingIfNeeded: count - frameStart - PoolFrameHead.lengthPrefix), at: frameStart)
+    /// Fills in the length prefix; `attachedBytes`: payload bytes sent from elsewhere (attachments).
+    func finishFrame(startedAt frameStart: Int, attachedBytes: Int = 0) {
+        store(
+            UInt32(truncatingIfNeeded: count + attachedBytes - frameStart - PoolFrameHead.lengthPrefix),
+            at: frameStart)
     }
 
-    /// The head alone, for a `Connection`, which writes the length prefix itself.
+    /// The head alone, for a worker's answer (its sender writes the length prefix itself).
     func appendHead(_ kind: FrameKind, id: UInt64, aux: UInt64 = 0) {
         PoolFrameHead.append(kind: kind, id: id, aux: aux, to: self)
     }
