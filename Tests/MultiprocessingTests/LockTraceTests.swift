@@ -102,8 +102,8 @@ final class LockTraceTests: XCTestCase {
         XCTAssertFalse(timeline.spans.contains { $0.kind == .holding && $0.pid == waiter.pid })
     }
 
-    /// A hold's end is stamped after the release: when that is after the next holder's acquire, the
-    /// timeline cuts it there (holds of one lock never overlap).
+    /// A hold whose end is stamped after the next holder's acquire (a stamp taken outside a hold)
+    /// is cut there by the timeline (holds of one lock never overlap).
     func testAHoldEndingAfterTheNextAcquireIsCutThere() {
         func record(_ action: TraceAction, at time: Int64, pid: pid_t, held: Int64 = 0) -> mp_trace_record {
             var record = mp_trace_record()

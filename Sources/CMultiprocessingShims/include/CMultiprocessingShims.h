@@ -211,8 +211,8 @@ int64_t mp_trace_stamp(const void *region);
 void mp_trace_append_at(void *region, int64_t stamp, uint16_t kind, uint64_t object, int32_t argument);
 // A lock's hold as one record. At the acquire, mp_trace_begin_hold appends an `acquired` record (kind) for the calling thread and returns it
 // (NULL when the region is full); a holder killed before it releases leaves it so. At the release,
-// by any process of the trace, mp_trace_end_hold stamps the end (after the release: the hold does
-// not grow by it) and turns that record into `held_kind` with the duration, if it is still the
+// by any process of the trace, mp_trace_end_hold stamps the end (called while the lock is still
+// held: see LockCore.acquireTraced) and turns that record into `held_kind` with the duration, if it is still the
 // `acquired_kind` record of `object` by `holder` (tid << 32 | pid) in this region; else nothing.
 // Both are inline (a lock round is some 60 ns): the calling thread's block of slots, and the
 // active region's clock, are these variables (trace.c keeps them).

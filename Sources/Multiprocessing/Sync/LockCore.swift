@@ -54,12 +54,19 @@ struct LockCore: @unchecked Sendable {
     private let traced: TraceObject
 
     /// Reserves one lock's words, together on one cache line (with whatever the caller adds next).
+    /// The trace's two words start a cache line of their own: a waiter spinning on the owner word
+    /// never pulls them away from the holder that writes them.
+    private static func traceLine(_ layout: inout SharedLayout) -> SharedField<Atomic<UInt>> {
+        layout.startCacheLine()
+        return layout.reserve(Atomic<UInt>.self)
+    }
+
     static func reserve(in layout: inout SharedLayout) -> Fields {
         layout.startCacheLine()
         return Fields(
             owner: layout.reserve(Atomic<UInt32>.self), sleepers: layout.reserve(Atomic<UInt32>.self),
             holder: layout.reserve(Atomic<UInt64>.self), recovery: layout.reserve(Atomic<UInt64>.self),
-            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: layout.reserve(Atomic<UInt>.self),
+            depth: layout.reserve(Atomic<UInt32>.self), heldRecord: traceLine(&layout),
             lastStart: layout.reserve(Atomic<Int64>.self))
     }
 
@@ -119,18 +126,21 @@ struct LockCore: @unchecked Sendable {
         return acquireContended(me, until: deadline, stamping: nil, &stamp, slept: &slept)
     }
 
-    /// With a trace on, every compare-and-swap that may take the lock is stamped just before: a hold
-    /// is stamped outside itself, so the clock read (tens of ns, as long as the rest of a lock round)
-    /// does not lengthen the hold that other processes wait for. A wait that went to sleep (or timed
-    /// out) is recorded from the first look; one that ended within the spin (microseconds, finer
-    /// than a timeline shows) writes no record of its own.
+    /// With a trace on, a hold is stamped inside itself: right after the compare-and-swap that took
+    /// the lock, and (``release()``) right before the store that frees it. Stamps taken outside (before
+    /// the take, after the free) kept the hold shorter, but widened the gap between a release and the
+    /// same thread's next acquire, and the other process then took the lock at nearly every round:
+    /// each hand-over moves the lock's cache line, and the bench's contended lock ran 3 to 4 times
+    /// slower traced instead of 2.5 times. A wait that went to sleep (or timed out) is recorded from
+    /// the first look; one that ended within the spin (microseconds, finer than a timeline shows)
+    /// writes no record of its own.
     @inline(never)
     private func acquireTraced(_ region: UnsafeMutableRawPointer, _ me: UInt32, until deadline: Deadline) -> Bool {
-        var stamp = mp_trace_stamp_active()
         if take(me) {
-            beginHold(region, stampedBefore: stamp)
+            beginHold(region, stamped: mp_trace_stamp_active())
             return true
         }
+        var stamp = mp_trace_stamp_active()
         let waitStart = stamp
         let waits = !deadline.hasPassed
         var slept = false
@@ -139,7 +149,7 @@ struct LockCore: @unchecked Sendable {
             mp_trace_append_at(region, waitStart, Trace.kind(traced, .waiting), traceID, 0)
         }
         if acquired {
-            beginHold(region, stampedBefore: stamp)
+            beginHold(region, stamped: stamp)
         } else if waits {
             Trace.record(traced, .timedOut, owner)
         }
@@ -147,10 +157,11 @@ struct LockCore: @unchecked Sendable {
     }
 
     /// A trace's one record of the hold that starts now; the release completes it (``release()``).
-    /// Holds of one lock keep their order in the trace: a stamp taken before acquiring is used only
-    /// if no hold that began after it came first (else the hold is stamped again, holding).
+    /// Holds of one lock keep their order in the trace: a stamp taken before acquiring (the rare
+    /// takes after a sleep) is used only if no hold that began after it came first (else the hold
+    /// is stamped again, holding).
     @inline(__always)
-    private func beginHold(_ region: UnsafeMutableRawPointer, stampedBefore stamp: Int64) {
+    private func beginHold(_ region: UnsafeMutableRawPointer, stamped stamp: Int64) {
         let start = stamp >= lastStart.pointee.load(ordering: .relaxed) ? stamp : mp_trace_stamp_active()
         lastStart.pointee.store(start, ordering: .relaxed)
         let record = mp_trace_begin_hold(region, start, Trace.kind(traced, .acquired), traceID)
@@ -200,13 +211,9 @@ struct LockCore: @unchecked Sendable {
         }
         if SpinBackoff.spin(
             looks: Self.spinLimit, .pauseFirst,
-            until: {
-                // Stamped before the look, not between it and the compare-and-swap: the clock read
-                // overlaps the load instead of delaying the take of a lock just freed.
-                if region != nil { stamp = mp_trace_stamp_active() }
-                return owner.pointee.load(ordering: .relaxed) == 0 && take(me)
-            })
+            until: { owner.pointee.load(ordering: .relaxed) == 0 && take(me) })
         {
+            if region != nil { stamp = mp_trace_stamp_active() }  // holding: see `acquireTraced`
             return true
         }
         slept = true
@@ -256,19 +263,16 @@ struct LockCore: @unchecked Sendable {
         if recoveryRecord.pointee.load(ordering: .relaxed) != 0 {
             recoveryRecord.pointee.store(0, ordering: .relaxed)
         }
-        // With a trace: read while held (the next holder overwrites them), and the record is
-        // completed after the release, so that its clock read does not lengthen the hold.
-        let region = mp_trace_active()
-        let record = region == nil ? 0 : heldRecord.pointee.load(ordering: .relaxed)
-        let identity = region == nil ? 0 : holder.pointee.load(ordering: .relaxed)
-        let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
-        // Looked at at once: the line is still here (a waiter may take it during the trace's record).
-        let wakes = previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0
-        // Releasing a lock nobody holds gives nothing back: no record (it would close no hold).
-        if let region, previous != 0, let record = UnsafeMutablePointer<mp_trace_record>(bitPattern: record) {
+        // With a trace the hold's record is completed while still holding (see `acquireTraced`).
+        if let region = mp_trace_active(), owner.pointee.load(ordering: .relaxed) != 0,
+            let record = UnsafeMutablePointer<mp_trace_record>(bitPattern: heldRecord.pointee.load(ordering: .relaxed))
+        {
             mp_trace_end_hold(
-                region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID, identity)
+                region, record, Trace.kind(traced, .acquired), Trace.kind(traced, .held), traceID,
+                holder.pointee.load(ordering: .relaxed))
         }
+        let previous = owner.pointee.exchange(0, ordering: .sequentiallyConsistent)
+        let wakes = previous != 0 && sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0
         if wakes { Sys.futexWake(ownerWord, count: 1) }
         return previous
     }

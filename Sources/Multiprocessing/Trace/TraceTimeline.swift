@@ -110,8 +110,9 @@ extension TraceTimeline {
     }
 
     /// A lock's hold is one `held` record: it becomes the `acquired` and `released` records it
-    /// stands for, on the holder's lane. Its end was stamped just after the release, so it is cut
-    /// at the next acquire of the same lock if that came first (holds of one lock never overlap).
+    /// stands for, on the holder's lane. It is cut at the next acquire of the same lock if that
+    /// came first (holds of one lock never overlap; a stamp taken outside the hold, after a sleep,
+    /// may say otherwise by a few nanoseconds).
     static func expandingHolds(_ records: [Indexed]) -> [Indexed] {
         guard records.contains(where: { action($0.record) == .held }) else { return records }
         // The start of every hold of every lock, in order.

@@ -29,24 +29,20 @@ import Synchronization
 /// Cost: off, each instrumented operation tests one pointer. On, each event is a timestamp and a
 /// 32-byte store into the shared region (a thread claims 64 slots at a time with one atomic add),
 /// with no system call and no lock. A lock's hold is one event: written at the acquire, completed
-/// by the release (whichever process releases), both stamped outside the hold so that the clock
-/// reads do not lengthen it; a holder killed while holding leaves its acquire. The timestamp is the CPU's time-stamp counter where it is
+/// by the release (whichever process releases), both stamped while the lock is held; a holder
+/// killed while holding leaves its acquire. The timestamp is the CPU's time-stamp counter where it is
 /// invariant (x86-64 with `constant_tsc` and `nonstop_tsc`, and the kernel keeping time by it),
 /// converted to `CLOCK_MONOTONIC` when the trace stops by the line through two (counter, clock)
 /// pairs taken at its start and stop; elsewhere, or with `MP_TRACE_CLOCK=monotonic`, it is the
 /// clock itself. The region's pages are faulted in when the trace starts (at most 256 MiB), and a
 /// forked child maps them 256 KiB at a time, so no event pays for a page fault.
 ///
-/// Measured with the bench on a 2-core virtual machine loaded by other work (medians of 7 runs,
-/// which vary by a factor of 2 from run to run): a counter read takes 18 to 25 ns (a clock read 35
-/// to 60 ns). A traced lock round (acquire and release) costs two counter reads and one event, about
-/// 55 ns more than untraced (one process alone: 20 ns a round untraced, 75 traced; 92 with the two
-/// events and the read inside the hold of before). On the contended ``Lock`` of two processes that
-/// seldom run at once here (about 30 ns a round: one runs many rounds in a row) that is 3 to 4 times
-/// slower; where the two contend (about 60 ns a round on a quiet machine) the added 55 ns make at
-/// most 2 times, less where the reads overlap the other process's hold, as they are outside the
-/// hold. A ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records three events per chunk (about 60
-/// for 200,000 items): its traced median is within 10% of the untraced one in alternating runs.
+/// Measured with the bench on an idle 2-core virtual machine: a counter read takes about 18 ns (a
+/// clock read about 33 ns). The contended ``Lock`` of two processes runs about 17 million rounds a
+/// second untraced and about 7 million traced (2.5 times slower): its round is some 60 ns, and
+/// the two counter reads of a hold add about 36 ns to it (with the reads left out, the traced lock
+/// ran 1.5 times slower). A ``Pool/map(_:chunkSize:)-s2jj`` of tiny items records three events per
+/// chunk (about 60 for 200,000 items): its traced median is within about 10% of the untraced one.
 ///
 /// The region takes `capacity` events (32 bytes each), and 4096 more for processes' starts and
 /// ends, so that a full region still names every process of the run. When it is full, later
