@@ -107,14 +107,6 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
             entries[0].revents = 0
             entries[1].revents = 0
             guard (try? Sys.poll(entries, until: nil)) != nil else { killAllAndExit() }
-            if entries[1].revents != 0 {
-                Sys.drainEvents(childExits)
-                while let (pid, status) = Sys.reapAnyChild() {
-                    live.removeAll { $0 == pid }
-                    Trace.recordExit(of: pid, status)
-                    reply(.died(pid: pid, status: status))
-                }
-            }
             if entries[0].revents != 0 {
                 switch try? Sys.receivePacket(control, into: buffer, wait: false) {
                 case .received(let count, let descriptor)?:
@@ -133,6 +125,16 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
                     }
                 case .wouldBlock?: continue
                 case .endOfFile?, nil: killAllAndExit()  // the parent is gone
+                }
+            }
+            // Deaths after messages: a closing pool's `exit` comes with its workers' deaths, and then
+            // needs no death reports (the parent is waiting for this process to end, not reading).
+            if entries[1].revents != 0 {
+                Sys.drainEvents(childExits)
+                while let (pid, status) = Sys.reapAnyChild() {
+                    live.removeAll { $0 == pid }
+                    Trace.recordExit(of: pid, status)
+                    reply(.died(pid: pid, status: status))
                 }
             }
         }
