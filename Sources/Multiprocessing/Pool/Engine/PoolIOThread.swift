@@ -14,6 +14,7 @@ extension PoolEngine {
             startup = result
             if case .failure = result { finished = true }
         }
+        forked.store(true, ordering: .releasing)
         monitor.broadcast()
         guard case .success = result else { return }
         for slot in 0..<processes { requestSpawn(slot) }

@@ -43,7 +43,10 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
     Sys.redirectStdinToDevNull()
     let control = launch.controlFd
     guard let childExits = try? Sys.childExitDescriptor() else { Sys.exitImmediately(1) }
-    var live: Set<pid_t> = []
+    // An array, a stack buffer and no Set: the zygote forks the first worker only after this
+    // set-up, and every first use of a generic type here (its metadata, a Set's hashing) is run
+    // again in each new zygote, on copied pages, while the pool waits for its first worker.
+    var live: [pid_t] = []
 
     func killAllAndExit() -> Never {
         for pid in live { try? Sys.signal(pid, SIGKILL) }
@@ -92,48 +95,53 @@ func runZygote(_ launch: ZygoteLaunch) -> Never {
                     startup: template.startup.map { hook in { hook(launch.number) } }))
         }
         Sys.close(workerEnd)
-        live.insert(pid)
+        live.append(pid)
         reply(.spawned(slot: slot, number: number, pid: pid), passing: parentEnd)
         Sys.close(parentEnd)
     }
 
-    var buffer = [UInt8](repeating: 0, count: ControlMessage.size)
-    var entries = [
-        pollfd(fd: control, events: Int16(POLLIN), revents: 0),
-        pollfd(fd: childExits, events: Int16(POLLIN), revents: 0),
-    ]
-    while true {
-        entries[0].revents = 0
-        entries[1].revents = 0
-        guard (try? Sys.pollAll(&entries, deadline: nil)) != nil else { killAllAndExit() }
-        if entries[1].revents != 0 {
-            Sys.drainEvents(childExits)
-            while let (pid, status) = Sys.reapAnyChild() {
-                live.remove(pid)
-                Trace.recordExit(of: pid, status)
-                reply(.died(pid: pid, status: status))
+    func serve(_ entries: UnsafeMutableBufferPointer<pollfd>, _ buffer: UnsafeMutableRawBufferPointer) -> Never {
+        entries[0] = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+        entries[1] = pollfd(fd: childExits, events: Int16(POLLIN), revents: 0)
+        while true {
+            entries[0].revents = 0
+            entries[1].revents = 0
+            guard (try? Sys.poll(entries, until: nil)) != nil else { killAllAndExit() }
+            if entries[0].revents != 0 {
+                switch try? Sys.receivePacket(control, into: buffer, wait: false) {
+                case .received(let count, let descriptor)?:
+                    if let descriptor { Sys.close(descriptor) }
+                    guard count == ControlMessage.size else { continue }
+                    switch ControlMessage(bytes: UnsafeRawBufferPointer(buffer)) {
+                    case .spawn(let slot, let number)?: spawn(slot: slot, number: number)
+                    case .kill(let pid)?:
+                        if live.contains(pid) { try? Sys.signal(pid, SIGKILL) }
+                    case .terminate?: killAllAndExit()
+                    case .exit?:
+                        // The pool closed: its workers were told to stop. Let them end as they do.
+                        for pid in live { Trace.recordExit(of: pid, try? Sys.reap(pid)) }
+                        Sys.exitImmediately(0)
+                    default: continue
+                    }
+                case .wouldBlock?: continue
+                case .endOfFile?, nil: killAllAndExit()  // the parent is gone
+                }
+            }
+            // Deaths after messages: a closing pool's `exit` comes with its workers' deaths, and then
+            // needs no death reports (the parent is waiting for this process to end, not reading).
+            if entries[1].revents != 0 {
+                Sys.drainEvents(childExits)
+                while let (pid, status) = Sys.reapAnyChild() {
+                    live.removeAll { $0 == pid }
+                    Trace.recordExit(of: pid, status)
+                    reply(.died(pid: pid, status: status))
+                }
             }
         }
-        if entries[0].revents != 0 {
-            let receipt = buffer.withUnsafeMutableBytes { try? Sys.receivePacket(control, into: $0, wait: false) }
-            switch receipt {
-            case .received(let count, let descriptor)?:
-                if let descriptor { Sys.close(descriptor) }
-                guard count == ControlMessage.size else { continue }
-                switch buffer.withUnsafeBytes({ ControlMessage(bytes: $0) }) {
-                case .spawn(let slot, let number)?: spawn(slot: slot, number: number)
-                case .kill(let pid)?:
-                    if live.contains(pid) { try? Sys.signal(pid, SIGKILL) }
-                case .terminate?: killAllAndExit()
-                case .exit?:
-                    // The pool closed: its workers were told to stop. Let them end as they do.
-                    for pid in live { Trace.recordExit(of: pid, try? Sys.reap(pid)) }
-                    Sys.exitImmediately(0)
-                default: continue
-                }
-            case .wouldBlock?: continue
-            case .endOfFile?, nil: killAllAndExit()  // the parent is gone
-            }
+    }
+    withUnsafeTemporaryAllocation(of: pollfd.self, capacity: 2) { entries in
+        withUnsafeTemporaryAllocation(byteCount: ControlMessage.size, alignment: 8) { buffer in
+            serve(entries, buffer)
         }
     }
 }
