@@ -32,6 +32,11 @@ extension Sys {
         mp_cpu_relax()
     }
 
+    /// Gives the CPU to another runnable thread, if there is one (`sched_yield`).
+    static func yieldProcessor() {
+        _ = sched_yield()
+    }
+
     /// Sleeps while `word` holds `expected`, at most `timeout` (nil: no limit). One FUTEX_WAIT on a
     /// shared word; the caller loops, re-checking its condition. Not retried on EINTR on purpose:
     /// `.interrupted` lets the caller recompute the time left.

@@ -184,7 +184,7 @@ final class PoolEngine: @unchecked Sendable {
     private func awaitZygoteFork() {
         guard Self.spinsForFork else { return }
         let deadline = Sys.monotonicNanoseconds + Self.forkSpin
-        while !forked.load(ordering: .acquiring) && Sys.monotonicNanoseconds < deadline { sched_yield() }
+        while !forked.load(ordering: .acquiring) && Sys.monotonicNanoseconds < deadline { Sys.yieldProcessor() }
     }
 
     /// How long `start()` watches for the zygote's fork before it sleeps (nanoseconds).
