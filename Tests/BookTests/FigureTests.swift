@@ -74,19 +74,31 @@ final class FigureTests: XCTestCase {
         try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// Embeds `cell`'s figure comparing `compare`, writes `mutated` where its description says
+    /// `truth`: the check must catch it (showing `truth` as the fresh line) and update must repair it.
+    private func assertCaughtAndRepaired(
+        _ cell: String, compare: String, truth: String, mutated: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
+        let chapter = String(cell.prefix { $0 != "/" })
+        let path = try embed(cell, compare: compare)
+        XCTAssertEqual(figureFailures(chapter: chapter), [], file: file, line: line)
+        try mutate(path, truth, mutated)
+        let caught = figureFailures(chapter: chapter)
+        XCTAssertEqual(caught.count, 1, "\(caught)", file: file, line: line)
+        XCTAssertTrue(caught.first?.contains("-" + mutated) == true, "\(caught)", file: file, line: line)
+        XCTAssertTrue(caught.first?.contains("+" + truth) == true, "\(caught)", file: file, line: line)
+        XCTAssertEqual(figureFailures(update: true, chapter: chapter), [], file: file, line: line)
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains(truth), file: file, line: line)
+        XCTAssertEqual(figureFailures(chapter: chapter), [], file: file, line: line)
+    }
+
     /// The limit the semaphore's cell sets is in the figure's `most` section: a figure that shows
     /// three inside at once is caught, and update redraws it with two.
     func testAFigureShowingTheSemaphoreLimitBrokenIsCaught() throws {
-        let path = try embed("chapter5/limit", compare: "lanes,most")
-        XCTAssertEqual(figureFailures(chapter: "chapter5"), [])
-        try mutate(path, "slots: at most 2 taken at once", "slots: at most 3 taken at once")
-        let caught = figureFailures(chapter: "chapter5")
-        XCTAssertEqual(caught.count, 1, "\(caught)")
-        XCTAssertTrue(caught.first?.contains("-slots: at most 3 taken at once") == true, "\(caught)")
-        XCTAssertTrue(caught.first?.contains("+slots: at most 2 taken at once") == true, "\(caught)")
-        XCTAssertEqual(figureFailures(update: true, chapter: "chapter5"), [])
-        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("slots: at most 2 taken at once"))
-        XCTAssertEqual(figureFailures(chapter: "chapter5"), [])
+        try assertCaughtAndRepaired(
+            "chapter5/limit", compare: "lanes,most", truth: "slots: at most 2 taken at once",
+            mutated: "slots: at most 3 taken at once")
     }
 
     /// A semaphore made with 0 and released before it is taken (`full`) has no exact count of units
@@ -103,15 +115,9 @@ final class FigureTests: XCTestCase {
     /// The pool figure states that the killed worker's task failed and that the pool went on; a figure
     /// that says otherwise is caught and repaired.
     func testAFigureDenyingTheReplacementIsCaught() throws {
-        let path = try embed("chapter8/worker-killed", compare: "lanes,pool")
-        XCTAssertEqual(figureFailures(chapter: "chapter8"), [])
-        try mutate(path, "PoolWorker-1: replaced by a worker started after it", "PoolWorker-1: not replaced")
-        let caught = figureFailures(chapter: "chapter8")
-        XCTAssertEqual(caught.count, 1, "\(caught)")
-        XCTAssertTrue(
-            caught.first?.contains("+PoolWorker-1: replaced by a worker started after it") == true, "\(caught)")
-        XCTAssertEqual(figureFailures(update: true, chapter: "chapter8"), [])
-        XCTAssertEqual(figureFailures(chapter: "chapter8"), [])
+        try assertCaughtAndRepaired(
+            "chapter8/worker-killed", compare: "lanes,pool",
+            truth: "PoolWorker-1: replaced by a worker started after it", mutated: "PoolWorker-1: not replaced")
     }
 
     func testUpdateDrawsOnceThenLeavesTheFigureAlone() throws {
